@@ -1,0 +1,36 @@
+# Two commands for a new user: `make run` and `make test`. Each creates .venv on first use and
+# installs the project into it. torch is pinned and installed *before* the project, so pip takes
+# the CPU wheel instead of resolving a multi-GB CUDA build.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+TORCH  := torch==2.13.0
+ARGS   ?=
+
+.PHONY: run test bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/subnetsim main $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check subnet validators miners governance tui tests benchmarks
+	$(BIN)/lint-imports
+
+clean:
+	rm -rf $(VENV) build *.egg-info
