@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# The main job on the embedded defaults (extra flags through ARGS="...").
 run: $(STAMP)
-	$(BIN)/subnetsim main $(ARGS)
+	$(BIN)/subnetsim epoch $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(ARGS)

@@ -3,7 +3,8 @@
 Names and defaults follow subtensor (see ``docs/hyperparameters.md`` and the reference table in
 ``docs/yuma.md``); values are natural units: fractions instead of u16 proportions, blocks for
 periods, TAO for amounts. A newly created subnet takes the ``init_new_network`` values
-(immunity 5000, 64 validators, min one weight, Yuma3 on), since every simulated subnet is new.
+(immunity 5000, 64 validators, min one weight), since every simulated subnet is new; Yuma3 is
+off by default (storage default) and one switch away.
 
 Loading is strict: ``from_dict`` rejects unknown keys and out-of-range values with a
 ``ConfigError`` that names the dotted field and the value, so a typo in a scenario never runs
@@ -61,7 +62,9 @@ class Hyperparameters:
     alpha_low: float = param(45875 / U16_MAX, 0.025, 1.0, "liquid alpha lower bound")
     alpha_high: float = param(58982 / U16_MAX, 0.025, 1.0, "liquid alpha upper bound")
     alpha_sigmoid_steepness: float = param(1000.0, -32768, 32767, "liquid alpha slope x100")
-    yuma3_enabled: bool = param(True, doc="Yuma3 absolute bonds (else classic EMA bonds)")
+    # Storage default false (pallet lib.rs); new subnets get true since 2026-03-24, but most
+    # live subnets and every shipped snapshot ran classic bonds, so classic is the default.
+    yuma3_enabled: bool = param(False, doc="Yuma3 absolute bonds (else classic EMA bonds)")
     immunity_period: int = param(5000, 0, 2**32, "blocks a new uid cannot be pruned")
     max_allowed_uids: int = param(256, 1, 4096, "subnet size")
     max_allowed_validators: int = param(64, 1, 4096, "top-k stake that gets a permit")

@@ -28,14 +28,12 @@ MEDIAN_TOLERANCE = 1e-12
 
 def normalize_last(values: np.ndarray) -> np.ndarray:
     """Divide along the last axis by its sum; all-zero slices stay zero (subtensor ``normalize``)."""
-    total = values.sum(axis=-1, keepdims=True)
-    return np.divide(values, total, out=np.zeros_like(values), where=total > 0)
+    return values * _reciprocal(values.sum(axis=-1, keepdims=True))
 
 
 def normalize_columns(matrix: np.ndarray) -> np.ndarray:
     """Column-normalise ``(..., v, n)`` so every non-zero column sums to 1 (``col_normalize``)."""
-    total = matrix.sum(axis=-2, keepdims=True)
-    return np.divide(matrix, total, out=np.zeros_like(matrix), where=total > 0)
+    return matrix * _reciprocal(matrix.sum(axis=-2, keepdims=True))
 
 
 def column_max_upscale(matrix: np.ndarray) -> np.ndarray:
@@ -43,8 +41,14 @@ def column_max_upscale(matrix: np.ndarray) -> np.ndarray:
 
     This is how classic bonds are stored: the chain keeps only their column proportions.
     """
-    peak = matrix.max(axis=-2, keepdims=True) if matrix.shape[-2] else matrix.sum(-2, keepdims=True)
-    return np.divide(matrix, peak, out=np.zeros_like(matrix), where=peak > 0)
+    if matrix.shape[-2] == 0:
+        return matrix.copy()
+    return matrix * _reciprocal(matrix.max(axis=-2, keepdims=True))
+
+
+def _reciprocal(total: np.ndarray) -> np.ndarray:
+    """1 / total where total > 0, else 0 (subtensor's ``safe_div`` of a sum)."""
+    return np.divide(1.0, total, out=np.zeros_like(total), where=total > 0)
 
 
 def top_k_nonzero(stake: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -72,27 +76,38 @@ def weighted_median_columns(
     stake participate; a missing entry is a weight of 0. Returns 0 for a column nobody weights.
 
     Args:
-        weights: ``(K or 1, v, n)`` row-normalised weights.
-        stake: ``(K, v)`` active stake of each row (any scale; zero rows do not participate).
-        kappa: ``(K,)`` majority fraction.
+        weights: ``(Kw, v, n)`` row-normalised weights.
+        stake: ``(Ks, v)`` active stake of each row (any scale; zero rows do not participate).
+        kappa: ``(Kk,)`` majority fraction. Batch sizes are 1 or a common K and broadcast, so
+            one sort serves K kappas when weights and stake are shared.
 
     Returns:
         ``(K, n)`` consensus weights.
     """
-    batch = stake.shape[0]
-    participating = stake > 0  # (K, v)
-    # Work on (K, n, v) so the sort runs along contiguous memory.
+    participating = stake > 0  # (Ks, v)
+    # Work on (K, n, v) so the sort runs along contiguous memory. Tie order does not matter:
+    # the answer only depends on the stake at or above each candidate value.
     values = np.where(participating[:, None, :], np.swapaxes(weights, -1, -2), 0.0)
-    order = np.argsort(-values, axis=-1, kind="stable")  # descending weight per column
-    sorted_values = np.take_along_axis(values, order, axis=-1)
-    sorted_stake = np.take_along_axis(
-        np.broadcast_to(stake[:, None, :], values.shape), order, axis=-1
-    )
-    reached = np.cumsum(sorted_stake, axis=-1)  # stake holding a weight >= sorted_values
-    total = stake.sum(axis=-1)  # (K,)
-    threshold = (kappa * total)[:, None, None] * (1.0 - MEDIAN_TOLERANCE)
-    enough = reached >= threshold
-    first = np.argmax(enough, axis=-1)  # (K, n): first sorted position reaching kappa
-    median = np.take_along_axis(sorted_values, first[..., None], axis=-1)[..., 0]
+    order = np.argsort(values, axis=-1)  # ascending weight per column
+    sorted_values = _gather_last(values, order)
+    sorted_stake = _gather_last(np.broadcast_to(stake[:, None, :], values.shape), order)
+    total = stake.sum(axis=-1)  # (Ks,)
+    # Stake at sorted positions >= k, i.e. held by weights >= sorted_values[k] (within a tie
+    # group it undercounts, which never changes the last position that reaches kappa).
+    at_or_above = total[:, None, None] - np.cumsum(sorted_stake, axis=-1) + sorted_stake
+    threshold = (kappa * total)[:, None, None] * (1.0 - MEDIAN_TOLERANCE)  # (K, 1, 1)
+    enough = at_or_above >= threshold
+    # Last sorted position that still reaches kappa: the largest such weight.
+    last = values.shape[-1] - 1 - np.argmax(enough[..., ::-1], axis=-1)
+    median = _gather_last(np.broadcast_to(sorted_values, enough.shape), last[..., None])[..., 0]
     valid = enough.any(axis=-1) & (total > 0)[:, None]
-    return np.where(valid, median, 0.0).reshape(batch, -1)
+    return np.where(valid, median, 0.0)
+
+
+def _gather_last(array: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``take_along_axis(array, index, -1)`` through one flat gather (several times faster
+    than numpy's generic version for many short rows)."""
+    array = np.ascontiguousarray(array)
+    rows = array.size // array.shape[-1]
+    offsets = (np.arange(rows) * array.shape[-1]).reshape(*array.shape[:-1], 1)
+    return array.reshape(-1)[index + offsets]

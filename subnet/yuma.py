@@ -39,24 +39,25 @@ from subnet.consensus import (
 __all__ = ["EpochInputs", "EpochOutputs", "YumaParams", "epoch", "epoch_batch", "NO_COMMIT"]
 
 NO_COMMIT = -1  # commit_block value of a validator with no unexpired weight commit
+_DEFAULTS = Hyperparameters()  # subtensor's defaults, defined once in subnet/config.py
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class YumaParams:
-    """The hyperparameters one epoch reads (natural units, subtensor names)."""
+    """The hyperparameters one epoch reads (natural units, subtensor names, same defaults)."""
 
-    kappa: float = 32767 / 65535
-    bonds_penalty: float = 1.0
-    bonds_moving_avg: float = 0.9
-    yuma3_enabled: bool = True
-    liquid_alpha_enabled: bool = False
-    alpha_low: float = 45875 / 65535
-    alpha_high: float = 58982 / 65535
-    alpha_sigmoid_steepness: float = 1000.0
-    max_allowed_validators: int = 64
-    activity_cutoff: int = 5000
-    commit_reveal_weights_enabled: bool = False
-    stake_threshold: float = 0.0
+    kappa: float = _DEFAULTS.kappa
+    bonds_penalty: float = _DEFAULTS.bonds_penalty
+    bonds_moving_avg: float = _DEFAULTS.bonds_moving_avg
+    yuma3_enabled: bool = _DEFAULTS.yuma3_enabled
+    liquid_alpha_enabled: bool = _DEFAULTS.liquid_alpha_enabled
+    alpha_low: float = _DEFAULTS.alpha_low
+    alpha_high: float = _DEFAULTS.alpha_high
+    alpha_sigmoid_steepness: float = _DEFAULTS.alpha_sigmoid_steepness
+    max_allowed_validators: int = _DEFAULTS.max_allowed_validators
+    activity_cutoff: int = _DEFAULTS.activity_cutoff
+    commit_reveal_weights_enabled: bool = _DEFAULTS.commit_reveal_weights_enabled
+    stake_threshold: float = _DEFAULTS.stake_threshold
 
     @classmethod
     def from_hyperparameters(cls, hyper: Hyperparameters) -> YumaParams:
@@ -181,12 +182,19 @@ def epoch_batch(
     rows = inputs_list[0].validator_uids
     if any(not np.array_equal(x.validator_uids, rows) for x in inputs_list[1:]):
         raise ValueError("epoch_batch: all inputs must share validator_uids")
-    stack = _stack_inputs(inputs_list, batch)
-    knobs = _stack_params(params_list, batch)
-    return _run(stack, knobs, rows)
+    # Arrays keep a batch axis of 1 where every epoch shares them, so work that does not depend
+    # on what varies (masks, normalisation, the median's sort) is done once, not K times.
+    outputs = _run(_stack_inputs(inputs_list), _stack_params(params_list), rows)
+    return EpochOutputs(
+        **{
+            f.name: np.broadcast_to(value, (batch, *value.shape[1:]))
+            for f in dataclasses.fields(EpochOutputs)
+            for value in [getattr(outputs, f.name)]
+        }
+    )
 
 
-def _stack_inputs(inputs_list: list[EpochInputs], batch: int) -> dict[str, np.ndarray]:
+def _stack_inputs(inputs_list: list[EpochInputs]) -> dict[str, np.ndarray]:
     names = [
         "stake", "weights", "bonds", "validator_permit", "last_update", "block_at_registration",
         "weight_set", "commit_block",
@@ -194,28 +202,29 @@ def _stack_inputs(inputs_list: list[EpochInputs], batch: int) -> dict[str, np.nd
     stack = {}
     for name in names:
         arrays = [getattr(x, name) for x in inputs_list]
-        stacked = np.stack(arrays) if len(arrays) > 1 else arrays[0][None]
-        stack[name] = np.broadcast_to(stacked, (batch, *stacked.shape[1:]))
+        stack[name] = np.stack(arrays) if len(arrays) > 1 else arrays[0][None]
     scalars = {
         "current_block": [x.current_block for x in inputs_list],
         "recent_registration_block": [x.recent_registration_block for x in inputs_list],
         "owner_uid": [-1 if x.owner_uid is None else x.owner_uid for x in inputs_list],
     }
     for name, values in scalars.items():
-        stack[name] = np.broadcast_to(np.array(values, dtype=np.int64), (batch,))
+        stack[name] = np.array(values, dtype=np.int64)
     n = inputs_list[0].n
     reset = np.zeros((len(inputs_list), n), dtype=bool)
     for index, x in enumerate(inputs_list):
         reset[index, list(x.reset_bond_uids)] = True
-    stack["reset_bond"] = np.broadcast_to(reset, (batch, n))
+    stack["reset_bond"] = reset
     return stack
 
 
-def _stack_params(params_list: list[YumaParams], batch: int) -> dict[str, np.ndarray]:
-    return {
-        f.name: np.broadcast_to(np.array([getattr(p, f.name) for p in params_list]), (batch,))
-        for f in dataclasses.fields(YumaParams)
-    }
+def _stack_params(params_list: list[YumaParams]) -> dict[str, np.ndarray]:
+    """Each parameter as a (K,) array, or (1,) when all K settings agree on it."""
+    stacked = {}
+    for field in dataclasses.fields(YumaParams):
+        values = np.array([getattr(p, field.name) for p in params_list])
+        stacked[field.name] = values[:1] if (values == values[0]).all() else values
+    return stacked
 
 
 def _column(vector: np.ndarray) -> np.ndarray:
@@ -301,13 +310,15 @@ def _masked_weights(
     self_weight = rows[:, None] == np.arange(n)[None, :]  # (v, n)
     owner_row = rows[None, :] == x["owner_uid"][:, None]  # (K, v)
     diagonal = self_weight[None] & ~owner_row[..., None]
+    keep = x["weight_set"] & permitted[..., None] & ~diagonal
     registered = x["block_at_registration"][:, None, :]  # (K, 1, n)
-    outdated = x["last_update"][:, rows][..., None] <= registered
+    row_update = x["last_update"][:, rows][..., None]  # (K, v, 1)
+    if registered.size and row_update.size and registered.max() >= row_update.min():
+        keep &= row_update > registered  # outdated: set before the uid was (re)registered
     commit = x["commit_block"][..., None]  # (K, v, 1)
-    sniped = (commit != NO_COMMIT) & (commit < registered) & _column(
-        p["commit_reveal_weights_enabled"]
-    )
-    keep = x["weight_set"] & permitted[..., None] & ~diagonal & ~outdated & ~sniped
+    if p["commit_reveal_weights_enabled"].any() and (commit != NO_COMMIT).any():
+        sniped = (commit != NO_COMMIT) & (commit < registered)
+        keep &= ~(sniped & _column(p["commit_reveal_weights_enabled"]))
     W = np.where(keep, x["weights"], 0.0)
     return normalize_last(W), keep
 

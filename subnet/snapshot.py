@@ -1,0 +1,247 @@
+"""Metagraph snapshots: read a subnet's stake and weights from JSON, checked at the boundary.
+
+Two formats are accepted (see ``docs/snapshot-format.md``):
+
+* the real-chain transcription shipped in ``scenarios/snapshots/`` (``validator_uids``,
+  ``validator_stake_tao``, ``weights_validator_rows`` over all ``n_uids``), read as it is;
+* subnetsim's own format (``"format": "subnetsim.snapshot/1"``): per-uid ``stake``, sparse
+  ``weights`` and optional ``bonds``, permits, activity and registration blocks.
+
+Every problem (missing field, wrong shape, negative stake, NaN) raises ``SnapshotError`` with a
+one-line message naming the field; nothing here prints or exits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from subnet.errors import SnapshotError
+from subnet.yuma import EpochInputs
+
+OWN_FORMAT = "subnetsim.snapshot/1"
+
+__all__ = ["OWN_FORMAT", "Snapshot", "load_snapshot", "parse_snapshot"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Snapshot:
+    """A subnet at one block, ready for an epoch.
+
+    Attributes:
+        stake: (n,) TAO per uid.
+        validator_uids: (v,) uids holding weight rows, ascending.
+        weights: (v, n) weight rows (any scale; normalised by the epoch).
+        bonds: (v, n) stored bonds (zero when the snapshot has none).
+        validator_permit: (n,) permits held going into the epoch.
+        last_update: (n,) block each uid last set weights.
+        block_at_registration: (n,) registration block of each uid.
+        block: the snapshot's block.
+        owner_uid: the subnet owner's uid, if known.
+        source: where the snapshot came from (its ``what``/``provenance`` text or file name).
+    """
+
+    stake: np.ndarray
+    validator_uids: np.ndarray
+    weights: np.ndarray
+    bonds: np.ndarray
+    validator_permit: np.ndarray
+    last_update: np.ndarray
+    block_at_registration: np.ndarray
+    block: int
+    owner_uid: int | None = None
+    source: str = ""
+
+    @property
+    def n(self) -> int:
+        """Number of uids."""
+        return len(self.stake)
+
+    def epoch_inputs(self) -> EpochInputs:
+        """The epoch inputs at the snapshot's block (no uid counts as newly registered)."""
+        return EpochInputs(
+            stake=self.stake,
+            weights=self.weights,
+            bonds=self.bonds,
+            validator_uids=self.validator_uids,
+            validator_permit=self.validator_permit,
+            last_update=self.last_update,
+            block_at_registration=self.block_at_registration,
+            current_block=self.block,
+            recent_registration_block=self.block + 1,
+            owner_uid=self.owner_uid,
+        )
+
+
+def load_snapshot(path: str | Path) -> Snapshot:
+    """Read and check a snapshot file (either format)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise SnapshotError(f"{path}: cannot read file: {error.strerror}") from None
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise SnapshotError(f"{path}: not valid JSON: {error}") from None
+    try:
+        return parse_snapshot(data, source=str(path))
+    except SnapshotError as error:
+        raise SnapshotError(f"{path}: {error}") from None
+
+
+def parse_snapshot(data: Any, source: str = "") -> Snapshot:
+    """Build a Snapshot from decoded JSON of either format."""
+    if not isinstance(data, Mapping):
+        raise SnapshotError("expected a JSON object at the top level")
+    if data.get("format") == OWN_FORMAT:
+        return _parse_own(data, source)
+    if "weights_validator_rows" in data or "validator_uids" in data:
+        return _parse_chain_transcription(data, source)
+    raise SnapshotError(
+        f"unknown snapshot format: set \"format\": \"{OWN_FORMAT}\" or give validator_uids, "
+        "validator_stake_tao and weights_validator_rows"
+    )
+
+
+def _parse_chain_transcription(data: Mapping[str, Any], source: str) -> Snapshot:
+    n = _count(data, "n_uids")
+    uids = _integers(data, "validator_uids", n)
+    if len(set(uids.tolist())) != len(uids):
+        raise SnapshotError("validator_uids: duplicate uid")
+    stake_rows = _numbers(data, "validator_stake_tao", (len(uids),), non_negative=True)
+    rows = _numbers(data, "weights_validator_rows", (len(uids), n), non_negative=True)
+    order = np.argsort(uids)
+    stake = np.zeros(n)
+    stake[uids] = stake_rows
+    block = _count(data, "block", minimum=0)
+    permit = np.zeros(n, dtype=bool)
+    permit[uids] = stake_rows > 0  # the validators that set these rows held permits
+    return Snapshot(
+        stake=stake,
+        validator_uids=uids[order],
+        weights=rows[order],
+        bonds=np.zeros((len(uids), n)),
+        validator_permit=permit,
+        last_update=np.full(n, block),
+        block_at_registration=np.zeros(n, dtype=np.int64),
+        block=block,
+        source=str(data.get("what", source)),
+    )
+
+
+def _parse_own(data: Mapping[str, Any], source: str) -> Snapshot:
+    stake = _numbers(data, "stake", None, non_negative=True)
+    n = len(stake)
+    block = _count(data, "block", minimum=0)
+    weights_by_uid = _sparse_rows(data, "weights", n)
+    bonds_by_uid = _sparse_rows(data, "bonds", n) if "bonds" in data else {}
+    # A bond row without a weight row is allowed: a validator that stopped setting weights.
+    uids = np.array(sorted(set(weights_by_uid) | set(bonds_by_uid)), dtype=np.int64)
+    weights = np.array([weights_by_uid.get(int(u), np.zeros(n)) for u in uids]).reshape(-1, n)
+    bonds = np.array([bonds_by_uid.get(int(u), np.zeros(n)) for u in uids]).reshape(-1, n)
+    permit = (
+        _booleans(data, "validator_permit", n) if "validator_permit" in data else stake > 0
+    )
+    owner = data.get("owner_uid")
+    if owner is not None and (not isinstance(owner, int) or not 0 <= owner < n):
+        raise SnapshotError(f"owner_uid: {owner!r} is not a uid below {n}")
+    return Snapshot(
+        stake=stake,
+        validator_uids=uids,
+        weights=weights,
+        bonds=bonds,
+        validator_permit=permit,
+        last_update=_optional_integers(data, "last_update", n, default=block),
+        block_at_registration=_optional_integers(data, "block_at_registration", n, default=0),
+        block=block,
+        owner_uid=owner,
+        source=str(data.get("what", source)),
+    )
+
+
+def _require(data: Mapping[str, Any], field: str) -> Any:
+    if field not in data:
+        raise SnapshotError(f"missing field {field!r}")
+    return data[field]
+
+
+def _count(data: Mapping[str, Any], field: str, minimum: int = 1) -> int:
+    value = _require(data, field)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise SnapshotError(f"{field}: expected an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _numbers(
+    data: Mapping[str, Any], field: str, shape: tuple[int, ...] | None, non_negative: bool
+) -> np.ndarray:
+    value = _require(data, field)
+    try:
+        array = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise SnapshotError(f"{field}: expected numbers (ragged or non-numeric list)") from None
+    if shape is None and array.ndim != 1:
+        raise SnapshotError(f"{field}: expected a list of numbers, got shape {array.shape}")
+    if shape is not None and array.shape != shape:
+        raise SnapshotError(f"{field}: shape {array.shape}, expected {shape}")
+    if not np.isfinite(array).all():
+        raise SnapshotError(f"{field}: contains NaN or infinity")
+    if non_negative and (array < 0).any():
+        first = tuple(int(i) for i in np.argwhere(array < 0)[0])
+        raise SnapshotError(f"{field}{list(first)}: negative value {array[first]:g}")
+    return array
+
+
+def _integers(data: Mapping[str, Any], field: str, below: int) -> np.ndarray:
+    value = _require(data, field)
+    if not isinstance(value, list) or not all(
+        isinstance(x, int) and not isinstance(x, bool) and 0 <= x < below for x in value
+    ):
+        raise SnapshotError(f"{field}: expected a list of uids in [0, {below})")
+    return np.array(value, dtype=np.int64)
+
+
+def _optional_integers(data: Mapping[str, Any], field: str, n: int, default: int) -> np.ndarray:
+    if field not in data:
+        return np.full(n, default, dtype=np.int64)
+    values = _numbers(data, field, (n,), non_negative=True)
+    if not np.all(values == np.floor(values)):
+        raise SnapshotError(f"{field}: expected whole block numbers")
+    return values.astype(np.int64)
+
+
+def _booleans(data: Mapping[str, Any], field: str, n: int) -> np.ndarray:
+    value = _require(data, field)
+    if not isinstance(value, list) or len(value) != n or not all(isinstance(x, bool) for x in value):
+        raise SnapshotError(f"{field}: expected {n} true/false values")
+    return np.array(value, dtype=bool)
+
+
+def _sparse_rows(data: Mapping[str, Any], field: str, n: int) -> dict[int, np.ndarray]:
+    """``{"uid": [[target, value], ...]}`` -> dense rows."""
+    value = _require(data, field)
+    if not isinstance(value, Mapping):
+        raise SnapshotError(f"{field}: expected an object of uid -> [[uid, value], ...]")
+    rows: dict[int, np.ndarray] = {}
+    for key, entries in value.items():
+        uid = int(key) if str(key).isdigit() else -1
+        if not 0 <= uid < n:
+            raise SnapshotError(f"{field}: row key {key!r} is not a uid below {n}")
+        row = np.zeros(n)
+        for entry in entries if isinstance(entries, list) else [None]:
+            if not (isinstance(entry, list) and len(entry) == 2):
+                raise SnapshotError(f"{field}.{key}: expected [[uid, value], ...]")
+            target, weight = entry
+            if not isinstance(target, int) or not 0 <= target < n:
+                raise SnapshotError(f"{field}.{key}: target {target!r} is not a uid below {n}")
+            if not isinstance(weight, int | float) or not math.isfinite(weight) or weight < 0:
+                raise SnapshotError(f"{field}.{key}: bad value {weight!r} for uid {target}")
+            row[target] = weight
+        rows[uid] = row
+    return rows
