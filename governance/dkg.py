@@ -23,21 +23,18 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from governance.frost import (
+from governance.frost_group import (
     IDENTITY,
     SIGNATURE_SIZE,
     ZERO_SCALAR,
     InvalidCommitmentError,
     InvalidProofOfKnowledgeError,
     InvalidSecretShareError,
-    KeyPackage,
     ProtocolError,
-    PublicKeyPackage,
     RandomBytes,
     add_elements,
     add_scalars,
     check_identifiers,
-    derive_interpolating_value,
     deserialize_element,
     deserialize_scalar,
     encode_identifier,
@@ -50,6 +47,11 @@ from governance.frost import (
     random_scalar,
     subtract_scalars,
     sum_scalars,
+)
+from governance.frost_keys import (
+    KeyPackage,
+    PublicKeyPackage,
+    derive_interpolating_value,
     vss_commit,
 )
 
