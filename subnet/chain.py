@@ -1,0 +1,334 @@
+"""The chain as a SimPy process: 12-second blocks, extrinsics, emission, epochs, halts.
+
+``Chain.produce_blocks`` is the only process that mutates the ledger. Each block it applies the
+extrinsics submitted since the previous block (in submission order), accrues emission, and on
+epoch blocks runs Yuma Consensus in three visible steps: *gather* (copies of the ledger),
+*compute* (``yuma.epoch``), *apply* (bonds, permits, payouts). Every block is hashed into the
+run's hash chain and handed to the recorder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Generator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from subnet.emission import EmissionRules, PendingEmission, block_split, epoch_payout, split_dividend
+from subnet.errors import ExtrinsicError
+from subnet.extrinsics import Extrinsic
+from subnet.ledger import SCOPES, U16_MAX, Ledger
+from subnet.records import (
+    GENESIS_PARENT,
+    BlockRecord,
+    EpochRecord,
+    EventRecord,
+    ExtrinsicRecord,
+    block_hash,
+    extrinsics_hash,
+)
+from subnet.yuma import EpochInputs, EpochOutputs, YumaParams, epoch
+
+BLOCK_SECONDS = 12.0
+OWNER_COLDKEY = "subnet-owner"
+
+__all__ = ["BLOCK_SECONDS", "Chain", "ExtrinsicResult", "LastEpoch", "Recorder"]
+
+Recorder = Callable[[BlockRecord, list[ExtrinsicRecord], list[EventRecord], EpochRecord | None],
+                    None]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ExtrinsicResult:
+    """What the submitter of an extrinsic learns when its block is produced."""
+
+    block: int
+    accepted: bool
+    error: str | None = None
+    facts: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class LastEpoch:
+    """The latest epoch's outputs and payouts (TAO), as the metagraph shows them."""
+
+    block: int
+    index: int
+    outputs: EpochOutputs
+    incentive_paid: np.ndarray  # (n,) TAO to miners
+    dividends_paid: np.ndarray  # (n,) TAO to validators
+
+
+class Chain:
+    """One subnet's chain. Agents read it and ``submit`` extrinsics; only its process writes."""
+
+    def __init__(self, env: simpy.Environment, ledger: Ledger, emission: EmissionRules,
+                 recorder: Recorder | None = None, netuid: int = 1,
+                 owner_uid: int | None = None) -> None:
+        self.env = env
+        self.ledger = ledger
+        self.emission = emission
+        self.netuid = netuid
+        self.owner_uid = owner_uid
+        self.recorder = recorder
+        self.block = 0
+        self.head_hash = GENESIS_PARENT
+        self.pending = PendingEmission()
+        self.minted = 0.0
+        self.halt_until: int | None = None
+        self.last_epoch: LastEpoch | None = None
+        self.last_epoch_block = 0
+        self._mempool: list[tuple[Extrinsic, simpy.Event]] = []
+        self._events: list[EventRecord] = []
+        self._reset_bond_uids: list[int] = []
+        self._producing: int | None = None  # number of the block being produced, if any
+
+    # --- for agents --------------------------------------------------------------------------
+
+    def submit(self, extrinsic: Extrinsic) -> simpy.Event:
+        """Queue an extrinsic for the next block; the event's value is an ExtrinsicResult."""
+        done = self.env.event()
+        self._mempool.append((extrinsic, done))
+        return done
+
+    @property
+    def hyper(self):  # -> Hyperparameters
+        """Current hyperparameters (they may change between blocks, e.g. from the TUI)."""
+        return self.ledger.hyper
+
+    @property
+    def epoch_index(self) -> int:
+        """Number of epochs run so far."""
+        return self.ledger.epoch_index
+
+    def uid_of(self, hotkey: str) -> int | None:
+        """The uid of a registered hotkey, or None."""
+        return self.ledger.hotkeys.index(hotkey) if hotkey in self.ledger.hotkeys else None
+
+    def blocks_until_next_epoch(self, block: int | None = None) -> int:
+        """subtensor's classic schedule: an epoch runs when (block + netuid + 1) % (tempo + 1) == 0."""
+        block = self.block if block is None else block
+        tempo = self.hyper.tempo
+        return (tempo - (block + self.netuid + 1) % (tempo + 1)) % (tempo + 1)
+
+    def log_event(self, kind: str, **data: Any) -> None:
+        """Record an event in the block being produced (or the next one, between blocks)."""
+        block = self._producing if self._producing is not None else self.block + 1
+        self._events.append(EventRecord(block=block, kind=kind, data=data))
+
+    # --- governance hook ---------------------------------------------------------------------
+
+    def set_halt(self, scopes: tuple[str, ...], until_block: int | None) -> None:
+        """Halt the given scopes (``all`` for everything) until ``until_block`` (None: until a
+        resume). Staking exits and governance calls stay open whatever the scope."""
+        unknown = set(scopes) - set(SCOPES) - {"all"}
+        if unknown:
+            raise ValueError(f"unknown halt scope(s): {sorted(unknown)}")
+        self.ledger.halted_scopes = frozenset(scopes)
+        self.halt_until = until_block
+        self.log_event("halt", scopes=sorted(scopes), until_block=until_block)
+
+    def resume(self) -> None:
+        """Lift every halt."""
+        self.ledger.halted_scopes = frozenset()
+        self.halt_until = None
+        self.log_event("resume")
+
+    def reset_bonds(self, uid: int) -> None:
+        """Queue ``do_reset_bonds(uid)`` for the next epoch (needs bonds_reset_enabled)."""
+        if self.hyper.bonds_reset_enabled:
+            self._reset_bond_uids.append(uid)
+
+    # --- the process -------------------------------------------------------------------------
+
+    def produce_blocks(self, env: simpy.Environment) -> Generator[simpy.Event, Any, None]:
+        """The chain's SimPy process: one block every 12 simulated seconds, forever."""
+        while True:
+            yield env.timeout(BLOCK_SECONDS * (self.block + 1) - env.now)
+            self.produce_block()
+
+    def produce_block(self) -> BlockRecord:
+        """Produce the next block now (the process calls this; tests may call it directly)."""
+        number = self.block + 1
+        self._producing = number
+        extrinsic_records = self._apply_mempool(number)
+        self.block = number
+        self._expire_halt(number)
+        if not self.ledger.is_halted("emissions"):
+            share = block_split(self.emission, self.hyper.subnet_owner_cut)
+            self.pending = self.pending.plus(share)
+            self.minted += share.total
+        epoch_record = self._run_epoch(number) if self.blocks_until_next_epoch(number) == 0 else None
+        if number % self.ledger.rules.adjustment_interval == 0:
+            self.ledger.adjust_burn()
+        events, self._events = self._events, []
+        self._producing = None
+        record = self._seal(number, extrinsic_records)
+        if self.recorder is not None:
+            self.recorder(record, extrinsic_records, events, epoch_record)
+        return record
+
+    def _apply_mempool(self, number: int) -> list[ExtrinsicRecord]:
+        queue, self._mempool = self._mempool, []
+        records = []
+        for index, (extrinsic, done) in enumerate(queue):
+            try:
+                facts = self.ledger.apply(extrinsic, number)
+                result = ExtrinsicResult(block=number, accepted=True, facts=facts)
+            except ExtrinsicError as error:
+                result = ExtrinsicResult(block=number, accepted=False, error=error.code)
+            self._note_facts(extrinsic, result)
+            records.append(ExtrinsicRecord(
+                block=number, index=index, kind=extrinsic.kind, hotkey=extrinsic.hotkey,
+                payload=dict(extrinsic.payload()), accepted=result.accepted, error=result.error,
+            ))
+            done.succeed(result)
+        return records
+
+    def _note_facts(self, extrinsic: Extrinsic, result: ExtrinsicResult) -> None:
+        if not result.accepted:
+            self.log_event("rejected", kind=extrinsic.kind, hotkey=extrinsic.hotkey,
+                           error=result.error)
+        elif extrinsic.kind == "register":
+            self.log_event("registered", hotkey=extrinsic.hotkey, **result.facts)
+
+    def _expire_halt(self, number: int) -> None:
+        if self.halt_until is not None and number >= self.halt_until:
+            self.ledger.halted_scopes = frozenset()
+            self.halt_until = None
+            self.log_event("halt_expired")
+
+    def _seal(self, number: int, extrinsic_records: list[ExtrinsicRecord]) -> BlockRecord:
+        root = self.ledger.state_root()
+        ext_hash = extrinsics_hash(extrinsic_records)
+        own_hash = block_hash(number, self.head_hash, ext_hash, root)
+        record = BlockRecord(number=number, time=self.env.now, parent_hash=self.head_hash,
+                             extrinsics_hash=ext_hash, state_root=root, hash=own_hash)
+        self.head_hash = own_hash
+        return record
+
+    # --- the epoch: gather, compute, apply ---------------------------------------------------
+
+    def _run_epoch(self, number: int) -> EpochRecord:
+        ledger = self.ledger
+        ledger.epoch_index += 1
+        expired = ledger.expire_commits()
+        if expired:
+            self.log_event("commits_expired", uids=expired)
+        inputs = self.gather_epoch_inputs(number)
+        params = YumaParams.from_hyperparameters(self.hyper)
+        outputs = epoch(inputs, params)
+        paid = self._apply_epoch(inputs, outputs)
+        self.last_epoch_block = number
+        self.last_epoch = LastEpoch(block=number, index=ledger.epoch_index, outputs=outputs,
+                                    incentive_paid=paid[0], dividends_paid=paid[1])
+        return EpochRecord(block=number, index=ledger.epoch_index,
+                           inputs=epoch_inputs_to_data(inputs),
+                           params=dataclasses.asdict(params),
+                           outputs=_outputs_to_data(outputs, ledger.stake, paid))
+
+    def gather_epoch_inputs(self, number: int) -> EpochInputs:
+        """Copies of what the epoch reads (rows: uids that hold a permit, weights or bonds)."""
+        ledger = self.ledger
+        has_row = ledger.validator_permit | ledger.weight_set.any(axis=1) | ledger.bonds.any(axis=1)
+        rows = np.flatnonzero(has_row & ledger.registered)
+        reset, self._reset_bond_uids = tuple(self._reset_bond_uids), []
+        return EpochInputs(
+            stake=np.where(ledger.registered, ledger.stake, 0.0),
+            weights=ledger.weights[rows] / U16_MAX,
+            weight_set=ledger.weight_set[rows],
+            bonds=ledger.bonds[rows] / U16_MAX,
+            validator_uids=rows,
+            validator_permit=ledger.validator_permit,
+            last_update=ledger.last_update,
+            block_at_registration=ledger.block_at_registration,
+            current_block=number,
+            recent_registration_block=self.last_epoch_block + 1,
+            commit_block=ledger.earliest_commit_blocks()[rows],
+            owner_uid=self.owner_uid,
+            reset_bond_uids=reset,
+        )
+
+    def _apply_epoch(self, inputs: EpochInputs, outputs: EpochOutputs) -> tuple[np.ndarray, ...]:
+        ledger = self.ledger
+        rows = inputs.validator_uids
+        ledger.bonds[:] = 0
+        ledger.bonds[rows] = np.floor(outputs.bonds * U16_MAX).astype(np.int32)
+        ledger.validator_permit[:] = outputs.validator_permit & ledger.registered
+        miners, validators = epoch_payout(self.pending, outputs.server_emission,
+                                          outputs.validator_emission)
+        ledger.balances[OWNER_COLDKEY] = ledger.balances.get(OWNER_COLDKEY, 0.0) + self.pending.owner
+        self.pending = PendingEmission()
+        for uid in np.flatnonzero(miners > 0):
+            ledger.credit_stake(ledger.coldkeys[uid], int(uid), float(miners[uid]))
+        for uid in np.flatnonzero(validators > 0):
+            self._pay_dividend(int(uid), float(validators[uid]))
+        ledger.last_emission[:] = miners + validators
+        return miners, validators
+
+    def _pay_dividend(self, uid: int, amount: float) -> None:
+        ledger = self.ledger
+        owners = {coldkey: stake for (coldkey, staked_uid), stake in ledger.stake_by_owner.items()
+                  if staked_uid == uid}
+        shares = split_dividend(amount, owners, ledger.coldkeys[uid], self.hyper.validator_take)
+        for coldkey in sorted(shares):
+            ledger.credit_stake(coldkey, uid, shares[coldkey])
+
+
+def epoch_inputs_to_data(inputs: EpochInputs) -> dict[str, Any]:
+    """Plain JSON data of the epoch inputs, enough to recompute the epoch (``verify``)."""
+    return {
+        "stake": inputs.stake.tolist(),
+        "weights_u16": np.rint(inputs.weights * U16_MAX).astype(int).tolist(),
+        "weight_set": [np.flatnonzero(row).tolist() for row in inputs.weight_set],
+        "bonds_u16": np.rint(inputs.bonds * U16_MAX).astype(int).tolist(),
+        "validator_uids": inputs.validator_uids.tolist(),
+        "validator_permit": inputs.validator_permit.tolist(),
+        "last_update": inputs.last_update.tolist(),
+        "block_at_registration": inputs.block_at_registration.tolist(),
+        "current_block": inputs.current_block,
+        "recent_registration_block": inputs.recent_registration_block,
+        "commit_block": inputs.commit_block.tolist(),
+        "owner_uid": inputs.owner_uid,
+        "reset_bond_uids": list(inputs.reset_bond_uids),
+    }
+
+
+def epoch_inputs_from_data(data: dict[str, Any]) -> EpochInputs:
+    """Inverse of ``epoch_inputs_to_data``."""
+    n = len(data["stake"])
+    rows = data["validator_uids"]
+    weight_set = np.zeros((len(rows), n), dtype=bool)
+    for row, present in enumerate(data["weight_set"]):
+        weight_set[row, present] = True
+    return EpochInputs(
+        stake=data["stake"],
+        weights=np.array(data["weights_u16"], dtype=float).reshape(len(rows), n) / U16_MAX,
+        weight_set=weight_set,
+        bonds=np.array(data["bonds_u16"], dtype=float).reshape(len(rows), n) / U16_MAX,
+        validator_uids=np.array(rows, dtype=np.int64),
+        validator_permit=data["validator_permit"],
+        last_update=data["last_update"],
+        block_at_registration=data["block_at_registration"],
+        current_block=data["current_block"],
+        recent_registration_block=data["recent_registration_block"],
+        commit_block=data["commit_block"],
+        owner_uid=data["owner_uid"],
+        reset_bond_uids=tuple(data["reset_bond_uids"]),
+    )
+
+
+EPOCH_OUTPUT_FIELDS = ("incentive", "dividends", "consensus", "validator_trust", "emission",
+                       "server_emission", "validator_emission")
+
+
+def _outputs_to_data(outputs: EpochOutputs, stake: np.ndarray,
+                     paid: tuple[np.ndarray, ...]) -> dict[str, Any]:
+    data: dict[str, Any] = {name: getattr(outputs, name).tolist() for name in EPOCH_OUTPUT_FIELDS}
+    data["validator_permit"] = outputs.validator_permit.astype(int).tolist()
+    data["stake"] = stake.tolist()
+    data["incentive_tao"] = paid[0].tolist()
+    data["dividends_tao"] = paid[1].tolist()
+    return data

@@ -1,0 +1,88 @@
+"""Pure emission arithmetic: the per-block split and the epoch's payout.
+
+Per block (subtensor ``run_coinbase.rs : emit_to_subnets``): the subnet owner takes
+``subnet_owner_cut``; of the rest, half is pending for miners and half for validators. At the
+epoch the pending pools are paid by the epoch's server and validator shares; when no miner has
+incentive, validators also receive the miners' pool (``distribute_emission``). Dividends pass
+the validator's take to its owner and the rest to everyone staked on it, pro rata.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from subnet.config import param
+
+__all__ = ["EmissionRules", "PendingEmission", "block_split", "epoch_payout", "split_dividend"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class EmissionRules:
+    """How much TAO a block mints for the subnet and how it is split."""
+
+    block_emission: float = param(1.0, 0.0, None, "TAO minted per block for the subnet")
+    miner_share: float = param(0.5, 0.0, 1.0, "miners' share of what the owner cut leaves")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class PendingEmission:
+    """Emission accrued since the last epoch, TAO."""
+
+    owner: float = 0.0
+    miners: float = 0.0
+    validators: float = 0.0
+
+    def plus(self, other: PendingEmission) -> PendingEmission:
+        """Both amounts added."""
+        return PendingEmission(owner=self.owner + other.owner, miners=self.miners + other.miners,
+                               validators=self.validators + other.validators)
+
+    @property
+    def total(self) -> float:
+        """All pending TAO."""
+        return self.owner + self.miners + self.validators
+
+
+def block_split(rules: EmissionRules, owner_cut: float) -> PendingEmission:
+    """One block's emission split into owner, miner and validator parts."""
+    owner = rules.block_emission * owner_cut
+    rest = rules.block_emission - owner
+    return PendingEmission(owner=owner, miners=rest * rules.miner_share,
+                           validators=rest * (1 - rules.miner_share))
+
+
+def epoch_payout(
+    pending: PendingEmission, server_share: np.ndarray, validator_share: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """TAO per uid for miners (incentive) and validators (dividends) at an epoch.
+
+    Args:
+        pending: pools accrued since the last epoch.
+        server_share: (n,) the epoch's normalised server emission (sums to 1 or 0).
+        validator_share: (n,) the epoch's normalised validator emission.
+    """
+    miner_total = server_share.sum()
+    validator_total = validator_share.sum()
+    validator_pool = pending.validators
+    miners = np.zeros_like(server_share)
+    if miner_total > 0:
+        miners = pending.miners * server_share / miner_total
+    else:
+        validator_pool += pending.miners  # no incentive: validators take the miners' pool
+    validators = np.zeros_like(validator_share)
+    if validator_total > 0:
+        validators = validator_pool * validator_share / validator_total
+    return miners, validators
+
+
+def split_dividend(amount: float, owner_stakes: dict[str, float], validator_coldkey: str,
+                   take: float) -> dict[str, float]:
+    """A validator's dividend per coldkey: its take to the validator, the rest pro rata."""
+    total = sum(owner_stakes.values())
+    if total <= 0:
+        return {validator_coldkey: amount}
+    shares = {coldkey: amount * (1 - take) * stake / total for coldkey, stake in owner_stakes.items()}
+    shares[validator_coldkey] = shares.get(validator_coldkey, 0.0) + amount * take
+    return shares

@@ -1,0 +1,357 @@
+"""The chain's only mutable state: uid-indexed arrays and balances, and the extrinsic rules.
+
+``Ledger.apply(extrinsic, block)`` checks one call against subtensor's rules and either changes
+the state or raises ``ExtrinsicError`` with the pallet's error code; it never half-applies.
+Storage mirrors the chain: weights and bonds as u16 (weights max-upscaled at ``set_weights``),
+stake in TAO. Emission accounting lives in ``subnet/emission.py``; the chain process that drives
+blocks and epochs is ``subnet/chain.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+
+import numpy as np
+
+from subnet.config import Hyperparameters, param
+from subnet.errors import ExtrinsicError
+from subnet.extrinsics import (
+    AddStake,
+    CommitWeights,
+    Extrinsic,
+    Register,
+    RemoveStake,
+    RevealWeights,
+    SetWeights,
+    weights_commit_hash,
+)
+
+U16_MAX = 65535
+MAX_UNREVEALED_COMMITS = 10  # subtensor: TooManyUnrevealedCommits past 10 per hotkey
+SCOPES = ("emissions", "weights", "registrations", "staking")
+
+__all__ = ["Commit", "Ledger", "RegistrationRules", "SCOPES", "U16_MAX"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RegistrationRules:
+    """Burned registration: a cost that adjusts toward a target rate (subtensor's burn)."""
+
+    initial_burn: float = param(1.0, 0.0, None, "TAO burned by the first registration")
+    min_burn: float = param(0.1, 0.0, None, "floor of the burn")
+    max_burn: float = param(100.0, 0.0, None, "ceiling of the burn")
+    target_registrations_per_interval: int = param(2, 1, None, "registrations the burn aims at")
+    adjustment_interval: int = param(360, 1, None, "blocks between burn adjustments")
+    max_registrations_per_interval: int = param(6, 1, None, "hard cap per interval")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Commit:
+    """A weight commitment waiting for its reveal."""
+
+    commit_hash: str
+    block: int
+    epoch: int
+
+
+@dataclasses.dataclass(slots=True)
+class Ledger:
+    """State of one subnet; uids ``0..capacity-1``. Mutated only by ``apply`` and the chain."""
+
+    hyper: Hyperparameters
+    rules: RegistrationRules
+    hotkeys: list[str | None] = dataclasses.field(init=False)
+    coldkeys: list[str | None] = dataclasses.field(init=False)
+    registered: np.ndarray = dataclasses.field(init=False)  # (n,) bool
+    block_at_registration: np.ndarray = dataclasses.field(init=False)  # (n,) block
+    stake: np.ndarray = dataclasses.field(init=False)  # (n,) TAO on each hotkey
+    stake_by_owner: dict[tuple[str, int], float] = dataclasses.field(default_factory=dict)
+    balances: dict[str, float] = dataclasses.field(default_factory=dict)  # coldkey -> TAO
+    last_update: np.ndarray = dataclasses.field(init=False)  # (n,) block
+    weights: np.ndarray = dataclasses.field(init=False)  # (n, n) u16
+    weight_set: np.ndarray = dataclasses.field(init=False)  # (n, n) entries present
+    bonds: np.ndarray = dataclasses.field(init=False)  # (n, n) u16
+    validator_permit: np.ndarray = dataclasses.field(init=False)  # (n,) bool
+    last_emission: np.ndarray = dataclasses.field(init=False)  # (n,) TAO paid at last epoch
+    commits: dict[int, list[Commit]] = dataclasses.field(default_factory=dict)
+    epoch_index: int = 0
+    burn: float = 0.0
+    registrations_this_interval: int = 0
+    halted_scopes: frozenset[str] = frozenset()
+    burned: float = 0.0  # TAO destroyed by registration burns
+
+    def __post_init__(self) -> None:
+        n = self.hyper.max_allowed_uids
+        self.hotkeys = [None] * n
+        self.coldkeys = [None] * n
+        self.registered = np.zeros(n, dtype=bool)
+        self.block_at_registration = np.zeros(n, dtype=np.int64)
+        self.stake = np.zeros(n)
+        self.last_update = np.zeros(n, dtype=np.int64)
+        self.weights = np.zeros((n, n), dtype=np.int32)
+        self.weight_set = np.zeros((n, n), dtype=bool)
+        self.bonds = np.zeros((n, n), dtype=np.int32)
+        self.validator_permit = np.zeros(n, dtype=bool)
+        self.last_emission = np.zeros(n)
+        self.burn = self.rules.initial_burn
+
+    # --- reading -----------------------------------------------------------------------------
+
+    @property
+    def capacity(self) -> int:
+        """Maximum number of uids (``max_allowed_uids``)."""
+        return len(self.hotkeys)
+
+    def uid_of(self, hotkey: str) -> int:
+        """The uid of a registered hotkey, or ExtrinsicError HotKeyNotRegisteredInSubNet."""
+        try:
+            return self.hotkeys.index(hotkey)
+        except ValueError:
+            raise ExtrinsicError("HotKeyNotRegisteredInSubNet", hotkey) from None
+
+    def is_halted(self, scope: str) -> bool:
+        """Whether ``scope`` (or everything) is halted by governance."""
+        return scope in self.halted_scopes or "all" in self.halted_scopes
+
+    def total_stake(self) -> float:
+        """All stake on the subnet, TAO."""
+        return float(self.stake.sum())
+
+    def total_balance(self) -> float:
+        """All free balances, TAO."""
+        return float(sum(self.balances.values()))
+
+    def state_root(self) -> str:
+        """Hash of the consensus-relevant state after a block (part of the block hash)."""
+        hasher = hashlib.blake2b(digest_size=32)
+        for array in (self.registered, self.block_at_registration, self.stake, self.last_update,
+                      self.weights, self.weight_set, self.bonds, self.validator_permit):
+            hasher.update(np.ascontiguousarray(array).tobytes())
+        hasher.update(repr((self.hotkeys, self.epoch_index, self.burn,
+                            sorted(self.halted_scopes), sorted(self.balances.items()))).encode())
+        return hasher.hexdigest()
+
+    # --- extrinsics --------------------------------------------------------------------------
+
+    def apply(self, extrinsic: Extrinsic, block: int) -> dict[str, object]:
+        """Apply one extrinsic at ``block``; returns facts for the event log (e.g. the uid).
+
+        Raises:
+            ExtrinsicError: the chain's rule that rejects the call; the state is unchanged.
+        """
+        handler = _HANDLERS[type(extrinsic)]
+        return handler(self, extrinsic, block)
+
+    def _register(self, call: Register, block: int) -> dict[str, object]:
+        if self.is_halted("registrations"):
+            raise ExtrinsicError("SubnetHalted", "registrations")
+        if call.hotkey in self.hotkeys:
+            raise ExtrinsicError("HotKeyAlreadyRegisteredInSubNet", call.hotkey)
+        if self.registrations_this_interval >= self.rules.max_registrations_per_interval:
+            raise ExtrinsicError("TooManyRegistrationsThisInterval")
+        if self.balances.get(call.coldkey, 0.0) < self.burn:
+            raise ExtrinsicError("NotEnoughBalanceToPayRegistration", f"burn {self.burn:.4f}")
+        facts: dict[str, object] = {"burn": self.burn}
+        uid, pruned = self._free_uid(block)
+        if pruned is not None:
+            facts["pruned_hotkey"] = self.hotkeys[uid]
+            self._deregister(uid)
+        self.balances[call.coldkey] -= self.burn
+        self.burned += self.burn
+        self.registrations_this_interval += 1
+        self.hotkeys[uid], self.coldkeys[uid] = call.hotkey, call.coldkey
+        self.registered[uid] = True
+        self.block_at_registration[uid] = block
+        self.last_update[uid] = block
+        facts["uid"] = uid
+        return facts
+
+    def _free_uid(self, block: int) -> tuple[int, int | None]:
+        """The uid a registration takes: a free one, else the one to prune."""
+        free = np.flatnonzero(~self.registered)
+        if len(free):
+            return int(free[0]), None
+        uid = self.uid_to_prune(block)
+        return uid, uid
+
+    def uid_to_prune(self, block: int) -> int:
+        """Lowest emission among non-immune uids; ties to the older registration, then the lower
+        uid (subtensor ``get_neuron_to_prune``). If every uid is immune, all are candidates."""
+        immune = self.block_at_registration + self.hyper.immunity_period > block
+        candidates = np.flatnonzero(self.registered & ~immune)
+        if not len(candidates):
+            candidates = np.flatnonzero(self.registered)
+        emission = self.last_emission[candidates]
+        order = np.lexsort((candidates, self.block_at_registration[candidates], emission))
+        return int(candidates[order[0]])
+
+    def _deregister(self, uid: int) -> None:
+        """Free a uid: its stake goes back to its owners' balances; rows and columns reset."""
+        for key in [key for key in self.stake_by_owner if key[1] == uid]:
+            self.balances[key[0]] = self.balances.get(key[0], 0.0) + self.stake_by_owner.pop(key)
+        self.stake[uid] = 0.0
+        self.weights[uid] = 0
+        self.weight_set[uid] = False
+        self.bonds[uid] = 0
+        self.bonds[:, uid] = 0
+        self.validator_permit[uid] = False
+        self.commits.pop(uid, None)
+        self.last_emission[uid] = 0.0
+
+    def _add_stake(self, call: AddStake, block: int) -> dict[str, object]:
+        if self.is_halted("staking"):
+            raise ExtrinsicError("SubnetHalted", "staking")
+        uid = self.uid_of(call.hotkey)
+        if not call.amount > 0:
+            raise ExtrinsicError("AmountTooLow", f"{call.amount}")
+        if self.balances.get(call.coldkey, 0.0) < call.amount:
+            raise ExtrinsicError("NotEnoughBalanceToStake", call.coldkey)
+        self.balances[call.coldkey] -= call.amount
+        self.credit_stake(call.coldkey, uid, call.amount)
+        return {"uid": uid}
+
+    def _remove_stake(self, call: RemoveStake, block: int) -> dict[str, object]:
+        # Deliberately open during a halt: holders can always exit (docs/killswitch.md).
+        uid = self.uid_of(call.hotkey)
+        held = self.stake_by_owner.get((call.coldkey, uid), 0.0)
+        if not call.amount > 0:
+            raise ExtrinsicError("AmountTooLow", f"{call.amount}")
+        if held < call.amount:
+            raise ExtrinsicError("NotEnoughStakeToWithdraw", f"{held:.6f} < {call.amount}")
+        self.credit_stake(call.coldkey, uid, -call.amount)
+        self.balances[call.coldkey] = self.balances.get(call.coldkey, 0.0) + call.amount
+        return {"uid": uid}
+
+    def credit_stake(self, coldkey: str, uid: int, amount: float) -> None:
+        """Add (or with a negative amount, remove) ``coldkey``'s stake on ``uid``."""
+        key = (coldkey, uid)
+        remaining = self.stake_by_owner.get(key, 0.0) + amount
+        if remaining > 1e-12:
+            self.stake_by_owner[key] = remaining
+        else:
+            self.stake_by_owner.pop(key, None)
+        self.stake[uid] = max(self.stake[uid] + amount, 0.0)
+
+    def _set_weights(self, call: SetWeights, block: int) -> dict[str, object]:
+        uid = self._check_weight_caller(call.hotkey)
+        if self.hyper.commit_reveal_weights_enabled:
+            raise ExtrinsicError("CommitRevealEnabled", "use commit_weights and reveal_weights")
+        self._check_rate_limit(uid, block)
+        self._store_weights(uid, call.uids, call.weights, block)
+        return {"uid": uid}
+
+    def _check_weight_caller(self, hotkey: str) -> int:
+        if self.is_halted("weights"):
+            raise ExtrinsicError("SubnetHalted", "weights")
+        return self.uid_of(hotkey)
+
+    def _check_rate_limit(self, uid: int, block: int) -> None:
+        last = self.last_update[uid]
+        if last != self.block_at_registration[uid] and block - last < self.hyper.weights_rate_limit:
+            raise ExtrinsicError("SettingWeightsTooFast", f"last at {last}, now {block}")
+
+    def _store_weights(self, uid: int, uids: tuple[int, ...], values: tuple[float, ...],
+                       block: int) -> None:
+        row = self.checked_weight_row(uid, uids, values)
+        self.weights[uid] = 0
+        self.weight_set[uid] = False
+        self.weights[uid, list(uids)] = row
+        self.weight_set[uid, list(uids)] = True
+        self.last_update[uid] = block
+
+    def checked_weight_row(self, uid: int, uids: tuple[int, ...],
+                           values: tuple[float, ...]) -> np.ndarray:
+        """subtensor's ``set_weights`` checks; returns the row max-upscaled to u16."""
+        if len(uids) != len(values):
+            raise ExtrinsicError("WeightVecNotEqualSize", f"{len(uids)} uids, {len(values)} weights")
+        if len(set(uids)) != len(uids):
+            raise ExtrinsicError("DuplicateUids")
+        if any(not 0 <= target < self.capacity or not self.registered[target] for target in uids):
+            raise ExtrinsicError("UidVecContainsInvalidOne")
+        array = np.asarray(values, dtype=np.float64)
+        if not np.isfinite(array).all() or (array < 0).any():
+            raise ExtrinsicError("InvalidWeights", "weights must be finite and non-negative")
+        self_only = len(uids) == 1 and uids[0] == uid
+        minimum = min(self.hyper.min_allowed_weights, int(self.registered.sum()))
+        if not self_only and np.count_nonzero(array) < minimum:
+            raise ExtrinsicError("WeightVecLengthIsLow", f"{np.count_nonzero(array)} < {minimum}")
+        if not self_only and not self.validator_permit[uid] and self.epoch_index > 0:
+            raise ExtrinsicError("NeuronNoValidatorPermit")
+        total = array.sum()
+        if total > 0 and not self_only and array.max() / total > self.hyper.max_weights_limit:
+            raise ExtrinsicError("MaxWeightExceeded", f"{array.max() / total:.4f}")
+        peak = array.max(initial=0.0)
+        if peak == 0:
+            return np.zeros(len(uids), dtype=np.int32)
+        return np.rint(array / peak * U16_MAX).astype(np.int32)  # max-upscale, nearest
+
+    def _commit_weights(self, call: CommitWeights, block: int) -> dict[str, object]:
+        uid = self._check_weight_caller(call.hotkey)
+        if not self.hyper.commit_reveal_weights_enabled:
+            raise ExtrinsicError("CommitRevealDisabled")
+        pending = self.commits.setdefault(uid, [])
+        if pending:
+            last = pending[-1].block
+            if block - last < self.hyper.weights_rate_limit:
+                raise ExtrinsicError("SettingWeightsTooFast", f"last commit at {last}")
+        if len(pending) >= MAX_UNREVEALED_COMMITS:
+            raise ExtrinsicError("TooManyUnrevealedCommits")
+        pending.append(Commit(commit_hash=call.commit_hash, block=block, epoch=self.epoch_index))
+        return {"uid": uid}
+
+    def _reveal_weights(self, call: RevealWeights, block: int) -> dict[str, object]:
+        uid = self._check_weight_caller(call.hotkey)
+        if not self.hyper.commit_reveal_weights_enabled:
+            raise ExtrinsicError("CommitRevealDisabled")
+        expected = weights_commit_hash(call.hotkey, call.uids, call.weights, call.salt)
+        pending = self.commits.get(uid, [])
+        match = next((c for c in pending if c.commit_hash == expected), None)
+        if match is None:
+            raise ExtrinsicError("InvalidRevealCommitHashNotMatch")
+        reveal_epoch = match.epoch + self.hyper.commit_reveal_period
+        if self.epoch_index < reveal_epoch:
+            raise ExtrinsicError("RevealTooEarly", f"reveal in epoch {reveal_epoch}")
+        if self.epoch_index > reveal_epoch:
+            raise ExtrinsicError("ExpiredWeightCommit", f"was due in epoch {reveal_epoch}")
+        self._store_weights(uid, call.uids, call.weights, block)
+        self.commits[uid] = [c for c in pending if c.block > match.block]
+        return {"uid": uid}
+
+    # --- epoch-time upkeep -------------------------------------------------------------------
+
+    def expire_commits(self) -> list[int]:
+        """Drop commits whose reveal epoch has passed (subtensor ``is_commit_expired``)."""
+        expired = []
+        for uid, pending in self.commits.items():
+            keep = [c for c in pending if self.epoch_index <= c.epoch + self.hyper.commit_reveal_period]
+            if len(keep) != len(pending):
+                expired.append(uid)
+            self.commits[uid] = keep
+        return expired
+
+    def earliest_commit_blocks(self) -> np.ndarray:
+        """(n,) block of each uid's earliest unexpired commit, -1 where none (the CR mask)."""
+        blocks = np.full(self.capacity, -1, dtype=np.int64)
+        for uid, pending in self.commits.items():
+            if pending:
+                blocks[uid] = min(c.block for c in pending)
+        return blocks
+
+    def adjust_burn(self) -> float:
+        """Move the burn toward the target registration rate (subtensor's burn adjustment)."""
+        target = self.rules.target_registrations_per_interval
+        factor = (self.registrations_this_interval + target) / (2 * target)
+        self.burn = float(np.clip(self.burn * factor, self.rules.min_burn, self.rules.max_burn))
+        self.registrations_this_interval = 0
+        return self.burn
+
+
+_HANDLERS = {
+    Register: Ledger._register,
+    AddStake: Ledger._add_stake,
+    RemoveStake: Ledger._remove_stake,
+    SetWeights: Ledger._set_weights,
+    CommitWeights: Ledger._commit_weights,
+    RevealWeights: Ledger._reveal_weights,
+}

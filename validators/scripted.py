@@ -1,0 +1,70 @@
+"""Scripted validators: weights from a fixed preference or fresh noise, no real queries.
+
+They make the chain engine testable on its own (and cheap to benchmark): a ``fixed`` validator
+believes in a quality vector over the miners (shared truth plus its own noise) and sets it every
+step; a ``random`` validator sets fresh random weights every step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from subnet.chain import BLOCK_SECONDS, Chain
+from validators.submission import WeightSubmitter
+
+__all__ = ["ScriptedValidator"]
+
+
+@dataclasses.dataclass(slots=True)
+class ScriptedValidator:
+    """A validator whose weights follow a script (``fixed`` or ``random``)."""
+
+    uid: int
+    hotkey: str
+    coldkey: str
+    behaviour: str
+    rng: np.random.Generator
+    belief: np.ndarray  # (n,) preference over uids (fixed behaviour)
+    miner_uids: tuple[int, ...]
+    next_block: int
+    submitter: WeightSubmitter = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        self.submitter = WeightSubmitter(hotkey=self.hotkey)
+
+    def validate(self, env: simpy.Environment, chain: Chain) -> Generator[simpy.Event, Any, None]:
+        """SimPy process: wake mid-block every ``weights_rate_limit + 1`` blocks, set weights."""
+        while True:
+            # Mid-block wake-ups: extrinsics land in the next block, and a checkpoint taken at a
+            # block boundary never has a validator half-way through a step.
+            yield env.timeout(max(BLOCK_SECONDS * (self.next_block + 0.5) - env.now, 0.0))
+            self.step(chain)
+            self.next_block += chain.hyper.weights_rate_limit + 1
+
+    def step(self, chain: Chain) -> None:
+        """One weight-setting step."""
+        if not self.miner_uids:
+            return
+        uids = self.miner_uids
+        if self.behaviour == "random":
+            weights = self.rng.random(len(uids))
+        else:
+            weights = self.belief[list(uids)]
+        scaled = tuple(float(w) for w in weights / max(weights.max(), 1e-12))
+        self.submitter.submit(chain, uids, scaled, self.rng)
+
+    def state(self) -> dict[str, Any]:
+        """Everything that changes during a run (for checkpoints)."""
+        return {"rng": self.rng.bit_generator.state, "next_block": self.next_block,
+                "pending": list(self.submitter.pending)}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Inverse of ``state``."""
+        self.rng.bit_generator.state = state["rng"]
+        self.next_block = state["next_block"]
+        self.submitter.pending = list(state["pending"])

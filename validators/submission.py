@@ -1,0 +1,60 @@
+"""Getting weights on chain: plain ``set_weights``, or commit now and reveal later.
+
+With commit-reveal on, a validator commits a hash of its weights once per epoch and reveals
+them ``commit_reveal_period`` epochs later, so weights become visible (and copyable) only when
+they are already stale. This object keeps the commitments a validator still has to reveal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from subnet.chain import Chain
+from subnet.extrinsics import CommitWeights, RevealWeights, SetWeights, weights_commit_hash
+
+__all__ = ["PendingReveal", "WeightSubmitter"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class PendingReveal:
+    """Weights committed in ``epoch`` and not yet revealed."""
+
+    epoch: int
+    uids: tuple[int, ...]
+    weights: tuple[float, ...]
+    salt: str
+
+
+@dataclasses.dataclass(slots=True)
+class WeightSubmitter:
+    """Submits one validator's weights the way the chain's current settings require."""
+
+    hotkey: str
+    pending: list[PendingReveal] = dataclasses.field(default_factory=list)
+
+    def submit(self, chain: Chain, uids: tuple[int, ...], weights: tuple[float, ...],
+               rng: np.random.Generator) -> None:
+        """Publish ``weights`` on ``uids`` now (or commit them, and reveal what is due)."""
+        if not chain.hyper.commit_reveal_weights_enabled:
+            self.pending.clear()
+            chain.submit(SetWeights(hotkey=self.hotkey, uids=uids, weights=weights))
+            return
+        self._reveal_due(chain)
+        if not any(p.epoch == chain.epoch_index for p in self.pending):
+            salt = f"{int(rng.integers(0, 2**62)):x}"
+            commit = weights_commit_hash(self.hotkey, uids, weights, salt)
+            chain.submit(CommitWeights(hotkey=self.hotkey, commit_hash=commit))
+            self.pending.append(PendingReveal(epoch=chain.epoch_index, uids=uids,
+                                              weights=weights, salt=salt))
+
+    def _reveal_due(self, chain: Chain) -> None:
+        period = chain.hyper.commit_reveal_period
+        due = [p for p in self.pending if p.epoch + period == chain.epoch_index]
+        if due:
+            latest = due[-1]
+            chain.submit(RevealWeights(hotkey=self.hotkey, uids=latest.uids,
+                                       weights=latest.weights, salt=latest.salt))
+        # Revealed or expired commitments are done; keep those still waiting.
+        self.pending = [p for p in self.pending if p.epoch + period > chain.epoch_index]
