@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 # The main job on the embedded defaults (extra flags through ARGS="...").
 run: $(STAMP)
-	$(BIN)/subnetsim epoch $(ARGS)
+	$(BIN)/subnetsim run $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(ARGS)

@@ -220,12 +220,15 @@ class Chain:
         inputs = self.gather_epoch_inputs(number)
         params = YumaParams.from_hyperparameters(self.hyper)
         outputs = epoch(inputs, params)
+        pending = self.pending
         paid = self._apply_epoch(inputs, outputs)
         self.last_epoch_block = number
         self.last_epoch = LastEpoch(block=number, index=ledger.epoch_index, outputs=outputs,
                                     incentive_paid=paid[0], dividends_paid=paid[1])
+        recorded_inputs = epoch_inputs_to_data(inputs)
+        recorded_inputs["pending"] = dataclasses.asdict(pending)
         return EpochRecord(block=number, index=ledger.epoch_index,
-                           inputs=epoch_inputs_to_data(inputs),
+                           inputs=recorded_inputs,
                            params=dataclasses.asdict(params),
                            outputs=_outputs_to_data(outputs, ledger.stake, paid))
 

@@ -125,7 +125,16 @@ def _run_epoch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_register_epoch]
+def _register_run_commands(commands: argparse._SubParsersAction) -> None:
+    from subnet.cli_runs import register_run_commands
+
+    register_run_commands(commands)
+
+
+_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _register_epoch,
+    _register_run_commands,
+]
 
 
 if __name__ == "__main__":
