@@ -1,8 +1,8 @@
 """Verify a stored run: its hash chain, block by block, and optionally every epoch recomputed.
 
-What the hash chain covers: each block's number, parent hash, extrinsics (rebuilt from the
-stored rows and re-hashed) and state root. A block's ``time``, its events and its epoch record
-are not in the chain; epochs are checked by recomputation from their stored inputs instead.
+What the hash chain covers: each block's number, time, parent hash, extrinsics, events and
+epoch record (all rebuilt from the stored rows and re-hashed) and its state root. On top of
+that, every epoch's outputs are recomputed from its stored inputs.
 
 Only flushed rows are verified: a store still buffering blocks should ``flush`` first.
 """
@@ -19,7 +19,9 @@ from subnet.records import (
     GENESIS_PARENT,
     BlockRecord,
     EpochRecord,
+    EventRecord,
     block_hash,
+    contents_hash,
     extrinsics_hash,
 )
 from subnet.store import RunStore
@@ -77,15 +79,24 @@ def _verify_chain(store: RunStore, run_id: int) -> tuple[int, str]:
     """Walk the blocks in order; return (blocks checked, head hash)."""
     previous: BlockRecord | None = None
     count = 0
+    events_by_block: dict[int, list[EventRecord]] = {}
+    try:
+        for event in store.events(run_id):
+            events_by_block.setdefault(event.block, []).append(event)
+        epoch_by_block = {epoch.block: epoch for epoch in store.epochs(run_id)}
+    except StoreError as exc:  # a corrupt row is a failed verification, not a crash
+        raise VerificationError(str(exc)) from exc
     for block in store.blocks(run_id):
-        _verify_block(store, run_id, block, previous)
+        contents = contents_hash(events_by_block.get(block.number, []),
+                                 epoch_by_block.get(block.number))
+        _verify_block(store, run_id, block, previous, contents)
         previous = block
         count += 1
     return count, GENESIS_PARENT if previous is None else previous.hash
 
 
 def _verify_block(store: RunStore, run_id: int, block: BlockRecord,
-                  previous: BlockRecord | None) -> None:
+                  previous: BlockRecord | None, contents: str) -> None:
     where = f"block {block.number}"
     if previous is not None and block.number != previous.number + 1:
         raise VerificationError(f"{where}: follows block {previous.number} (blocks missing)")
@@ -99,8 +110,8 @@ def _verify_block(store: RunStore, run_id: int, block: BlockRecord,
         raise VerificationError(f"{where}: {exc}") from exc
     if extrinsics_hash(extrinsics) != block.extrinsics_hash:
         raise VerificationError(f"{where}: extrinsics hash mismatch")
-    recomputed = block_hash(block.number, block.parent_hash, block.extrinsics_hash,
-                            block.state_root)
+    recomputed = block_hash(block.number, block.time, block.parent_hash, block.extrinsics_hash,
+                            contents, block.state_root)
     if recomputed != block.hash:
         raise VerificationError(f"{where}: block hash mismatch (fields give {recomputed},"
                                 f" stored {block.hash})")

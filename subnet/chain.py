@@ -27,6 +27,7 @@ from subnet.records import (
     EventRecord,
     ExtrinsicRecord,
     block_hash,
+    contents_hash,
     extrinsics_hash,
 )
 from subnet.yuma import EpochInputs, EpochOutputs, YumaParams, epoch
@@ -108,12 +109,14 @@ class Chain:
         return self.ledger.hotkeys.index(hotkey) if hotkey in self.ledger.hotkeys else None
 
     def blocks_until_next_epoch(self, block: int | None = None) -> int:
-        """subtensor's classic schedule: an epoch runs when (block + netuid + 1) % (tempo + 1) == 0."""
+        """subtensor's classic schedule (``blocks_until_next_epoch``): an epoch runs when
+        ``(block + netuid + 1) % (tempo + 1) == tempo``. subtensor's doc comment says ``== 0``,
+        but its code and its own table (tempo 100, netuid 0: first epoch at block 99) say this."""
         block = self.block if block is None else block
         tempo = self.hyper.tempo
         return (tempo - (block + self.netuid + 1) % (tempo + 1)) % (tempo + 1)
 
-    def log_event(self, kind: str, **data: Any) -> None:
+    def log_event(self, kind: str, /, **data: Any) -> None:
         """Record an event in the block being produced (or the next one, between blocks)."""
         block = self._producing if self._producing is not None else self.block + 1
         self._events.append(EventRecord(block=block, kind=kind, data=data))
@@ -153,9 +156,11 @@ class Chain:
         """Produce the next block now (the process calls this; tests may call it directly)."""
         number = self.block + 1
         self._producing = number
+        # A halt ends at the start of its until_block (like safe mode's EnteredUntil in
+        # on_initialize), so that block's extrinsics and its emission both run unhalted.
+        self._expire_halt(number)
         extrinsic_records = self._apply_mempool(number)
         self.block = number
-        self._expire_halt(number)
         if not self.ledger.is_halted("emissions"):
             share = block_split(self.emission, self.hyper.subnet_owner_cut)
             self.pending = self.pending.plus(share)
@@ -165,7 +170,7 @@ class Chain:
             self.ledger.adjust_burn()
         events, self._events = self._events, []
         self._producing = None
-        record = self._seal(number, extrinsic_records)
+        record = self._seal(number, extrinsic_records, contents_hash(events, epoch_record))
         if self.recorder is not None:
             self.recorder(record, extrinsic_records, events, epoch_record)
         return record
@@ -200,10 +205,11 @@ class Chain:
             self.halt_until = None
             self.log_event("halt_expired")
 
-    def _seal(self, number: int, extrinsic_records: list[ExtrinsicRecord]) -> BlockRecord:
+    def _seal(self, number: int, extrinsic_records: list[ExtrinsicRecord],
+              contents: str) -> BlockRecord:
         root = self.ledger.state_root()
         ext_hash = extrinsics_hash(extrinsic_records)
-        own_hash = block_hash(number, self.head_hash, ext_hash, root)
+        own_hash = block_hash(number, self.env.now, self.head_hash, ext_hash, contents, root)
         record = BlockRecord(number=number, time=self.env.now, parent_hash=self.head_hash,
                              extrinsics_hash=ext_hash, state_root=root, hash=own_hash)
         self.head_hash = own_hash

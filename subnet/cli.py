@@ -134,6 +134,7 @@ def _register_run_commands(commands: argparse._SubParsersAction) -> None:
 _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_epoch,
     _register_run_commands,
+    # more commands register below this line (one line each)
 ]
 
 

@@ -84,6 +84,9 @@ def weighted_median_columns(
     Returns:
         ``(K, n)`` consensus weights.
     """
+    if weights.shape[-2] == 0:  # nobody holds a weight row: no consensus anywhere
+        batch = max(weights.shape[0], stake.shape[0], kappa.shape[0])
+        return np.zeros((batch, weights.shape[-1]))
     participating = stake > 0  # (Ks, v)
     # Work on (K, n, v) so the sort runs along contiguous memory. Tie order does not matter:
     # the answer only depends on the stake at or above each candidate value.

@@ -75,6 +75,9 @@ class Ledger:
     validator_permit: np.ndarray = dataclasses.field(init=False)  # (n,) bool
     last_emission: np.ndarray = dataclasses.field(init=False)  # (n,) TAO paid at last epoch
     commits: dict[int, list[Commit]] = dataclasses.field(default_factory=dict)
+    # Hashes of expired commits per uid, kept (as subtensor keeps them in storage) until the
+    # uid's next accepted commit or reveal, so a late reveal reads ExpiredWeightCommit.
+    expired_commits: dict[int, list[str]] = dataclasses.field(default_factory=dict)
     epoch_index: int = 0
     burn: float = 0.0
     registrations_this_interval: int = 0
@@ -192,11 +195,13 @@ class Ledger:
             self.balances[key[0]] = self.balances.get(key[0], 0.0) + self.stake_by_owner.pop(key)
         self.stake[uid] = 0.0
         self.weights[uid] = 0
+        self.weights[:, uid] = 0  # subtensor clear_neuron: weights FOR the uid set to 0
         self.weight_set[uid] = False
         self.bonds[uid] = 0
         self.bonds[:, uid] = 0
         self.validator_permit[uid] = False
         self.commits.pop(uid, None)
+        self.expired_commits.pop(uid, None)
         self.last_emission[uid] = 0.0
 
     def _add_stake(self, call: AddStake, block: int) -> dict[str, object]:
@@ -294,10 +299,11 @@ class Ledger:
         if pending:
             last = pending[-1].block
             if block - last < self.hyper.weights_rate_limit:
-                raise ExtrinsicError("SettingWeightsTooFast", f"last commit at {last}")
+                raise ExtrinsicError("CommittingWeightsTooFast", f"last commit at {last}")
         if len(pending) >= MAX_UNREVEALED_COMMITS:
             raise ExtrinsicError("TooManyUnrevealedCommits")
         pending.append(Commit(commit_hash=call.commit_hash, block=block, epoch=self.epoch_index))
+        self.expired_commits.pop(uid, None)
         return {"uid": uid}
 
     def _reveal_weights(self, call: RevealWeights, block: int) -> dict[str, object]:
@@ -308,6 +314,8 @@ class Ledger:
         pending = self.commits.get(uid, [])
         match = next((c for c in pending if c.commit_hash == expected), None)
         if match is None:
+            if expected in self.expired_commits.get(uid, ()):
+                raise ExtrinsicError("ExpiredWeightCommit", "its reveal epoch has passed")
             raise ExtrinsicError("InvalidRevealCommitHashNotMatch")
         reveal_epoch = match.epoch + self.hyper.commit_reveal_period
         if self.epoch_index < reveal_epoch:
@@ -316,6 +324,7 @@ class Ledger:
             raise ExtrinsicError("ExpiredWeightCommit", f"was due in epoch {reveal_epoch}")
         self._store_weights(uid, call.uids, call.weights, block)
         self.commits[uid] = [c for c in pending if c.block > match.block]
+        self.expired_commits.pop(uid, None)
         return {"uid": uid}
 
     # --- epoch-time upkeep -------------------------------------------------------------------
@@ -323,10 +332,13 @@ class Ledger:
     def expire_commits(self) -> list[int]:
         """Drop commits whose reveal epoch has passed (subtensor ``is_commit_expired``)."""
         expired = []
+        period = self.hyper.commit_reveal_period
         for uid, pending in self.commits.items():
-            keep = [c for c in pending if self.epoch_index <= c.epoch + self.hyper.commit_reveal_period]
+            keep = [c for c in pending if self.epoch_index <= c.epoch + period]
             if len(keep) != len(pending):
                 expired.append(uid)
+                self.expired_commits.setdefault(uid, []).extend(
+                    c.commit_hash for c in pending if self.epoch_index > c.epoch + period)
             self.commits[uid] = keep
         return expired
 

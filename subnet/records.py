@@ -21,6 +21,7 @@ __all__ = [
     "GENESIS_PARENT",
     "block_hash",
     "canonical_json",
+    "contents_hash",
     "digest",
     "extrinsics_hash",
 ]
@@ -79,14 +80,30 @@ def extrinsics_hash(extrinsics: Iterable[ExtrinsicRecord]) -> str:
     return digest("extrinsics", *(extrinsic.canonical() for extrinsic in extrinsics))
 
 
-def block_hash(number: int, parent_hash: str, extrinsics_digest: str, state_root: str) -> str:
-    """The block's own hash; it commits to its parent, so the chain of hashes is the audit."""
-    return digest("block", str(number), parent_hash, extrinsics_digest, state_root)
+def block_hash(number: int, time: float, parent_hash: str, extrinsics_digest: str,
+               contents_digest: str, state_root: str) -> str:
+    """The block's own hash; it commits to its parent, so the chain of hashes is the audit.
+
+    ``contents_digest`` covers the block's events and epoch record (``contents_hash``), so an
+    edited event or epoch row breaks the chain too, not only an edited extrinsic.
+    """
+    return digest("block", str(number), repr(float(time)), parent_hash, extrinsics_digest,
+                  contents_digest, state_root)
+
+
+def contents_hash(events: Iterable[EventRecord], epoch: EpochRecord | None) -> str:
+    """Hash of what a block recorded besides its extrinsics: events in order and its epoch."""
+    parts = [canonical_json({"kind": e.kind, "data": e.data}) for e in events]
+    if epoch is not None:
+        parts.append(canonical_json({"index": epoch.index, "inputs": epoch.inputs,
+                                     "params": epoch.params, "outputs": epoch.outputs}))
+    return digest("contents", *parts)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class BlockRecord:
-    """A produced block: ``hash = block_hash(number, parent_hash, extrinsics_hash, state_root)``."""
+    """A produced block; ``hash`` is ``block_hash`` of its fields and of ``contents_hash`` of its
+    events and epoch record (those live in their own tables)."""
 
     number: int
     time: float  # simulated seconds

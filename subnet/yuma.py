@@ -314,11 +314,11 @@ def _masked_weights(
     registered = x["block_at_registration"][:, None, :]  # (K, 1, n)
     row_update = x["last_update"][:, rows][..., None]  # (K, v, 1)
     if registered.size and row_update.size and registered.max() >= row_update.min():
-        keep &= row_update > registered  # outdated: set before the uid was (re)registered
+        keep = keep & (row_update > registered)  # outdated: set before the uid's registration
     commit = x["commit_block"][..., None]  # (K, v, 1)
     if p["commit_reveal_weights_enabled"].any() and (commit != NO_COMMIT).any():
         sniped = (commit != NO_COMMIT) & (commit < registered)
-        keep &= ~(sniped & _column(p["commit_reveal_weights_enabled"]))
+        keep = keep & ~(sniped & _column(p["commit_reveal_weights_enabled"]))
     W = np.where(keep, x["weights"], 0.0)
     return normalize_last(W), keep
 

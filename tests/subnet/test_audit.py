@@ -160,3 +160,19 @@ def test_a_corrupt_epoch_row_fails_verification(recorded):
     tamper(store, "UPDATE epochs SET outputs_json = '{' WHERE epoch_index = 2")
     with pytest.raises(VerificationError, match="run 1 epoch 2 outputs: stored JSON is corrupt"):
         verify_run(store, run_id, honest)
+
+
+def test_an_edited_event_breaks_the_chain_at_its_block(recorded):
+    store, run_id, _ = recorded
+    verify_run(store, run_id)
+    tamper(store, "UPDATE events SET data_json = '{\"n\":70}' WHERE block = 7 AND seq = 0")
+    with pytest.raises(VerificationError, match="block 7: block hash mismatch"):
+        verify_run(store, run_id)
+
+
+def test_an_epoch_record_edited_consistently_still_breaks_the_chain(recorded):
+    # Inputs and outputs changed together would pass recomputation; the block hash catches it.
+    store, run_id, _ = recorded
+    tamper(store, "UPDATE epochs SET params_json = '{\"kappa\":0.6}' WHERE epoch_index = 2")
+    with pytest.raises(VerificationError, match="block 8: block hash mismatch"):
+        verify_run(store, run_id)

@@ -26,6 +26,7 @@ from subnet.records import (
     EventRecord,
     ExtrinsicRecord,
     block_hash,
+    contents_hash,
     digest,
     extrinsics_hash,
 )
@@ -65,13 +66,15 @@ def make_block(number: int, parent_hash: str) -> tuple[BlockRecord, list[Extrins
     extrinsics = make_extrinsics(number)
     ext_hash = extrinsics_hash(extrinsics)
     root = digest("state", str(number))
-    block = BlockRecord(number=number, time=12.0 * number, parent_hash=parent_hash,
-                        extrinsics_hash=ext_hash, state_root=root,
-                        hash=block_hash(number, parent_hash, ext_hash, root))
     events = [EventRecord(block=number, kind="tick", data={"n": number})]
     if number % 4 == 0:
         events.append(EventRecord(block=number, kind="epoch", data={"index": number // 4}))
     epoch = make_epoch(number, number // 4) if number % 4 == 0 else None
+    contents = contents_hash(events, epoch)
+    block = BlockRecord(number=number, time=12.0 * number, parent_hash=parent_hash,
+                        extrinsics_hash=ext_hash, state_root=root,
+                        hash=block_hash(number, 12.0 * number, parent_hash, ext_hash, contents,
+                                        root))
     return block, extrinsics, events, epoch
 
 
