@@ -16,7 +16,13 @@ from typing import Any
 import numpy as np
 import simpy
 
-from subnet.emission import EmissionRules, PendingEmission, block_split, epoch_payout, split_dividend
+from subnet.emission import (
+    EmissionRules,
+    PendingEmission,
+    block_split,
+    epoch_payout,
+    split_dividend,
+)
 from subnet.errors import ExtrinsicError
 from subnet.extrinsics import Extrinsic
 from subnet.ledger import SCOPES, U16_MAX, Ledger
@@ -165,7 +171,8 @@ class Chain:
             share = block_split(self.emission, self.hyper.subnet_owner_cut)
             self.pending = self.pending.plus(share)
             self.minted += share.total
-        epoch_record = self._run_epoch(number) if self.blocks_until_next_epoch(number) == 0 else None
+        epoch_due = self.blocks_until_next_epoch(number) == 0
+        epoch_record = self._run_epoch(number) if epoch_due else None
         if number % self.ledger.rules.adjustment_interval == 0:
             self.ledger.adjust_burn()
         events, self._events = self._events, []
@@ -268,8 +275,11 @@ class Chain:
         ledger.validator_permit[:] = outputs.validator_permit & ledger.registered
         miners, validators = epoch_payout(self.pending, outputs.server_emission,
                                           outputs.validator_emission)
-        ledger.balances[OWNER_COLDKEY] = ledger.balances.get(OWNER_COLDKEY, 0.0) + self.pending.owner
-        self.pending = PendingEmission()
+        owner_balance = ledger.balances.get(OWNER_COLDKEY, 0.0)
+        ledger.balances[OWNER_COLDKEY] = owner_balance + self.pending.owner
+        # With nobody to pay (no stake, no incentive) the pools stay pending, never vanish.
+        unpaid = self.pending.miners + self.pending.validators - miners.sum() - validators.sum()
+        self.pending = PendingEmission(validators=unpaid if unpaid > 1e-9 else 0.0)
         for uid in np.flatnonzero(miners > 0):
             ledger.credit_stake(ledger.coldkeys[uid], int(uid), float(miners[uid]))
         for uid in np.flatnonzero(validators > 0):

@@ -119,8 +119,9 @@ def _run_epoch(args: argparse.Namespace) -> int:
         only_nonzero=not args.all,
     )
     bonds = "Yuma3" if hyper.yuma3_enabled else "classic"
-    print(f"{snapshot.source}\nblock {snapshot.block}, {snapshot.n} uids, kappa {hyper.kappa:.4f}, "
-          f"{bonds} bonds" + ("" if args.all else " (uids with a permit or a share; --all for every uid)"))
+    scope = "" if args.all else " (uids with a permit or a share; --all for every uid)"
+    print(f"{snapshot.source}\nblock {snapshot.block}, {snapshot.n} uids, "
+          f"kappa {hyper.kappa:.4f}, {bonds} bonds{scope}")
     print(format_table(headers, rows))
     return EXIT_OK
 

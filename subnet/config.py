@@ -76,11 +76,12 @@ class Hyperparameters:
     commit_reveal_period: int = param(1, 1, 100, "epochs between commit and reveal")
     stake_threshold: float = param(0.0, 0.0, None, "TAO below which a uid gets no permit")
     subnet_owner_cut: float = param(11796 / U16_MAX, 0.0, 1.0, "owner's share of emission")
-    validator_take: float = param(11796 / U16_MAX, 0.0, 1.0, "validator's cut of delegated dividends")
+    validator_take: float = param(11796 / U16_MAX, 0.0, 1.0, "validator's cut of dividends")
 
     def __post_init__(self) -> None:
         if self.alpha_low > self.alpha_high:
-            raise ConfigError("alpha_low", self.alpha_low, f"must be <= alpha_high ({self.alpha_high})")
+            raise ConfigError("alpha_low", self.alpha_low,
+                              f"must be <= alpha_high ({self.alpha_high})")
 
 
 # Fields given in chain units by btcli / subtensor storage, and their divisor.
@@ -106,7 +107,8 @@ def from_chain_units(values: Mapping[str, Any], path: str = "hyperparameters") -
         divisor = _CHAIN_UNIT_DIVISORS.get(key)
         if divisor is not None:
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= divisor:
-                raise ConfigError(f"{path}.{key}", value, f"chain units: integer in [0, {divisor:g}]")
+                raise ConfigError(f"{path}.{key}", value,
+                                  f"chain units: integer in [0, {divisor:g}]")
             value = value / divisor
         natural[key] = value
     return from_dict(Hyperparameters, natural, path)
@@ -136,7 +138,8 @@ def from_dict(cls: type, data: Mapping[str, Any], path: str = "") -> Any:
     unknown = sorted(set(data) - set(fields))
     if unknown:
         known = ", ".join(sorted(fields))
-        raise ConfigError(_join(path, unknown[0]), data[unknown[0]], f"unknown key (known: {known})")
+        raise ConfigError(_join(path, unknown[0]), data[unknown[0]],
+                          f"unknown key (known: {known})")
     kwargs = {
         name: _coerce(hints[name], value, _join(path, name), fields[name].metadata)
         for name, value in data.items()

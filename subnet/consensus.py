@@ -27,7 +27,7 @@ MEDIAN_TOLERANCE = 1e-12
 
 
 def normalize_last(values: np.ndarray) -> np.ndarray:
-    """Divide along the last axis by its sum; all-zero slices stay zero (subtensor ``normalize``)."""
+    """Divide along the last axis by its sum; all-zero slices stay zero (``normalize``)."""
     return values * _reciprocal(values.sum(axis=-1, keepdims=True))
 
 

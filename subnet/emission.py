@@ -83,6 +83,7 @@ def split_dividend(amount: float, owner_stakes: dict[str, float], validator_cold
     total = sum(owner_stakes.values())
     if total <= 0:
         return {validator_coldkey: amount}
-    shares = {coldkey: amount * (1 - take) * stake / total for coldkey, stake in owner_stakes.items()}
+    shares = {coldkey: amount * (1 - take) * stake / total
+              for coldkey, stake in owner_stakes.items()}
     shares[validator_coldkey] = shares.get(validator_coldkey, 0.0) + amount * take
     return shares

@@ -218,7 +218,8 @@ def _optional_integers(data: Mapping[str, Any], field: str, n: int, default: int
 
 def _booleans(data: Mapping[str, Any], field: str, n: int) -> np.ndarray:
     value = _require(data, field)
-    if not isinstance(value, list) or len(value) != n or not all(isinstance(x, bool) for x in value):
+    booleans = isinstance(value, list) and all(isinstance(x, bool) for x in value)
+    if not booleans or len(value) != n:
         raise SnapshotError(f"{field}: expected {n} true/false values")
     return np.array(value, dtype=bool)
 

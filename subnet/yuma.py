@@ -158,7 +158,8 @@ class EpochOutputs:
 
     def select(self, index: int) -> EpochOutputs:
         """The ``index``-th epoch of a batched result."""
-        return EpochOutputs(**{f.name: getattr(self, f.name)[index] for f in dataclasses.fields(self)})
+        fields = dataclasses.fields(self)
+        return EpochOutputs(**{f.name: getattr(self, f.name)[index] for f in fields})
 
 
 def epoch(inputs: EpochInputs, params: YumaParams) -> EpochOutputs:
