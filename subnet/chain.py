@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
@@ -24,7 +24,7 @@ from subnet.emission import (
     split_dividend,
 )
 from subnet.errors import ExtrinsicError
-from subnet.extrinsics import Extrinsic
+from subnet.extrinsics import Extrinsic, GovernanceCall
 from subnet.ledger import SCOPES, U16_MAX, Ledger
 from subnet.records import (
     GENESIS_PARENT,
@@ -37,6 +37,9 @@ from subnet.records import (
     extrinsics_hash,
 )
 from subnet.yuma import EpochInputs, EpochOutputs, YumaParams, epoch
+
+if TYPE_CHECKING:
+    from subnet.governance_gate import GovernanceGate
 
 BLOCK_SECONDS = 12.0
 OWNER_COLDKEY = "subnet-owner"
@@ -91,6 +94,7 @@ class Chain:
         self._events: list[EventRecord] = []
         self._reset_bond_uids: list[int] = []
         self._producing: int | None = None  # number of the block being produced, if any
+        self.governance: GovernanceGate | None = None  # registered by whoever sets up a council
 
     # --- for agents --------------------------------------------------------------------------
 
@@ -187,7 +191,7 @@ class Chain:
         records = []
         for index, (extrinsic, done) in enumerate(queue):
             try:
-                facts = self.ledger.apply(extrinsic, number)
+                facts = self._apply_call(extrinsic, number)
                 result = ExtrinsicResult(block=number, accepted=True, facts=facts)
             except ExtrinsicError as error:
                 result = ExtrinsicResult(block=number, accepted=False, error=error.code)
@@ -198,6 +202,19 @@ class Chain:
             ))
             done.succeed(result)
         return records
+
+    def _apply_call(self, extrinsic: Extrinsic, number: int) -> dict[str, Any]:
+        """Ledger calls go to the ledger; governance calls to the gate, open in any halt."""
+        if not isinstance(extrinsic, GovernanceCall):
+            return self.ledger.apply(extrinsic, number)
+        if self.governance is None:
+            raise ExtrinsicError("GovernanceNotConfigured")
+        admission = self.governance.admit(extrinsic, self.ledger, self.halt_until, number)
+        if admission.halt is not None and admission.halt.scopes:
+            self.set_halt(admission.halt.scopes, admission.halt.until_block)
+        elif admission.halt is not None:
+            self.resume()
+        return admission.facts
 
     def _note_facts(self, extrinsic: Extrinsic, result: ExtrinsicResult) -> None:
         if not result.accepted:
@@ -233,8 +250,12 @@ class Chain:
         inputs = self.gather_epoch_inputs(number)
         params = YumaParams.from_hyperparameters(self.hyper)
         outputs = epoch(inputs, params)
+        held = PendingEmission()
+        if ledger.is_halted("emissions"):  # the pools wait for the halt to end: nothing is paid
+            held, self.pending = self.pending, PendingEmission()
         pending = self.pending
         paid = self._apply_epoch(inputs, outputs)
+        self.pending = self.pending.plus(held)
         self.last_epoch_block = number
         self.last_epoch = LastEpoch(block=number, index=ledger.epoch_index, outputs=outputs,
                                     incentive_paid=paid[0], dividends_paid=paid[1])

@@ -13,12 +13,15 @@ from typing import Any
 
 __all__ = [
     "AddStake",
+    "BrakeVote",
     "CommitWeights",
     "Extrinsic",
+    "GovernanceCall",
     "Register",
     "RemoveStake",
     "RevealWeights",
     "SetWeights",
+    "SubmitProposal",
     "weights_commit_hash",
 ]
 
@@ -101,7 +104,43 @@ class RevealWeights:
         return {"uids": list(self.uids), "weights": list(self.weights), "salt": self.salt}
 
 
-Extrinsic = Register | AddStake | RemoveStake | SetWeights | CommitWeights | RevealWeights
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SubmitProposal:
+    """A council-signed governance proposal (HALT, EXTEND or RESUME), relayed by ``hotkey``.
+
+    ``message`` is the proposal's canonical bytes and ``signature`` the council's Ed25519 group
+    signature over them, both lowercase hex (``subnet.governance_gate`` checks them).
+    """
+
+    message: str
+    signature: str
+    hotkey: str = "governance-relay"
+    kind = "governance"
+
+    def payload(self) -> Mapping[str, Any]:
+        return {"message": self.message, "signature": self.signature}
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class BrakeVote:
+    """Burn ``amount`` TAO of ``coldkey``'s free balance toward the stakeholders' brake."""
+
+    coldkey: str
+    amount: float
+    kind = "brake_vote"
+
+    @property
+    def hotkey(self) -> str:
+        """The voter (a coldkey: the brake belongs to stakeholders, not to neurons)."""
+        return self.coldkey
+
+    def payload(self) -> Mapping[str, Any]:
+        return {"coldkey": self.coldkey, "amount": self.amount}
+
+
+GovernanceCall = SubmitProposal | BrakeVote
+Extrinsic = (Register | AddStake | RemoveStake | SetWeights | CommitWeights | RevealWeights
+             | SubmitProposal | BrakeVote)
 
 
 def weights_commit_hash(hotkey: str, uids: tuple[int, ...], weights: tuple[float, ...],
