@@ -1,0 +1,156 @@
+"""Canned snapshots and a stub driver: the dashboard under test without a simulation.
+
+The numbers are made up by hand (simple formulas), so the SVG goldens do not move when the
+simulation's trajectories change; nothing here depends on a clock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+
+from subnet.config import Hyperparameters
+from subnet.metagraph import Metagraph
+from tui import messages
+from tui.snapshot import (
+    CouncilMember,
+    DrillStatus,
+    EpochPoint,
+    GovernanceSnapshot,
+    LogEntry,
+    ProposalView,
+    Snapshot,
+    weights_view,
+)
+
+VALIDATORS, MINERS, SLOTS = 4, 8, 14  # two empty slots at the end
+
+
+def _metagraph(block: int) -> Metagraph:
+    n, uids = SLOTS, np.arange(SLOTS)
+    registered = uids < VALIDATORS + MINERS
+    is_validator = uids < VALIDATORS
+    miner_share = np.where(~is_validator & registered, uids - VALIDATORS + 1.0, 0.0)
+    miner_share /= miner_share.sum()
+    validator_share = np.where(is_validator, uids + 1.0, 0.0)
+    validator_share /= validator_share.sum()
+    hotkeys = tuple(f"validator-{u}" if u < VALIDATORS else f"miner-{u}" if registered[u]
+                    else None for u in range(n))
+    return Metagraph(
+        block=block, epoch_index=5, hotkeys=hotkeys, registered=registered,
+        stake=np.where(is_validator, 1000.0 * (uids + 1), np.where(registered, 2.5 * uids, 0.0)),
+        consensus=miner_share, incentive=miner_share, dividends=validator_share,
+        emission=np.round(miner_share * 10 + validator_share * 10, 4),
+        validator_trust=np.where(is_validator, 0.9 + 0.02 * uids, 0.0),
+        validator_permit=is_validator.copy(), last_update=np.where(is_validator, block - 7, 0),
+        active=registered.copy(), block_at_registration=np.zeros(n, dtype=np.int64),
+        halted_scopes=("weights",),
+    )
+
+
+def _history() -> tuple[EpochPoint, ...]:
+    points = []
+    for index in range(1, 6):
+        miners = min(1.0, 0.3 * index)
+        points.append(EpochPoint(
+            index=index, block=20 * index, emission=16.0 + index, stake_gini=0.8 - 0.02 * index,
+            kappa=0.5, incentive_by_group=(("miner:honest", miners * 0.8),
+                                           ("miner:lazy", miners * 0.2)),
+            dividends_by_group=(("validator:cabal", 0.25), ("validator:honest", 0.75)),
+        ))
+    return tuple(points)
+
+
+def _weights() -> np.ndarray:
+    weights = np.zeros((SLOTS, SLOTS), dtype=np.int32)
+    for row in range(VALIDATORS):
+        for column in range(VALIDATORS, VALIDATORS + MINERS):
+            weights[row, column] = 1000 * ((column + row) % MINERS + 1)
+    return weights
+
+
+def _behaviour(uid: int) -> str:
+    if uid >= VALIDATORS + MINERS:
+        return ""
+    if uid == VALIDATORS - 1:
+        return "cabal"
+    return "lazy" if uid >= VALIDATORS + MINERS - 2 else "honest"
+
+
+def canned_snapshot(block: int = 117, state: str = "running") -> Snapshot:
+    """A 12-uid subnet at ``block``, halted on weights, with history, events and a drill."""
+    metagraph = _metagraph(block)
+    weights = _weights()
+    roles = tuple("validator" if u < VALIDATORS else "miner" if u < VALIDATORS + MINERS else ""
+                  for u in range(SLOTS))
+    behaviours = tuple(_behaviour(u) for u in range(SLOTS))
+    events = (
+        LogEntry(seq=1, block=20, kind="epoch", text="epoch 1: paid 17.000 TAO"),
+        LogEntry(seq=2, block=33, kind="rejected",
+                 text="rejected commit_weights from validator-3: CommittingWeightsTooFast"),
+        LogEntry(seq=3, block=90, kind="alarm", text="emission concentration jumped"),
+        LogEntry(seq=4, block=95, kind="halt", text="HALT weights until block 200"),
+        LogEntry(seq=5, block=100, kind="command", text="set kappa = 0.6 (was 0.5)"),
+    )
+    governance = GovernanceSnapshot(
+        halted_scopes=("weights",), halt_until=200, has_council=True,
+        council=tuple(CouncilMember(name=f"member-{i}", online=i != 4, signed=i < 3)
+                      for i in range(1, 6)),
+        proposals=(ProposalView(proposal_id="p-7", action="RESUME", scope="weights",
+                                signatures=2, threshold=4, status="collecting"),),
+        drills=("cabal", "forged_halt"),
+        drill=DrillStatus(state="done", name="cabal",
+                          report=(("halt_block", "95"), ("time_to_halt_s", "60.0000"))),
+    )
+    return Snapshot(
+        session=0, scenario_name="canned", seed=3, block=block, epoch_index=5,
+        blocks_until_epoch=3, budget=240, state=state, speed_label="100 blocks/s",
+        blocks_per_second=100.0, digest="ab" * 32, minted=float(block), metagraph=metagraph,
+        roles=roles, behaviours=behaviours,
+        weights=weights_view(weights, weights > 0, weights // 2, metagraph.registered,
+                             metagraph.consensus),
+        history=_history(), events=events, hyper=Hyperparameters(tempo=20, kappa=0.5),
+        commands=({"block": 100, "command": "set_hyperparameter", "name": "kappa",
+                   "value": 0.6},),
+        governance=governance, notice="",
+    )
+
+
+@dataclasses.dataclass
+class StubDriver:
+    """Posts canned snapshots and records the commands it is sent.
+
+    ``answer`` may turn a command into a new snapshot to post (like the real driver does).
+    """
+
+    snapshots: list[Snapshot]
+    answer: Callable[[messages.Command, Snapshot], Snapshot | None] | None = None
+    commands: list[messages.Command] = dataclasses.field(default_factory=list)
+    stopped: bool = False
+    post: Callable[[Snapshot], None] | None = None
+
+    def start(self, post: Callable[[Snapshot], None]) -> None:
+        self.post = post
+        for snapshot in self.snapshots:
+            post(snapshot)
+
+    def send(self, command: messages.Command) -> None:
+        self.commands.append(command)
+        if self.answer is not None and self.post is not None:
+            reply = self.answer(command, self.snapshots[-1])
+            if reply is not None:
+                self.snapshots.append(reply)
+                self.post(reply)
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+def pause_answer(command: messages.Command, last: Snapshot) -> Snapshot | None:
+    """Answer TogglePause like the real driver: flip the state and say so."""
+    if isinstance(command, messages.TogglePause):
+        state = "paused" if last.state == "running" else "running"
+        return dataclasses.replace(last, state=state, notice=state)
+    return None

@@ -1,0 +1,162 @@
+"""The dashboard app: panels that show snapshots, keys that send commands to the driver.
+
+Attributes down, messages up: the app holds the latest snapshot the driver posted and renders
+the visible panel from it at most ``REFRESH_SECONDS`` apart; keys become commands on the
+driver's queue. It never touches the world.
+"""
+
+from __future__ import annotations
+
+import time
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, TabbedContent, TabPane, Tabs
+
+from tui import messages
+from tui.snapshot import Snapshot
+from tui.widgets.charts import ChartsPane
+from tui.widgets.governance import GovernancePane
+from tui.widgets.help import HelpScreen
+from tui.widgets.log import LogPane
+from tui.widgets.metagraph import MetagraphPane
+from tui.widgets.overview import OverviewPane
+from tui.widgets.parameters import ParametersPane
+from tui.widgets.status import StatusBar
+from tui.widgets.weights import WeightsPane
+
+__all__ = ["PANELS", "REFRESH_SECONDS", "DashboardApp"]
+
+FOCUS_TARGETS = "DataTable.main-table, LogPane, OptionList"
+REFRESH_SECONDS = 0.3  # at most ~3 repaints a second, whatever the driver posts
+PANELS = (("overview", "Overview", OverviewPane), ("metagraph", "Metagraph", MetagraphPane),
+          ("weights", "Weights", WeightsPane), ("charts", "Charts", ChartsPane),
+          ("parameters", "Parameters", ParametersPane),
+          ("governance", "Governance", GovernancePane), ("log", "Log", LogPane))
+
+
+def _answers_command(shown: Snapshot | None, latest: Snapshot) -> bool:
+    """Whether ``latest`` answers a key (state, notice or session changed): shown at once."""
+    return shown is None or (shown.state, shown.notice, shown.session, len(shown.commands)) != \
+        (latest.state, latest.notice, latest.session, len(latest.commands))
+
+
+class DashboardApp(App[Snapshot | None]):
+    """subnetsim's dashboard; the app's return value is the last snapshot it received."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "subnetsim"
+    BINDINGS = [
+        Binding("space", "toggle_pause", "Pause/Run"),
+        Binding("n", "step_block", "Block"),
+        Binding("e", "step_epoch", "Epoch"),
+        Binding("plus,equals_sign", "speed(1)", "Speed+", key_display="+"),
+        Binding("minus", "speed(-1)", "Speed-", key_display="-"),
+        Binding("r", "restart", "Restart"),
+        Binding("s", "save", "Save"),
+        Binding("q", "quit_dashboard", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        *(Binding(str(number), f"panel('{panel_id}')", title, show=False)
+          for number, (panel_id, title, _) in enumerate(PANELS, start=1)),
+    ]
+
+    def __init__(self, driver: messages.DashboardDriver) -> None:
+        super().__init__()
+        self.driver = driver
+        self.latest: Snapshot | None = None
+        self._shown: Snapshot | None = None
+        self._last_render = float("-inf")
+        self._render_pending = False
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        with TabbedContent(initial="overview", id="panels"):
+            for panel_id, title, pane in PANELS:
+                with TabPane(title, id=panel_id):
+                    yield pane(id=f"{panel_id}-pane")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.driver.start(self._receive)
+
+    def on_unmount(self) -> None:
+        self.driver.stop()
+
+    def _receive(self, snapshot: Snapshot) -> None:
+        """Called by the driver, from its thread: hand the snapshot to the app's loop."""
+        self.post_message(messages.SnapshotReady(snapshot))
+
+    # --- rendering ----------------------------------------------------------------------------
+
+    def on_snapshot_ready(self, message: messages.SnapshotReady) -> None:
+        self.latest = message.snapshot
+        wait = self._last_render + REFRESH_SECONDS - time.monotonic()
+        if wait <= 0 or _answers_command(self._shown, self.latest):
+            self.render_latest()
+        elif self._render_pending:
+            return
+        else:
+            self._render_pending = True
+            self.set_timer(wait, self.render_latest)
+
+    def render_latest(self) -> None:
+        """Show the latest snapshot in the status bar and the visible panel."""
+        self._render_pending = False
+        self._last_render = time.monotonic()
+        # The panels live on the first screen (the help screen may be on top); after exit
+        # there is none, and a late timer has nothing to do.
+        base = self.screen_stack[0] if self.screen_stack else None
+        status = base.query(StatusBar) if base is not None else None
+        if self.latest is None or not status:
+            return
+        self._shown = self.latest
+        status.first().show(self.latest)
+        active = base.query_one(TabbedContent).active
+        base.query_one(f"#{active}-pane").show(self.latest)  # type: ignore[attr-defined]
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.render_latest()
+        # Focus the panel's main widget, so its own keys (sort, filter, Enter) work at once.
+        pane = self.query_one(f"#{event.pane.id}-pane")
+        target = next(iter(pane.query(FOCUS_TARGETS)), None)
+        # Panels with nothing to focus take the tab bar, or the hidden panel's widget would keep
+        # the focus and TabbedContent would switch back to it.
+        (target or self.query_one(TabbedContent).query_one(Tabs)).focus()
+
+    # --- messages from panels -----------------------------------------------------------------
+
+    def on_parameter_edited(self, message: messages.ParameterEdited) -> None:
+        self.driver.send(messages.SetHyperparameter(name=message.name, value=message.value))
+
+    def on_drill_requested(self, message: messages.DrillRequested) -> None:
+        self.driver.send(messages.StartDrill(name=message.name))
+
+    # --- keys ---------------------------------------------------------------------------------
+
+    def action_toggle_pause(self) -> None:
+        self.driver.send(messages.TogglePause())
+
+    def action_step_block(self) -> None:
+        self.driver.send(messages.StepBlocks(count=1))
+
+    def action_step_epoch(self) -> None:
+        self.driver.send(messages.StepEpoch())
+
+    def action_speed(self, steps: int) -> None:
+        self.driver.send(messages.ChangeSpeed(steps=steps))
+
+    def action_restart(self) -> None:
+        self.driver.send(messages.Restart())
+
+    def action_save(self) -> None:
+        self.driver.send(messages.SaveRun())
+
+    def action_panel(self, panel_id: str) -> None:
+        self.query_one(TabbedContent).active = panel_id
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_quit_dashboard(self) -> None:
+        self.driver.stop()
+        self.exit(self.latest)

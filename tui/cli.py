@@ -1,0 +1,139 @@
+"""``subnetsim tui``: the dashboard, and its headless twin (``--headless``).
+
+``subnet.cli`` registers this command through ``register`` (the CLI is the one place the subnet
+layer may reach up into ``tui``); Textual itself is imported only when the dashboard opens.
+``--headless`` runs the same scenario and seed
+without a UI, with ``subnetsim run``'s progress line and final table, so its digest can be
+compared with a dashboard session's; with ``--replay`` it replays a saved session's command log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+from pathlib import Path
+from typing import Any
+
+from subnet.cli_runs import DEFAULT_SCENARIO, PROJECT_ROOT
+from subnet.errors import ConfigError
+
+__all__ = ["register"]
+
+SPEED_CHOICES = ("1", "2", "5", "10", "20", "50", "100", "200", "500", "1000", "max")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``subnetsim tui`` to the CLI."""
+    command = commands.add_parser(
+        "tui", help="open the dashboard (or run its headless twin)",
+        description="Open the Textual dashboard on a scenario: the world runs in a worker "
+        "thread; pause, step, change speed, edit hyperparameters, save, run drills. Keys: space "
+        "n e + - r s q ? (see ? in the app). --headless runs the same scenario and seed without "
+        "the UI and prints the final metagraph and digest.",
+    )
+    command.add_argument("scenario", type=Path, nargs="?", default=DEFAULT_SCENARIO,
+                         help="scenario TOML (default: scenarios/default.toml)")
+    command.add_argument("--seed", type=int, help="run seed (default: the scenario's seed)")
+    command.add_argument("--blocks", type=int,
+                         help="block budget (default: the scenario's); the dashboard pauses "
+                         "there once, the headless run stops there")
+    command.add_argument("--speed", choices=SPEED_CHOICES, default="100",
+                         help="starting speed in blocks/s (default 100; max: as fast as it "
+                         "goes)")
+    command.add_argument("--paused", action="store_true", help="start paused at genesis")
+    command.add_argument("--save-dir", type=Path, default=PROJECT_ROOT / "runs",
+                         help="where s saves run stores and session logs (default: runs/)")
+    command.add_argument("--headless", action="store_true",
+                         help="no UI: run to the budget with a progress line, print the "
+                         "metagraph and digest")
+    command.add_argument("--replay", type=Path, metavar="SESSION.json",
+                         help="with --headless: replay a saved session (its scenario, seed, "
+                         "blocks and command log) and check its digest")
+    command.set_defaults(handler=_tui)
+
+
+def _tui(args: argparse.Namespace) -> int:
+    if args.replay is not None:
+        if not args.headless:
+            raise ConfigError("--replay", str(args.replay), "needs --headless")
+        return _replay(args)
+    from subnet.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    seed = _checked_seed(scenario.seed if args.seed is None else args.seed)
+    blocks = _checked_blocks(scenario.blocks if args.blocks is None else args.blocks)
+    if args.headless:
+        return _headless(scenario, seed, blocks)
+    return _dashboard(scenario, seed, blocks, args)
+
+
+def _checked_seed(seed: int) -> int:
+    if seed < 0:
+        raise ConfigError("--seed", seed, "must be >= 0")
+    return seed
+
+
+def _checked_blocks(blocks: int) -> int:
+    if blocks < 1:
+        raise ConfigError("--blocks", blocks, "must be >= 1")
+    return blocks
+
+
+def _headless(scenario: Any, seed: int, blocks: int) -> int:
+    from subnet.cli_runs import _print_run_result, _ProgressBar
+    from subnet.world import run
+
+    progress = _ProgressBar(sys.stderr) if sys.stderr.isatty() else None
+    result = run(scenario, seed, blocks=blocks, progress=progress)
+    if progress is not None:
+        progress.finish()
+    _print_run_result(result, None, False)
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from subnet.cli_runs import _print_run_result, _ProgressBar
+    from subnet.world import build_world
+    from tui.replay import load_session_file, replay_into
+    from tui.saving import session_scenario
+
+    session = load_session_file(args.replay)
+    scenario = session_scenario(session)
+    seed = _checked_seed(session["seed"] if args.seed is None else args.seed)
+    blocks = _checked_blocks(session["blocks"] if args.blocks is None else args.blocks)
+    progress = _ProgressBar(sys.stderr) if sys.stderr.isatty() else None
+    world = build_world(scenario, seed)
+    digest = replay_into(world, session["commands"], blocks, progress)
+    if progress is not None:
+        progress.finish()
+    _print_run_result(world.result(), None, False)
+    print(f"commands replayed {len(session['commands'])}")
+    if (seed, blocks) != (session["seed"], session["blocks"]):
+        return 0
+    same = digest == session.get("digest")
+    print("digest matches the saved session" if same else
+          f"digest DIFFERS from the saved session ({session.get('digest')})")
+    return 0 if same else 1
+
+
+def _dashboard(scenario: Any, seed: int, blocks: int, args: argparse.Namespace) -> int:
+    from tui.app import DashboardApp
+    from tui.driver import SPEEDS, SimulationDriver
+
+    level = None if args.speed == "max" else float(args.speed)
+    driver = SimulationDriver(scenario, seed, budget=blocks, speed=SPEEDS.index(level),
+                              paused=args.paused, save_folder=args.save_dir)
+    # torch and friends leave ~300k long-lived objects; a full collection over them stalls
+    # both threads for ~0.3 s. Frozen, the collector skips them (measured with tui.latency).
+    gc.freeze()
+    last = DashboardApp(driver).run()
+    if driver.failure is not None:
+        raise driver.failure
+    if last is not None:
+        print(f"session {last.scenario_name} seed {last.seed}: block {last.block}, epochs "
+              f"{last.epoch_index}, commands {len(last.commands)}\ndigest {last.digest}")
+        if not last.commands:
+            print(f"headless twin: subnetsim tui {args.scenario} --headless --seed {last.seed} "
+                  f"--blocks {last.block}")
+    return 0

@@ -1,0 +1,126 @@
+"""Messages between the dashboard and its driver: snapshots up, commands down.
+
+Commands are frozen values the app puts on the driver's queue; the driver applies them between
+chunks. Only commands that change the simulated world (``SetHyperparameter``) enter the session's
+command log, as plain JSON entries ``{"block": B, "command": "set_hyperparameter", ...}``,
+which ``tui.replay`` applies to a fresh world to reproduce the session.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from textual.message import Message
+
+from tui.snapshot import Snapshot
+
+__all__ = [
+    "ChangeSpeed",
+    "Command",
+    "DashboardDriver",
+    "DrillRequested",
+    "ParameterEdited",
+    "Restart",
+    "SaveRun",
+    "SetHyperparameter",
+    "SnapshotReady",
+    "StartDrill",
+    "StepBlocks",
+    "StepEpoch",
+    "TogglePause",
+]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class TogglePause:
+    """Pause a running simulation, or resume a paused one."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class StepBlocks:
+    """Produce ``count`` more blocks, then stay paused."""
+
+    count: int = 1
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class StepEpoch:
+    """Run up to and including the next epoch block, then stay paused."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeSpeed:
+    """Move the target speed ``steps`` levels up (positive) or down (negative)."""
+
+    steps: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Restart:
+    """Start a new session on the same scenario; ``seed`` None means the current seed + 1."""
+
+    seed: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SetHyperparameter:
+    """Set one hyperparameter (subtensor name, natural units) at the next chunk boundary."""
+
+    name: str
+    value: Any
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SaveRun:
+    """Save the session so far: a SQLite run store with its command log."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class StartDrill:
+    """Run the named governance drill (a file in ``scenarios/drills``) beside the session."""
+
+    name: str
+
+
+Command = (TogglePause | StepBlocks | StepEpoch | ChangeSpeed | Restart | SetHyperparameter
+           | SaveRun | StartDrill)
+
+
+class DashboardDriver(Protocol):
+    """What the app needs from a driver (the real one, or a stub in tests)."""
+
+    def start(self, post: Callable[[Snapshot], None]) -> None:
+        """Begin posting snapshots through ``post`` (called from any thread)."""
+
+    def send(self, command: Command) -> None:
+        """Queue a command; it is applied between chunks."""
+
+    def stop(self) -> None:
+        """Stop the simulation and wait for its thread."""
+
+
+class SnapshotReady(Message):
+    """The driver posted a new snapshot."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+
+class ParameterEdited(Message):
+    """The Parameters panel validated an edit; the app sends it to the driver."""
+
+    def __init__(self, name: str, value: Any) -> None:
+        super().__init__()
+        self.name = name
+        self.value = value
+
+
+class DrillRequested(Message):
+    """The user picked a drill to run."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name

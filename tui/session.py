@@ -1,0 +1,111 @@
+"""One dashboard session: a world, what it recorded, and its command log (driver-thread only).
+
+A session starts at genesis with a scenario and a seed and ends at a restart. It owns the
+world and is touched only by the driver thread; the app sees it through snapshots.
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import Any
+
+import numpy as np
+
+from subnet.metagraph import metagraph_of
+from subnet.records import BlockRecord, EpochRecord, EventRecord, ExtrinsicRecord
+from subnet.scenario import Scenario
+from subnet.world import World, build_world
+from tui.snapshot import EpochPoint, LogEntry, epoch_point, group_labels, weights_view
+
+__all__ = ["Session", "format_event"]
+
+EVENT_LINES = 300  # log lines a snapshot carries (the Log panel keeps its own scrollback)
+
+
+def format_event(kind: str, data: dict[str, Any]) -> str:
+    """One readable line for a chain event, e.g. ``rejected commit_weights ... NotRegistered``."""
+    if kind == "rejected":
+        return f"rejected {data.get('kind')} from {data.get('hotkey')}: {data.get('error')}"
+    if kind == "registered":
+        return f"registered {data.get('hotkey')}" + "".join(
+            f" {key}={value}" for key, value in sorted(data.items()) if key != "hotkey")
+    if kind == "halt":
+        until = data.get("until_block")
+        return f"HALT {','.join(data.get('scopes', []))} until " + (
+            f"block {until}" if until is not None else "a resume")
+    details = " ".join(f"{key}={value}" for key, value in sorted(data.items()))
+    return f"{kind} {details}".rstrip()
+
+
+class Session:
+    """A world with the history, events and command log the dashboard shows."""
+
+    def __init__(self, number: int, scenario: Scenario, seed: int) -> None:
+        self.number = number
+        self.scenario = scenario
+        self.seed = seed
+        self.history: list[EpochPoint] = []
+        self.events: collections.deque[LogEntry] = collections.deque(maxlen=EVENT_LINES)
+        self.commands: list[dict[str, Any]] = []
+        self._seq = 0
+        self.world: World = build_world(scenario, seed, recorder=self.record)
+
+    @property
+    def block(self) -> int:
+        """The last produced block."""
+        return self.world.chain.block
+
+    def log(self, block: int, kind: str, text: str) -> None:
+        """Add a line to the session's log."""
+        self._seq += 1
+        self.events.append(LogEntry(seq=self._seq, block=block, kind=kind, text=text))
+
+    def record(self, block: BlockRecord, extrinsics: list[ExtrinsicRecord],
+               events: list[EventRecord], epoch: EpochRecord | None) -> None:
+        """The chain's recorder: keep events and epoch summaries (the chain calls this)."""
+        for event in events:
+            self.log(event.block, event.kind, format_event(event.kind, dict(event.data)))
+        if epoch is not None:
+            roles, behaviours = self.roles_and_behaviours()
+            point = epoch_point(epoch, group_labels(roles, behaviours),
+                                self.world.chain.ledger.registered)
+            self.history.append(point)
+            self.log(block.number, "epoch", f"epoch {point.index}: paid {point.emission:,.3f} "
+                     f"TAO, stake Gini {point.stake_gini:.3f}, kappa {point.kappa:.4f}")
+
+    def roles_and_behaviours(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Role and behaviour per uid slot of the neuron holding it now ("" when empty)."""
+        world = self.world
+        ledger = world.chain.ledger
+        roles, behaviours = [""] * ledger.capacity, [""] * ledger.capacity
+        for uid in np.flatnonzero(ledger.registered):
+            roles[uid], behaviours[uid] = "unknown", "unknown"
+        occupants = getattr(world, "occupants", None)  # worlds with late joiners know them
+        neurons = occupants() if callable(occupants) else world.neurons
+        for neuron in neurons:
+            if ledger.registered[neuron.uid] and ledger.hotkeys[neuron.uid] == neuron.hotkey:
+                roles[neuron.uid], behaviours[neuron.uid] = neuron.role, neuron.behaviour
+        return tuple(roles), tuple(behaviours)
+
+    def next_epoch_block(self) -> int:
+        """The next epoch block after the current one."""
+        chain = self.world.chain
+        ahead = chain.blocks_until_next_epoch(chain.block)
+        return chain.block + (ahead if ahead > 0 else chain.hyper.tempo + 1)
+
+    def views(self) -> dict[str, Any]:
+        """The world-derived parts of a snapshot (metagraph, weights, roles, hyperparameters)."""
+        chain = self.world.chain
+        ledger = chain.ledger
+        metagraph = metagraph_of(chain)
+        roles, behaviours = self.roles_and_behaviours()
+        return {
+            "block": chain.block, "epoch_index": ledger.epoch_index,
+            "blocks_until_epoch": self.next_epoch_block() - chain.block,
+            "digest": chain.head_hash, "minted": chain.minted, "metagraph": metagraph,
+            "roles": roles, "behaviours": behaviours, "hyper": ledger.hyper,
+            "weights": weights_view(ledger.weights, ledger.weight_set, ledger.bonds,
+                                    ledger.registered, metagraph.consensus),
+            "history": tuple(self.history), "events": tuple(self.events),
+            "commands": tuple(dict(c) for c in self.commands),
+        }

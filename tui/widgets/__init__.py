@@ -1,0 +1,1 @@
+"""Dashboard panels. Each panel has ``show(snapshot)`` and reads nothing else."""

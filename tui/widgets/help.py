@@ -1,0 +1,46 @@
+"""The ``?`` help screen: every key, and what the panels show."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+__all__ = ["HELP_TEXT", "HelpScreen"]
+
+HELP_TEXT = """\
+[b]subnetsim dashboard[/b] — the simulation runs in its own thread; these keys send it commands,
+applied between chunks at a block boundary (parameter changes are recorded for replay).
+
+[b]space[/b]   pause / resume            [b]n[/b]   step one block      [b]e[/b]   step one epoch
+[b]+ / -[/b]   speed up / down (1 blocks/s .. max)
+[b]r[/b]       restart from genesis with the next seed
+[b]s[/b]       save: the session replayed into a SQLite run store (runs/) with its command log
+[b]q[/b]       quit (prints the final digest)       [b]?[/b]   this help       [b]1-7[/b]  panels
+
+[b]Overview[/b]    block, epoch, speed, halt banner, emission and stake concentration per epoch
+[b]Metagraph[/b]   btcli columns + behaviour; [b]/[/b] filter, [b]o[/b] sort column, [b]i[/b] invert
+[b]Weights[/b]     validator x miner weights and bonds as heatmaps, consensus per miner
+[b]Charts[/b]      incentive and dividends share per behaviour group over epochs
+[b]Parameters[/b]  type name=value (or Enter on a row); refused with the reason if invalid
+[b]Governance[/b]  halt state and expiry, council and proposals, drill picker (Enter runs one)
+[b]Log[/b]         registrations, rejected extrinsics, halts, epochs, commands
+
+Replay a saved session headless:  subnetsim tui --headless --replay runs/<name>.session.json
+
+Press Esc, ? or q to close."""
+
+
+class HelpScreen(ModalScreen[None]):
+    """A modal listing the controls."""
+
+    BINDINGS = [Binding("escape,question_mark,q", "close", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box"):
+            yield Static(HELP_TEXT, id="help-text")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

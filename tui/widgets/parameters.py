@@ -1,0 +1,103 @@
+"""Parameters: every hyperparameter with its current value, editable with validation.
+
+Type ``name=value`` (or press Enter on a row to start from its current value). The value is
+checked here with the same rules as a scenario file (type, range, alpha_low <= alpha_high), so
+a bad value is refused with the reason before it reaches the simulation; a good one is sent to
+the driver, applied at the next chunk boundary and recorded in the session's command log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Input, Static
+
+from subnet.config import Hyperparameters, parse_assignment
+from subnet.errors import SubnetSimError
+from tui.messages import ParameterEdited
+from tui.replay import FIXED_AT_GENESIS, validated_hyperparameters
+from tui.snapshot import Snapshot
+
+__all__ = ["ParametersPane", "parameter_rows"]
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def parameter_rows(hyper: Hyperparameters) -> list[tuple[str, str, str, str]]:
+    """(name, value, allowed range, description) for every hyperparameter."""
+    rows = []
+    for field in dataclasses.fields(Hyperparameters):
+        low, high = field.metadata.get("range", (None, None))
+        if field.type in ("bool", bool):
+            allowed = "true/false"
+        else:
+            allowed = f"[{'-inf' if low is None else f'{low:g}'}, " \
+                      f"{'inf' if high is None else f'{high:g}'}]"
+        doc = field.metadata.get("doc", "")
+        if field.name in FIXED_AT_GENESIS:
+            doc += " (fixed at genesis)"
+        rows.append((field.name, _value_text(getattr(hyper, field.name)), allowed, doc))
+    return rows
+
+
+class ParametersPane(Vertical):
+    """The hyperparameter table, an edit box and the session's changes."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._hyper: Hyperparameters | None = None
+
+    def compose(self) -> ComposeResult:
+        table: DataTable[str] = DataTable(id="parameters-table", classes="main-table",
+                                          cursor_type="row")
+        yield table
+        yield Input(placeholder="name=value, e.g. kappa=0.6 — Enter applies at the next "
+                    "chunk boundary", id="parameter-input")
+        yield Static("", id="parameter-error")
+        yield Static("", id="parameter-log")
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns("NAME", "VALUE", "RANGE", "DESCRIPTION")
+
+    def show(self, snapshot: Snapshot) -> None:
+        """Render ``snapshot``."""
+        self._hyper = snapshot.hyper
+        table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        table.add_rows(parameter_rows(snapshot.hyper))
+        table.move_cursor(row=cursor, animate=False)
+        changes = [f"block {entry['block']:,}: {entry['name']} = {entry['value']!r}"
+                   for entry in snapshot.commands if entry.get("command") == "set_hyperparameter"]
+        self.query_one("#parameter-log", Static).update(
+            "Changes this session: " + ("; ".join(changes[-6:]) if changes else "none"))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        name, value = event.data_table.get_row_at(event.cursor_row)[:2]
+        box = self.query_one(Input)
+        box.value = f"{name}={value}"
+        box.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        error = self.query_one("#parameter-error", Static)
+        try:
+            name, value = parse_assignment(event.value)
+            if self._hyper is None:
+                raise SubnetSimError("no snapshot yet")
+            validated_hyperparameters(self._hyper, name, value)
+        except SubnetSimError as problem:
+            error.update(f"[red]refused: {problem}[/red]")
+            return
+        error.update(f"[green]sent {name} = {value!r}: applies at the next chunk boundary[/green]")
+        event.input.value = ""
+        self.post_message(ParameterEdited(name, value))

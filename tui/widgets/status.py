@@ -1,0 +1,39 @@
+"""The status bar: where the session is, how fast it runs, and the latest notice."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from tui.snapshot import Snapshot
+
+__all__ = ["StatusBar", "status_text"]
+
+STATE_STYLES = {"running": "bold green", "paused": "bold yellow", "finished": "bold cyan",
+                "crashed": "bold white on red"}
+
+
+def status_text(snapshot: Snapshot) -> Text:
+    """Two lines: session figures, then the halt state or the latest notice."""
+    text = Text()
+    text.append(f" {snapshot.state.upper()} ", style=STATE_STYLES.get(snapshot.state, "bold"))
+    text.append(f" {snapshot.scenario_name} · seed {snapshot.seed} · block {snapshot.block:,}"
+                f"/{snapshot.budget:,} · epoch {snapshot.epoch_index} (next in "
+                f"{snapshot.blocks_until_epoch}) · {snapshot.blocks_per_second:,.0f} blocks/s "
+                f"(target {snapshot.speed_label})")
+    text.append("\n")
+    halted = snapshot.metagraph.halted_scopes
+    if halted:
+        text.append(f" HALTED: {', '.join(halted)} ", style="bold white on red")
+        text.append(" ")
+    text.append(snapshot.notice or "space pause · n step · e epoch · +/- speed · ? help",
+                style="italic")
+    return text
+
+
+class StatusBar(Static):
+    """Two lines above the tabs."""
+
+    def show(self, snapshot: Snapshot) -> None:
+        """Render ``snapshot``."""
+        self.update(status_text(snapshot))
