@@ -19,9 +19,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-# The main job on the embedded defaults (extra flags through ARGS="...").
+# The main job on the embedded defaults: the dashboard on scenarios/default.toml.
+# `make run ARGS=--headless` runs its headless twin (same scenario and seed, no UI); without a
+# terminal (a pipe, CI) the headless twin runs anyway.
 run: $(STAMP)
-	$(BIN)/subnetsim run $(ARGS)
+	$(BIN)/subnetsim tui $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(ARGS)

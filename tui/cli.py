@@ -65,6 +65,12 @@ def _tui(args: argparse.Namespace) -> int:
     blocks = _checked_blocks(scenario.blocks if args.blocks is None else args.blocks)
     if args.headless:
         return _headless(scenario, seed, blocks)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # No terminal to draw on (CI, a pipe, a cron job): run the headless twin instead of
+        # painting escape codes into a file and waiting for keys that never come.
+        print("subnetsim tui: no terminal; running the headless twin (--headless)",
+              file=sys.stderr)
+        return _headless(scenario, seed, blocks)
     return _dashboard(scenario, seed, blocks, args)
 
 
