@@ -129,6 +129,15 @@ def _print_run_result(result: Any, db: Path | None, as_json: bool) -> None:
         for name in ("stake", "incentive", "dividends", "emission", "consensus",
                      "validator_trust"):
             summary[name] = getattr(result, name)[:count].tolist()
+        # A miner's true held-out loss at the end; null for validators and for miners that
+        # serve nothing valid (JSON has no NaN).
+        losses = np.full(len(result.stake), np.nan)
+        given = getattr(result, "model_loss", losses)
+        losses[:len(given)] = given[:len(losses)]  # a result without losses reads all-null
+        summary["model_loss"] = [
+            float(losses[n.uid]) if n.role == "miner" and np.isfinite(losses[n.uid]) else None
+            for n in result.neurons
+        ]
         print(json.dumps(summary))
         return
     from subnet.tables import format_table, metagraph_columns

@@ -2,8 +2,10 @@
 
 A scenario says what subnet to build (hyperparameters, emission, registration rules), which
 neurons live on it (groups of validators and miners with a behaviour and a stake
-distribution), how long to run and what to record. Unknown keys and bad values are rejected
-with the dotted path (``neurons[2].stake: must be >= 0``).
+distribution), what task the miners serve, how validators query them and how the simulated
+network behaves, how long to run and what to record. Unknown keys and bad values are rejected
+with the dotted path (``neurons[2].stake: must be >= 0``), behaviour options included
+(``neurons[3].options.qualty: unknown key``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,24 @@ from subnet.emission import EmissionRules
 from subnet.errors import ConfigError
 from subnet.ledger import RegistrationRules
 
-__all__ = ["NeuronGroup", "Recording", "Scenario", "load_scenario", "scenario_from_dict"]
+__all__ = [
+    "MinerOptions",
+    "NetworkConfig",
+    "NeuronGroup",
+    "QueryPolicy",
+    "Recording",
+    "Scenario",
+    "TaskConfig",
+    "ValidationConfig",
+    "ValidatorOptions",
+    "load_scenario",
+    "scenario_from_dict",
+]
+
+
+def choice(default: str, choices: tuple[str, ...], doc: str) -> Any:
+    """A string field restricted to ``choices`` (checked by the strict loader)."""
+    return dataclasses.field(default=default, metadata={"choices": choices, "doc": doc})
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -31,6 +50,100 @@ class NeuronGroup:
     stake_spread: float = param(0.0, 0.0, 5.0, "lognormal sigma of stake; 0: all equal")
     balance: float = param(10.0, 0.0, None, "free TAO of each neuron's coldkey")
     options: dict = dataclasses.field(default_factory=dict)  # behaviour-specific settings
+
+    def miner_options(self) -> MinerOptions:
+        """The group's options read as miner options (strict)."""
+        return from_dict(MinerOptions, self.options, "options")
+
+    def validator_options(self) -> ValidatorOptions:
+        """The group's options read as validator options (strict)."""
+        return from_dict(ValidatorOptions, self.options, "options")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MinerOptions:
+    """Settings of a miner group (``[neurons.options]``); each behaviour reads its own."""
+
+    operator: str = param("", doc="who runs these uids; sybils of one operator share a model")
+    quality: float = param(1.0, 0.0, 1.0, "pre-training as a fraction of task.pretrain_steps")
+    quality_low: float | None = param(None, 0.0, 1.0,
+                                      "if set: qualities spread evenly from this up to quality")
+    train_interval: int = param(10, 1, None, "trainer: blocks between online training rounds")
+    train_steps: int = param(2, 1, 10_000, "trainer: SGD steps per round")
+    answer: str = choice("constant", ("constant", "random"), "lazy: what it answers")
+    noise: float = param(0.5, 0.0, None, "noisy: std of noise added to answers")
+    victim: int = param(-1, -1, 4095, "copycat: uid it copies (-1: the top miner by incentive)")
+    relay_seconds: float = param(0.3, 0.0, 60.0, "copycat: extra seconds to relay a query")
+    miss_probability: float = param(0.3, 0.0, 1.0, "flaky: chance to miss a deadline")
+    offline_every: int = param(0, 0, None, "flaky: period of offline windows in blocks (0: none)")
+    offline_blocks: int = param(0, 0, None, "flaky: length of each offline window")
+    fault: str = choice("mixed", ("nan", "shape", "oversized", "junk", "mixed"),
+                        "malformed: the kind of bad reply")
+    join_block: int = param(0, 0, None, "0: registered at genesis; else block of the first try")
+    join_interval: int = param(1, 1, None, "blocks between the group's registration tries")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ValidatorOptions:
+    """Settings of a validator group (``[neurons.options]``)."""
+
+    operator: str = param("", doc="cabal / self_dealer: push the miners of this operator")
+    copy_source: str = choice("weights", ("weights", "consensus"),
+                              "weight_copier: copy visible weight rows or last consensus")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class TaskConfig:
+    """The task miners serve and validators score (``[task]``)."""
+
+    kind: str = choice("regression", ("regression", "digits"),
+                       "regression: synthetic teacher; digits: scikit-learn's bundled digits")
+    input_dim: int = param(8, 1, 1024, "regression: input features")
+    teacher_width: int = param(16, 1, 1024, "regression: hidden units of the teacher")
+    target_noise: float = param(0.05, 0.0, None, "regression: std of noise on targets")
+    held_out: int = param(1024, 16, 1_000_000, "regression: held-out examples for model_loss")
+    hidden: int = param(32, 1, 4096, "miner MLP hidden width")
+    depth: int = param(2, 1, 16, "miner MLP hidden layers")
+    batch: int = param(16, 1, 4096, "inputs per validator query")
+    pretrain_steps: int = param(512, 0, 1_000_000, "SGD steps of a quality-1.0 miner")
+    pretrain_batch: int = param(32, 1, 4096, "examples per pre-training step")
+    learning_rate: float = param(0.01, 0.0, 10.0, "SGD step size (pre-training and trainers)")
+    momentum: float = param(0.9, 0.0, 0.999, "SGD momentum")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class NetworkConfig:
+    """The simulated network between validators and miners (``[network]``)."""
+
+    latency: float = param(0.2, 0.0, 60.0, "median round trip, seconds")
+    jitter: float = param(0.5, 0.0, 5.0, "lognormal sigma of the round trip")
+    loss_probability: float = param(0.0, 0.0, 1.0, "chance a query or its reply is lost")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ValidationConfig:
+    """How validators query and score (``[validation]``)."""
+
+    query_interval: int = param(10, 1, None, "blocks between two query rounds of a validator")
+    sample_size: int = param(16, 1, 4096, "miners queried per round")
+    deadline: float = param(4.0, 0.1, 5.0, "seconds a validator waits for replies")
+    ema_alpha: float = param(0.1, 0.0, 1.0, "weight of a new reward in the score EMA")
+    top_k: int = param(0, 0, 4096, "weights on the best k scores only (0: all)")
+    reward_exponent: float = param(1.0, 0.1, 10.0, "weights = score ** this (sharpening)")
+    validator_stake: float = param(1024.0, 0.0, None,
+                                   "uids with a permit and this much stake are validators, not "
+                                   "queried (Bittensor's vpermit_tao_limit)")
+    dedupe: bool = param(False, doc="identical replies in a round: only the oldest uid scores")
+    max_reply_bytes: int = param(65_536, 1, None, "larger replies are malformed")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class QueryPolicy:
+    """Who a miner answers (``[query_policy]``), like Bittensor's axon blacklist."""
+
+    min_stake: float = param(10.0, 0.0, None, "callers with less stake are refused")
+    rate_limit: int = param(4, 0, None, "queries per caller per window (0: unlimited)")
+    rate_window: int = param(20, 1, None, "blocks per rate-limit window")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,18 +167,39 @@ class Scenario:
     emission: EmissionRules = dataclasses.field(default_factory=EmissionRules)
     registration: RegistrationRules = dataclasses.field(default_factory=RegistrationRules)
     recording: Recording = dataclasses.field(default_factory=Recording)
+    task: TaskConfig = dataclasses.field(default_factory=TaskConfig)
+    network: NetworkConfig = dataclasses.field(default_factory=NetworkConfig)
+    validation: ValidationConfig = dataclasses.field(default_factory=ValidationConfig)
+    query_policy: QueryPolicy = dataclasses.field(default_factory=QueryPolicy)
     neurons: tuple[NeuronGroup, ...] = ()
 
     def __post_init__(self) -> None:
-        total = sum(group.count for group in self.neurons)
-        if total > self.hyperparameters.max_allowed_uids:
-            raise ConfigError("neurons", total,
-                              f"more neurons than max_allowed_uids "
-                              f"({self.hyperparameters.max_allowed_uids})")
+        genesis = 0
         for index, group in enumerate(self.neurons):
             if group.role not in ("validator", "miner"):
                 raise ConfigError(f"neurons[{index}].role", group.role,
                                   "expected validator or miner")
+            if group.role == "validator":
+                _options(group.validator_options, index)
+                genesis += group.count
+                continue
+            options = _options(group.miner_options, index)
+            if options.join_block == 0:
+                genesis += group.count
+            elif group.stake > 0:
+                raise ConfigError(f"neurons[{index}].stake", group.stake,
+                                  "late joiners (options.join_block > 0) start without stake")
+        if genesis > self.hyperparameters.max_allowed_uids:
+            raise ConfigError("neurons", genesis,
+                              f"more neurons at genesis than max_allowed_uids "
+                              f"({self.hyperparameters.max_allowed_uids})")
+
+
+def _options(read: Any, index: int) -> Any:
+    try:
+        return read()
+    except ConfigError as error:
+        raise ConfigError(f"neurons[{index}].{error.field}", error.value, error.reason) from None
 
 
 def load_scenario(path: str | Path) -> Scenario:

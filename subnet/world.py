@@ -18,20 +18,27 @@ import simpy
 
 from subnet.chain import BLOCK_SECONDS, Chain, Recorder
 from subnet.consensus import top_k_nonzero
+from subnet.errors import ConfigError
 from subnet.ledger import Ledger
 from subnet.rng import numpy_stream
 from subnet.scenario import NeuronGroup, Scenario
+from subnet.transport.sim import SimNetwork
 from validators.scripted import ScriptedValidator
 
 __all__ = ["RunResult", "World", "build_world"]
 
-VALIDATOR_BEHAVIOURS = ("fixed", "random")
-MINER_BEHAVIOURS = ("idle",)
+# Behaviour names a scenario may use. "fixed"/"random" validators and "idle" miners are the
+# scripted engine-test agents; the rest are the real agents of validators/ and miners/.
+VALIDATOR_BEHAVIOURS = ("fixed", "random", "honest", "lazy", "weight_copier", "cabal",
+                        "self_dealer")
+SCRIPTED_VALIDATORS = ("fixed", "random")
+MINER_BEHAVIOURS = ("idle", "honest", "trainer", "lazy", "noisy", "copycat", "sybil", "flaky",
+                    "malformed")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Neuron:
-    """Who sits on a uid at genesis."""
+    """Who sits on a uid (at genesis, or at the end of a run); a late joiner's plan has uid -1."""
 
     uid: int
     role: str
@@ -42,7 +49,11 @@ class Neuron:
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class RunResult:
-    """Summary of a finished run (what ``subnetsim run --json`` prints, and more)."""
+    """Summary of a finished run (what ``subnetsim run --json`` prints, and more).
+
+    ``neurons`` are the uids' occupants at the end (the genesis neurons unless miners joined
+    or were pruned); per-uid vectors have one entry per uid slot (``max_allowed_uids``).
+    """
 
     digest: str
     blocks: int
@@ -56,6 +67,10 @@ class RunResult:
     validator_trust: np.ndarray
     emission: np.ndarray  # TAO paid at the last epoch
     validator_permit: np.ndarray
+    behaviour: tuple[str, ...] = ()  # of each uid's occupant ("" for an empty slot)
+    # Held-out loss of what each miner serves at the end (NaN: validators, empty slots, miners
+    # serving nothing valid).
+    model_loss: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
 
 
 class World:
@@ -70,14 +85,43 @@ class World:
         self.chain = Chain(self.env, ledger, scenario.emission, recorder=recorder,
                            netuid=scenario.netuid)
         self.chain.block = start_block
-        self.neurons = _genesis(ledger, scenario, seed)
-        self.validators = _build_validators(self.neurons, ledger, seed)
+        self.neurons, self.joiners = _genesis(ledger, scenario, seed)
+        self.network = SimNetwork(self.env, seed, scenario.network)
+        self.task: Any = None
+        self.miners: Any = None
+        self.validators = self._build_agents()
+
+    def _build_agents(self) -> list[Any]:
+        """The miner pool (if any miner serves) and the validators, in uid order."""
+        scenario, seed, chain = self.scenario, self.seed, self.chain
+        members = _members(scenario, self.neurons, self.joiners)
+        specs = _miner_specs(members)
+        real_validators = any(n.role == "validator" and n.behaviour not in SCRIPTED_VALIDATORS
+                              for n in self.neurons)
+        if specs or real_validators:
+            import torch
+
+            from miners.tasks import make_task
+
+            torch.set_num_threads(1)  # one thread: identical float results in every process
+            torch.use_deterministic_algorithms(True)
+            self.task = make_task(scenario.task, seed)
+        if specs:
+            from miners.miner import MinerPool
+
+            self.miners = MinerPool(specs=specs, task=self.task, task_config=scenario.task,
+                                    policy=scenario.query_policy, chain=chain, seed=seed)
+            self.network.attach(self.miners)
+        return _build_validators(self, members)
 
     def start(self) -> None:
-        """Start the processes: the chain first, then agents in uid order."""
+        """Start the processes: the chain first, then agents in uid order (validators hold the
+        genesis uids below the miners'), then the miners' shared process."""
         self.env.process(self.chain.produce_blocks(self.env))
         for validator in self.validators:
             self.env.process(validator.validate(self.env, self.chain))
+        if self.miners is not None:
+            self.env.process(self.miners.serve(self.env))
 
     def run_for(self, seconds: float) -> None:
         """Advance the simulation by ``seconds`` (chunks give the same trajectory as one run)."""
@@ -98,6 +142,8 @@ class World:
             "minted": chain.minted, "halt_until": chain.halt_until,
             "last_epoch_block": chain.last_epoch_block, "last_epoch": chain.last_epoch,
             "ledger": chain.ledger, "validators": [v.state() for v in self.validators],
+            "miners": self.miners.state() if self.miners is not None else None,
+            "network": self.network.state(),
         }
         return pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -114,6 +160,9 @@ class World:
             setattr(chain, name, data[name])
         for validator, validator_state in zip(world.validators, data["validators"], strict=True):
             validator.restore(validator_state)
+        if world.miners is not None:
+            world.miners.restore(data["miners"])
+        world.network.restore(data.get("network", {}))
         return world
 
     # --- results -----------------------------------------------------------------------------
@@ -127,13 +176,32 @@ class World:
         def field(name: str) -> np.ndarray:
             return getattr(outputs, name).copy() if outputs is not None else np.zeros(n)
 
+        occupants = self.occupants()
+        behaviour = [""] * n
+        for neuron in occupants:
+            behaviour[neuron.uid] = neuron.behaviour
         return RunResult(
             digest=self.chain.head_hash, blocks=self.chain.block, epochs=ledger.epoch_index,
-            seed=self.seed, neurons=tuple(self.neurons), stake=ledger.stake.copy(),
+            seed=self.seed, neurons=tuple(occupants), stake=ledger.stake.copy(),
             incentive=field("incentive"), dividends=field("dividends"),
             consensus=field("consensus"), validator_trust=field("validator_trust"),
             emission=ledger.last_emission.copy(), validator_permit=ledger.validator_permit.copy(),
+            behaviour=tuple(behaviour), model_loss=self.model_losses(),
         )
+
+    def occupants(self) -> list[Neuron]:
+        """The neuron on each registered uid now, in uid order."""
+        planned = {neuron.hotkey: neuron for neuron in [*self.neurons, *self.joiners]}
+        hotkeys = self.chain.ledger.hotkeys
+        return [dataclasses.replace(planned[hotkey], uid=uid)
+                for uid, hotkey in enumerate(hotkeys)
+                if self.chain.ledger.registered[uid] and hotkey in planned]
+
+    def model_losses(self) -> np.ndarray:
+        """(n,) held-out loss of what each uid's miner serves now; NaN where none."""
+        if self.miners is None:
+            return np.full(self.chain.ledger.capacity, np.nan)
+        return self.miners.model_losses()
 
 
 def build_world(scenario: Scenario, seed: int, recorder: Recorder | None = None) -> World:
@@ -143,13 +211,20 @@ def build_world(scenario: Scenario, seed: int, recorder: Recorder | None = None)
     return world
 
 
-def _genesis(ledger: Ledger, scenario: Scenario, seed: int) -> list[Neuron]:
-    """Register every neuron of the scenario directly (genesis state, no burn)."""
+def _genesis(ledger: Ledger, scenario: Scenario, seed: int) -> tuple[list[Neuron], list[Neuron]]:
+    """Register every genesis neuron directly (no burn), in listed order; plan the late joiners
+    (uid -1 until they register) and fund their coldkeys for the burn."""
     neurons: list[Neuron] = []
+    joiners: list[Neuron] = []
     for group in scenario.neurons:
-        behaviour = group.behaviour or ("fixed" if group.role == "validator" else "idle")
-        _check_behaviour(group, behaviour)
+        behaviour = _behaviour(group)
         for _ in range(group.count):
+            if _joins_late(group):
+                index = len(joiners)
+                joiners.append(Neuron(uid=-1, role="miner", behaviour=behaviour,
+                                      hotkey=f"joiner-{index}", coldkey=f"joiner-coldkey-{index}"))
+                ledger.balances[joiners[-1].coldkey] = group.balance
+                continue
             uid = len(neurons)
             neuron = Neuron(uid=uid, role=group.role, behaviour=behaviour,
                             hotkey=f"{group.role}-{uid}", coldkey=f"coldkey-{uid}")
@@ -158,16 +233,20 @@ def _genesis(ledger: Ledger, scenario: Scenario, seed: int) -> list[Neuron]:
     stake = ledger.stake[None, :]
     k = np.array([scenario.hyperparameters.max_allowed_validators])
     ledger.validator_permit[:] = top_k_nonzero(stake, k)[0]
-    return neurons
+    return neurons, joiners
 
 
-def _check_behaviour(group: NeuronGroup, behaviour: str) -> None:
-    from subnet.errors import ConfigError
+def _joins_late(group: NeuronGroup) -> bool:
+    return group.role == "miner" and group.miner_options().join_block > 0
 
+
+def _behaviour(group: NeuronGroup) -> str:
+    behaviour = group.behaviour or ("fixed" if group.role == "validator" else "idle")
     allowed = VALIDATOR_BEHAVIOURS if group.role == "validator" else MINER_BEHAVIOURS
     if behaviour not in allowed:
         raise ConfigError("neurons.behaviour", behaviour,
                           f"unknown {group.role} behaviour (known: {', '.join(allowed)})")
+    return behaviour
 
 
 def _register_at_genesis(ledger: Ledger, neuron: Neuron, group: NeuronGroup, seed: int) -> None:
@@ -183,19 +262,57 @@ def _register_at_genesis(ledger: Ledger, neuron: Neuron, group: NeuronGroup, see
         ledger.credit_stake(neuron.coldkey, uid, stake)
 
 
-def _build_validators(neurons: list[Neuron], ledger: Ledger, seed: int) -> list[Any]:
-    miners = tuple(n.uid for n in neurons if n.role == "miner")
-    quality = numpy_stream(seed, "world.quality").random(ledger.capacity)
-    validators = []
-    for neuron in neurons:
-        if neuron.role != "validator":
+Member = tuple[NeuronGroup, int, int, Neuron]  # group, group index, index in group, neuron
+
+
+def _members(scenario: Scenario, neurons: list[Neuron], joiners: list[Neuron]) -> list[Member]:
+    """Every planned neuron with its group, in plan order (genesis and late joiners)."""
+    genesis, late = iter(neurons), iter(joiners)
+    members = []
+    for index, group in enumerate(scenario.neurons):
+        source = late if _joins_late(group) else genesis
+        members.extend((group, index, member, next(source)) for member in range(group.count))
+    return members
+
+
+def _miner_specs(members: list[Member]) -> list[Any]:
+    """One spec per serving miner (idle miners serve nothing), keyed in plan order."""
+    serving = [m for m in members if m[0].role == "miner" and m[3].behaviour != "idle"]
+    if not serving:
+        return []
+    from miners.miner import MinerSpec
+
+    return [MinerSpec.planned(key=key, hotkey=neuron.hotkey, coldkey=neuron.coldkey,
+                              behaviour=neuron.behaviour, options=group.miner_options(),
+                              group=index, member=member, count=group.count)
+            for key, (group, index, member, neuron) in enumerate(serving)]
+
+
+def _build_validators(world: World, members: list[Member]) -> list[Any]:
+    """Validators in uid order: scripted ones (``fixed``/``random``) or real agents."""
+    owned: dict[str, list[str]] = {}  # operator -> hotkeys of its miners
+    for group, _, _, neuron in members:
+        if group.role == "miner" and group.options.get("operator"):
+            owned.setdefault(group.options["operator"], []).append(neuron.hotkey)
+    validators: list[Any] = []
+    for group, _, _, neuron in members:
+        if group.role != "validator":
             continue
-        rng = numpy_stream(seed, "validator", neuron.uid)
-        noise = numpy_stream(seed, "validator.belief", neuron.uid).normal(0, 0.05, ledger.capacity)
-        validators.append(ScriptedValidator(
-            uid=neuron.uid, hotkey=neuron.hotkey, coldkey=neuron.coldkey,
-            behaviour=neuron.behaviour, rng=rng, belief=np.clip(quality + noise, 0.0, None),
-            miner_uids=miners, next_block=1 + neuron.uid % 10,
+        if neuron.behaviour in SCRIPTED_VALIDATORS:
+            validators.append(ScriptedValidator.for_uid(
+                uid=neuron.uid, hotkey=neuron.hotkey, coldkey=neuron.coldkey,
+                behaviour=neuron.behaviour, seed=world.seed, capacity=world.chain.ledger.capacity,
+                miner_uids=tuple(n.uid for n in world.neurons if n.role == "miner")))
+            continue
+        from validators.validator import Validator
+
+        options = group.validator_options()
+        validators.append(Validator(
+            uid=neuron.uid, hotkey=neuron.hotkey, behaviour=neuron.behaviour, options=options,
+            validation=world.scenario.validation, batch=world.scenario.task.batch,
+            task=world.task, network=world.network,
+            own_hotkeys=tuple(owned.get(options.operator, ())) if options.operator else (),
+            capacity=world.chain.ledger.capacity, seed=world.seed,
         ))
     return validators
 

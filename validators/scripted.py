@@ -15,6 +15,7 @@ import numpy as np
 import simpy
 
 from subnet.chain import BLOCK_SECONDS, Chain
+from subnet.rng import numpy_stream
 from validators.submission import WeightSubmitter
 
 __all__ = ["ScriptedValidator"]
@@ -36,6 +37,18 @@ class ScriptedValidator:
 
     def __post_init__(self) -> None:
         self.submitter = WeightSubmitter(hotkey=self.hotkey)
+
+    @classmethod
+    def for_uid(cls, *, uid: int, hotkey: str, coldkey: str, behaviour: str, seed: int,
+                capacity: int, miner_uids: tuple[int, ...]) -> ScriptedValidator:
+        """The scripted validator on ``uid``: its belief is the run's shared quality vector
+        plus its own noise (both from keyed streams)."""
+        quality = numpy_stream(seed, "world.quality").random(capacity)
+        noise = numpy_stream(seed, "validator.belief", uid).normal(0, 0.05, capacity)
+        return cls(uid=uid, hotkey=hotkey, coldkey=coldkey, behaviour=behaviour,
+                   rng=numpy_stream(seed, "validator", uid),
+                   belief=np.clip(quality + noise, 0.0, None), miner_uids=miner_uids,
+                   next_block=1 + uid % 10)
 
     def validate(self, env: simpy.Environment, chain: Chain) -> Generator[simpy.Event, Any, None]:
         """SimPy process: wake mid-block every ``weights_rate_limit + 1`` blocks, set weights."""

@@ -1,0 +1,133 @@
+"""Miner models: many small MLPs of one architecture, stored stacked for batched maths.
+
+A ``ModelBank`` holds the parameters of ``count`` MLPs (``depth`` hidden ReLU layers of width
+``hidden``) as tensors with a leading model axis: layer ``l``'s weights are ``(count, in, out)``.
+Answering a query for k miners gathers their k slices and runs one ``torch.baddbmm`` per layer,
+so a validator's round costs a handful of tensor calls whatever k is. Training is batched the
+same way: the summed loss of k models has independent gradients per model, and SGD with
+momentum updates each model with its own velocity (the optimiser state, kept in the bank).
+
+Shapes: ``k`` models in a call, ``B`` examples, ``in``/``out`` layer widths.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["Architecture", "ModelBank", "stacked_forward"]
+
+DataFn = Callable[[int, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+"""``(step, positions of the models still training) -> (inputs, targets)``."""
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (k,B,out), targets -> (k,)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Architecture:
+    """The shape of every miner MLP in a run."""
+
+    input_dim: int
+    hidden: int
+    depth: int
+    output_dim: int
+
+    def layer_shapes(self) -> list[tuple[int, int]]:
+        """(in, out) of each linear layer."""
+        widths = [self.input_dim] + [self.hidden] * self.depth + [self.output_dim]
+        return list(zip(widths[:-1], widths[1:], strict=True))
+
+
+def stacked_forward(weights: list[torch.Tensor], biases: list[torch.Tensor],
+                    inputs: torch.Tensor) -> torch.Tensor:
+    """Run k stacked MLPs: weights ``(k, in, out)``, biases ``(k, 1, out)``; inputs ``(B, in)``
+    (the same batch for all) or ``(k, B, in)``. Returns ``(k, B, out)``."""
+    hidden = inputs if inputs.dim() == 3 else inputs.expand(weights[0].shape[0], -1, -1)
+    last = len(weights) - 1
+    for index, (weight, bias) in enumerate(zip(weights, biases, strict=True)):
+        hidden = torch.baddbmm(bias, hidden, weight)
+        if index < last:
+            hidden = torch.relu(hidden)
+    return hidden
+
+
+class ModelBank:
+    """Parameters and SGD velocities of ``count`` MLPs, stacked (see the module docstring)."""
+
+    def __init__(self, architecture: Architecture, count: int) -> None:
+        self.architecture = architecture
+        self.count = count
+        shapes = architecture.layer_shapes()
+        self.weights = [torch.zeros(count, fan_in, fan_out) for fan_in, fan_out in shapes]
+        self.biases = [torch.zeros(count, 1, fan_out) for _, fan_out in shapes]
+        self.velocity = [torch.zeros_like(p) for p in self.weights + self.biases]
+
+    def initialise(self, row: int, rng: np.random.Generator) -> None:
+        """Fresh parameters for model ``row`` drawn from ``rng`` (PyTorch's Linear default:
+        uniform in +-1/sqrt(fan_in)); its velocity is reset."""
+        for weight, bias in zip(self.weights, self.biases, strict=True):
+            fan_in, fan_out = weight.shape[1:]
+            bound = 1.0 / math.sqrt(fan_in)
+            for tensor, shape in ((weight, (fan_in, fan_out)), (bias, (1, fan_out))):
+                tensor[row] = torch.from_numpy(rng.uniform(-bound, bound, shape).astype(np.float32))
+        for velocity in self.velocity:
+            velocity[row] = 0.0
+
+    def copy_model(self, source: int, target: int) -> None:
+        """Make model ``target`` an exact copy of model ``source``."""
+        for tensor in self.weights + self.biases + self.velocity:
+            tensor[target] = tensor[source]
+
+    @torch.inference_mode()
+    def forward(self, rows: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+        """Answers of models ``rows`` (k,) to ``inputs`` (B, in): ``(k, B, out)``."""
+        return stacked_forward([torch.index_select(w, 0, rows) for w in self.weights],
+                               [torch.index_select(b, 0, rows) for b in self.biases], inputs)
+
+    def train(self, rows: torch.Tensor, steps: torch.Tensor, data: DataFn, loss: LossFn,
+              learning_rate: float, momentum: float) -> None:
+        """SGD with momentum on models ``rows`` (k,), model i for ``steps[i]`` steps.
+
+        ``data(step, active)`` gives the step's inputs, ``(B, in)`` shared by all or
+        ``(active, B, in)`` one batch per model still training, and matching targets. Models are
+        ordered by their step count, longest first, so the ones still training at any step are
+        a prefix and finished models cost nothing.
+        """
+        if len(rows) == 0 or int(steps.max()) <= 0:
+            return
+        order = torch.argsort(steps, descending=True, stable=True)
+        rows, steps = rows[order], steps[order]
+        params = [p[rows] for p in self.weights + self.biases]
+        velocity = [v[rows] for v in self.velocity]
+        depth = len(self.weights)
+        for step in range(int(steps[0])):
+            active = int((steps > step).sum())
+            inputs, targets = data(step, order[:active])
+            live = [p[:active].detach().requires_grad_(True) for p in params]
+            total = loss(stacked_forward(live[:depth], live[depth:], inputs), targets).sum()
+            grads = torch.autograd.grad(total, live)
+            with torch.no_grad():
+                for param, speed, grad in zip(params, velocity, grads, strict=True):
+                    speed[:active].mul_(momentum).add_(grad)
+                    param[:active].sub_(learning_rate * speed[:active])
+        with torch.no_grad():
+            for target, value in zip(self.weights + self.biases, params, strict=True):
+                target[rows] = value
+            for target, value in zip(self.velocity, velocity, strict=True):
+                target[rows] = value
+
+    def state(self) -> dict[str, Any]:
+        """Copies of every tensor (for checkpoints)."""
+        return {"weights": [w.clone() for w in self.weights],
+                "biases": [b.clone() for b in self.biases],
+                "velocity": [v.clone() for v in self.velocity]}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Inverse of ``state``."""
+        self.weights = [w.clone() for w in state["weights"]]
+        self.biases = [b.clone() for b in state["biases"]]
+        self.velocity = [v.clone() for v in state["velocity"]]

@@ -1,0 +1,228 @@
+"""A real ZeroMQ REQ/REP bridge: serve any ``Server`` (e.g. a simulation's miners) from another
+process on 127.0.0.1, and query it from a simulation as if it were local.
+
+Wire format (multipart frames, every frame checked where it enters):
+
+* request: ``[b"subnetsim/1", b"query", header, inputs]``; header is JSON
+  ``{"caller": str, "targets": [uid, ...], "deadline": s, "block": n, "shape": [B, in]}`` and
+  ``inputs`` the float32 bytes of a ``(B, in)`` tensor (little-endian, C order).
+* reply: ``[b"subnetsim/1", b"reply", header, tensor, ...]``; header is JSON
+  ``{"status": [...], "service": [s or null for never], "payloads": [spec, ...]}`` where a spec
+  is ``{"kind": "tensor", "shape": [...]}`` (its bytes are the next tensor frame) or
+  ``{"kind": "none"}``. Anything that is not a float32 tensor within ``MAX_FRAME_BYTES`` is sent
+  as ``none``: the caller scores it like any missing reply.
+* errors: ``[b"subnetsim/1", b"error", message]``; ``[b"subnetsim/1", b"stop"]`` ends a server.
+
+A request that fails validation gets an error frame and the server keeps serving. A reply that
+fails validation, or no reply within the client's timeout, reads as every target UNREACHABLE
+(a zero score, never a crash of the run). The remote side answers from its own state: it does
+not follow the caller's chain.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+import zmq
+
+from subnet.errors import SubnetSimError
+from subnet.transport.sim import OK, REFUSED, UNREACHABLE, Query, Server, ServerReply
+
+__all__ = ["FrameError", "RemoteServer", "decode_query", "encode_query", "serve"]
+
+PROTOCOL = b"subnetsim/1"
+MAX_FRAME_BYTES = 1 << 20  # one frame, one tensor: 1 MiB
+MAX_TARGETS = 4096
+STATUSES = (OK, REFUSED, UNREACHABLE)
+
+
+class FrameError(SubnetSimError):
+    """A ZeroMQ message does not follow the bridge's wire format."""
+
+
+def _header(frame: bytes) -> dict[str, Any]:
+    if len(frame) > MAX_FRAME_BYTES:
+        raise FrameError(f"header: {len(frame)} bytes, more than {MAX_FRAME_BYTES}")
+    try:
+        header = json.loads(frame.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise FrameError(f"header: not JSON ({error})") from None
+    if not isinstance(header, dict):
+        raise FrameError(f"header: expected an object, got {type(header).__name__}")
+    return header
+
+
+def _field(header: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
+    value = header.get(name)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise FrameError(f"header.{name} = {value!r}: expected {kind}")
+    return value
+
+
+def _tensor(shape: Any, data: bytes, where: str) -> torch.Tensor:
+    if (not isinstance(shape, list) or not 1 <= len(shape) <= 4
+            or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
+                       for d in shape)):
+        raise FrameError(f"{where}.shape = {shape!r}: expected 1-4 non-negative integers")
+    if len(data) != 4 * math.prod(shape) or len(data) > MAX_FRAME_BYTES:
+        raise FrameError(f"{where}: {len(data)} bytes do not hold a float32 tensor {shape}")
+    return torch.from_numpy(np.frombuffer(data, dtype="<f4").reshape(shape).copy())
+
+
+def encode_query(query: Query) -> list[bytes]:
+    """The frames of a query (its payload must be a float32 tensor)."""
+    inputs = query.payload.detach().to(torch.float32).contiguous()
+    header = {"caller": query.caller_hotkey, "targets": [int(t) for t in query.targets],
+              "deadline": float(query.deadline), "block": int(query.block),
+              "shape": list(inputs.shape)}
+    return [PROTOCOL, b"query", json.dumps(header).encode(), inputs.numpy().astype("<f4").tobytes()]
+
+
+def decode_query(frames: list[bytes]) -> Query:
+    """A query from its frames; FrameError names the first thing wrong."""
+    if len(frames) != 4 or frames[0] != PROTOCOL or frames[1] != b"query":
+        raise FrameError(f"query: expected 4 frames [{PROTOCOL!r}, b'query', header, inputs]")
+    header = _header(frames[2])
+    targets = _field(header, "targets", list)
+    if (len(targets) > MAX_TARGETS or len(set(map(str, targets))) != len(targets)
+            or not all(isinstance(t, int) and not isinstance(t, bool) and t >= 0
+                       for t in targets)):
+        raise FrameError(f"header.targets: expected at most {MAX_TARGETS} distinct uids")
+    deadline = float(_field(header, "deadline", (int, float)))
+    if not 0 < deadline <= 60:
+        raise FrameError(f"header.deadline = {deadline}: expected (0, 60] seconds")
+    block = _field(header, "block", int)
+    return Query(caller_hotkey=_field(header, "caller", str),
+                 targets=np.array(targets, dtype=np.int64),
+                 payload=_tensor(header.get("shape"), frames[3], "inputs"),
+                 deadline=deadline, block=max(block, 0))
+
+
+def _encode_reply(reply: ServerReply) -> list[bytes]:
+    specs, tensors = [], []
+    for payload in reply.payloads:
+        if (isinstance(payload, torch.Tensor) and payload.dtype == torch.float32
+                and payload.numel() * 4 <= MAX_FRAME_BYTES):
+            specs.append({"kind": "tensor", "shape": list(payload.shape)})
+            tensors.append(payload.detach().contiguous().numpy().astype("<f4").tobytes())
+        else:
+            specs.append({"kind": "none"})
+    service = [float(s) if math.isfinite(s) else None for s in reply.service_seconds.tolist()]
+    header = {"status": [int(s) for s in reply.status], "service": service, "payloads": specs}
+    return [PROTOCOL, b"reply", json.dumps(header).encode(), *tensors]
+
+
+def _decode_reply(frames: list[bytes], count: int) -> ServerReply:
+    if len(frames) < 3 or frames[0] != PROTOCOL or frames[1] != b"reply":
+        raise FrameError("reply: expected [protocol, b'reply', header, tensors...]")
+    header = _header(frames[2])
+    status, service = _field(header, "status", list), _field(header, "service", list)
+    specs = _field(header, "payloads", list)
+    if not len(status) == len(service) == len(specs) == count:
+        raise FrameError(f"reply: {len(status)} statuses for {count} targets")
+    if not all(s in STATUSES for s in status):
+        raise FrameError(f"reply.status: unknown code in {status!r}")
+    tensors = iter(frames[3:])
+    payloads = []
+    for index, spec in enumerate(specs):
+        kind = spec.get("kind") if isinstance(spec, dict) else None
+        if kind == "tensor":
+            payloads.append(_tensor(spec.get("shape"), next(tensors, b""), f"payloads[{index}]"))
+        elif kind == "none":
+            payloads.append(None)
+        else:
+            raise FrameError(f"payloads[{index}] = {spec!r}: expected kind tensor or none")
+    if next(tensors, None) is not None:
+        raise FrameError("reply: more tensor frames than tensor payloads")
+    if not all(s is None or (isinstance(s, int | float) and s >= 0) for s in service):
+        raise FrameError(f"reply.service: expected seconds or null, got {service!r}")
+    seconds = [np.inf if s is None else float(s) for s in service]
+    return ServerReply(status=np.array(status, dtype=np.int8), service_seconds=np.array(seconds),
+                       payloads=tuple(payloads))
+
+
+def serve(server: Server, endpoint: str = "tcp://127.0.0.1:*",
+          ready: Callable[[str], None] | None = None) -> int:
+    """Answer queries for ``server`` on a REP socket until a stop message; returns how many
+    queries were answered. ``ready`` gets the bound endpoint (with the port chosen)."""
+    context = zmq.Context.instance()
+    socket = context.socket(zmq.REP)
+    socket.setsockopt(zmq.LINGER, 0)
+    socket.setsockopt(zmq.MAXMSGSIZE, 4 * MAX_FRAME_BYTES)
+    socket.bind(endpoint)
+    if ready is not None:
+        ready(socket.getsockopt_string(zmq.LAST_ENDPOINT))
+    answered = 0
+    try:
+        while True:
+            frames = socket.recv_multipart()
+            if frames[:2] == [PROTOCOL, b"stop"]:
+                socket.send_multipart([PROTOCOL, b"stopped"])
+                return answered
+            try:
+                reply = _encode_reply(server.handle(decode_query(frames)))
+                answered += 1
+            except FrameError as error:
+                reply = [PROTOCOL, b"error", str(error).encode()]
+            socket.send_multipart(reply)
+    finally:
+        socket.close()
+
+
+class RemoteServer:
+    """A ``Server`` whose answers come from a bridge in another process (REQ socket, with the
+    lazy-pirate reset after a timeout so one lost reply does not wedge the socket)."""
+
+    def __init__(self, endpoint: str, timeout_ms: int = 5000) -> None:
+        self.endpoint = endpoint
+        self.timeout_ms = timeout_ms
+        self.errors: list[str] = []  # why replies were refused, for inspection
+        self._socket: zmq.Socket | None = None
+
+    def _connect(self) -> zmq.Socket:
+        if self._socket is None:
+            socket = zmq.Context.instance().socket(zmq.REQ)
+            socket.setsockopt(zmq.LINGER, 0)
+            socket.setsockopt(zmq.RCVTIMEO, self.timeout_ms)
+            socket.setsockopt(zmq.MAXMSGSIZE, 64 * MAX_FRAME_BYTES)
+            socket.connect(self.endpoint)
+            self._socket = socket
+        return self._socket
+
+    def exchange(self, frames: list[bytes]) -> list[bytes] | None:
+        """Send raw frames, return the raw reply (None after a timeout)."""
+        socket = self._connect()
+        socket.send_multipart(frames)
+        try:
+            return socket.recv_multipart()
+        except zmq.Again:
+            self.close()
+            return None
+
+    def handle(self, query: Query) -> ServerReply:
+        """Ask the remote server; a missing or invalid reply is UNREACHABLE for every target."""
+        count = len(query.targets)
+        frames = self.exchange(encode_query(query))
+        try:
+            if frames is None:
+                raise FrameError(f"no reply within {self.timeout_ms} ms")
+            return _decode_reply(frames, count)
+        except FrameError as error:
+            self.errors.append(str(error))
+            return ServerReply(status=np.full(count, UNREACHABLE, dtype=np.int8),
+                               service_seconds=np.full(count, np.inf), payloads=(None,) * count)
+
+    def stop_remote(self) -> None:
+        """Ask the remote server to stop."""
+        self.exchange([PROTOCOL, b"stop"])
+
+    def close(self) -> None:
+        """Drop the socket (a new one connects on the next call)."""
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None

@@ -1,0 +1,182 @@
+"""A validator that queries real miners, scores them and sets weights (or copies, or colludes).
+
+``Validator.validate`` is its SimPy process. Half-way into a block it wakes when something is
+due: a *query round* (every ``validation.query_interval`` blocks, querying behaviours only)
+samples miners from its own stream, sends them one input batch through the simulated network
+with a deadline, scores the replies and folds the rewards into its EMA; a *weight step* (every
+``weights_rate_limit + 1`` blocks) turns its behaviour's preference into weights and submits
+them, committing and revealing when commit-reveal is on. Every round ends before the next block
+(deadline <= 5 s from mid-block), so a checkpoint never splits one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from subnet.chain import BLOCK_SECONDS, Chain
+from subnet.rng import numpy_stream
+from subnet.scenario import ValidationConfig, ValidatorOptions
+from subnet.transport.sim import OK, STATUS_NAMES, Query, SimNetwork
+from validators.policies import QUERYING_BEHAVIOURS, copied_scores, operator_scores
+from validators.sampling import query_candidates, sample_targets, servable
+from validators.scoring import (
+    ScoredTask,
+    duplicate_replies,
+    ema,
+    reply_losses,
+    rewards_from_losses,
+    weights_from_scores,
+)
+from validators.submission import WeightSubmitter
+
+__all__ = ["STAT_NAMES", "Validator"]
+
+STAT_NAMES = ("rounds", *STATUS_NAMES, "invalid", "duplicate", "weight_steps")
+
+
+class Validator:
+    """One validator agent (see the module docstring)."""
+
+    def __init__(self, *, uid: int, hotkey: str, behaviour: str, options: ValidatorOptions,
+                 validation: ValidationConfig, batch: int, task: ScoredTask | None,
+                 network: SimNetwork, own_hotkeys: tuple[str, ...], capacity: int,
+                 seed: int) -> None:
+        self.uid = uid
+        self.hotkey = hotkey
+        self.behaviour = behaviour
+        self.options = options
+        self.config = validation
+        self.batch = batch
+        self.task = task
+        self.network = network
+        self.own_hotkeys = own_hotkeys
+        self.sample_stream = numpy_stream(seed, "validator.sample", uid)
+        self.input_stream = numpy_stream(seed, "validator.inputs", uid)
+        self.salt_stream = numpy_stream(seed, "validator.salt", uid)
+        self.submitter = WeightSubmitter(hotkey=hotkey)
+        self.scores = np.zeros(capacity)  # (n,) EMA of rewards per uid
+        self.registered_at = np.zeros(capacity, dtype=np.int64)  # whose score it is
+        self.next_query = 1 + uid % validation.query_interval
+        self.next_weights = 1 + uid % 10
+        self.stats = dict.fromkeys(STAT_NAMES, 0)
+
+    @property
+    def queries(self) -> bool:
+        """Whether this behaviour does the work of querying miners."""
+        return self.behaviour in QUERYING_BEHAVIOURS and self.task is not None
+
+    def validate(self, env: simpy.Environment, chain: Chain) -> Generator[simpy.Event, Any, None]:
+        """SimPy process: query rounds and weight steps, mid-block, forever."""
+        while True:
+            due = min(self.next_query, self.next_weights) if self.queries else self.next_weights
+            yield env.timeout(max(BLOCK_SECONDS * (due + 0.5) - env.now, 0.0))
+            block = chain.block
+            if self.queries and block >= self.next_query:
+                self.next_query = block + self.config.query_interval
+                yield from self._query_round(chain)
+            if block >= self.next_weights:
+                self.next_weights = block + chain.hyper.weights_rate_limit + 1
+                self._weight_step(chain)
+
+    # --- querying ----------------------------------------------------------------------------
+
+    def _query_round(self, chain: Chain) -> Generator[simpy.Event, Any, None]:
+        ledger = chain.ledger
+        self._forget_replaced(ledger.block_at_registration)
+        candidates = query_candidates(self._servable(ledger), self.uid)
+        if not len(candidates):
+            return
+        targets = sample_targets(self.sample_stream, candidates, self.config.sample_size)
+        inputs, truth = self.task.sample(self.input_stream, self.batch, "query")
+        query = Query(caller_hotkey=self.hotkey, targets=targets, payload=inputs,
+                      deadline=self.config.deadline, block=chain.block)
+        responses = yield self.network.request(query, self.uid)
+        losses = reply_losses(responses.payloads, truth, self.task, self.config.max_reply_bytes)
+        rewards = rewards_from_losses(losses, self.task.batch_baseline(truth))
+        if self.config.dedupe:
+            seniority = ledger.block_at_registration[targets] * len(ledger.hotkeys) + targets
+            duplicate = duplicate_replies(responses.payloads, seniority)
+            rewards[duplicate] = 0.0
+            self.stats["duplicate"] += int(duplicate.sum())
+        self.scores[targets] = ema(self.scores[targets], rewards, self.config.ema_alpha)
+        self._tally(responses.status, losses)
+
+    def _servable(self, ledger: Any) -> np.ndarray:
+        return servable(ledger.registered, ledger.validator_permit, ledger.stake,
+                        self.config.validator_stake)
+
+    def _forget_replaced(self, block_at_registration: np.ndarray) -> None:
+        """A uid that was re-registered holds a new miner: its old score is not its own."""
+        replaced = block_at_registration != self.registered_at
+        self.scores[replaced] = 0.0
+        self.registered_at[replaced] = block_at_registration[replaced]
+
+    def _tally(self, status: np.ndarray, losses: np.ndarray) -> None:
+        self.stats["rounds"] += 1
+        counts = np.bincount(status, minlength=len(STATUS_NAMES)).tolist()
+        for name, count in zip(STATUS_NAMES, counts, strict=False):
+            self.stats[name] += count
+        self.stats["invalid"] += int(np.count_nonzero((status == OK) & ~np.isfinite(losses)))
+
+    # --- weights -----------------------------------------------------------------------------
+
+    def _weight_step(self, chain: Chain) -> None:
+        ledger = chain.ledger
+        self._forget_replaced(ledger.block_at_registration)
+        eligible = ledger.registered.copy()
+        eligible[self.uid] = False
+        uids, weights = weights_from_scores(
+            self._preference(chain), eligible, top_k=self.config.top_k,
+            exponent=self.config.reward_exponent, max_weight=chain.hyper.max_weights_limit,
+            min_weights=chain.hyper.min_allowed_weights)
+        if uids:
+            self.stats["weight_steps"] += 1
+            self.submitter.submit(chain, uids, weights, self.salt_stream)
+
+    def _preference(self, chain: Chain) -> np.ndarray:
+        """Score per uid that this behaviour wants to turn into weights."""
+        ledger = chain.ledger
+        if self.behaviour == "honest":
+            return self.scores
+        if self.behaviour == "lazy":
+            return self._servable(ledger).astype(np.float64)
+        if self.behaviour == "weight_copier":
+            return self._copied(chain)
+        own = [uid for uid, hotkey in enumerate(ledger.hotkeys) if hotkey in self.own_hotkeys]
+        return operator_scores(ledger.capacity, own)
+
+    def _copied(self, chain: Chain) -> np.ndarray:
+        if self.options.copy_source == "consensus":
+            last = chain.last_epoch
+            return last.outputs.consensus.copy() if last is not None else np.zeros(len(self.scores))
+        ledger = chain.ledger
+        sources = ledger.validator_permit & ledger.registered
+        sources[self.uid] = False
+        return copied_scores(ledger.weights, ledger.stake, np.flatnonzero(sources))
+
+    # --- checkpoints -------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """Everything that changes during a run (for checkpoints)."""
+        return {
+            "streams": [s.bit_generator.state for s in
+                        (self.sample_stream, self.input_stream, self.salt_stream)],
+            "scores": self.scores.copy(), "registered_at": self.registered_at.copy(),
+            "next_query": self.next_query, "next_weights": self.next_weights,
+            "pending": list(self.submitter.pending), "stats": dict(self.stats),
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Inverse of ``state``."""
+        streams = (self.sample_stream, self.input_stream, self.salt_stream)
+        for stream, stream_state in zip(streams, state["streams"], strict=True):
+            stream.bit_generator.state = stream_state
+        self.scores = state["scores"].copy()
+        self.registered_at = state["registered_at"].copy()
+        self.next_query, self.next_weights = state["next_query"], state["next_weights"]
+        self.submitter.pending = list(state["pending"])
+        self.stats = dict(state["stats"])
