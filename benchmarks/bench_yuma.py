@@ -24,7 +24,8 @@ BATCH = 256
 def make_inputs(validators: int, uids: int, seed: int = 0) -> EpochInputs:
     """A subnet where every validator weights a random half of the uids."""
     rng = np.random.default_rng(seed)
-    weights = rng.integers(0, 65536, size=(validators, uids)) * (rng.random((validators, uids)) < 0.5)
+    chosen = rng.random((validators, uids)) < 0.5
+    weights = rng.integers(0, 65536, size=(validators, uids)) * chosen
     stake = np.zeros(uids)
     stake[:validators] = rng.pareto(1.5, validators) * 1000 + 1
     return EpochInputs(

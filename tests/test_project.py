@@ -1,4 +1,4 @@
-"""Project-level guarantees: our packages are ours, the layering holds, the repo is self-contained."""
+"""Project-level guarantees: our packages are ours, layering holds, the repo is self-contained."""
 
 from __future__ import annotations
 
