@@ -42,3 +42,11 @@ def test_nothing_reads_the_shared_folder():
         and any(needle in path.read_text(encoding="utf-8") for needle in needles)
     ]
     assert offenders == []
+
+
+def test_ruff_finds_nothing():
+    ruff = Path(sys.executable).with_name("ruff")
+    command = [str(ruff) if ruff.exists() else "ruff", "check", "subnet", "validators", "miners",
+               "governance", "tui", "tests", "benchmarks"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
