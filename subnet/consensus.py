@@ -47,8 +47,13 @@ def column_max_upscale(matrix: np.ndarray) -> np.ndarray:
 
 
 def _reciprocal(total: np.ndarray) -> np.ndarray:
-    """1 / total where total > 0, else 0 (subtensor's ``safe_div`` of a sum)."""
-    return np.divide(1.0, total, out=np.zeros_like(total), where=total > 0)
+    """1 / total where total > 0, else 0 (subtensor's ``safe_div`` of a sum).
+
+    A subnormal total (below float64's smallest normal, ~2.2e-308) counts as zero: its
+    reciprocal would overflow to inf and turn 0 entries into NaN. The chain cannot hold such
+    sums (its proportions are u16 or I32F32), so nothing real is lost.
+    """
+    return np.divide(1.0, total, out=np.zeros_like(total), where=total >= np.finfo(float).tiny)
 
 
 def top_k_nonzero(stake: np.ndarray, k: np.ndarray) -> np.ndarray:

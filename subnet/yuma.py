@@ -105,7 +105,7 @@ class EpochInputs:
     def __post_init__(self) -> None:
         n = len(self.stake)
         rows = len(self.validator_uids)
-        weight_set = self.weights > 0 if self.weight_set is None else self.weight_set
+        weight_set = np.asarray(self.weights) > 0 if self.weight_set is None else self.weight_set
         commit = np.full(rows, NO_COMMIT) if self.commit_block is None else self.commit_block
         arrays = {
             "stake": (self.stake, np.float64, (n,)),
