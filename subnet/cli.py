@@ -132,10 +132,36 @@ def _register_run_commands(commands: argparse._SubParsersAction) -> None:
     register_run_commands(commands)
 
 
+def _register_tui(commands: argparse._SubParsersAction) -> None:
+    from tui.cli import register
+
+    register(commands)
+
+
+def _register_sweep(commands: argparse._SubParsersAction) -> None:
+    from subnet.cli_sweep import register
+
+    register(commands)
+
+
+def _register_drill(commands: argparse._SubParsersAction) -> None:
+    from subnet.cli_drill import register_drill
+
+    def load_runner():  # governance is imported only when a drill runs
+        from governance.drill import run_drill_file
+
+        return run_drill_file
+
+    register_drill(commands, load_runner)
+
+
 _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_epoch,
     _register_run_commands,
     # more commands register below this line (one line each)
+    _register_drill,
+    _register_sweep,
+    _register_tui,
 ]
 
 

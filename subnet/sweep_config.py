@@ -2,7 +2,7 @@
 
 A sweep file is strict TOML (``scenarios/sweeps/*.toml``, format in ``docs/sweeps.md``)::
 
-    scenario = "../default.toml"      # base scenario, relative to this file
+    scenario = "../default.toml"      # base scenario, relative to this file (or a table)
     mode = "grid"                     # grid | zip | random
     seeds = 4                         # runs per point
     root_seed = 2024                  # run seeds derive from it
@@ -63,7 +63,8 @@ class SweepFile:
 
     name: str = ""
     description: str = ""
-    scenario: str = ""
+    # A path (relative to the sweep file) or an inline [scenario] table; checked by load_sweep.
+    scenario: object = ""
     mode: str = dataclasses.field(default="grid", metadata={"choices": MODES})
     seeds: int = param(1, 1, 100_000, "runs per point")
     root_seed: int = param(0, 0, 2**63 - 1, "seed every run seed derives from")
@@ -118,9 +119,13 @@ def load_sweep(path: str | Path) -> Sweep:
     """Read and resolve a sweep file; every problem is a one-line ConfigError."""
     path = Path(path)
     file = from_toml(SweepFile, path)
-    if not file.scenario:
-        raise ConfigError("scenario", file.scenario, "required: path of the base scenario TOML")
-    base = load_scenario(path.parent / file.scenario)
+    if isinstance(file.scenario, dict):
+        base = from_dict(Scenario, file.scenario, "scenario")
+    elif isinstance(file.scenario, str) and file.scenario:
+        base = load_scenario(path.parent / file.scenario)
+    else:
+        raise ConfigError("scenario", file.scenario,
+                          "required: path of the base scenario TOML, or a [scenario] table")
     return resolve_sweep(file, base, default_name=path.stem)
 
 
@@ -146,7 +151,7 @@ def resolve_sweep(file: SweepFile, base: Scenario, default_name: str = "sweep") 
 def apply_parameters(scenario: Scenario, values: dict[str, Any]) -> Scenario:
     """``scenario`` with each parameter set: a hyperparameter name (``kappa``), a dotted path
     (``emission.block_emission``) or a neuron group field (``neurons[1].stake``,
-    ``neurons[1].options.lag``)."""
+    ``neurons[1].options.quality``)."""
     from subnet.cli_runs import _with_overrides  # the same name resolution as `run --set`
 
     for name, value in values.items():
@@ -173,10 +178,10 @@ def _check_budget(file: SweepFile) -> None:
 
 
 def _check_fast_path(axes: dict[str, Any]) -> None:
-    for name in axes:
+    for name, values in axes.items():
         short = name.removeprefix("hyperparameters.")
         if short not in FAST_PATH_PARAMETERS:
-            raise ConfigError(f"parameters.{name}", None,
+            raise ConfigError(f"parameters.{name}", values,
                               "fast_path replays recorded weights, so it may only vary "
                               f"{', '.join(sorted(FAST_PATH_PARAMETERS))}")
 
@@ -185,11 +190,11 @@ def _check_fast_path(axes: dict[str, Any]) -> None:
 
 
 def _axes(file: SweepFile) -> dict[str, Any]:
-    """Parameter name -> tuple of values, or a (low, high, log) distribution (random mode)."""
+    """Parameter name -> tuple of values, or a distribution (random mode)."""
     axes: dict[str, Any] = {}
     for name, spec in _flatten(file.parameters):
         where = f"parameters.{name}"
-        _check_name(name, where)
+        _check_name(name, spec, where)
         axes[name] = _axis(spec, file.mode, where)
     if file.mode == "zip":
         lengths = {name: len(values) for name, values in axes.items()}
@@ -211,9 +216,9 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     return items
 
 
-def _check_name(name: str, where: str) -> None:
+def _check_name(name: str, spec: Any, where: str) -> None:
     if name in _RESERVED:
-        raise ConfigError(where, None, f"cannot be swept: {_RESERVED[name]}")
+        raise ConfigError(where, spec, f"cannot be swept: {_RESERVED[name]}")
     if _NEURON_PATH.match(name):
         return
     head = name.split(".")[0]
@@ -222,7 +227,7 @@ def _check_name(name: str, where: str) -> None:
         return
     close = difflib.get_close_matches(name, [*_HYPER_NAMES, *fields], n=1)
     hint = f"; did you mean {close[0]}?" if close else ""
-    raise ConfigError(where, None, "unknown parameter (a hyperparameter like kappa, a dotted "
+    raise ConfigError(where, spec, "unknown parameter (a hyperparameter like kappa, a dotted "
                       f"scenario path like emission.block_emission, or neurons[i].field){hint}")
 
 
@@ -276,10 +281,22 @@ def _linspace(start: float, stop: float, num: Any, where: str, spec: dict) -> tu
         raise ConfigError(where, spec, f"bad range: num ({num}) must be an integer >= 1")
     if num == 1:
         return (start,)
-    return tuple(round(float(v), 12) for v in np.linspace(start, stop, num))
+    values = np.linspace(start, stop, num)
+    if isinstance(start, int) and isinstance(stop, int) and np.all(values == np.round(values)):
+        return tuple(int(v) for v in values)  # an integer range stays integer (tempo, counts)
+    return tuple(round(float(v), 12) for v in values)
 
 
-def _distribution(spec: dict[str, Any], mode: str, where: str) -> tuple[float, float, bool]:
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _Distribution:
+    """Values drawn uniformly from [low, high] (log-uniformly with ``log``), random mode."""
+
+    low: float
+    high: float
+    log: bool
+
+
+def _distribution(spec: dict[str, Any], mode: str, where: str) -> _Distribution:
     if mode != "random":
         raise ConfigError(where, spec, "{low, high} draws values: it needs mode = random "
                           "(for a grid use {start, stop, num})")
@@ -292,7 +309,7 @@ def _distribution(spec: dict[str, Any], mode: str, where: str) -> tuple[float, f
         raise ConfigError(where, spec, f"bad range: low ({low}) > high ({high})")
     if log and low <= 0:
         raise ConfigError(where, spec, "bad range: log needs low > 0")
-    return (float(low), float(high), log)
+    return _Distribution(low=float(low), high=float(high), log=log)
 
 
 # --- points -----------------------------------------------------------------------------------
@@ -313,11 +330,10 @@ def _point_values(file: SweepFile, axes: dict[str, Any]) -> list[dict[str, Any]]
 
 
 def _draw(rng: np.random.Generator, axis: Any) -> Any:
-    if isinstance(axis, tuple) and len(axis) == 3 and isinstance(axis[2], bool):
-        low, high, log = axis
-        if log:
-            return float(math.exp(rng.uniform(math.log(low), math.log(high))))
-        return float(rng.uniform(low, high))
+    if isinstance(axis, _Distribution):
+        if axis.log:
+            return float(math.exp(rng.uniform(math.log(axis.low), math.log(axis.high))))
+        return float(rng.uniform(axis.low, axis.high))
     return axis[int(rng.integers(len(axis)))]
 
 
@@ -328,7 +344,10 @@ def _make_point(index: int, values: dict[str, Any], base: Scenario, file: SweepF
         try:
             scenario = apply_parameters(scenario, {name: value})
         except ConfigError as error:
-            raise ConfigError(f"parameters.{name}", value, error.reason) from None
+            # Name the other field when the value clashes with one (alpha_high < alpha_low).
+            own = error.field.endswith(name.split(".")[-1])
+            raise ConfigError(f"parameters.{name}", value,
+                              error.reason if own else str(error)) from None
         resolved[name] = _read_back(scenario, name)
     return Point(index=index, values=resolved, scenario=scenario,
                  blocks=_blocks(scenario, file.blocks, file.epochs))
