@@ -57,14 +57,14 @@ def _register_run(commands: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from subnet.scenario import load_scenario
+    from subnet.scenario import apply_overrides, block_budget, load_scenario
     from subnet.world import run
 
-    scenario = _with_overrides(load_scenario(args.scenario), args.overrides)
+    scenario = apply_overrides(load_scenario(args.scenario), args.overrides)
     seed = scenario.seed if args.seed is None else args.seed
     if seed < 0:
         raise ConfigError("--seed", seed, "must be >= 0")
-    blocks = _block_budget(scenario, args.blocks, args.epochs)
+    blocks = block_budget(scenario, args.blocks, args.epochs)
     progress = _ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.json else None
     if args.no_db:
         if args.resume:
@@ -85,35 +85,6 @@ def _run(args: argparse.Namespace) -> int:
         progress.finish()
     _print_run_result(result, db, args.json)
     return 0
-
-
-def _with_overrides(scenario: Any, overrides: list[str]) -> Any:
-    import dataclasses
-
-    from subnet.config import Hyperparameters, parse_assignment, replace_dotted
-
-    hyper_fields = {f.name for f in dataclasses.fields(Hyperparameters)}
-    for text in overrides:
-        key, value = parse_assignment(text)
-        if key in hyper_fields:
-            key = f"hyperparameters.{key}"
-        scenario = replace_dotted(scenario, key, value)
-    return scenario
-
-
-def _block_budget(scenario: Any, blocks: int | None, epochs: int | None) -> int | None:
-    if blocks is not None:
-        if blocks < 1:
-            raise ConfigError("--blocks", blocks, "must be >= 1")
-        return blocks
-    if epochs is None:
-        return None  # the scenario's own budget (a resumed run's stored scenario)
-    if epochs < 1:
-        raise ConfigError("--epochs", epochs, "must be >= 1")
-    tempo, netuid = scenario.hyperparameters.tempo, scenario.netuid
-    # Epoch blocks satisfy (block + netuid + 1) % (tempo + 1) == 0 (subtensor's classic rule).
-    first = (tempo + 1) - (netuid + 1) % (tempo + 1)
-    return first + (epochs - 1) * (tempo + 1)
 
 
 def _print_run_result(result: Any, db: Path | None, as_json: bool) -> None:

@@ -14,7 +14,14 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from subnet.config import Hyperparameters, from_dict, from_toml, param
+from subnet.config import (
+    Hyperparameters,
+    from_dict,
+    from_toml,
+    param,
+    parse_assignment,
+    replace_dotted,
+)
 from subnet.emission import EmissionRules
 from subnet.errors import ConfigError
 from subnet.ledger import RegistrationRules
@@ -29,8 +36,11 @@ __all__ = [
     "TaskConfig",
     "ValidationConfig",
     "ValidatorOptions",
+    "apply_overrides",
+    "block_budget",
     "load_scenario",
     "scenario_from_dict",
+    "set_value",
 ]
 
 
@@ -213,3 +223,40 @@ def load_scenario(path: str | Path) -> Scenario:
 def scenario_from_dict(data: dict[str, Any]) -> Scenario:
     """A scenario from plain data (the resolved config saved with a run)."""
     return from_dict(Scenario, data)
+
+
+def set_value(scenario: Scenario, key: str, value: Any) -> Scenario:
+    """``scenario`` with one value set: a hyperparameter name (``kappa``) or a dotted path
+    (``recording.checkpoint_every``); checked like the file itself."""
+    if key in _HYPERPARAMETER_NAMES:
+        key = f"hyperparameters.{key}"
+    return replace_dotted(scenario, key, value)
+
+
+def apply_overrides(scenario: Scenario, assignments: list[str]) -> Scenario:
+    """``scenario`` with CLI ``KEY=VALUE`` assignments applied in order (``--set``)."""
+    for text in assignments:
+        scenario = set_value(scenario, *parse_assignment(text))
+    return scenario
+
+
+def block_budget(scenario: Scenario, blocks: int | None, epochs: int | None) -> int | None:
+    """Blocks to simulate for ``--blocks`` / ``--epochs`` (None: the scenario's own budget).
+
+    Epochs run where ``(block + netuid + 1) % (tempo + 1) == tempo`` (subtensor's
+    ``blocks_until_next_epoch``), so the n-th epoch is at ``first + (n - 1) * (tempo + 1)``.
+    """
+    if blocks is not None:
+        if blocks < 1:
+            raise ConfigError("--blocks", blocks, "must be >= 1")
+        return blocks
+    if epochs is None:
+        return None
+    if epochs < 1:
+        raise ConfigError("--epochs", epochs, "must be >= 1")
+    period = scenario.hyperparameters.tempo + 1
+    first = (scenario.hyperparameters.tempo - scenario.netuid - 1) % period or period
+    return first + (epochs - 1) * period
+
+
+_HYPERPARAMETER_NAMES = frozenset(f.name for f in dataclasses.fields(Hyperparameters))

@@ -25,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import itertools
-import json
 import math
 import re
 from pathlib import Path
@@ -152,14 +151,14 @@ def apply_parameters(scenario: Scenario, values: dict[str, Any]) -> Scenario:
     """``scenario`` with each parameter set: a hyperparameter name (``kappa``), a dotted path
     (``emission.block_emission``) or a neuron group field (``neurons[1].stake``,
     ``neurons[1].options.quality``)."""
-    from subnet.cli_runs import _with_overrides  # the same name resolution as `run --set`
+    from subnet.scenario import set_value  # the same name resolution as `run --set`
 
     for name, value in values.items():
         match = _NEURON_PATH.match(name)
         if match:
             scenario = _set_group_field(scenario, int(match[1]), match[2], value)
         else:
-            scenario = _with_overrides(scenario, [f"{name}={_toml_literal(value)}"])
+            scenario = set_value(scenario, name, value)
     return scenario
 
 
@@ -354,9 +353,9 @@ def _make_point(index: int, values: dict[str, Any], base: Scenario, file: SweepF
 
 
 def _blocks(scenario: Scenario, blocks: int | None, epochs: int | None) -> int:
-    from subnet.cli_runs import _block_budget  # the same epoch schedule as `run --epochs`
+    from subnet.scenario import block_budget  # the same epoch schedule as `run --epochs`
 
-    budget = _block_budget(scenario, blocks, epochs)
+    budget = block_budget(scenario, blocks, epochs)
     return scenario.blocks if budget is None else budget
 
 
@@ -386,11 +385,3 @@ def _set_group_field(scenario: Scenario, index: int, field: str, value: Any) -> 
     data = to_dict(scenario)
     data["neurons"] = [to_dict(g) for g in groups]
     return from_dict(Scenario, data)
-
-
-def _toml_literal(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return json.dumps(value)  # a TOML basic string

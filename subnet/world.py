@@ -338,7 +338,7 @@ def run(scenario: Scenario, seed: int, blocks: int | None = None, store: Any = N
         world = build_world(scenario, seed)
         _advance(world, target, progress)
         return world.result()
-    world, run_id = _open_recorded_world(scenario, seed, store, resume)
+    world, run_id = open_recorded_world(scenario, seed, store, resume)
     _advance(world, target, progress)
     store.save_checkpoint(run_id, world.chain.block, world.state())
     store.set_status(run_id, "finished")
@@ -353,8 +353,10 @@ def _advance(world: World, target: int, progress: ProgressCallback | None) -> No
             progress(world.chain.block, target)
 
 
-def _open_recorded_world(scenario: Scenario, seed: int, store: Any,
-                         resume: bool) -> tuple[World, int]:
+def open_recorded_world(scenario: Scenario, seed: int, store: Any,
+                        resume: bool) -> tuple[World, int]:
+    """A started world recording into ``store``: a new run, or (``resume``) the store's latest
+    run rebuilt from its last checkpoint with the blocks after it discarded."""
     from subnet.config import to_dict
     from subnet.records import canonical_json
     from subnet.scenario import scenario_from_dict

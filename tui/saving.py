@@ -17,7 +17,7 @@ from subnet.chain import BLOCK_SECONDS
 from subnet.config import to_dict
 from subnet.scenario import Scenario, scenario_from_dict
 from subnet.store import RunStore
-from subnet.world import _open_recorded_world  # the recorded-world set-up of `subnetsim run`
+from subnet.world import open_recorded_world  # the recorded-world set-up of `subnetsim run`
 from tui.replay import replay_into
 
 __all__ = ["SavedRun", "save_session", "session_scenario"]
@@ -42,7 +42,7 @@ def save_session(scenario: Scenario, seed: int, commands: Sequence[Mapping[str, 
     stem = f"tui-{scenario.name}-seed{seed}-block{blocks}"
     db = folder / f"{stem}.db"
     with RunStore.open(db) as store:
-        world, run_id = _open_recorded_world(scenario, seed, store, False)
+        world, run_id = open_recorded_world(scenario, seed, store, False)
         digest = replay_into(world, commands, blocks)
         store.save_checkpoint(run_id, world.chain.block, world.state())
         for entry in commands:

@@ -71,11 +71,12 @@ def test_epochs_budget_follows_each_points_tempo(tmp_path):
     sweep = load_sweep(write_sweep(tmp_path, "tempo = [10, 20]", "epochs = 3"))
     short, long = sweep.points
     assert long.blocks > short.blocks
-    # Epochs run where (block + netuid + 1) % (tempo + 1) == 0 (subnet/chain.py): the budget
-    # ends exactly on the third one.
+    # Epochs run where (block + netuid + 1) % (tempo + 1) == tempo (subtensor's
+    # blocks_until_next_epoch, as subnet/chain.py): the budget ends exactly on the third one.
     for point in sweep.points:
         tempo, netuid = point.values["tempo"], point.scenario.netuid
-        epochs = [b for b in range(1, point.blocks + 1) if (b + netuid + 1) % (tempo + 1) == 0]
+        epochs = [b for b in range(1, point.blocks + 1)
+                  if (b + netuid + 1) % (tempo + 1) == tempo]
         assert len(epochs) == 3 and epochs[-1] == point.blocks
 
 
