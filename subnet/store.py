@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -27,48 +26,29 @@ from subnet.records import (
     EpochRecord,
     EventRecord,
     ExtrinsicRecord,
-    canonical_json,
+)
+from subnet.store_rows import (
+    INT64_RANGE,
+    SCHEMA_VERSION,
+    block_from_row,
+    connect,
+    dumps_json,
+    epoch_from_row,
+    epoch_row,
+    event_from_row,
+    event_row,
+    extrinsic_from_row,
+    extrinsic_row,
+    loads_json,
+    not_int64,
+    prepare_schema,
+    require_json,
 )
 
 __all__ = ["SCHEMA_VERSION", "RunInfo", "RunStatus", "RunStore"]
 
-SCHEMA_VERSION = 1
 RunStatus = Literal["running", "finished"]
 _STATUSES = ("running", "finished")
-_INT64 = (-(2**63), 2**63 - 1)
-
-_SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE runs (
-    run_id INTEGER PRIMARY KEY, scenario_name TEXT NOT NULL, config_json TEXT NOT NULL,
-    seed INTEGER NOT NULL, code_version TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('running', 'finished')));
-CREATE TABLE blocks (
-    run_id INTEGER NOT NULL REFERENCES runs, number INTEGER NOT NULL, time REAL NOT NULL,
-    parent_hash TEXT NOT NULL, extrinsics_hash TEXT NOT NULL, state_root TEXT NOT NULL,
-    hash TEXT NOT NULL, PRIMARY KEY (run_id, number)) WITHOUT ROWID;
-CREATE TABLE extrinsics (
-    run_id INTEGER NOT NULL, block INTEGER NOT NULL, idx INTEGER NOT NULL, kind TEXT NOT NULL,
-    hotkey TEXT NOT NULL, payload_json TEXT NOT NULL,
-    accepted INTEGER NOT NULL CHECK (accepted IN (0, 1)), error TEXT,
-    PRIMARY KEY (run_id, block, idx), FOREIGN KEY (run_id, block) REFERENCES blocks);
-CREATE TABLE events (
-    run_id INTEGER NOT NULL, block INTEGER NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL,
-    data_json TEXT NOT NULL,
-    PRIMARY KEY (run_id, block, seq), FOREIGN KEY (run_id, block) REFERENCES blocks);
-CREATE INDEX events_by_kind ON events (run_id, kind, block, seq);
-CREATE TABLE epochs (
-    run_id INTEGER NOT NULL, epoch_index INTEGER NOT NULL, block INTEGER NOT NULL,
-    inputs_json TEXT NOT NULL, params_json TEXT NOT NULL, outputs_json TEXT NOT NULL,
-    PRIMARY KEY (run_id, epoch_index), FOREIGN KEY (run_id, block) REFERENCES blocks);
-CREATE INDEX epochs_by_block ON epochs (run_id, block);
-CREATE TABLE checkpoints (
-    run_id INTEGER NOT NULL REFERENCES runs, block INTEGER NOT NULL, state BLOB NOT NULL,
-    PRIMARY KEY (run_id, block));
-CREATE TABLE commands (
-    run_id INTEGER NOT NULL REFERENCES runs, seq INTEGER NOT NULL, sim_time REAL NOT NULL,
-    command_json TEXT NOT NULL, PRIMARY KEY (run_id, seq));
-"""
 
 # Children before parents, so foreign keys hold at every statement of a truncation.
 _TRUNCATED_TABLES = (("extrinsics", "block"), ("events", "block"), ("epochs", "block"),
@@ -111,15 +91,15 @@ class RunStore:
     """
 
     def __init__(self, path: str | Path, *, create: bool = True, keep_checkpoints: int = 2) -> None:
-        if _not_int(keep_checkpoints) or keep_checkpoints < 1:
+        if not_int64(keep_checkpoints) or keep_checkpoints < 1:
             raise StoreError(f"keep_checkpoints = {keep_checkpoints!r}: must be an integer >= 1")
         self.path = Path(path)
         self._keep = keep_checkpoints
         self._pending = _Pending()
         self._last_number: dict[int, int] = {}  # run_id -> newest appended block number
-        self._conn = _connect(self.path, create)
+        self._conn = connect(self.path, create)
         try:
-            _prepare(self._conn, self.path, create)
+            prepare_schema(self._conn, self.path, create)
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             reason = ("not a SQLite database" if exc.sqlite_errorname == "SQLITE_NOTADB"
@@ -151,8 +131,8 @@ class RunStore:
     def create_run(self, *, scenario_name: str, config_json: str, seed: int,
                    code_version: str) -> int:
         """Record a new run (status ``running``) and return its id; ids grow in creation order."""
-        _require_json("config_json", config_json)
-        if _not_int(seed) or not _INT64[0] <= seed <= _INT64[1]:
+        require_json("config_json", config_json)
+        if not_int64(seed) or not INT64_RANGE[0] <= seed <= INT64_RANGE[1]:
             raise StoreError(f"seed = {seed!r}: must be an integer in the signed 64-bit range")
         with self._transaction():
             cursor = self._conn.execute(
@@ -208,11 +188,11 @@ class RunStore:
         if last is not None and number <= last:
             raise StoreError(f"run {run_id} block {number}: not above the previous block {last}")
         where = f"run {run_id} block {number}"
-        extrinsic_rows = [_extrinsic_row(run_id, number, position, extrinsic, where)
+        extrinsic_rows = [extrinsic_row(run_id, number, position, extrinsic, where)
                           for position, extrinsic in enumerate(extrinsics)]
-        event_rows = [_event_row(run_id, number, seq, event, where)
+        event_rows = [event_row(run_id, number, seq, event, where)
                       for seq, event in enumerate(events)]
-        epoch_rows = [] if epoch is None else [_epoch_row(run_id, number, epoch, where)]
+        epoch_rows = [] if epoch is None else [epoch_row(run_id, number, epoch, where)]
         # Rows are built first and extended last, so the buffer only ever holds whole blocks.
         self._pending.blocks.append((run_id, number, float(block.time), block.parent_hash,
                                      block.extrinsics_hash, block.state_root, block.hash))
@@ -263,7 +243,7 @@ class RunStore:
         self.run(run_id)
         row = self._conn.execute("SELECT * FROM blocks WHERE run_id = ? ORDER BY number DESC"
                                  " LIMIT 1", (run_id,)).fetchone()
-        return None if row is None else _block(row)
+        return None if row is None else block_from_row(row)
 
     def block(self, run_id: int, number: int) -> BlockRecord:
         """One stored block; StoreError if absent."""
@@ -272,14 +252,14 @@ class RunStore:
         if row is None:
             self.run(run_id)
             raise StoreError(f"run {run_id} has no block {number!r}")
-        return _block(row)
+        return block_from_row(row)
 
     def blocks(self, run_id: int) -> Iterator[BlockRecord]:
         """Stored blocks in ascending order, streamed."""
         self.run(run_id)
         rows = self._conn.execute("SELECT * FROM blocks WHERE run_id = ? ORDER BY number",
                                   (run_id,))
-        return (_block(row) for row in rows)
+        return (block_from_row(row) for row in rows)
 
     def extrinsics(self, run_id: int, block_number: int) -> list[ExtrinsicRecord]:
         """A block's extrinsics in inclusion order (empty for a block without any)."""
@@ -287,7 +267,7 @@ class RunStore:
                                   " ORDER BY idx", (run_id, block_number)).fetchall()
         if not rows:
             self.run(run_id)
-        return [_extrinsic(row) for row in rows]
+        return [extrinsic_from_row(row) for row in rows]
 
     def events(self, run_id: int, kinds: Iterable[str] | str | None = None
                ) -> Iterator[EventRecord]:
@@ -299,14 +279,14 @@ class RunStore:
             sql += f" AND kind IN ({', '.join('?' * len(wanted))})"
             params += wanted
         rows = self._conn.execute(sql + " ORDER BY block, seq", params)
-        return (_event(row) for row in rows)
+        return (event_from_row(row) for row in rows)
 
     def epochs(self, run_id: int) -> Iterator[EpochRecord]:
         """A run's epochs by index, streamed."""
         self.run(run_id)
         rows = self._conn.execute("SELECT * FROM epochs WHERE run_id = ? ORDER BY epoch_index",
                                   (run_id,))
-        return (_epoch(row) for row in rows)
+        return (epoch_from_row(row) for row in rows)
 
     def epoch_at_or_before(self, run_id: int, block: int) -> EpochRecord | None:
         """The latest epoch computed at or before ``block``, or None."""
@@ -314,12 +294,12 @@ class RunStore:
         row = self._conn.execute(
             "SELECT * FROM epochs WHERE run_id = ? AND block <= ?"
             " ORDER BY block DESC, epoch_index DESC LIMIT 1", (run_id, block)).fetchone()
-        return None if row is None else _epoch(row)
+        return None if row is None else epoch_from_row(row)
 
     def append_command(self, run_id: int, sim_time: float, command: Mapping[str, Any]) -> None:
         """Commit one UI command at once, with the sim time it applies at (for replays)."""
         self.run(run_id)
-        text = _dumps(dict(command), f"run {run_id} command at {sim_time!r}")
+        text = dumps_json(dict(command), f"run {run_id} command at {sim_time!r}")
         with self._transaction():
             self._conn.execute(
                 "INSERT INTO commands SELECT ?, COALESCE(MAX(seq) + 1, 0), ?, ? FROM commands"
@@ -330,7 +310,7 @@ class RunStore:
         self.run(run_id)
         rows = self._conn.execute("SELECT sim_time, command_json FROM commands WHERE run_id = ?"
                                   " ORDER BY seq", (run_id,)).fetchall()
-        return [(float(row[0]), _loads(row[1], f"run {run_id} command")) for row in rows]
+        return [(float(row[0]), loads_json(row[1], f"run {run_id} command")) for row in rows]
 
     def _stored_head_number(self, run_id: int) -> int | None:
         self.run(run_id)
@@ -372,128 +352,3 @@ class RunStore:
                                pending.extrinsics)
         self._conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", pending.events)
         self._conn.executemany("INSERT INTO epochs VALUES (?, ?, ?, ?, ?, ?)", pending.epochs)
-
-
-def _connect(path: Path, create: bool) -> sqlite3.Connection:
-    # mode=rw makes SQLite itself refuse a missing file: no exists()-then-open race.
-    uri = path.resolve().as_uri() + ("?mode=rwc" if create else "?mode=rw")
-    try:
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=10.0)
-    except sqlite3.OperationalError as exc:
-        reason = "no such file" if not create and not path.exists() else str(exc)
-        raise StoreError(f"{path}: cannot open run store ({reason})") from exc
-    conn.row_factory = sqlite3.Row
-    return conn
-
-
-def _prepare(conn: sqlite3.Connection, path: Path, create: bool) -> None:
-    """Check (or create) the schema, then set the pragmas."""
-    if not _tables(conn) and create:
-        conn.execute("PRAGMA journal_mode = WAL")  # only outside a transaction
-        conn.execute("BEGIN IMMEDIATE")
-        if not _tables(conn):  # another process may have created it since we looked
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        conn.execute("COMMIT")
-    tables = _tables(conn)
-    if not tables:
-        raise StoreError(f"{path}: empty file, not a subnetsim run store")
-    if "meta" not in tables:
-        raise StoreError(f"{path}: a SQLite database but not a subnetsim run store")
-    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if row is None or row[0] != str(SCHEMA_VERSION):
-        found = "none" if row is None else row[0]
-        raise StoreError(f"{path}: run store schema version {found}; this subnetsim reads"
-                         f" version {SCHEMA_VERSION}")
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA journal_size_limit = 67108864")  # shrink the WAL after big checkpoints
-
-
-def _tables(conn: sqlite3.Connection) -> set[str]:
-    return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-
-
-def _not_int(value: object) -> bool:
-    return isinstance(value, bool) or not isinstance(value, int)
-
-
-# -- row codecs --------------------------------------------------------------------------------
-
-def _dumps(value: Any, where: str) -> str:
-    try:
-        return canonical_json(value)
-    except (TypeError, ValueError) as exc:  # not JSON data (numpy scalar, NaN, set, ...)
-        raise StoreError(f"{where}: not plain JSON data ({exc})") from exc
-
-
-def _loads(text: str, where: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise StoreError(f"{where}: stored JSON is corrupt ({exc})") from exc
-
-
-def _require_json(name: str, text: object) -> None:
-    if not isinstance(text, str):
-        raise StoreError(f"{name}: expected a JSON string, got {type(text).__name__}")
-    _loads(text, name)
-
-
-def _same_block(record_block: int, number: int, what: str, where: str) -> None:
-    if record_block != number:
-        raise StoreError(f"{where}: {what} belongs to block {record_block}")
-
-
-def _extrinsic_row(run_id: int, number: int, position: int, extrinsic: ExtrinsicRecord,
-                   where: str) -> tuple[Any, ...]:
-    _same_block(extrinsic.block, number, f"extrinsic {position}", where)
-    if extrinsic.index != position:
-        raise StoreError(f"{where}: extrinsic at position {position} has index {extrinsic.index}")
-    payload = _dumps(extrinsic.payload, f"{where} extrinsic {position} payload")
-    return (run_id, number, position, extrinsic.kind, extrinsic.hotkey, payload,
-            int(bool(extrinsic.accepted)), extrinsic.error)
-
-
-def _event_row(run_id: int, number: int, seq: int, event: EventRecord,
-               where: str) -> tuple[Any, ...]:
-    _same_block(event.block, number, f"event {seq} ({event.kind})", where)
-    return (run_id, number, seq, event.kind, _dumps(event.data, f"{where} event {seq} data"))
-
-
-def _epoch_row(run_id: int, number: int, epoch: EpochRecord, where: str) -> tuple[Any, ...]:
-    _same_block(epoch.block, number, f"epoch {epoch.index}", where)
-    return (run_id, epoch.index, number,
-            *(_dumps(getattr(epoch, name), f"{where} epoch {epoch.index} {name}")
-              for name in ("inputs", "params", "outputs")))
-
-
-def _block(row: sqlite3.Row) -> BlockRecord:
-    return BlockRecord(number=row["number"], time=row["time"], parent_hash=row["parent_hash"],
-                       extrinsics_hash=row["extrinsics_hash"], state_root=row["state_root"],
-                       hash=row["hash"])
-
-
-def _extrinsic(row: sqlite3.Row) -> ExtrinsicRecord:
-    where = f"run {row['run_id']} block {row['block']} extrinsic {row['idx']}"
-    if row["accepted"] not in (0, 1):  # CHECK enforces it; a hand-edited file may not
-        raise StoreError(f"{where}: accepted = {row['accepted']!r}, expected 0 or 1")
-    return ExtrinsicRecord(block=row["block"], index=row["idx"], kind=row["kind"],
-                           hotkey=row["hotkey"], payload=_loads(row["payload_json"], where),
-                           accepted=bool(row["accepted"]), error=row["error"])
-
-
-def _event(row: sqlite3.Row) -> EventRecord:
-    where = f"run {row['run_id']} block {row['block']} event {row['seq']}"
-    return EventRecord(block=row["block"], kind=row["kind"], data=_loads(row["data_json"], where))
-
-
-def _epoch(row: sqlite3.Row) -> EpochRecord:
-    where = f"run {row['run_id']} epoch {row['epoch_index']}"
-    return EpochRecord(block=row["block"], index=row["epoch_index"],
-                       inputs=_loads(row["inputs_json"], where + " inputs"),
-                       params=_loads(row["params_json"], where + " params"),
-                       outputs=_loads(row["outputs_json"], where + " outputs"))
