@@ -198,6 +198,7 @@ def _collect(results: ResultsDir, task: Task, future: concurrent.futures.Future,
 
 
 def _finish(results: ResultsDir, tracker: _Tracker) -> SweepOutcome:
+    results.sort_errors()
     files = {"epochs": results.merge(), "errors": results.errors_path}
     run_rows = per_run_metrics(results)
     summary = summarize(results.sweep, run_rows)

@@ -111,6 +111,17 @@ class ResultsDir:
         with self.errors_path.open("a", newline="", encoding="utf-8") as handle:
             csv.writer(handle).writerow([point, replicate, seed, type(error).__name__, message])
 
+    def sort_errors(self) -> None:
+        """Rewrite ``errors.csv`` in (point, replicate) order: runs fail in completion order,
+        which depends on the executor, and the sweep's outputs must not."""
+        with self.errors_path.open(newline="", encoding="utf-8") as handle:
+            header, *rows = list(csv.reader(handle))
+        rows.sort(key=lambda row: (int(row[0]), int(row[1])))
+        partial = self.errors_path.with_name(".errors.csv.partial")
+        with partial.open("w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows([header, *rows])
+        os.replace(partial, self.errors_path)
+
     def read_run(self, point: int, replicate: int) -> tuple[pa.Table, dict[str, Any]]:
         """A run's table and its facts (digest, blocks, epochs, halt block, method)."""
         table = pq.read_table(self.run_path(point, replicate))
