@@ -10,7 +10,6 @@ compared with a dashboard session's; with ``--replay`` it replays a saved sessio
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,10 +26,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     """Add ``subnetsim tui`` to the CLI."""
     command = commands.add_parser(
         "tui", help="open the dashboard (or run its headless twin)",
-        description="Open the Textual dashboard on a scenario: the world runs in a worker "
-        "thread; pause, step, change speed, edit hyperparameters, save, run drills. Keys: space "
-        "n e + - r s q ? (see ? in the app). --headless runs the same scenario and seed without "
-        "the UI and prints the final metagraph and digest.",
+        description="Open the Textual dashboard on a scenario: the world runs in a process "
+        "of its own; pause, step, change speed, edit hyperparameters, save, run drills. Keys: "
+        "space n e + - r s q ? (see ? in the app). --headless runs the same scenario and seed "
+        "without the UI and prints the final metagraph and digest.",
     )
     command.add_argument("scenario", type=Path, nargs="?", default=DEFAULT_SCENARIO,
                          help="scenario TOML (default: scenarios/default.toml)")
@@ -130,10 +129,10 @@ def _dashboard(scenario: Any, seed: int, blocks: int, args: argparse.Namespace) 
     level = None if args.speed == "max" else float(args.speed)
     driver = SimulationDriver(scenario, seed, budget=blocks, speed=SPEEDS.index(level),
                               paused=args.paused, save_folder=args.save_dir)
-    # torch and friends leave ~300k long-lived objects; a full collection over them stalls
-    # both threads for ~0.3 s. Frozen, the collector skips them (measured with tui.latency).
-    gc.freeze()
-    last = DashboardApp(driver).run()
+    try:
+        last = DashboardApp(driver).run()
+    finally:
+        driver.stop()  # also after a crash or an interrupt: no simulation process outlives us
     if driver.failure is not None:
         raise driver.failure
     if last is not None:

@@ -62,7 +62,7 @@ def report_lines(report: Any) -> tuple[tuple[str, str], ...]:
 
 
 def governance_of(world: Any, drill: DrillStatus, drills: tuple[str, ...]) -> GovernanceSnapshot:
-    """The governance part of a snapshot, read from ``world`` in the driver thread."""
+    """The governance part of a snapshot, read from ``world`` by its worker."""
     chain = world.chain
     status = getattr(getattr(world, "council", None), "status", None)
     data: Mapping[str, Any] = status() if callable(status) else {}

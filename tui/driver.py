@@ -1,337 +1,232 @@
-"""The simulation driver: runs a world in a worker thread, in chunks, and posts snapshots.
+"""The dashboard's driver: the simulation runs in a process of its own; snapshots come back.
 
-DESIGN.md rule 7: the dashboard never touches the simulation. This thread owns the session
-(world, history, command log); it runs blocks in chunks of at most ``CHUNK_SECONDS`` of wall
-time, paced to the target speed, applies queued commands between chunks (so every command
-lands at a block boundary, stamped with that block), and posts a frozen snapshot at most every
-``POST_SECONDS`` (and at once after a command, a step or a pause). Saves and drills run in
-helper threads with worlds of their own and report back through the same queue.
+DESIGN.md rule 7, across a process boundary. ``SimulationDriver.start`` starts a simulation
+process (``multiprocessing``, start method ``START_METHOD``) in which a
+``tui.worker.SimulationWorker`` owns the session; commands go down one pipe and frozen
+snapshots come up another, both pickled. The dashboard's process never runs simulation code,
+so the two no longer share an interpreter lock (a thread did: keys took up to ~250 ms at full
+speed, see docs/performance.md).
 
-Wall-clock time is used here, at the edge, only for pacing and the blocks/s readout; the
-world inside never sees it.
+Shutdown: ``stop()`` asks the process to end, waits for it (a save in progress finishes
+first, for at most ``STOP_SECONDS``), then terminates it. The process is a daemon (ended when
+the dashboard's interpreter exits), ignores Ctrl+C (the dashboard decides), and ends by itself
+when the dashboard's end of a pipe closes (the dashboard died).
 """
 
 from __future__ import annotations
 
-import collections
+import contextlib
 import dataclasses
+import multiprocessing
+import os
+import pickle
 import queue
+import signal
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from subnet.errors import SubnetSimError
 from subnet.scenario import Scenario
 from tui import messages
-from tui.drills import DRILL_FOLDER, drills_available, governance_of, list_drills, run_drill
-from tui.replay import apply_command, hyperparameter_entry, validated_hyperparameters
-from tui.saving import save_session
-from tui.session import Session
-from tui.snapshot import DrillStatus, Snapshot
+from tui.drills import DRILL_FOLDER
+from tui.snapshot import Snapshot
+from tui.worker import DEFAULT_SPEED, SPEEDS, SimulationWorker, WorkerSettings
 
-__all__ = ["SPEEDS", "SimulationDriver"]
+__all__ = ["SPEEDS", "START_METHOD", "SimulationCrashed", "SimulationDriver"]
 
-SPEEDS: tuple[float | None, ...] = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, None)  # None: max
-DEFAULT_SPEED = SPEEDS.index(100)
-CHUNK_SECONDS = 0.03
-POST_SECONDS = 0.25
-IDLE_WAIT = 0.25
-SWITCH_SECONDS = 0.001
-MAX_SPEED_BREATH = 0.005  # seconds between chunks at full speed (about 15% of the time)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _HelperDone:
-    """A save or drill thread finished (``session`` it was started from)."""
-
-    session: int
-    notice: str
-    drill: DrillStatus | None = None
+# forkserver: a clean single-threaded server imports the simulation once and forks each
+# simulation process from it; fork would copy the dashboard's threads and locks, and spawn
+# pays the imports again for every driver (benchmarks: docs/performance.md).
+START_METHOD = "forkserver"
+PRELOAD = ["tui.worker"]
+SIMULATION_NICENESS = 5
+STOP_SECONDS = 60.0  # how long stop() waits for a save in progress before terminating
+KILL_SECONDS = 5.0
 
 
-_STOP = object()
+class SimulationCrashed(RuntimeError):
+    """The simulation process failed; the message carries its traceback."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _Crashed:
+    """Sent up instead of a snapshot when the worker failed (after the 'crashed' snapshot)."""
+
+    traceback: str
+
+
+def _dumps(item: Any) -> bytes:
+    # Protocol 5 keeps read-only numpy arrays read-only on the other side.
+    return pickle.dumps(item, protocol=5)
 
 
 class SimulationDriver:
-    """Runs ``scenario`` from genesis with ``seed``; pauses once at the block ``budget``."""
+    """Runs ``scenario`` from genesis with ``seed`` in a simulation process; pauses once at the
+    block ``budget``. ``start``, ``send``, ``stop`` and ``snapshot`` are the dashboard's API."""
 
     def __init__(self, scenario: Scenario, seed: int, *, budget: int | None = None,
                  speed: int = DEFAULT_SPEED, paused: bool = False,
                  save_folder: Path = Path("runs"), drill_folder: Path = DRILL_FOLDER,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 start_method: str = START_METHOD) -> None:
         self.scenario = scenario
         self.budget = scenario.blocks if budget is None else budget
         self.save_folder = save_folder
         self.drill_folder = drill_folder
         self.failure: BaseException | None = None
-        self._clock = clock
-        self._queue: queue.Queue[Any] = queue.Queue()
-        self._speed = max(0, min(speed, len(SPEEDS) - 1))
-        self._paused = paused
-        self._finished = False
-        self._step_target: int | None = None
-        self._session = Session(0, scenario, seed)
-        self._notice = ""
-        self._drill = DrillStatus(state="idle" if drills_available() else "unavailable")
-        self._samples: collections.deque[tuple[float, int]] = collections.deque(maxlen=64)
-        self._pace = (clock(), 0)  # (time, block) the target speed counts from
-        self._last_post = float("-inf")
-        self._dirty = True
-        self._last_snapshot: Snapshot | None = None
-        self._post: Callable[[Snapshot], None] = lambda snapshot: None
-        self._thread = threading.Thread(target=self._main, name="simulation", daemon=True)
-        self._helpers: list[threading.Thread] = []
+        settings = WorkerSettings(scenario=scenario, seed=seed, budget=self.budget, speed=speed,
+                                  paused=paused, save_folder=save_folder,
+                                  drill_folder=drill_folder)
+        context = multiprocessing.get_context(start_method)
+        if start_method == "forkserver":
+            context.set_forkserver_preload(PRELOAD)  # no effect once the server runs
+        commands_out, self._commands = context.Pipe(duplex=False)
+        self._snapshots, snapshots_in = context.Pipe(duplex=False)
+        self._child_ends = (commands_out, snapshots_in)
+        self._process = context.Process(
+            target=_simulation_process, args=(settings, clock, commands_out, snapshots_in),
+            name="subnetsim-simulation", daemon=True)
+        self._send_lock = threading.Lock()
+        self._latest: Snapshot | None = None
+        self._first = threading.Event()
+        self._receiver: threading.Thread | None = None
+        self._stopping = False
+        self._lost = False
 
     # --- the app's side ------------------------------------------------------------------------
 
+    @property
+    def process_id(self) -> int | None:
+        """The simulation process's id once started (for diagnostics and tests)."""
+        return self._process.pid
+
     def start(self, post: Callable[[Snapshot], None]) -> None:
-        """Start the worker thread; ``post`` receives every snapshot (from that thread)."""
-        self._post = post
-        # The worker holds the interpreter most of the time; a shorter switch interval (5 ms by
-        # default) lets the UI thread answer keys quickly. Process-wide, set here at the edge.
-        sys.setswitchinterval(SWITCH_SECONDS)
-        self._thread.start()
+        """Start the simulation process; ``post`` receives every snapshot (from a thread)."""
+        # multiprocessing hands its helper processes this process's stderr, which a running
+        # Textual app replaces with a capture that has no file descriptor: give them the real one.
+        with contextlib.redirect_stderr(sys.__stderr__):
+            self._process.start()
+        for end in self._child_ends:
+            end.close()  # the process holds its own: when it ends, the pipe reads as closed
+        self._receiver = threading.Thread(target=self._receive, args=(post,), daemon=True,
+                                          name="simulation-snapshots")
+        self._receiver.start()
 
     def send(self, command: messages.Command) -> None:
-        """Queue a command for the next chunk boundary (thread-safe)."""
-        self._queue.put(command)
+        """Queue a command for the next chunk boundary (any thread; also before ``start``)."""
+        with self._send_lock:
+            try:
+                self._commands.send_bytes(_dumps(command))
+            except OSError:
+                return  # the process is gone; its end was reported by the receiver
 
     def stop(self) -> None:
-        """Stop the worker, wait for it and for any save in progress."""
-        self._queue.put(_STOP)
-        if self._thread.is_alive():
-            self._thread.join()
-        for helper in self._helpers:
-            if not helper.daemon:
-                helper.join()
+        """Stop the simulation, wait for it (and a save in progress), and reap its process."""
+        if self._stopping:
+            return
+        self._stopping = True
+        self.send(messages.Stop())
+        if self._receiver is None:  # never started
+            self._close()
+            return
+        self._process.join(STOP_SECONDS)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(KILL_SECONDS)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+        self._receiver.join()  # the pipe reads as closed now that the process is gone
+        self._close()
+        if self._lost and self.failure is None:
+            self.failure = SimulationCrashed("the simulation process ended unexpectedly "
+                                             f"(exit code {self._process.exitcode})")
 
-    # --- the worker thread ---------------------------------------------------------------------
+    def snapshot(self, timeout: float = 60.0) -> Snapshot:
+        """The latest snapshot the simulation posted; waits (bounded) for the first one."""
+        if self._receiver is None:
+            raise RuntimeError("start the driver before asking for a snapshot")
+        if not self._first.wait(timeout):
+            raise TimeoutError(f"no snapshot from the simulation within {timeout:g} s")
+        assert self._latest is not None
+        return self._latest
 
-    def _main(self) -> None:
-        try:
-            self._post_snapshot()
-            while self._next_commands():
-                self._run_chunk()
-                self._post_snapshot()
-        except BaseException as error:
-            # Keep the last picture on screen with the error; the CLI re-raises it on exit.
-            self.failure = error
-            if self._last_snapshot is not None:
-                self._post(dataclasses.replace(self._last_snapshot, state="crashed",
-                                               notice=f"simulation crashed: {error!r}"))
-            raise
+    # --- the receiving thread ------------------------------------------------------------------
 
-    def _next_commands(self) -> bool:
-        """Wait as long as pacing allows, then apply every queued command; False to stop."""
-        try:
-            item = self._queue.get(timeout=self._wait_seconds())
-        except queue.Empty:
-            return True
+    def _receive(self, post: Callable[[Snapshot], None]) -> None:
         while True:
-            if item is _STOP:
-                return False
-            self._apply(item)
             try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return True
+                item = pickle.loads(self._snapshots.recv_bytes())
+            except (EOFError, OSError):
+                break
+            if isinstance(item, _Crashed):
+                self.failure = SimulationCrashed(f"the simulation failed:\n{item.traceback}")
+                continue
+            self._latest = item
+            self._first.set()
+            post(item)
+        if not self._stopping and self.failure is None:
+            self._lost = True  # killed, or died in C code: no report came
+            if self._latest is not None:
+                post(dataclasses.replace(self._latest, state="crashed",
+                                         notice="simulation process ended unexpectedly"))
 
-    def _idle(self) -> bool:
-        return self._paused and self._step_target is None
+    def _close(self) -> None:
+        for connection in (self._commands, self._snapshots, *self._child_ends):
+            connection.close()
 
-    def _wait_seconds(self) -> float:
-        if self._step_target is not None:
-            return 0.0
-        if self._paused:
-            return IDLE_WAIT
-        rate = SPEEDS[self._speed]
-        if rate is None:
-            return MAX_SPEED_BREATH  # full speed: leave the UI thread the interpreter a moment
-        start_time, start_block = self._pace
-        due = start_time + (self._session.block + 1 - start_block) / rate
-        return min(max(due - self._clock(), 0.0), IDLE_WAIT)
 
-    def _run_chunk(self) -> None:
-        target = self._target_block()
-        session, started = self._session, self._clock()
-        while session.block < target and self._clock() - started < CHUNK_SECONDS:
-            session.world.run_to_block(session.block + 1)
-        self._samples.append((self._clock(), session.block))
-        if self._step_target is not None and session.block >= self._step_target:
-            self._step_target, self._dirty = None, True
-        if not self._paused and not self._finished and session.block >= self.budget:
-            self._paused, self._finished, self._dirty = True, True, True
-            self._say(f"reached the scenario's budget of {self.budget} blocks: paused "
-                      "(space runs on)")
+# --- the simulation process ----------------------------------------------------------------------
 
-    def _target_block(self) -> int:
-        block = self._session.block
-        if self._step_target is not None:
-            return self._step_target
-        if self._paused:
-            return block
-        target = self.budget if not self._finished and block < self.budget else block + 10**9
-        rate = SPEEDS[self._speed]
-        if rate is not None:
-            start_time, start_block = self._pace
-            target = min(target, start_block + int((self._clock() - start_time) * rate))
-        return target
 
-    # --- commands ------------------------------------------------------------------------------
+def _simulation_process(settings: WorkerSettings, clock: Callable[[], float],
+                        commands: Connection, snapshots: Connection) -> None:
+    """The simulation process's main: run a worker fed by ``commands`` until it stops."""
+    # Ctrl+C in a terminal signals the whole process group; the dashboard decides when to stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Where the simulation shares a core with the dashboard or the terminal, they go first
+    # (measured: `space` answered ~10 ms sooner at the median, blocks/s unchanged).
+    os.nice(SIMULATION_NICENESS)
+    _silence_terminal()
+    inbox: queue.Queue[Any] = queue.Queue()
+    threading.Thread(target=_relay, args=(commands, inbox), daemon=True,
+                     name="commands").start()
 
-    def _apply(self, command: Any) -> None:
-        handler = getattr(self, f"_on_{type(command).__name__}", None)
-        if handler is None:
-            raise TypeError(f"unknown driver command {command!r}")
-        handler(command)
-        self._dirty = True  # answer every command with a fresh snapshot
-
-    def _on_TogglePause(self, command: messages.TogglePause) -> None:
-        self._paused = not self._paused
-        self._step_target = None
-        self._restart_pace()
-        self._say("paused" if self._paused else "running")
-
-    def _on_StepBlocks(self, command: messages.StepBlocks) -> None:
-        self._paused = True
-        self._step_target = self._session.block + max(1, command.count)
-
-    def _on_StepEpoch(self, command: messages.StepEpoch) -> None:
-        self._paused = True
-        self._step_target = self._session.next_epoch_block()
-
-    def _on_ChangeSpeed(self, command: messages.ChangeSpeed) -> None:
-        self._speed = max(0, min(self._speed + command.steps, len(SPEEDS) - 1))
-        self._restart_pace()
-        self._say(f"speed {self.speed_label}")
-
-    def _on_Restart(self, command: messages.Restart) -> None:
-        seed = self._session.seed + 1 if command.seed is None else command.seed
-        self._session = Session(self._session.number + 1, self.scenario, seed)
-        self._finished, self._step_target = False, None
-        self._samples.clear()
-        self._restart_pace()
-        self._say(f"restarted with seed {seed}")
-
-    def _on_SetHyperparameter(self, command: messages.SetHyperparameter) -> None:
-        session = self._session
-        old = getattr(session.world.chain.hyper, command.name, None)
+    def post(item: Any) -> None:
         try:
-            validated_hyperparameters(session.world.chain.hyper, command.name, command.value)
-        except SubnetSimError as error:
-            self._say(f"rejected: {error}")
-            return
-        entry = hyperparameter_entry(session.block, command.name, command.value)
-        apply_command(session.world, entry)
-        session.commands.append(entry)
-        self._say(f"set {command.name} = {command.value!r} (was {old!r}) after block "
-                  f"{session.block}", kind="command")
+            snapshots.send_bytes(_dumps(item))
+        except OSError:
+            inbox.put(messages.Stop())  # the dashboard is gone: nobody to run for
 
-    def _on_SaveRun(self, command: messages.SaveRun) -> None:
-        session = self._session
-        job = (self.scenario, session.seed, list(session.commands), session.block,
-               session.world.chain.head_hash, session.number)
-        self._say(f"saving the session at block {session.block} ...")
-        self._spawn(self._save, job, daemon=False)
+    worker = SimulationWorker(settings, inbox, post, clock)
+    try:
+        worker.run()
+    except BaseException:
+        post(_Crashed(traceback=traceback.format_exc()))  # the dashboard raises it on exit
+        raise
 
-    def _on_StartDrill(self, command: messages.StartDrill) -> None:
-        if self._drill.state == "unavailable":
-            self._say("drills need governance.drill, which is not installed yet")
-            return
-        if self._drill.state == "running":
-            self._say(f"drill {self._drill.name} is still running")
-            return
-        self._drill = DrillStatus(state="running", name=command.name)
-        self._say(f"drill {command.name} started", kind="drill")
-        self._spawn(self._drill_job, (command.name, self._session.seed, self._session.number),
-                    daemon=True)
 
-    def _on__HelperDone(self, done: _HelperDone) -> None:
-        if done.drill is not None:
-            self._drill = done.drill
-        if done.session == self._session.number:
-            self._say(done.notice, kind="drill" if done.drill else "save")
-
-    # --- helper threads (own worlds; they report through the queue) ----------------------------
-
-    def _spawn(self, target: Callable[..., None], job: tuple[Any, ...], daemon: bool) -> None:
-        self._helpers = [helper for helper in self._helpers if helper.is_alive()]
-        helper = threading.Thread(target=target, args=job, daemon=daemon)
-        self._helpers.append(helper)
-        helper.start()
-
-    def _save(self, scenario: Scenario, seed: int, commands: list[dict[str, Any]], block: int,
-              live_digest: str, session: int) -> None:
+def _relay(commands: Connection, inbox: queue.Queue[Any]) -> None:
+    """Move commands from the dashboard's pipe to the worker; a closed pipe means stop."""
+    while True:
         try:
-            saved = save_session(scenario, seed, commands, block, self.save_folder)
-        except SubnetSimError as error:
-            self._queue.put(_HelperDone(session, f"save failed: {error}"))
+            item = pickle.loads(commands.recv_bytes())
+        except (EOFError, OSError):
+            item = messages.Stop()
+        inbox.put(item)
+        if isinstance(item, messages.Stop):
             return
-        check = "matches" if saved.digest == live_digest else "DIFFERS FROM"
-        self._queue.put(_HelperDone(session, f"saved {saved.db} (run {saved.run_id}) and "
-                                    f"{saved.session_file.name}: digest {saved.digest[:16]} "
-                                    f"{check} the session"))
 
-    def _drill_job(self, name: str, seed: int, session: int) -> None:
-        try:
-            report = run_drill(name, seed, self.drill_folder)
-        except SubnetSimError as error:
-            status = DrillStatus(state="failed", name=name, error=str(error))
-        else:
-            status = DrillStatus(state="done", name=name, report=report)
-        self._queue.put(_HelperDone(session, f"drill {name}: {status.state}", drill=status))
 
-    # --- snapshots -----------------------------------------------------------------------------
-
-    @property
-    def speed_label(self) -> str:
-        """The target speed, e.g. ``100 blocks/s`` or ``max``."""
-        rate = SPEEDS[self._speed]
-        return "max" if rate is None else f"{rate:g} blocks/s"
-
-    def _say(self, text: str, kind: str = "notice") -> None:
-        self._notice = text
-        self._session.log(self._session.block, kind, text)
-
-    def _restart_pace(self) -> None:
-        self._pace = (self._clock(), self._session.block)
-
-    def _rate(self) -> float:
-        if self._idle() or len(self._samples) < 2:
-            return 0.0
-        (first_time, first_block), (last_time, last_block) = self._samples[0], self._samples[-1]
-        return (last_block - first_block) / max(last_time - first_time, 1e-9)
-
-    def _state(self) -> str:
-        if not self._idle():
-            return "running"
-        return "finished" if self._finished and self._session.block == self.budget else "paused"
-
-    def _post_snapshot(self) -> None:
-        """Post when a command or a step asked for it, else at most every POST_SECONDS and only
-        if the block moved (a paused screen is not repainted for nothing)."""
-        now, last = self._clock(), self._last_snapshot
-        moved = last is None or (last.block, last.session) != (self._session.block,
-                                                              self._session.number)
-        if not self._dirty and not (moved and now - self._last_post >= POST_SECONDS):
-            return
-        self._dirty = False
-        self._last_post = now
-        self._last_snapshot = self.snapshot()
-        self._post(self._last_snapshot)
-
-    def snapshot(self) -> Snapshot:
-        """A frozen snapshot of the session now (driver thread, or before ``start``)."""
-        session = self._session
-        while len(self._samples) > 2 and self._samples[-1][0] - self._samples[0][0] > 2.0:
-            self._samples.popleft()
-        governance = governance_of(session.world, self._drill, list_drills(self.drill_folder))
-        return Snapshot(
-            session=session.number, scenario_name=self.scenario.name, seed=session.seed,
-            budget=self.budget, state=self._state(), speed_label=self.speed_label,
-            blocks_per_second=self._rate(), governance=governance, notice=self._notice,
-            **session.views(),
-        )
+def _silence_terminal() -> None:
+    """Send this process's stdout and stderr to /dev/null: the terminal is the dashboard's, and
+    a warning printed over it would garble the screen (failures are reported up the pipe)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)

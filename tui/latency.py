@@ -3,17 +3,21 @@
 ``python -m tui.latency [--size 120x40] [--speed max] [--trials 20]`` starts ``subnetsim tui``
 in a detached tmux session, presses keys and polls the screen until the answer shows:
 
-- ``help``: ``?`` opens the help screen (the UI thread alone),
-- ``pause``: ``space`` turns RUNNING into PAUSED and back (a round trip through the driver's
-  queue, the worker thread and a snapshot).
+- ``help``: ``?`` opens the help screen (the dashboard's process alone),
+- ``pause``: ``space`` turns RUNNING into PAUSED and back (a round trip through the command
+  pipe, the simulation process and a snapshot).
 
 It prints a table of p50/p95/max milliseconds per key and the blocks/s the status bar showed.
-A timing tool, not a test: nothing here runs in the test suite.
+``--startup`` instead times the simulation process's start-up per multiprocessing start method
+(first snapshot after ``start``, the same for a second driver in the same process, and
+``stop``). A timing tool, not a test: nothing here runs in the test suite.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import re
 import shutil
 import statistics
@@ -56,10 +60,13 @@ def _rates(samples: list[str]) -> list[float]:
     return [float(match.group(1).replace(",", "")) for match in found if match]
 
 
-def measure(size: str, speed: str, trials: int) -> dict[str, list[float]]:
-    """Latencies (seconds) per key kind, and the blocks/s readings, for one terminal size."""
+def measure(size: str, speed: str, trials: int, root: Path = ROOT) -> dict[str, list[float]]:
+    """Latencies (seconds) per key kind, and the blocks/s readings, for one terminal size;
+    ``root`` is the checkout whose dashboard runs (with this checkout's interpreter)."""
     width, height = size.split("x")
-    command = (f"cd {ROOT} && .venv/bin/subnetsim tui --speed {speed} --blocks 100000000")
+    command = (f"cd {root} && PYTHONPATH={root} {sys.executable} -m tui --speed {speed} "
+               "--blocks 100000000")
+    subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)  # a stale one
     _tmux("new-session", "-d", "-s", SESSION, "-x", width, "-y", height, command)
     try:
         _wait_for(lambda screen: "RUNNING" in screen, timeout=30)
@@ -77,25 +84,73 @@ def measure(size: str, speed: str, trials: int) -> dict[str, list[float]]:
         _tmux("kill-session", "-t", SESSION)
 
 
+def startup_times(method: str, scenario_path: Path) -> dict[str, float]:
+    """Seconds from ``start`` to the first snapshot for two drivers in turn, and to ``stop``."""
+    from subnet.scenario import load_scenario
+    from tui.driver import SimulationDriver
+
+    scenario = load_scenario(scenario_path)
+    times: dict[str, float] = {}
+    for name in ("first", "second"):
+        driver = SimulationDriver(scenario, scenario.seed, paused=True, start_method=method,
+                                  save_folder=Path("/tmp/subnetsim-startup"))
+        started = time.perf_counter()
+        driver.start(lambda snapshot: None)
+        driver.snapshot()
+        times[name] = time.perf_counter() - started
+        started = time.perf_counter()
+        driver.stop()
+        times[f"{name} stop"] = time.perf_counter() - started
+    return times
+
+
+def _print_startup(scenario_path: Path) -> None:
+    print(f"{'method':>11} {'first s':>8} {'second s':>9} {'stop ms':>8}  ({scenario_path.name})")
+    for method in ("spawn", "forkserver"):
+        # A fresh interpreter per method: the fork server lives as long as its parent.
+        output = subprocess.run(
+            [sys.executable, "-m", "tui.latency", "--startup-method", method,
+             "--scenario", str(scenario_path)],
+            check=True, capture_output=True, text=True, cwd=ROOT).stdout
+        times = json.loads(output)
+        print(f"{method:>11} {times['first']:8.2f} {times['second']:9.2f} "
+              f"{times['first stop'] * 1000:8.0f}")
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile of sorted ``values``."""
+    return values[max(0, math.ceil(fraction * len(values)) - 1)]
+
+
 def main() -> int:
-    """Print the latency table."""
+    """Print the latency table (or, with --startup, the start-up table)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", action="append", help="terminal WxH (repeatable)")
     parser.add_argument("--speed", default="max")
     parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--startup", action="store_true", help="time process start-up instead")
+    parser.add_argument("--startup-method", help=argparse.SUPPRESS)  # one method, as JSON
+    parser.add_argument("--scenario", type=Path, default=ROOT / "scenarios" / "default.toml")
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="run the dashboard of another checkout (e.g. an older commit's)")
     args = parser.parse_args()
+    if args.startup_method:
+        print(json.dumps(startup_times(args.startup_method, args.scenario)))
+        return 0
+    if args.startup:
+        _print_startup(args.scenario)
+        return 0
     if shutil.which("tmux") is None:
         print("tmux is not installed (apt-get install -y tmux)", file=sys.stderr)
         return 2
     print(f"{'size':>8} {'key':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}  blocks/s")
     for size in args.size or ["120x40", "80x24"]:
-        results = measure(size, args.speed, args.trials)
+        results = measure(size, args.speed, args.trials, args.root.resolve())
         rate = statistics.median(results["blocks/s"]) if results["blocks/s"] else float("nan")
         for key in ("help", "pause"):
             values = sorted(v * 1000 for v in results[key])
-            p95 = values[min(len(values) - 1, int(0.95 * len(values)))]
-            print(f"{size:>8} {key:>6} {statistics.median(values):8.1f} {p95:8.1f} "
-                  f"{values[-1]:8.1f}  {rate:,.0f}")
+            print(f"{size:>8} {key:>6} {statistics.median(values):8.1f} "
+                  f"{_percentile(values, 0.95):8.1f} {values[-1]:8.1f}  {rate:,.0f}")
     return 0
 
 

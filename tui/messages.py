@@ -29,6 +29,7 @@ __all__ = [
     "StartDrill",
     "StepBlocks",
     "StepEpoch",
+    "Stop",
     "TogglePause",
 ]
 
@@ -84,6 +85,11 @@ class StartDrill:
     name: str
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Stop:
+    """End the simulation (the driver sends it from ``stop()``; a save in progress finishes)."""
+
+
 Command = (TogglePause | StepBlocks | StepEpoch | ChangeSpeed | Restart | SetHyperparameter
            | SaveRun | StartDrill)
 
@@ -98,7 +104,7 @@ class DashboardDriver(Protocol):
         """Queue a command; it is applied between chunks."""
 
     def stop(self) -> None:
-        """Stop the simulation and wait for its thread."""
+        """Stop the simulation and wait until it has ended."""
 
 
 class SnapshotReady(Message):

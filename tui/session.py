@@ -1,7 +1,8 @@
-"""One dashboard session: a world, what it recorded, and its command log (driver-thread only).
+"""One dashboard session: a world, what it recorded, and its command log (worker only).
 
 A session starts at genesis with a scenario and a seed and ends at a restart. It owns the
-world and is touched only by the driver thread; the app sees it through snapshots.
+world and is touched only by the simulation worker (``tui.worker``, in the simulation
+process); the app sees it through snapshots.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Frozen snapshots of a running world: what the dashboard shows, and nothing it can change.
 
-The driver thread builds a ``Snapshot`` between chunks (it owns the world, so reading it there
-is safe) and posts it to the app; widgets only ever read snapshots. Every array is a read-only
-copy. The pure helpers here (Gini, per-group sums, the weights view) are what the panels plot.
+The simulation worker builds a ``Snapshot`` between chunks (it owns the world, so reading it
+there is safe) and posts it, pickled, to the app's process; widgets only ever read snapshots.
+Every array is a read-only copy. The pure helpers here (Gini, per-group sums, the weights
+view) are what the panels plot.
 """
 
 from __future__ import annotations

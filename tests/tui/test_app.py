@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 
 from textual.widgets import DataTable, Input, OptionList, RichLog, Static, TabbedContent
 
 from tests.tui.canned import StubDriver, canned_snapshot, pause_answer
 from tui import messages
-from tui.app import PANELS, DashboardApp
+from tui.app import FULL_COLLECTION_SECONDS, PANELS, DashboardApp
 from tui.widgets.help import HelpScreen
 
 SIZE = (120, 40)
@@ -185,3 +186,25 @@ async def test_quit_stops_the_driver_and_returns_the_last_snapshot() -> None:
         await pilot.press("q")
     assert driver.stopped
     assert app.return_value is not None and app.return_value.block == 9
+
+
+async def test_full_collections_run_on_the_apps_timer_only_while_it_runs() -> None:
+    """An automatic full collection would fall due right when a key's answer allocates; the
+    app runs them on its timer instead, and gives the process its settings back on exit."""
+    before = gc.get_threshold()
+    full: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "stop" and info["generation"] == 2:
+            full.append(1)
+
+    gc.callbacks.append(count)
+    try:
+        app = DashboardApp(StubDriver([canned_snapshot()]))
+        async with app.run_test(size=SIZE) as pilot:
+            assert gc.get_threshold()[:2] == before[:2] and gc.get_threshold()[2] > 10**6
+            await pilot.pause(FULL_COLLECTION_SECONDS * 1.5)
+            assert full
+    finally:
+        gc.callbacks.remove(count)
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0

@@ -11,7 +11,7 @@ from textual.widgets import Static
 __all__ = ["HELP_TEXT", "HelpScreen"]
 
 HELP_TEXT = """\
-[b]subnetsim dashboard[/b] — the simulation runs in its own thread; these keys send it commands,
+[b]subnetsim dashboard[/b] — the simulation runs in a process of its own; keys send it commands,
 applied between chunks at a block boundary (parameter changes are recorded for replay).
 
 [b]space[/b]   pause / resume            [b]n[/b]   step one block      [b]e[/b]   step one epoch

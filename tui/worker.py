@@ -1,0 +1,322 @@
+"""The simulation side of the dashboard: runs a session in chunks and posts snapshots.
+
+DESIGN.md rule 7: the dashboard never touches the simulation. A ``SimulationWorker`` owns the
+session (world, history, command log) and runs inside the simulation process that
+``tui.driver`` starts; it runs blocks in chunks of at most ``CHUNK_SECONDS`` of wall time,
+paced to the target speed, applies queued commands between chunks (so every command lands at
+a block boundary, stamped with that block), and posts a frozen snapshot at most every
+``POST_SECONDS`` (and at once after a command, a step or a pause). Saves and drills run in
+helper threads with worlds of their own and report back through the same inbox.
+
+Wall-clock time is used here, at the edge, only for pacing and the blocks/s readout; the
+world inside never sees it.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import queue
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from subnet.errors import SubnetSimError
+from subnet.scenario import Scenario
+from tui import messages
+from tui.drills import DRILL_FOLDER, drills_available, governance_of, list_drills, run_drill
+from tui.replay import apply_command, hyperparameter_entry, validated_hyperparameters
+from tui.saving import save_session
+from tui.session import Session
+from tui.snapshot import DrillStatus, Snapshot
+
+__all__ = ["DEFAULT_SPEED", "SPEEDS", "SimulationWorker", "WorkerSettings"]
+
+SPEEDS: tuple[float | None, ...] = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, None)  # None: max
+DEFAULT_SPEED = SPEEDS.index(100)
+CHUNK_SECONDS = 0.015
+POST_SECONDS = 0.25
+IDLE_WAIT = 0.25
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class WorkerSettings:
+    """How a session starts: scenario, seed, block budget, speed level, and where files go."""
+
+    scenario: Scenario
+    seed: int
+    budget: int  # the worker pauses once at this block
+    speed: int = DEFAULT_SPEED  # index into SPEEDS
+    paused: bool = False
+    save_folder: Path = Path("runs")
+    drill_folder: Path = DRILL_FOLDER
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _HelperDone:
+    """A save or drill thread finished (``session`` it was started from)."""
+
+    session: int
+    notice: str
+    drill: DrillStatus | None = None
+
+
+class SimulationWorker:
+    """Runs sessions of ``settings.scenario`` until ``messages.Stop`` arrives in ``inbox``."""
+
+    def __init__(self, settings: WorkerSettings, inbox: queue.Queue[Any],
+                 post: Callable[[Snapshot], None],
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.scenario = settings.scenario
+        self.budget = settings.budget
+        self.save_folder = settings.save_folder
+        self.drill_folder = settings.drill_folder
+        self._inbox = inbox
+        self._post = post
+        self._clock = clock
+        self._speed = max(0, min(settings.speed, len(SPEEDS) - 1))
+        self._paused = settings.paused
+        self._finished = False
+        self._step_target: int | None = None
+        self._session = Session(0, settings.scenario, settings.seed)
+        self._notice = ""
+        self._drill = DrillStatus(state="idle" if drills_available() else "unavailable")
+        self._samples: collections.deque[tuple[float, int]] = collections.deque(maxlen=64)
+        self._pace = (clock(), 0)  # (time, block) the target speed counts from
+        self._last_post = float("-inf")
+        self._dirty = True
+        self._last_snapshot: Snapshot | None = None
+        self._helpers: list[threading.Thread] = []
+
+    def run(self) -> None:
+        """Run until told to stop, then wait for any save in progress (drills are abandoned)."""
+        try:
+            self._post_snapshot()
+            while self._next_commands():
+                self._run_chunk()
+                self._post_snapshot()
+        except BaseException as error:
+            # Keep the last picture on screen with the error; the caller reports it.
+            if self._last_snapshot is not None:
+                self._post(dataclasses.replace(self._last_snapshot, state="crashed",
+                                               notice=f"simulation crashed: {error!r}"))
+            raise
+        for helper in self._helpers:
+            if not helper.daemon:
+                helper.join()
+
+    # --- the loop ------------------------------------------------------------------------------
+
+    def _next_commands(self) -> bool:
+        """Wait as long as pacing allows, then apply every queued command; False to stop."""
+        try:
+            item = self._inbox.get(timeout=self._wait_seconds())
+        except queue.Empty:
+            return True
+        while True:
+            if isinstance(item, messages.Stop):
+                return False
+            self._apply(item)
+            try:
+                item = self._inbox.get_nowait()
+            except queue.Empty:
+                return True
+
+    def _idle(self) -> bool:
+        return self._paused and self._step_target is None
+
+    def _wait_seconds(self) -> float:
+        if self._step_target is not None:
+            return 0.0
+        if self._paused:
+            return IDLE_WAIT
+        rate = SPEEDS[self._speed]
+        if rate is None:
+            return 0.0  # full speed: the dashboard runs in another process, nothing to yield to
+        start_time, start_block = self._pace
+        due = start_time + (self._session.block + 1 - start_block) / rate
+        return min(max(due - self._clock(), 0.0), IDLE_WAIT)
+
+    def _run_chunk(self) -> None:
+        target = self._target_block()
+        session, started = self._session, self._clock()
+        while session.block < target and self._clock() - started < CHUNK_SECONDS:
+            session.world.run_to_block(session.block + 1)
+        self._samples.append((self._clock(), session.block))
+        if self._step_target is not None and session.block >= self._step_target:
+            self._step_target, self._dirty = None, True
+        if not self._paused and not self._finished and session.block >= self.budget:
+            self._paused, self._finished, self._dirty = True, True, True
+            self._say(f"reached the scenario's budget of {self.budget} blocks: paused "
+                      "(space runs on)")
+
+    def _target_block(self) -> int:
+        block = self._session.block
+        if self._step_target is not None:
+            return self._step_target
+        if self._paused:
+            return block
+        target = self.budget if not self._finished and block < self.budget else block + 10**9
+        rate = SPEEDS[self._speed]
+        if rate is not None:
+            start_time, start_block = self._pace
+            target = min(target, start_block + int((self._clock() - start_time) * rate))
+        return target
+
+    # --- commands ------------------------------------------------------------------------------
+
+    def _apply(self, command: Any) -> None:
+        handler = getattr(self, f"_on_{type(command).__name__}", None)
+        if handler is None:
+            raise TypeError(f"unknown driver command {command!r}")
+        handler(command)
+        self._dirty = True  # answer every command with a fresh snapshot
+
+    def _on_TogglePause(self, command: messages.TogglePause) -> None:
+        self._paused = not self._paused
+        self._step_target = None
+        self._restart_pace()
+        self._say("paused" if self._paused else "running")
+
+    def _on_StepBlocks(self, command: messages.StepBlocks) -> None:
+        self._paused = True
+        self._step_target = self._session.block + max(1, command.count)
+
+    def _on_StepEpoch(self, command: messages.StepEpoch) -> None:
+        self._paused = True
+        self._step_target = self._session.next_epoch_block()
+
+    def _on_ChangeSpeed(self, command: messages.ChangeSpeed) -> None:
+        self._speed = max(0, min(self._speed + command.steps, len(SPEEDS) - 1))
+        self._restart_pace()
+        self._say(f"speed {self.speed_label}")
+
+    def _on_Restart(self, command: messages.Restart) -> None:
+        seed = self._session.seed + 1 if command.seed is None else command.seed
+        self._session = Session(self._session.number + 1, self.scenario, seed)
+        self._finished, self._step_target = False, None
+        self._samples.clear()
+        self._restart_pace()
+        self._say(f"restarted with seed {seed}")
+
+    def _on_SetHyperparameter(self, command: messages.SetHyperparameter) -> None:
+        session = self._session
+        old = getattr(session.world.chain.hyper, command.name, None)
+        try:
+            validated_hyperparameters(session.world.chain.hyper, command.name, command.value)
+        except SubnetSimError as error:
+            self._say(f"rejected: {error}")
+            return
+        entry = hyperparameter_entry(session.block, command.name, command.value)
+        apply_command(session.world, entry)
+        session.commands.append(entry)
+        self._say(f"set {command.name} = {command.value!r} (was {old!r}) after block "
+                  f"{session.block}", kind="command")
+
+    def _on_SaveRun(self, command: messages.SaveRun) -> None:
+        session = self._session
+        job = (self.scenario, session.seed, list(session.commands), session.block,
+               session.world.chain.head_hash, session.number)
+        self._say(f"saving the session at block {session.block} ...")
+        self._spawn(self._save, job, daemon=False)
+
+    def _on_StartDrill(self, command: messages.StartDrill) -> None:
+        if self._drill.state == "unavailable":
+            self._say("drills need governance.drill, which is not installed yet")
+            return
+        if self._drill.state == "running":
+            self._say(f"drill {self._drill.name} is still running")
+            return
+        self._drill = DrillStatus(state="running", name=command.name)
+        self._say(f"drill {command.name} started", kind="drill")
+        self._spawn(self._drill_job, (command.name, self._session.seed, self._session.number),
+                    daemon=True)
+
+    def _on__HelperDone(self, done: _HelperDone) -> None:
+        if done.drill is not None:
+            self._drill = done.drill
+        if done.session == self._session.number:
+            self._say(done.notice, kind="drill" if done.drill else "save")
+
+    # --- helper threads (own worlds; they report through the inbox) ----------------------------
+
+    def _spawn(self, target: Callable[..., None], job: tuple[Any, ...], daemon: bool) -> None:
+        self._helpers = [helper for helper in self._helpers if helper.is_alive()]
+        helper = threading.Thread(target=target, args=job, daemon=daemon)
+        self._helpers.append(helper)
+        helper.start()
+
+    def _save(self, scenario: Scenario, seed: int, commands: list[dict[str, Any]], block: int,
+              live_digest: str, session: int) -> None:
+        try:
+            saved = save_session(scenario, seed, commands, block, self.save_folder)
+        except SubnetSimError as error:
+            self._inbox.put(_HelperDone(session, f"save failed: {error}"))
+            return
+        check = "matches" if saved.digest == live_digest else "DIFFERS FROM"
+        self._inbox.put(_HelperDone(session, f"saved {saved.db} (run {saved.run_id}) and "
+                                    f"{saved.session_file.name}: digest {saved.digest[:16]} "
+                                    f"{check} the session"))
+
+    def _drill_job(self, name: str, seed: int, session: int) -> None:
+        try:
+            report = run_drill(name, seed, self.drill_folder)
+        except SubnetSimError as error:
+            status = DrillStatus(state="failed", name=name, error=str(error))
+        else:
+            status = DrillStatus(state="done", name=name, report=report)
+        self._inbox.put(_HelperDone(session, f"drill {name}: {status.state}", drill=status))
+
+    # --- snapshots -----------------------------------------------------------------------------
+
+    @property
+    def speed_label(self) -> str:
+        """The target speed, e.g. ``100 blocks/s`` or ``max``."""
+        rate = SPEEDS[self._speed]
+        return "max" if rate is None else f"{rate:g} blocks/s"
+
+    def _say(self, text: str, kind: str = "notice") -> None:
+        self._notice = text
+        self._session.log(self._session.block, kind, text)
+
+    def _restart_pace(self) -> None:
+        self._pace = (self._clock(), self._session.block)
+
+    def _rate(self) -> float:
+        if self._idle() or len(self._samples) < 2:
+            return 0.0
+        (first_time, first_block), (last_time, last_block) = self._samples[0], self._samples[-1]
+        return (last_block - first_block) / max(last_time - first_time, 1e-9)
+
+    def _state(self) -> str:
+        if not self._idle():
+            return "running"
+        return "finished" if self._finished and self._session.block == self.budget else "paused"
+
+    def _post_snapshot(self) -> None:
+        """Post when a command or a step asked for it, else at most every POST_SECONDS and only
+        if the block moved (a paused screen is not repainted for nothing)."""
+        now, last = self._clock(), self._last_snapshot
+        moved = last is None or (last.block, last.session) != (self._session.block,
+                                                              self._session.number)
+        if not self._dirty and not (moved and now - self._last_post >= POST_SECONDS):
+            return
+        self._dirty = False
+        self._last_post = now
+        self._last_snapshot = self.snapshot()
+        self._post(self._last_snapshot)
+
+    def snapshot(self) -> Snapshot:
+        """A frozen snapshot of the session now (the worker's thread only)."""
+        session = self._session
+        while len(self._samples) > 2 and self._samples[-1][0] - self._samples[0][0] > 2.0:
+            self._samples.popleft()
+        governance = governance_of(session.world, self._drill, list_drills(self.drill_folder))
+        return Snapshot(
+            session=session.number, scenario_name=self.scenario.name, seed=session.seed,
+            budget=self.budget, state=self._state(), speed_label=self.speed_label,
+            blocks_per_second=self._rate(), governance=governance, notice=self._notice,
+            **session.views(),
+        )
