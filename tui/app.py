@@ -10,8 +10,10 @@ from __future__ import annotations
 import gc
 import time
 
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.timer import Timer
 from textual.widgets import Footer, TabbedContent, TabPane, Tabs
 
 from tui import messages
@@ -30,8 +32,7 @@ __all__ = ["PANELS", "REFRESH_SECONDS", "DashboardApp"]
 
 FOCUS_TARGETS = "DataTable.main-table, LogPane, OptionList"
 REFRESH_SECONDS = 0.3  # at most ~3 repaints a second, whatever the driver posts
-FULL_COLLECTION_SECONDS = 1.0
-NO_AUTOMATIC_FULL_COLLECTION = 10**9  # gc's third threshold: full collections are the timer's
+QUIET_SECONDS = 0.25  # a key's answer takes < 0.1 s (docs/tui.md); collections wait that long
 PANELS = (("overview", "Overview", OverviewPane), ("metagraph", "Metagraph", MetagraphPane),
           ("weights", "Weights", WeightsPane), ("charts", "Charts", ChartsPane),
           ("parameters", "Parameters", ParametersPane),
@@ -71,8 +72,8 @@ class DashboardApp(App[Snapshot | None]):
         self._shown: Snapshot | None = None
         self._last_render = float("-inf")
         self._render_pending = False
-        self._thresholds = gc.get_threshold()
-        self._frozen = False
+        self._collecting = gc.isenabled()
+        self._quiet_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -83,26 +84,35 @@ class DashboardApp(App[Snapshot | None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        # An automatic full garbage collection walks Textual's render caches (~50 ms at
-        # 120x40, measured with gc callbacks) and falls due after any burst of allocation,
-        # typically the one that answers a key. The app runs them on a timer instead and
-        # freezes the survivors, so each walks only the last second's objects (1-12 ms).
-        self._thresholds = gc.get_threshold()
-        gc.set_threshold(*self._thresholds[:2], NO_AUTOMATIC_FULL_COLLECTION)
-        self.set_interval(FULL_COLLECTION_SECONDS, self._collect_garbage)
+        self._collecting = gc.isenabled()
         self.driver.start(self._receive)
 
     def on_unmount(self) -> None:
-        gc.unfreeze()
-        gc.set_threshold(*self._thresholds)  # the process's collector as it was
+        self._resume_collection()
         self.driver.stop()
 
-    def _collect_garbage(self) -> None:
-        """A full collection; the first one also freezes what the start-up built."""
-        gc.collect()
-        if not self._frozen:
-            gc.freeze()  # the app's widgets, styles and imports: the collections skip them
-            self._frozen = True
+    # --- garbage collection around keys --------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self._hold_collection()
+        await super().on_event(event)
+
+    def _hold_collection(self) -> None:
+        """No garbage collection for ``QUIET_SECONDS`` after a key: its answer renders first.
+
+        Textual's render caches are reference cycles; a full collection over them takes ~50 ms
+        at 120x40 (measured with gc callbacks) and falls due after a burst of allocation,
+        typically the one answering a key. Held, it runs once the answer is on screen."""
+        gc.disable()
+        if self._quiet_timer is not None:
+            self._quiet_timer.stop()
+        self._quiet_timer = self.set_timer(QUIET_SECONDS, self._resume_collection)
+
+    def _resume_collection(self) -> None:
+        self._quiet_timer = None
+        if self._collecting:
+            gc.enable()
 
     def _receive(self, snapshot: Snapshot) -> None:
         """Called by the driver, from its thread: hand the snapshot to the app's loop."""
