@@ -28,7 +28,7 @@ from tui.widgets.parameters import ParametersPane
 from tui.widgets.status import StatusBar
 from tui.widgets.weights import WeightsPane
 
-__all__ = ["PANELS", "REFRESH_SECONDS", "DashboardApp"]
+__all__ = ["PANELS", "QUIET_SECONDS", "REFRESH_SECONDS", "DashboardApp"]
 
 FOCUS_TARGETS = "DataTable.main-table, LogPane, OptionList"
 REFRESH_SECONDS = 0.3  # at most ~3 repaints a second, whatever the driver posts

@@ -4,8 +4,8 @@ DESIGN.md rule 7, across a process boundary. ``SimulationDriver.start`` starts a
 process (``multiprocessing``, start method ``START_METHOD``) in which a
 ``tui.worker.SimulationWorker`` owns the session; commands go down one pipe and frozen
 snapshots come up another, both pickled. The dashboard's process never runs simulation code,
-so the two no longer share an interpreter lock (a thread did: keys took up to ~250 ms at full
-speed, see docs/performance.md).
+so the two no longer share an interpreter lock (the thread driver did: the simulation ran
+~1.5x slower at full speed, see docs/performance.md).
 
 Shutdown: ``stop()`` asks the process to end, waits for it (a save in progress finishes
 first, for at most ``STOP_SECONDS``), then terminates it. The process is a daemon (ended when
