@@ -70,7 +70,7 @@ class GovernancePane(Horizontal):
         with VerticalScroll(id="drill-side"):
             yield Label("Drills", classes="section")
             yield OptionList(id="drill-list")
-            yield Static("", id="drill-report")
+            yield Static("", id="drill-report", markup=False)  # reports contain [brackets]
 
     def on_mount(self) -> None:
         self.query_one("#council-table", DataTable).add_columns("MEMBER", "ONLINE", "SIGNED")
