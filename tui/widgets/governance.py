@@ -41,10 +41,11 @@ def drill_text(governance: GovernanceSnapshot) -> str:
     if drill.state == "running":
         return f"Drill {drill.name} running ..."
     if drill.state == "failed":
-        return f"[red]Drill {drill.name} failed: {drill.error}[/red]"
+        return f"[red]Drill {_plain(drill.name)} failed: {_plain(str(drill.error))}[/red]"
     if drill.state == "done":
-        lines = [f"[b]Drill {drill.name} report[/b]"]
-        lines += [f"{key:<30} {_short(value)}" for key, value in drill.report]
+        lines = [f"[b]Drill {_plain(drill.name)} report[/b]"]
+        # Report values hold brackets (lists, TOML tables): escape them, they are not markup.
+        lines += [f"{_plain(key):<30} {_plain(_short(value))}" for key, value in drill.report]
         return "\n".join(lines)
     return "Pick a drill and press Enter to run it beside the session."
 
@@ -70,7 +71,7 @@ class GovernancePane(Horizontal):
         with VerticalScroll(id="drill-side"):
             yield Label("Drills", classes="section")
             yield OptionList(id="drill-list")
-            yield Static("", id="drill-report", markup=False)  # reports contain [brackets]
+            yield Static("", id="drill-report")
 
     def on_mount(self) -> None:
         self.query_one("#council-table", DataTable).add_columns("MEMBER", "ONLINE", "SIGNED")
@@ -103,3 +104,9 @@ class GovernancePane(Horizontal):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         self.post_message(DrillRequested(str(event.option.prompt)))
+
+
+def _plain(text: str) -> str:
+    """Text shown as is inside markup: every ``[`` escaped (truncated values can hold half a
+    tag, which textual's ``escape`` leaves alone)."""
+    return text.replace("[", "\\[")
