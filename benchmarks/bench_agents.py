@@ -19,8 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from subnet.scenario import load_scenario  # noqa: E402
-from subnet.world import World  # noqa: E402
+from subnetsim.subnet.scenario import load_scenario  # noqa: E402
+
+from subnetsim.world import World  # noqa: E402
 
 TARGET_SECONDS = 20.0
 

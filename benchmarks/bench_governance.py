@@ -19,8 +19,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from governance import dkg, frost
-from subnet.gossip import GossipConfig, GossipNetwork
+from subnetsim.governance import frost
+from subnetsim.governance.frost import dkg
+from subnetsim.subnet.gossip import GossipConfig, GossipNetwork
 
 MESSAGE = b"subnetsim|HALT|v1|proposal-1|all|0|100|nonce-1"
 SIGNING_TARGET_MS = 10.0  # 7-of-12 signing budget from the governance brief

@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from subnet.sweep import open_executor, run_sweep  # noqa: E402
-from subnet.sweep_config import Sweep, load_sweep, resolve_sweep  # noqa: E402
+from subnetsim.sweep.config import Sweep, load_sweep, resolve_sweep  # noqa: E402
+from subnetsim.sweep.runner import open_executor, run_sweep  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "scenarios" / "sweeps" / "kappa_commit_reveal.toml"

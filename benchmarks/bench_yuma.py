@@ -15,7 +15,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from subnet.yuma import EpochInputs, YumaParams, epoch, epoch_batch  # noqa: E402
+from subnetsim.subnet.yuma import EpochInputs, YumaParams, epoch, epoch_batch  # noqa: E402
 
 SIZES = [(64, 256), (256, 1024), (256, 4096)]
 BATCH = 256

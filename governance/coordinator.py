@@ -18,9 +18,8 @@ from typing import Any
 
 import numpy as np
 import simpy
-
-from governance import frost
-from governance.council_network import (
+from subnetsim.governance import frost
+from subnetsim.governance.council_network import (
     COORDINATOR,
     CommitReply,
     CommitRequest,

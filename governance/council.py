@@ -17,10 +17,9 @@ from collections.abc import Generator, Mapping
 from typing import Any
 
 import simpy
-
-from governance import dkg, frost
-from governance.coordinator import Coordinator, SigningOutcome
-from governance.council_network import (
+from subnetsim.governance import frost
+from subnetsim.governance.coordinator import Coordinator, SigningOutcome
+from subnetsim.governance.council_network import (
     COORDINATOR,
     CommitReply,
     CommitRequest,
@@ -31,18 +30,19 @@ from governance.council_network import (
     ShareReply,
     SignRequest,
 )
-from governance.proposals import (
+from subnetsim.governance.frost import dkg
+from subnetsim.governance.proposals import (
     ProposalBook,
     ProposalRefused,
     SignedProposal,
     SigningPolicy,
     check_before_signing,
 )
-from subnet.chain import BLOCK_SECONDS, Chain, ExtrinsicResult
-from subnet.config import param
-from subnet.errors import ConfigError
-from subnet.governance_gate import SIGNING_KEY, ProposalError, check_scopes
-from subnet.rng import numpy_stream
+from subnetsim.subnet.chain import BLOCK_SECONDS, Chain, ExtrinsicResult
+from subnetsim.subnet.config import param
+from subnetsim.subnet.errors import ConfigError
+from subnetsim.subnet.governance_gate import SIGNING_KEY, ProposalError, check_scopes
+from subnetsim.subnet.rng import numpy_stream
 
 __all__ = ["Council", "CouncilConfig", "CouncilMember", "Enactment", "GroupKey", "ResponsePlan",
            "generate_group_key", "wait_to_land_in"]

@@ -13,10 +13,9 @@ from collections.abc import Generator, Iterable
 from typing import Any
 
 import simpy
-
-from governance import frost
-from subnet.config import param
-from subnet.rng import numpy_stream
+from subnetsim.governance import frost
+from subnetsim.subnet.config import param
+from subnetsim.subnet.rng import numpy_stream
 
 __all__ = ["COORDINATOR", "CommitReply", "CommitRequest", "CouncilNetwork", "Envelope",
            "LinkConfig", "Refusal", "ShareReply", "SignRequest", "receive_until"]

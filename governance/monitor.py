@@ -27,9 +27,8 @@ from typing import Any
 
 import numpy as np
 import simpy
-
-from subnet.chain import BLOCK_SECONDS, Chain
-from subnet.config import param
+from subnetsim.subnet.chain import BLOCK_SECONDS, Chain
+from subnetsim.subnet.config import param
 
 __all__ = ["Alarm", "Monitor", "MonitorConfig", "find_weight_bloc", "herfindahl",
            "recent_registrations"]

@@ -14,10 +14,9 @@ import dataclasses
 from typing import Any
 
 import numpy as np
-
-from subnet.errors import SubnetSimError
-from subnet.extrinsics import SubmitProposal
-from subnet.governance_gate import (
+from subnetsim.subnet.errors import SubnetSimError
+from subnetsim.subnet.extrinsics import SubmitProposal
+from subnetsim.subnet.governance_gate import (
     ACTIONS,
     ALL_SCOPES,
     NONCE_BYTES,

@@ -19,8 +19,7 @@ from typing import Any
 import numpy as np
 import simpy
 import torch
-
-from miners.behaviours import (
+from subnetsim.miners.behaviours import (
     MODEL_BEHAVIOURS,
     lazy_answer,
     malformed_answer,
@@ -28,14 +27,14 @@ from miners.behaviours import (
     offline,
     pretrain_steps,
 )
-from miners.models import Architecture, ModelBank
-from miners.policy import ADMITTED, RATE_LIMITED, QueryGuard
-from miners.tasks import Task
-from subnet.chain import BLOCK_SECONDS, Chain
-from subnet.extrinsics import Register
-from subnet.rng import numpy_stream
-from subnet.scenario import MinerOptions, QueryPolicy, TaskConfig
-from subnet.transport.sim import OK, REFUSED, UNREACHABLE, Query, ServerReply
+from subnetsim.miners.models import Architecture, ModelBank
+from subnetsim.miners.policy import ADMITTED, RATE_LIMITED, QueryGuard
+from subnetsim.miners.tasks import Task
+from subnetsim.subnet.chain import BLOCK_SECONDS, Chain
+from subnetsim.subnet.extrinsics import Register
+from subnetsim.subnet.rng import numpy_stream
+from subnetsim.subnet.scenario import MinerOptions, QueryPolicy, TaskConfig
+from subnetsim.subnet.transport.sim import OK, REFUSED, UNREACHABLE, Query, ServerReply
 
 __all__ = ["STAT_NAMES", "MinerPool", "MinerSpec"]
 

@@ -5,8 +5,9 @@ Two tasks:
 * ``RegressionTask`` (default, fast): inputs ~ N(0, I) in ``input_dim`` dimensions; the target is
   a fixed random one-hidden-layer tanh "teacher" drawn from the run seed, centred and scaled to
   unit variance, plus a little noise. Loss: mean squared error.
-* ``DigitsTask``: scikit-learn's bundled 8x8 handwritten digits (1,797 images, shipped inside
-  the wheel: nothing is downloaded), split once per seed into a training pool (miners train on
+* ``DigitsTask``: the UCI 8x8 handwritten digits (1,797 images in ``miners/data/digits.npz``,
+  shipped inside the wheel with its provenance: nothing is downloaded), split once per seed into a
+  training pool (miners train on
   it), a query pool (validators ask about it) and a held-out set (``model_loss``). Loss: cross
   entropy of the 10 logits.
 
@@ -20,16 +21,18 @@ a reward against.
 from __future__ import annotations
 
 import functools
+import importlib.resources
 import math
 from typing import Protocol
 
 import numpy as np
 import torch
-
-from subnet.rng import numpy_stream
-from subnet.scenario import TaskConfig
+from subnetsim.subnet.rng import numpy_stream
+from subnetsim.subnet.scenario import TaskConfig
 
 __all__ = ["DigitsTask", "RegressionTask", "Task", "make_task"]
+
+DIGITS_FILE = "digits.npz"  # provenance in miners/data/PROVENANCE.md
 
 Batch = tuple[torch.Tensor, torch.Tensor]  # inputs (batch, input_dim), targets
 
@@ -110,12 +113,12 @@ class RegressionTask:
 @functools.lru_cache(maxsize=1)
 def _digits() -> tuple[np.ndarray, np.ndarray]:
     """The digits data (read once per process; it is immutable)."""
-    from sklearn.datasets import load_digits
-
-    data = load_digits()
-    inputs = (data.data / 16.0).astype(np.float32)
+    source = importlib.resources.files("subnetsim.miners") / "data" / DIGITS_FILE
+    with source.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
+        images, labels = data["images"], data["labels"]
+    inputs = (images / 16.0).astype(np.float32)
     inputs.flags.writeable = False
-    targets = data.target.astype(np.int64)
+    targets = labels.astype(np.int64)
     targets.flags.writeable = False
     return inputs, targets
 

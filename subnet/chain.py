@@ -15,18 +15,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
-
-from subnet.emission import (
+from subnetsim.subnet.emission import (
     EmissionRules,
     PendingEmission,
     block_split,
     epoch_payout,
     split_dividend,
 )
-from subnet.errors import ExtrinsicError
-from subnet.extrinsics import Extrinsic, GovernanceCall
-from subnet.ledger import SCOPES, U16_MAX, Ledger
-from subnet.records import (
+from subnetsim.subnet.errors import ExtrinsicError
+from subnetsim.subnet.extrinsics import Extrinsic, GovernanceCall
+from subnetsim.subnet.ledger import SCOPES, U16_MAX, Ledger
+from subnetsim.subnet.records import (
     GENESIS_PARENT,
     BlockRecord,
     EpochRecord,
@@ -36,10 +35,10 @@ from subnet.records import (
     contents_hash,
     extrinsics_hash,
 )
-from subnet.yuma import EpochInputs, EpochOutputs, YumaParams, epoch
+from subnetsim.subnet.yuma import EpochInputs, EpochOutputs, YumaParams, epoch
 
 if TYPE_CHECKING:
-    from subnet.governance_gate import GovernanceGate
+    from subnetsim.subnet.governance_gate import GovernanceGate
 
 BLOCK_SECONDS = 12.0
 OWNER_COLDKEY = "subnet-owner"

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from subnet.errors import ConfigError
+from subnetsim.subnet.errors import ConfigError
 
 U16_MAX = 65535
 PER_MILLION = 1_000_000

@@ -12,8 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-
-from subnet.config import param
+from subnetsim.subnet.config import param
 
 __all__ = ["EmissionRules", "PendingEmission", "block_split", "epoch_payout", "split_dividend"]
 

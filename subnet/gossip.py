@@ -19,10 +19,9 @@ from collections.abc import Sequence
 
 import networkx as nx
 import numpy as np
-
-from subnet.config import param
-from subnet.errors import ConfigError
-from subnet.rng import numpy_stream, stream_seed
+from subnetsim.subnet.config import param
+from subnetsim.subnet.errors import ConfigError
+from subnetsim.subnet.rng import numpy_stream, stream_seed
 
 __all__ = ["GossipConfig", "GossipNetwork", "Propagation", "build_peer_graph"]
 

@@ -31,11 +31,10 @@ from typing import Any
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
-
-from subnet.config import param
-from subnet.errors import ExtrinsicError, SubnetSimError
-from subnet.extrinsics import BrakeVote, SubmitProposal
-from subnet.ledger import SCOPES, Ledger
+from subnetsim.subnet.config import param
+from subnetsim.subnet.errors import ExtrinsicError, SubnetSimError
+from subnetsim.subnet.extrinsics import BrakeVote, SubmitProposal
+from subnetsim.subnet.ledger import SCOPES, Ledger
 
 __all__ = [
     "ACTIONS", "ALL_SCOPES", "DOMAIN", "SIGNING_KEY", "Admission", "GateRules", "GovernanceGate",
@@ -249,7 +248,7 @@ class GateRules:
         try:
             check_scopes(self.brake_scopes)
         except ProposalError as error:
-            from subnet.errors import ConfigError
+            from subnetsim.subnet.errors import ConfigError
 
             raise ConfigError("brake_scopes", self.brake_scopes, str(error)) from None
 

@@ -13,10 +13,9 @@ import dataclasses
 import hashlib
 
 import numpy as np
-
-from subnet.config import Hyperparameters, param
-from subnet.errors import ExtrinsicError
-from subnet.extrinsics import (
+from subnetsim.subnet.config import Hyperparameters, param
+from subnetsim.subnet.errors import ExtrinsicError
+from subnetsim.subnet.extrinsics import (
     AddStake,
     CommitWeights,
     Extrinsic,

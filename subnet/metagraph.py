@@ -9,8 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-
-from subnet.chain import Chain
+from subnetsim.subnet.chain import Chain
 
 __all__ = ["Metagraph", "metagraph_of"]
 

@@ -127,7 +127,7 @@ class EpochRecord:
     """One epoch: the exact inputs it was computed from and its per-uid outputs.
 
     ``inputs`` and ``params`` are plain JSON data (lists), enough to recompute the epoch with
-    ``subnet.yuma.epoch``; ``outputs`` holds uid-indexed lists (incentive, dividends,
+    ``subnetsim.subnet.yuma.epoch``; ``outputs`` holds uid-indexed lists (incentive, dividends,
     consensus, validator_trust, emission, stake, ...).
     """
 

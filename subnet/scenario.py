@@ -14,7 +14,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from subnet.config import (
+from subnetsim.subnet.config import (
     Hyperparameters,
     from_dict,
     from_toml,
@@ -22,9 +22,9 @@ from subnet.config import (
     parse_assignment,
     replace_dotted,
 )
-from subnet.emission import EmissionRules
-from subnet.errors import ConfigError
-from subnet.ledger import RegistrationRules
+from subnetsim.subnet.emission import EmissionRules
+from subnetsim.subnet.errors import ConfigError
+from subnetsim.subnet.ledger import RegistrationRules
 
 __all__ = [
     "MinerOptions",

@@ -21,9 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from subnet.errors import SnapshotError
-from subnet.yuma import EpochInputs
+from subnetsim.subnet.errors import SnapshotError
+from subnetsim.subnet.yuma import EpochInputs
 
 OWN_FORMAT = "subnetsim.snapshot/1"
 

@@ -26,9 +26,8 @@ import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
-
-from subnet.config import Hyperparameters
-from subnet.consensus import (
+from subnetsim.subnet.config import Hyperparameters
+from subnetsim.subnet.consensus import (
     column_max_upscale,
     normalize_columns,
     normalize_last,

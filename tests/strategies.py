@@ -1,6 +1,7 @@
 """Shared Hypothesis strategies (DESIGN.md rule 11).
 
-Epoch inputs for ``subnet.yuma.epoch``: valid ``EpochInputs`` + ``YumaParams`` that reach every
+Epoch inputs for ``subnetsim.subnet.yuma.epoch``: valid ``EpochInputs`` + ``YumaParams`` that reach
+every
 branch of one epoch (DESIGN.md rule 8). Values are mostly "nice" (u16 proportions, small integer
 stakes, a small pool of block heights) so that exact ties happen: equal stakes at the permit
 boundary, stake shares of exactly kappa, ``last_update == block_at_registration``, bonds equal to
@@ -23,8 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 from hypothesis import strategies as st
-
-from subnet.yuma import NO_COMMIT, EpochInputs, YumaParams
+from subnetsim.subnet.yuma import NO_COMMIT, EpochInputs, YumaParams
 
 __all__ = [
     "CURRENT_BLOCK",

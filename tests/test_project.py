@@ -8,17 +8,17 @@ import sys
 from pathlib import Path
 
 import pytest
-
-import governance
-import miners
-import subnet
-import tui
-import validators
+import subnetsim.governance
+import subnetsim.miners
+import subnetsim.subnet
+import subnetsim.tui
+import subnetsim.validators
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("package", [subnet, validators, miners, governance, tui])
+@pytest.mark.parametrize("package", [subnetsim.subnet, subnetsim.validators, subnetsim.miners,
+subnetsim.governance, subnetsim.tui])
 def test_top_level_packages_are_ours_not_pypi_namesakes(package):
     # `validators` is also a PyPI package; an install mix-up would import theirs silently.
     assert Path(package.__file__).resolve().parent.parent == ROOT

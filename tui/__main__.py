@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from subnet.cli import main
+from subnetsim.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(["tui", *sys.argv[1:]]))

@@ -10,23 +10,22 @@ from __future__ import annotations
 import gc
 import time
 
+from subnetsim.tui import messages
+from subnetsim.tui.snapshot import Snapshot
+from subnetsim.tui.widgets.charts import ChartsPane
+from subnetsim.tui.widgets.governance import GovernancePane
+from subnetsim.tui.widgets.help import HelpScreen
+from subnetsim.tui.widgets.log import LogPane
+from subnetsim.tui.widgets.metagraph import MetagraphPane
+from subnetsim.tui.widgets.overview import OverviewPane
+from subnetsim.tui.widgets.parameters import ParametersPane
+from subnetsim.tui.widgets.status import StatusBar
+from subnetsim.tui.widgets.weights import WeightsPane
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.timer import Timer
 from textual.widgets import Footer, TabbedContent, TabPane, Tabs
-
-from tui import messages
-from tui.snapshot import Snapshot
-from tui.widgets.charts import ChartsPane
-from tui.widgets.governance import GovernancePane
-from tui.widgets.help import HelpScreen
-from tui.widgets.log import LogPane
-from tui.widgets.metagraph import MetagraphPane
-from tui.widgets.overview import OverviewPane
-from tui.widgets.parameters import ParametersPane
-from tui.widgets.status import StatusBar
-from tui.widgets.weights import WeightsPane
 
 __all__ = ["PANELS", "QUIET_SECONDS", "REFRESH_SECONDS", "DashboardApp"]
 

@@ -1,6 +1,6 @@
 """``subnetsim tui``: the dashboard, and its headless twin (``--headless``).
 
-``subnet.cli`` registers this command through ``register`` (the CLI is the one place the subnet
+``subnetsim.cli`` registers this command through ``register`` (the CLI is the one place the subnet
 layer may reach up into ``tui``); Textual itself is imported only when the dashboard opens.
 ``--headless`` runs the same scenario and seed
 without a UI, with ``subnetsim run``'s progress line and final table, so its digest can be
@@ -14,8 +14,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from subnet.cli_runs import DEFAULT_SCENARIO, PROJECT_ROOT
-from subnet.errors import ConfigError
+from subnetsim.subnet.errors import ConfigError
+
+from subnetsim.catalog import DEFAULT_SCENARIO, resolve
+from subnetsim.cli.runs import RUNS_FOLDER
 
 __all__ = ["register"]
 
@@ -41,7 +43,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                          help="starting speed in blocks/s (default 100; max: as fast as it "
                          "goes)")
     command.add_argument("--paused", action="store_true", help="start paused at genesis")
-    command.add_argument("--save-dir", type=Path, default=PROJECT_ROOT / "runs",
+    command.add_argument("--save-dir", type=Path, default=RUNS_FOLDER,
                          help="where s saves run stores and session logs (default: runs/)")
     command.add_argument("--headless", action="store_true",
                          help="no UI: run to the budget with a progress line, print the "
@@ -57,9 +59,9 @@ def _tui(args: argparse.Namespace) -> int:
         if not args.headless:
             raise ConfigError("--replay", str(args.replay), "needs --headless")
         return _replay(args)
-    from subnet.scenario import load_scenario
+    from subnetsim.subnet.scenario import load_scenario
 
-    scenario = load_scenario(args.scenario)
+    scenario = load_scenario(resolve(args.scenario))
     seed = _checked_seed(scenario.seed if args.seed is None else args.seed)
     blocks = _checked_blocks(scenario.blocks if args.blocks is None else args.blocks)
     if args.headless:
@@ -86,8 +88,8 @@ def _checked_blocks(blocks: int) -> int:
 
 
 def _headless(scenario: Any, seed: int, blocks: int) -> int:
-    from subnet.cli_runs import _print_run_result, _ProgressBar
-    from subnet.world import run
+    from subnetsim.cli.runs import _print_run_result, _ProgressBar
+    from subnetsim.world import run
 
     progress = _ProgressBar(sys.stderr) if sys.stderr.isatty() else None
     result = run(scenario, seed, blocks=blocks, progress=progress)
@@ -98,10 +100,11 @@ def _headless(scenario: Any, seed: int, blocks: int) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from subnet.cli_runs import _print_run_result, _ProgressBar
-    from subnet.world import build_world
-    from tui.replay import load_session_file, replay_into
-    from tui.saving import session_scenario
+    from subnetsim.tui.saving import session_scenario
+
+    from subnetsim.cli.runs import _print_run_result, _ProgressBar
+    from subnetsim.commands import load_session_file, replay_into
+    from subnetsim.world import build_world
 
     session = load_session_file(args.replay)
     scenario = session_scenario(session)
@@ -123,8 +126,8 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _dashboard(scenario: Any, seed: int, blocks: int, args: argparse.Namespace) -> int:
-    from tui.app import DashboardApp
-    from tui.driver import SPEEDS, SimulationDriver
+    from subnetsim.tui.app import DashboardApp
+    from subnetsim.tui.driver import SPEEDS, SimulationDriver
 
     level = None if args.speed == "max" else float(args.speed)
     driver = SimulationDriver(scenario, seed, budget=blocks, speed=SPEEDS.index(level),

@@ -1,11 +1,7 @@
 """The Governance panel's data: halt state, the council when there is one, and drills.
 
-Governance is built concurrently with the dashboard, so nothing here imports it at import time.
-Each feature is detected when asked for:
-
-- drills: a module ``governance.drill`` with ``run_drill(drill, seed=...)`` (and optionally
-  ``load_drill(path)``; without it ``run_drill`` gets the drill file's path). The report may be
-  a mapping, a dataclass, or have ``as_json()``/``to_dict()``; the panel lists its fields.
+- drills: the shipped drill files, run with ``subnetsim.drill.runner.run_drill``; the panel
+  lists the report's fields.
 - council: a world attribute ``council`` with ``status()`` returning
   ``{"members": [{"name", "online", "signed"}], "proposals": [{"proposal_id", "action",
   "scope", "signatures", "threshold", "status"}]}``.
@@ -14,22 +10,19 @@ Each feature is detected when asked for:
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import importlib.util
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tui.snapshot import CouncilMember, DrillStatus, GovernanceSnapshot, ProposalView
+from subnetsim.tui.snapshot import CouncilMember, DrillStatus, GovernanceSnapshot, ProposalView
 
-__all__ = ["DRILL_FOLDER", "drills_available", "governance_of", "list_drills", "run_drill"]
+from subnetsim.catalog import shipped_path
+from subnetsim.drill.config import load_drill
+from subnetsim.drill.runner import run_drill as run_drill_report
 
-DRILL_FOLDER = Path(__file__).resolve().parents[1] / "scenarios" / "drills"
+__all__ = ["DRILL_FOLDER", "governance_of", "list_drills", "run_drill"]
 
-
-def drills_available() -> bool:
-    """Whether the governance drill module is installed (it lands in its own issue)."""
-    return importlib.util.find_spec("governance.drill") is not None
+DRILL_FOLDER = shipped_path("drills")
 
 
 def list_drills(folder: Path = DRILL_FOLDER) -> tuple[str, ...]:
@@ -41,11 +34,7 @@ def list_drills(folder: Path = DRILL_FOLDER) -> tuple[str, ...]:
 
 def run_drill(name: str, seed: int, folder: Path = DRILL_FOLDER) -> tuple[tuple[str, str], ...]:
     """Run a drill to its end and return its report as (field, text) pairs."""
-    module = importlib.import_module("governance.drill")
-    path = folder / f"{name}.toml"
-    load = getattr(module, "load_drill", None)
-    drill = load(path) if load is not None else path
-    return report_lines(module.run_drill(drill, seed=seed))
+    return report_lines(run_drill_report(load_drill(folder / f"{name}.toml"), seed=seed))
 
 
 def report_lines(report: Any) -> tuple[tuple[str, str], ...]:

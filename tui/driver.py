@@ -2,7 +2,7 @@
 
 DESIGN.md rule 7, across a process boundary. ``SimulationDriver.start`` starts a simulation
 process (``multiprocessing``, start method ``START_METHOD``) in which a
-``tui.worker.SimulationWorker`` owns the session; commands go down one pipe and frozen
+``subnetsim.tui.worker.SimulationWorker`` owns the session; commands go down one pipe and frozen
 snapshots come up another, both pickled. The dashboard's process never runs simulation code,
 so the two no longer share an interpreter lock (the thread driver did: the simulation ran
 ~1.5x slower at full speed, see docs/performance.md).
@@ -31,11 +31,11 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from subnet.scenario import Scenario
-from tui import messages
-from tui.drills import DRILL_FOLDER
-from tui.snapshot import Snapshot
-from tui.worker import DEFAULT_SPEED, SPEEDS, SimulationWorker, WorkerSettings
+from subnetsim.subnet.scenario import Scenario
+from subnetsim.tui import messages
+from subnetsim.tui.drills import DRILL_FOLDER
+from subnetsim.tui.snapshot import Snapshot
+from subnetsim.tui.worker import DEFAULT_SPEED, SPEEDS, SimulationWorker, WorkerSettings
 
 __all__ = ["SPEEDS", "START_METHOD", "SimulationCrashed", "SimulationDriver"]
 
@@ -43,7 +43,7 @@ __all__ = ["SPEEDS", "START_METHOD", "SimulationCrashed", "SimulationDriver"]
 # simulation process from it; fork would copy the dashboard's threads and locks, and spawn
 # pays the imports again for every driver (benchmarks: docs/performance.md).
 START_METHOD = "forkserver"
-PRELOAD = ["tui.worker"]
+PRELOAD = ["subnetsim.tui.worker"]
 SIMULATION_NICENESS = 5
 STOP_SECONDS = 60.0  # how long stop() waits for a save in progress before terminating
 KILL_SECONDS = 5.0

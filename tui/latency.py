@@ -1,6 +1,7 @@
 """Key latency of the dashboard in a real terminal (tmux), while the simulation runs.
 
-``python -m tui.latency [--size 120x40] [--speed max] [--trials 20]`` starts ``subnetsim tui``
+``python -m subnetsim.tui.latency [--size 120x40] [--speed max] [--trials 20]`` starts ``subnetsim
+tui``
 in a detached tmux session, presses keys and polls the screen until the answer shows:
 
 - ``help``: ``?`` opens the help screen (the dashboard's process alone),
@@ -86,8 +87,8 @@ def measure(size: str, speed: str, trials: int, root: Path = ROOT) -> dict[str, 
 
 def startup_times(method: str, scenario_path: Path) -> dict[str, float]:
     """Seconds from ``start`` to the first snapshot for two drivers in turn, and to ``stop``."""
-    from subnet.scenario import load_scenario
-    from tui.driver import SimulationDriver
+    from subnetsim.subnet.scenario import load_scenario
+    from subnetsim.tui.driver import SimulationDriver
 
     scenario = load_scenario(scenario_path)
     times: dict[str, float] = {}
@@ -109,7 +110,7 @@ def _print_startup(scenario_path: Path) -> None:
     for method in ("spawn", "forkserver"):
         # A fresh interpreter per method: the fork server lives as long as its parent.
         output = subprocess.run(
-            [sys.executable, "-m", "tui.latency", "--startup-method", method,
+            [sys.executable, "-m", "subnetsim.tui.latency", "--startup-method", method,
              "--scenario", str(scenario_path)],
             check=True, capture_output=True, text=True, cwd=ROOT).stdout
         times = json.loads(output)

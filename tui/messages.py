@@ -3,7 +3,7 @@
 Commands are frozen values the app puts on the driver's queue; the driver applies them between
 chunks. Only commands that change the simulated world (``SetHyperparameter``) enter the session's
 command log, as plain JSON entries ``{"block": B, "command": "set_hyperparameter", ...}``,
-which ``tui.replay`` applies to a fresh world to reproduce the session.
+which ``subnetsim.commands`` applies to a fresh world to reproduce the session.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from subnetsim.tui.snapshot import Snapshot
 from textual.message import Message
-
-from tui.snapshot import Snapshot
 
 __all__ = [
     "ChangeSpeed",

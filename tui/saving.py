@@ -13,12 +13,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from subnet.chain import BLOCK_SECONDS
-from subnet.config import to_dict
-from subnet.scenario import Scenario, scenario_from_dict
-from subnet.store import RunStore
-from subnet.world import open_recorded_world  # the recorded-world set-up of `subnetsim run`
-from tui.replay import replay_into
+from subnetsim.subnet.chain import BLOCK_SECONDS
+from subnetsim.subnet.config import to_dict
+from subnetsim.subnet.scenario import Scenario, scenario_from_dict
+from subnetsim.subnet.store import RunStore
+
+from subnetsim.commands import replay_into
+from subnetsim.world import open_recorded_world  # the recorded-world set-up of `subnetsim run`
 
 __all__ = ["SavedRun", "save_session", "session_scenario"]
 

@@ -11,10 +11,10 @@ import asyncio
 import sys
 from pathlib import Path
 
-from subnet.scenario import load_scenario
-from tui import messages
-from tui.app import PANELS, DashboardApp
-from tui.driver import SimulationDriver
+from subnetsim.subnet.scenario import load_scenario
+from subnetsim.tui import messages
+from subnetsim.tui.app import PANELS, DashboardApp
+from subnetsim.tui.driver import SimulationDriver
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,7 +46,7 @@ async def take(scenario_path: Path, seed: int, block: int, folder: Path,
 async def _run_a_drill(app: DashboardApp, pilot: object) -> None:
     """Run the forged-HALT drill from the picker and wait for its report."""
     drills = app.latest.governance.drills
-    if "forged_halt" not in drills or app.latest.governance.drill.state == "unavailable":
+    if "forged_halt" not in drills:
         return
     picker = app.query_one("#drill-list")
     picker.highlighted = drills.index("forged_halt")  # type: ignore[attr-defined]

@@ -11,12 +11,12 @@ import collections
 from typing import Any
 
 import numpy as np
+from subnetsim.subnet.metagraph import metagraph_of
+from subnetsim.subnet.records import BlockRecord, EpochRecord, EventRecord, ExtrinsicRecord
+from subnetsim.subnet.scenario import Scenario
+from subnetsim.tui.snapshot import EpochPoint, LogEntry, epoch_point, group_labels, weights_view
 
-from subnet.metagraph import metagraph_of
-from subnet.records import BlockRecord, EpochRecord, EventRecord, ExtrinsicRecord
-from subnet.scenario import Scenario
-from subnet.world import World, build_world
-from tui.snapshot import EpochPoint, LogEntry, epoch_point, group_labels, weights_view
+from subnetsim.world import World, build_world
 
 __all__ = ["Session", "format_event"]
 

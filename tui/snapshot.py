@@ -13,10 +13,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-
-from subnet.config import Hyperparameters
-from subnet.metagraph import Metagraph
-from subnet.records import EpochRecord
+from subnetsim.subnet.config import Hyperparameters
+from subnetsim.subnet.metagraph import Metagraph
+from subnetsim.subnet.records import EpochRecord
 
 __all__ = [
     "CouncilMember",
@@ -100,7 +99,7 @@ class ProposalView:
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class DrillStatus:
-    """The drill picker's state: ``unavailable``, ``idle``, ``running``, ``done`` or ``failed``."""
+    """The drill picker's state: ``idle``, ``running``, ``done`` or ``failed``."""
 
     state: str = "idle"
     name: str = ""
@@ -118,7 +117,7 @@ class GovernanceSnapshot:
     proposals: tuple[ProposalView, ...] = ()
     has_council: bool = False
     drills: tuple[str, ...] = ()
-    drill: DrillStatus = DrillStatus(state="unavailable")
+    drill: DrillStatus = DrillStatus(state="idle")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)

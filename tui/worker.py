@@ -23,14 +23,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from subnet.errors import SubnetSimError
-from subnet.scenario import Scenario
-from tui import messages
-from tui.drills import DRILL_FOLDER, drills_available, governance_of, list_drills, run_drill
-from tui.replay import apply_command, hyperparameter_entry, validated_hyperparameters
-from tui.saving import save_session
-from tui.session import Session
-from tui.snapshot import DrillStatus, Snapshot
+from subnetsim.subnet.errors import SubnetSimError
+from subnetsim.subnet.scenario import Scenario
+from subnetsim.tui import messages
+from subnetsim.tui.drills import DRILL_FOLDER, governance_of, list_drills, run_drill
+from subnetsim.tui.saving import save_session
+from subnetsim.tui.session import Session
+from subnetsim.tui.snapshot import DrillStatus, Snapshot
+
+from subnetsim.commands import apply_command, hyperparameter_entry, validated_hyperparameters
 
 __all__ = ["DEFAULT_SPEED", "SPEEDS", "SimulationWorker", "WorkerSettings"]
 
@@ -82,7 +83,7 @@ class SimulationWorker:
         self._step_target: int | None = None
         self._session = Session(0, settings.scenario, settings.seed)
         self._notice = ""
-        self._drill = DrillStatus(state="idle" if drills_available() else "unavailable")
+        self._drill = DrillStatus(state="idle")
         self._samples: collections.deque[tuple[float, int]] = collections.deque(maxlen=64)
         self._pace = (clock(), 0)  # (time, block) the target speed counts from
         self._last_post = float("-inf")
@@ -223,9 +224,6 @@ class SimulationWorker:
         self._spawn(self._save, job, daemon=False)
 
     def _on_StartDrill(self, command: messages.StartDrill) -> None:
-        if self._drill.state == "unavailable":
-            self._say("drills need governance.drill, which is not installed yet")
-            return
         if self._drill.state == "running":
             self._say(f"drill {self._drill.name} is still running")
             return

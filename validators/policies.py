@@ -1,5 +1,5 @@
 """What each validator behaviour prefers: a non-negative score per uid, turned into weights by
-``validators.scoring.weights_from_scores``.
+``subnetsim.validators.scoring.weights_from_scores``.
 
 * ``honest``: its own EMA of measured rewards.
 * ``lazy``: no work, the same score for every servable uid.

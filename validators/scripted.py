@@ -13,10 +13,9 @@ from typing import Any
 
 import numpy as np
 import simpy
-
-from subnet.chain import BLOCK_SECONDS, Chain
-from subnet.rng import numpy_stream
-from validators.submission import WeightSubmitter
+from subnetsim.subnet.chain import BLOCK_SECONDS, Chain
+from subnetsim.subnet.rng import numpy_stream
+from subnetsim.validators.submission import WeightSubmitter
 
 __all__ = ["ScriptedValidator"]
 

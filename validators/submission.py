@@ -10,9 +10,13 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-
-from subnet.chain import Chain
-from subnet.extrinsics import CommitWeights, RevealWeights, SetWeights, weights_commit_hash
+from subnetsim.subnet.chain import Chain
+from subnetsim.subnet.extrinsics import (
+    CommitWeights,
+    RevealWeights,
+    SetWeights,
+    weights_commit_hash,
+)
 
 __all__ = ["PendingReveal", "WeightSubmitter"]
 

@@ -16,14 +16,13 @@ from typing import Any
 
 import numpy as np
 import simpy
-
-from subnet.chain import BLOCK_SECONDS, Chain
-from subnet.rng import numpy_stream
-from subnet.scenario import ValidationConfig, ValidatorOptions
-from subnet.transport.sim import OK, STATUS_NAMES, Query, SimNetwork
-from validators.policies import QUERYING_BEHAVIOURS, copied_scores, operator_scores
-from validators.sampling import query_candidates, sample_targets, servable
-from validators.scoring import (
+from subnetsim.subnet.chain import BLOCK_SECONDS, Chain
+from subnetsim.subnet.rng import numpy_stream
+from subnetsim.subnet.scenario import ValidationConfig, ValidatorOptions
+from subnetsim.subnet.transport.sim import OK, STATUS_NAMES, Query, SimNetwork
+from subnetsim.validators.policies import QUERYING_BEHAVIOURS, copied_scores, operator_scores
+from subnetsim.validators.sampling import query_candidates, sample_targets, servable
+from subnetsim.validators.scoring import (
     ScoredTask,
     duplicate_replies,
     ema,
@@ -31,7 +30,7 @@ from validators.scoring import (
     rewards_from_losses,
     weights_from_scores,
 )
-from validators.submission import WeightSubmitter
+from subnetsim.validators.submission import WeightSubmitter
 
 __all__ = ["STAT_NAMES", "Validator"]
 

@@ -18,9 +18,8 @@ from typing import Any, Protocol
 
 import numpy as np
 import simpy
-
-from subnet.rng import numpy_stream
-from subnet.scenario import NetworkConfig
+from subnetsim.subnet.rng import numpy_stream
+from subnetsim.subnet.scenario import NetworkConfig
 
 __all__ = [
     "OK",

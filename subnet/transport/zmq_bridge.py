@@ -29,9 +29,8 @@ from typing import Any
 import numpy as np
 import torch
 import zmq
-
-from subnet.errors import SubnetSimError
-from subnet.transport.sim import OK, REFUSED, UNREACHABLE, Query, Server, ServerReply
+from subnetsim.subnet.errors import SubnetSimError
+from subnetsim.subnet.transport.sim import OK, REFUSED, UNREACHABLE, Query, Server, ServerReply
 
 __all__ = ["FrameError", "RemoteServer", "decode_query", "encode_query", "serve"]
 

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-from subnet.yuma import EpochInputs, EpochOutputs, YumaParams, epoch
+from subnetsim.subnet.yuma import EpochInputs, EpochOutputs, YumaParams, epoch
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 U16 = 65535

@@ -15,8 +15,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
-from subnet.yuma import NO_COMMIT, EpochInputs, EpochOutputs, YumaParams
+from subnetsim.subnet.yuma import NO_COMMIT, EpochInputs, EpochOutputs, YumaParams
 
 __all__ = ["MEDIAN_RELATIVE_MARGIN", "Row", "masked_weights", "reference_epoch", "stake_median"]
 
@@ -26,7 +25,8 @@ __all__ = ["MEDIAN_RELATIVE_MARGIN", "Row", "masked_weights", "reference_epoch",
 # numpy's pairwise sums), so an exact tie can come out a few ulps (~1e-16) short. A relative
 # margin of 1e-12 turns those back into ties, and is still far below the chain's own resolution
 # (2**-32 ~ 2.3e-10), so it never decides a real case. It is the same value as
-# ``subnet.consensus.MEDIAN_TOLERANCE``; test_yuma_oracle checks the two stay equal, because the
+# ``subnetsim.subnet.consensus.MEDIAN_TOLERANCE``; test_yuma_oracle checks the two stay equal,
+# because the
 # oracle and the code under test must draw the tie line at the same place to be comparable.
 MEDIAN_RELATIVE_MARGIN = 1e-12
 

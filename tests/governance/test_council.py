@@ -15,9 +15,8 @@ import pytest
 import simpy
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-from governance.council import Council, CouncilConfig, ResponsePlan, generate_group_key
-from governance.council_network import (
+from subnetsim.governance.council import Council, CouncilConfig, ResponsePlan, generate_group_key
+from subnetsim.governance.council_network import (
     COORDINATOR,
     CommitRequest,
     Envelope,
@@ -25,9 +24,9 @@ from governance.council_network import (
     Refusal,
     SignRequest,
 )
-from governance.frost import SigningPackage
-from subnet.errors import ConfigError
-from subnet.governance_gate import Proposal
+from subnetsim.governance.frost.signing import SigningPackage
+from subnetsim.subnet.errors import ConfigError
+from subnetsim.subnet.governance_gate import Proposal
 
 NETWORK = bytes([9]) * 32
 SEED = 21

@@ -13,8 +13,8 @@ import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from nacl import bindings as sodium
-
-from governance import dkg, frost
+from subnetsim.governance import frost
+from subnetsim.governance.frost import dkg
 
 L = 2**252 + 27742317777372353535851937790883648493
 

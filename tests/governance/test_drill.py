@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from subnetsim.subnet.errors import ConfigError
 
-from governance.drill import build_report, run_drill, simulate_drill, total_tao
-from governance.drill_config import load_drill
-from subnet.cli import main
-from subnet.errors import ConfigError
-from subnet.world import build_world
+from subnetsim.cli import main
+from subnetsim.drill.config import load_drill
+from subnetsim.drill.runner import build_report, run_drill, simulate_drill, total_tao
+from subnetsim.world import build_world
 
 DRILLS = Path(__file__).resolve().parents[2] / "scenarios" / "drills"
 WEIGHT_CALLS = {"set_weights", "commit_weights", "reveal_weights"}

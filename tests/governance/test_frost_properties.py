@@ -19,8 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from nacl import bindings as sodium
-
-from governance import frost
+from subnetsim.governance import frost
 
 L = 2**252 + 27742317777372353535851937790883648493
 P = 2**255 - 19
@@ -397,7 +396,7 @@ def test_dealer_rejects_bad_thresholds_and_bad_shares() -> None:
 
 
 def test_errors_belong_to_the_project_hierarchy() -> None:
-    from subnet.errors import SubnetSimError
+    from subnetsim.subnet.errors import SubnetSimError
 
     assert issubclass(frost.InvalidSignatureShareError, frost.CulpritError)
     assert issubclass(frost.FrostError, SubnetSimError)

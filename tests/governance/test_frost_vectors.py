@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from nacl import bindings as sodium
-
-from governance import dkg, frost
+from subnetsim.governance import frost
+from subnetsim.governance.frost import dkg
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "frost_ed25519.json"
 VECTORS = json.loads(GOLDEN.read_text())

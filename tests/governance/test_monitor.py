@@ -7,8 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 import simpy
-
-from governance.monitor import (
+from subnetsim.governance.monitor import (
     Alarm,
     Monitor,
     MonitorConfig,
@@ -16,10 +15,11 @@ from governance.monitor import (
     herfindahl,
     recent_registrations,
 )
-from subnet.chain import BLOCK_SECONDS
-from subnet.extrinsics import Register
-from subnet.scenario import scenario_from_dict
-from subnet.world import build_world
+from subnetsim.subnet.chain import BLOCK_SECONDS
+from subnetsim.subnet.extrinsics import Register
+from subnetsim.subnet.scenario import scenario_from_dict
+
+from subnetsim.world import build_world
 
 # ----------------------------------------------------------------------------------------------
 # detectors

@@ -5,16 +5,15 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from nacl.signing import SigningKey
-
-from governance.proposals import (
+from subnetsim.governance.proposals import (
     ProposalBook,
     ProposalRefused,
     SignedProposal,
     SigningPolicy,
     check_before_signing,
 )
-from subnet.governance_gate import Proposal, decode_proposal
-from subnet.rng import numpy_stream
+from subnetsim.subnet.governance_gate import Proposal, decode_proposal
+from subnetsim.subnet.rng import numpy_stream
 
 NETWORK = bytes([3]) * 32
 POLICY = SigningPolicy(network_id=NETWORK, allowed_scopes=("weights", "emissions"),

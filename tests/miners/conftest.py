@@ -13,15 +13,14 @@ from typing import Any
 
 import numpy as np
 import simpy
-
-from miners.miner import MinerPool, MinerSpec
-from miners.tasks import make_task
-from subnet.chain import Chain
-from subnet.config import Hyperparameters
-from subnet.emission import EmissionRules
-from subnet.ledger import Ledger, RegistrationRules
-from subnet.scenario import MinerOptions, NetworkConfig, QueryPolicy, TaskConfig
-from subnet.transport.sim import Query, SimNetwork
+from subnetsim.miners.miner import MinerPool, MinerSpec
+from subnetsim.miners.tasks import make_task
+from subnetsim.subnet.chain import Chain
+from subnetsim.subnet.config import Hyperparameters
+from subnetsim.subnet.emission import EmissionRules
+from subnetsim.subnet.ledger import Ledger, RegistrationRules
+from subnetsim.subnet.scenario import MinerOptions, NetworkConfig, QueryPolicy, TaskConfig
+from subnetsim.subnet.transport.sim import Query, SimNetwork
 
 FIRST_MINER = 5  # uid of miner key 0
 TASK = TaskConfig(hidden=8, depth=1, batch=8, pretrain_steps=64, learning_rate=0.05)

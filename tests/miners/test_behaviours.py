@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import torch
-
-from miners.behaviours import (
+from subnetsim.miners.behaviours import (
     OVERSIZE_FACTOR,
     lazy_answer,
     malformed_answer,
@@ -12,7 +11,7 @@ from miners.behaviours import (
     offline,
     pretrain_steps,
 )
-from subnet.rng import numpy_stream
+from subnetsim.subnet.rng import numpy_stream
 
 
 def test_pretrain_steps_span_zero_to_full_and_grow_with_quality():

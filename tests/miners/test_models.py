@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-
-from miners.models import Architecture, ModelBank
-from subnet.rng import numpy_stream
+from subnetsim.miners.models import Architecture, ModelBank
+from subnetsim.subnet.rng import numpy_stream
 
 ARCH = Architecture(input_dim=5, hidden=7, depth=2, output_dim=3)
 

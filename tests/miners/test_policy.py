@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-
-from miners.policy import ADMITTED, LOW_STAKE, RATE_LIMITED, UNREGISTERED, QueryGuard
-from subnet.scenario import QueryPolicy
+from subnetsim.miners.policy import ADMITTED, LOW_STAKE, RATE_LIMITED, UNREGISTERED, QueryGuard
+from subnetsim.subnet.scenario import QueryPolicy
 
 MINERS = np.array([0, 2])
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from subnetsim.miners.miner import STAT_NAMES
+from subnetsim.subnet.chain import BLOCK_SECONDS
+from subnetsim.subnet.scenario import QueryPolicy
+from subnetsim.subnet.transport.sim import OK, REFUSED, TIMEOUT, UNREACHABLE
 
-from miners.miner import STAT_NAMES
-from subnet.chain import BLOCK_SECONDS
-from subnet.scenario import QueryPolicy
-from subnet.transport.sim import OK, REFUSED, TIMEOUT, UNREACHABLE
 from tests.miners.conftest import FIRST_MINER, TASK, ask, make_pool_world
 
 
@@ -149,7 +149,7 @@ def test_a_copycat_without_a_named_victim_copies_the_top_miner_by_incentive():
 
 
 def test_a_query_with_bad_inputs_is_refused_not_a_crash():
-    from subnet.transport.sim import Query
+    from subnetsim.subnet.transport.sim import Query
 
     world = make_pool_world([("honest", {})])
     for payload in (torch.zeros(4, 8, dtype=torch.float64), torch.zeros(4, 3), "inputs", None):

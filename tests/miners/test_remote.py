@@ -9,10 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-from subnet.scenario import load_scenario
-from subnet.transport.sim import OK, REFUSED, UNREACHABLE, Query, ServerReply
-from subnet.transport.zmq_bridge import (
+from subnetsim.subnet.scenario import load_scenario
+from subnetsim.subnet.transport.sim import OK, REFUSED, UNREACHABLE, Query, ServerReply
+from subnetsim.subnet.transport.zmq_bridge import (
     PROTOCOL,
     FrameError,
     RemoteServer,
@@ -21,7 +20,8 @@ from subnet.transport.zmq_bridge import (
     decode_query,
     encode_query,
 )
-from subnet.world import World
+
+from subnetsim.world import World
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = """
@@ -57,7 +57,7 @@ def _query(caller: str = "validator-0") -> Query:
 def test_a_miner_served_in_a_subprocess_answers_exactly_like_the_local_one(tmp_path):
     path = tmp_path / "remote.toml"
     path.write_text(SCENARIO)
-    child = subprocess.Popen([sys.executable, "-m", "miners.remote", str(path)], cwd=ROOT,
+    child = subprocess.Popen([sys.executable, "-m", "subnetsim.remote", str(path)], cwd=ROOT,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         endpoint = child.stdout.readline().strip()

@@ -7,10 +7,9 @@ import math
 import numpy as np
 import pytest
 import torch
-
-from miners.tasks import DigitsTask, RegressionTask, make_task
-from subnet.rng import numpy_stream
-from subnet.scenario import TaskConfig
+from subnetsim.miners.tasks import DigitsTask, RegressionTask, make_task
+from subnetsim.subnet.rng import numpy_stream
+from subnetsim.subnet.scenario import TaskConfig
 
 
 def test_regression_samples_are_a_function_of_the_stream():

@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 from scipy.stats import spearmanr
+from subnetsim.subnet.config import replace_dotted
+from subnetsim.subnet.records import EpochRecord, EventRecord
+from subnetsim.subnet.scenario import Scenario, load_scenario
 
-from subnet.config import replace_dotted
-from subnet.records import EpochRecord, EventRecord
-from subnet.scenario import Scenario, load_scenario
-from subnet.world import World, build_world
+from subnetsim.world import World, build_world
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
@@ -144,7 +144,7 @@ def copier_ratio(commit_reveal: bool, blocks: int = 2000) -> dict[str, float]:
 
 def theft_outcomes(blocks: int = 2000, **overrides: Any) -> dict[str, Any]:
     """model_theft.toml: incentive and relay statistics of the victim and the copycats."""
-    from miners.miner import STAT_NAMES
+    from subnetsim.miners.miner import STAT_NAMES
 
     observed = observe(scenario("model_theft", **overrides), blocks)
     result, pool = observed.world.result(), observed.world.miners

@@ -11,10 +11,10 @@ import sys
 import numpy as np
 import pytest
 import torch
+from subnetsim.subnet.scenario import load_scenario
+from subnetsim.subnet.store import RunStore
 
-from subnet.scenario import load_scenario
-from subnet.store import RunStore
-from subnet.world import World, build_world, run
+from subnetsim.world import World, build_world, run
 from tests.scenarios.outcomes import SCENARIOS, scenario
 
 ROOT = SCENARIOS.parent
@@ -46,7 +46,7 @@ def test_same_scenario_and_seed_give_the_same_digest_and_another_seed_another():
 
 def _cli(*args: str, hash_seed: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-    result = subprocess.run([sys.executable, "-m", "subnet.cli", *args], cwd=ROOT, env=env,
+    result = subprocess.run([sys.executable, "-m", "subnetsim", *args], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     return result
@@ -97,11 +97,11 @@ def test_unknown_behaviour_and_bad_options_are_one_line_config_errors(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text('[[neurons]]\nrole = "miner"\nbehaviour = "honest"\n'
                     'options = { qualty = 0.5 }\n')
-    result = subprocess.run([sys.executable, "-m", "subnet.cli", "run", str(path), "--no-db"],
+    result = subprocess.run([sys.executable, "-m", "subnetsim", "run", str(path), "--no-db"],
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "neurons[0].options.qualty" in result.stderr
     path.write_text('[[neurons]]\nrole = "validator"\nbehaviour = "sneaky"\n')
-    result = subprocess.run([sys.executable, "-m", "subnet.cli", "run", str(path), "--no-db"],
+    result = subprocess.run([sys.executable, "-m", "subnetsim", "run", str(path), "--no-db"],
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "sneaky" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

@@ -14,13 +14,12 @@ from typing import Any
 
 import pytest
 import simpy
-
-from subnet.chain import BLOCK_SECONDS, Chain, ExtrinsicResult
-from subnet.config import Hyperparameters
-from subnet.emission import EmissionRules
-from subnet.extrinsics import Extrinsic
-from subnet.ledger import Ledger, RegistrationRules
-from subnet.records import BlockRecord, EpochRecord, EventRecord, ExtrinsicRecord
+from subnetsim.subnet.chain import BLOCK_SECONDS, Chain, ExtrinsicResult
+from subnetsim.subnet.config import Hyperparameters
+from subnetsim.subnet.emission import EmissionRules
+from subnetsim.subnet.extrinsics import Extrinsic
+from subnetsim.subnet.ledger import Ledger, RegistrationRules
+from subnetsim.subnet.records import BlockRecord, EpochRecord, EventRecord, ExtrinsicRecord
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -7,11 +7,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from subnetsim.subnet.errors import StoreError, VerificationError
+from subnetsim.subnet.records import GENESIS_PARENT, EpochRecord
+from subnetsim.subnet.store import RunStore
 
-from subnet.audit import VerifyReport, verify_run
-from subnet.errors import StoreError, VerificationError
-from subnet.records import GENESIS_PARENT, EpochRecord
-from subnet.store import RunStore
+from subnetsim.audit import VerifyReport, verify_run
 from tests.subnet.test_store import fill, new_run
 
 BLOCKS = 12

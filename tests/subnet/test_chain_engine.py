@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 import pytest
 import simpy
+from subnetsim.subnet.chain import BLOCK_SECONDS
+from subnetsim.subnet.extrinsics import AddStake, Register
+from subnetsim.subnet.scenario import Scenario, scenario_from_dict
 
-from subnet.chain import BLOCK_SECONDS
-from subnet.extrinsics import AddStake, Register
-from subnet.scenario import Scenario, scenario_from_dict
-from subnet.world import World, build_world, run
+from subnetsim.world import World, build_world, run
 from tests.subnet.conftest import through
 
 OWNER_CUT = 11796 / 65535  # subtensor's SubnetOwnerCut, the default subnet_owner_cut

@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from subnetsim.subnet.errors import StoreError
+from subnetsim.subnet.records import BlockRecord, EpochRecord
+from subnetsim.subnet.store import RunStore
 
-import subnet.export
-from subnet.errors import StoreError
-from subnet.export import export_epochs
-from subnet.records import BlockRecord, EpochRecord
-from subnet.store import RunStore
+import subnetsim.export
+from subnetsim.export import export_epochs
 from tests.subnet.test_store import fill, new_run
 
 UID_FIELDS = ["dividends", "incentive", "validator_permit"]  # list outputs of make_epoch, sorted
@@ -118,7 +118,7 @@ def test_csv_reads_back_exactly_in_pandas(store: RunStore, tmp_path: Path):
 def test_parquet_reads_back_exactly_with_types(store: RunStore, tmp_path: Path, monkeypatch):
     pytest.importorskip("pyarrow")
     parquet = pytest.importorskip("pyarrow.parquet")
-    monkeypatch.setattr(subnet.export, "_ROW_GROUP_ROWS", 5)  # several row groups
+    monkeypatch.setattr(subnetsim.export, "_ROW_GROUP_ROWS", 5)  # several row groups
     uid_path, epoch_path = export_epochs(store, None, tmp_path, "parquet")
     table = parquet.read_table(uid_path)
     assert parquet.ParquetFile(uid_path).num_row_groups > 1

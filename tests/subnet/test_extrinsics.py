@@ -12,8 +12,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-
-from subnet.extrinsics import (
+from subnetsim.subnet.extrinsics import (
     AddStake,
     CommitWeights,
     Register,
@@ -22,9 +21,10 @@ from subnet.extrinsics import (
     SetWeights,
     weights_commit_hash,
 )
-from subnet.ledger import RegistrationRules
-from subnet.records import EventRecord, ExtrinsicRecord, extrinsics_hash
-from subnet.yuma import NO_COMMIT, YumaParams, epoch
+from subnetsim.subnet.ledger import RegistrationRules
+from subnetsim.subnet.records import EventRecord, ExtrinsicRecord, extrinsics_hash
+from subnetsim.subnet.yuma import NO_COMMIT, YumaParams, epoch
+
 from tests.subnet.conftest import Genesis, through
 
 # ----------------------------------------------------------------------------------------------

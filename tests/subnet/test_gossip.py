@@ -6,10 +6,9 @@ import networkx as nx
 import numpy as np
 import pytest
 import simpy
-
-from subnet.config import from_dict
-from subnet.errors import ConfigError
-from subnet.gossip import GossipConfig, GossipNetwork, Propagation, build_peer_graph
+from subnetsim.subnet.config import from_dict
+from subnetsim.subnet.errors import ConfigError
+from subnetsim.subnet.gossip import GossipConfig, GossipNetwork, Propagation, build_peer_graph
 
 
 def flood(graph: nx.Graph, origins: list[int], start: float) -> dict[int, float]:

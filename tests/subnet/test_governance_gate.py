@@ -13,10 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from nacl.signing import SigningKey
-
-from subnet.emission import EmissionRules
-from subnet.extrinsics import AddStake, BrakeVote, Register, RemoveStake, SubmitProposal
-from subnet.governance_gate import (
+from subnetsim.subnet.emission import EmissionRules
+from subnetsim.subnet.extrinsics import AddStake, BrakeVote, Register, RemoveStake, SubmitProposal
+from subnetsim.subnet.governance_gate import (
     ALL_SCOPES,
     GateRules,
     GovernanceGate,
@@ -25,6 +24,7 @@ from subnet.governance_gate import (
     decode_proposal,
     genesis_hash,
 )
+
 from tests.subnet.conftest import through
 
 HALT_KEY = SigningKey(bytes(range(32)))

@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
+from subnetsim.subnet.scenario import load_scenario
 
-from subnet.scenario import load_scenario
-from subnet.world import run
+from subnetsim.world import run
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "tests" / "data" / "small.toml"
@@ -24,7 +24,7 @@ GOLDEN = json.loads((ROOT / "tests" / "golden" / "run_digests.json").read_text()
 
 def subnetsim(*args: str, hash_seed: str = "0", check: bool = True) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-    result = subprocess.run([sys.executable, "-m", "subnet.cli", *args], cwd=ROOT, env=env,
+    result = subprocess.run([sys.executable, "-m", "subnetsim", *args], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=300)
     if check:
         assert result.returncode == 0, result.stderr
@@ -73,7 +73,7 @@ def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_digest(tmp_path):
                                  str(tmp_path / "clean.db")).stdout)
     db = tmp_path / "killed.db"
     stop_after = random.Random().choice([40, 200, 480, 720])  # a random checkpoint to pass
-    child = subprocess.Popen([sys.executable, "-m", "subnet.cli", "run", str(SMALL), "--blocks",
+    child = subprocess.Popen([sys.executable, "-m", "subnetsim", "run", str(SMALL), "--blocks",
                               blocks, "--db", str(db), "--json"], cwd=ROOT,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120

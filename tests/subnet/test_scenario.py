@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from subnetsim.subnet.errors import ConfigError
+from subnetsim.subnet.scenario import apply_overrides, block_budget, load_scenario, set_value
 
-from subnet.errors import ConfigError
-from subnet.scenario import apply_overrides, block_budget, load_scenario, set_value
-from subnet.world import run
+from subnetsim.world import run
 from tests.subnet.test_run_cli import SMALL
 
 

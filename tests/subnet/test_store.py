@@ -16,10 +16,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from subnet.audit import verify_run
-from subnet.errors import StoreError
-from subnet.records import (
+from subnetsim.subnet.errors import StoreError
+from subnetsim.subnet.records import (
     GENESIS_PARENT,
     BlockRecord,
     EpochRecord,
@@ -30,7 +28,9 @@ from subnet.records import (
     digest,
     extrinsics_hash,
 )
-from subnet.store import SCHEMA_VERSION, RunInfo, RunStore
+from subnetsim.subnet.store.run_store import SCHEMA_VERSION, RunInfo, RunStore
+
+from subnetsim.audit import verify_run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -421,8 +421,8 @@ CHILD = textwrap.dedent("""
     import sys
     sys.path.insert(0, sys.argv[3])
     from tests.subnet.test_store import make_block
-    from subnet.records import GENESIS_PARENT
-    from subnet.store import RunStore
+    from subnetsim.subnet.records import GENESIS_PARENT
+    from subnetsim.subnet.store import RunStore
 
     path, last = sys.argv[1], int(sys.argv[2])
     store = RunStore.open(path)

@@ -14,12 +14,12 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from subnetsim.subnet.errors import ConfigError
+from subnetsim.subnet.scenario import load_scenario
 
-from subnet.errors import ConfigError
-from subnet.scenario import load_scenario
-from subnet.sweep import SerialExecutor, open_executor, run_sweep
-from subnet.sweep_config import SweepFile, resolve_sweep
-from subnet.sweep_metrics import BehaviourGroups
+from subnetsim.sweep.config import SweepFile, resolve_sweep
+from subnetsim.sweep.metrics import BehaviourGroups
+from subnetsim.sweep.runner import SerialExecutor, open_executor, run_sweep
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "tests" / "data" / "small.toml"
@@ -194,7 +194,7 @@ def test_cli_sweep_killed_and_resumed_equals_an_uninterrupted_sweep(tmp_path):
     sweep_file.write_text(f'scenario = "{SMALL.as_posix()}"\nseeds = 3\nroot_seed = 17\n'
                           'blocks = 400\n[parameters]\nkappa = [0.2, 0.4, 0.6, 0.8]\n')
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "subnet.cli", "sweep", str(sweep_file), "--out", str(out),
+    command = [sys.executable, "-m", "subnetsim", "sweep", str(sweep_file), "--out", str(out),
                "--executor", "serial"]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
@@ -210,7 +210,7 @@ def test_cli_sweep_killed_and_resumed_equals_an_uninterrupted_sweep(tmp_path):
     assert f"ran {12 - len(survivors)}, skipped {len(survivors)}" in resumed.stdout
     assert all((out / "runs" / name).stat().st_mtime_ns == mtime
                for name, mtime in survivors.items())
-    from subnet.sweep_config import load_sweep
+    from subnetsim.sweep.config import load_sweep
 
     run_sweep(load_sweep(sweep_file), tmp_path / "whole", SerialExecutor())
     assert pq.read_table(out / "epochs.parquet").equals(
@@ -219,8 +219,8 @@ def test_cli_sweep_killed_and_resumed_equals_an_uninterrupted_sweep(tmp_path):
 
 def agents_sweep(max_uids: int, fast_path: bool):
     """Honest validators scoring honest miners, two of which register during the run."""
-    from subnet.config import from_dict
-    from subnet.scenario import Scenario
+    from subnetsim.subnet.config import from_dict
+    from subnetsim.subnet.scenario import Scenario
 
     base = from_dict(Scenario, {
         "blocks": 160,

@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from subnetsim.subnet.errors import ConfigError
+from subnetsim.subnet.scenario import load_scenario
 
-from subnet.errors import ConfigError
-from subnet.scenario import load_scenario
-from subnet.sweep_config import apply_parameters, load_sweep
+from subnetsim.sweep.config import apply_parameters, load_sweep
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "tests" / "data" / "small.toml"
@@ -159,7 +159,7 @@ def test_missing_scenario_and_empty_parameters_are_errors(tmp_path):
 
 def test_cli_prints_one_line_and_exits_2_on_a_bad_sweep_file(tmp_path):
     path = write_sweep(tmp_path, "kappa = { start = 1, stop = 0, num = 2 }")
-    result = subprocess.run([sys.executable, "-m", "subnet.cli", "sweep", str(path), "--out",
+    result = subprocess.run([sys.executable, "-m", "subnetsim", "sweep", str(path), "--out",
                              str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT,
                             timeout=120)
     assert result.returncode == 2

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from subnet.sweep_metrics import METRICS, BehaviourGroups, RunData, gini, run_metrics, spearman
-from subnet.sweep_report import mean_interval, t_quantile
-from subnet.sweep_task import _model_losses, build_columns
+from subnetsim.sweep.metrics import METRICS, BehaviourGroups, RunData, gini, run_metrics, spearman
+from subnetsim.sweep.report import mean_interval, t_quantile
+from subnetsim.sweep.task import _model_losses, build_columns
 
 GROUPS = BehaviourGroups()
 

@@ -10,11 +10,10 @@ import dataclasses
 from collections.abc import Callable
 
 import numpy as np
-
-from subnet.config import Hyperparameters
-from subnet.metagraph import Metagraph
-from tui import messages
-from tui.snapshot import (
+from subnetsim.subnet.config import Hyperparameters
+from subnetsim.subnet.metagraph import Metagraph
+from subnetsim.tui import messages
+from subnetsim.tui.snapshot import (
     CouncilMember,
     DrillStatus,
     EpochPoint,

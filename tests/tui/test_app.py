@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 import gc
 
+from subnetsim.tui import messages
+from subnetsim.tui.app import PANELS, QUIET_SECONDS, DashboardApp
+from subnetsim.tui.widgets.help import HelpScreen
 from textual.widgets import DataTable, Input, OptionList, RichLog, Static, TabbedContent
 
 from tests.tui.canned import StubDriver, canned_snapshot, pause_answer
-from tui import messages
-from tui.app import PANELS, QUIET_SECONDS, DashboardApp
-from tui.widgets.help import HelpScreen
 
 SIZE = (120, 40)
 

@@ -6,15 +6,15 @@ import queue
 from pathlib import Path
 
 import pytest
+from subnetsim.subnet.scenario import load_scenario
+from subnetsim.subnet.store import RunStore
+from subnetsim.tui import messages
+from subnetsim.tui.app import DashboardApp
+from subnetsim.tui.driver import SPEEDS, SimulationDriver
+from subnetsim.tui.snapshot import Snapshot
 
-from subnet.scenario import load_scenario
-from subnet.store import RunStore
-from subnet.world import run
-from tui import messages
-from tui.app import DashboardApp
-from tui.driver import SPEEDS, SimulationDriver
-from tui.replay import replay
-from tui.snapshot import Snapshot
+from subnetsim.commands import replay
+from subnetsim.world import run
 
 SMALL = Path(__file__).resolve().parents[1] / "data" / "small.toml"
 MAX = SPEEDS.index(None)

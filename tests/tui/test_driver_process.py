@@ -10,17 +10,17 @@ import time
 from pathlib import Path
 
 import pytest
+import subnetsim.tui.session
+from subnetsim.subnet.scenario import load_scenario
+from subnetsim.tui import messages
+from subnetsim.tui.app import DashboardApp
+from subnetsim.tui.driver import SimulationCrashed, SimulationDriver
+from subnetsim.tui.widgets.help import HelpScreen
+from subnetsim.tui.widgets.status import StatusBar
 
-import subnet.world
-import tui.session
-from subnet.scenario import load_scenario
-from subnet.world import run
+import subnetsim.world
+from subnetsim.world import run
 from tests.tui.test_driver import MAX, SMALL, Inbox
-from tui import messages
-from tui.app import DashboardApp
-from tui.driver import SimulationCrashed, SimulationDriver
-from tui.widgets.help import HelpScreen
-from tui.widgets.status import StatusBar
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,9 +86,9 @@ def test_the_dashboard_process_never_runs_the_simulation(scenario, tmp_path,
     def forbidden(*args, **kwargs):  # noqa: ANN002, ANN003
         raise AssertionError("simulation code ran in the dashboard's process")
 
-    monkeypatch.setattr(subnet.world, "build_world", forbidden)
-    monkeypatch.setattr(tui.session, "build_world", forbidden)
-    monkeypatch.setattr(subnet.world.World, "run_to_block", forbidden)
+    monkeypatch.setattr(subnetsim.world, "build_world", forbidden)
+    monkeypatch.setattr(subnetsim.tui.session, "build_world", forbidden)
+    monkeypatch.setattr(subnetsim.world.World, "run_to_block", forbidden)
     driver = SimulationDriver(scenario, 3, paused=True, save_folder=tmp_path)
     inbox = Inbox()
     driver.start(inbox)
@@ -186,9 +186,9 @@ async def test_help_screen_holds_renders_until_it_closes(scenario, tmp_path) -> 
 PARENT = """
 import sys, time
 from pathlib import Path
-from subnet.scenario import load_scenario
-from tui.app import DashboardApp
-from tui.driver import SPEEDS, SimulationDriver
+from subnetsim.subnet.scenario import load_scenario
+from subnetsim.tui.app import DashboardApp
+from subnetsim.tui.driver import SPEEDS, SimulationDriver
 
 async def main():
     driver = SimulationDriver(load_scenario(sys.argv[1]), 3, speed=SPEEDS.index(None),

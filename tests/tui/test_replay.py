@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from subnetsim.subnet.errors import ConfigError
+from subnetsim.subnet.scenario import load_scenario
+from subnetsim.tui.saving import save_session
 
-from subnet.cli import main
-from subnet.errors import ConfigError
-from subnet.scenario import load_scenario
-from subnet.world import build_world, run
-from tui.replay import (
+from subnetsim.cli import main
+from subnetsim.commands import (
     apply_command,
     check_command_log,
     hyperparameter_entry,
@@ -19,7 +19,7 @@ from tui.replay import (
     replay,
     replay_into,
 )
-from tui.saving import save_session
+from subnetsim.world import build_world, run
 
 SMALL = Path(__file__).resolve().parents[1] / "data" / "small.toml"
 

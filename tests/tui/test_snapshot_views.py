@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from subnetsim.tui.snapshot import gini, group_totals, weights_view
+from subnetsim.tui.widgets.metagraph import metagraph_rows, visible_rows
 
 from tests.tui.canned import canned_snapshot
-from tui.snapshot import gini, group_totals, weights_view
-from tui.widgets.metagraph import metagraph_rows, visible_rows
 
 
 def test_gini_of_equal_and_concentrated_values() -> None:

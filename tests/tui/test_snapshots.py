@@ -6,9 +6,9 @@ Update on purpose only: ``pytest tests/tui/test_snapshots.py --snapshot-update``
 from __future__ import annotations
 
 import pytest
+from subnetsim.tui.app import DashboardApp
 
 from tests.tui.canned import StubDriver, canned_snapshot
-from tui.app import DashboardApp
 
 
 @pytest.mark.parametrize("keys", [("1",), ("2",), ("3",), ("4",), ("5",), ("6",), ("7",),

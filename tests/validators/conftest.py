@@ -13,14 +13,13 @@ from typing import Any
 import numpy as np
 import simpy
 import torch
-
-from subnet.chain import Chain
-from subnet.config import Hyperparameters
-from subnet.emission import EmissionRules
-from subnet.ledger import Ledger, RegistrationRules
-from subnet.scenario import NetworkConfig, ValidationConfig, ValidatorOptions
-from subnet.transport.sim import OK, UNREACHABLE, Query, ServerReply, SimNetwork
-from validators.validator import Validator
+from subnetsim.subnet.chain import Chain
+from subnetsim.subnet.config import Hyperparameters
+from subnetsim.subnet.emission import EmissionRules
+from subnetsim.subnet.ledger import Ledger, RegistrationRules
+from subnetsim.subnet.scenario import NetworkConfig, ValidationConfig, ValidatorOptions
+from subnetsim.subnet.transport.sim import OK, UNREACHABLE, Query, ServerReply, SimNetwork
+from subnetsim.validators.validator import Validator
 
 BATCH = 4
 STAKES = (5000.0, 3000.0, 2000.0)  # above validation.validator_stake: not queried

@@ -7,10 +7,9 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from subnet.config import Hyperparameters
-from subnet.ledger import Ledger, RegistrationRules
-from validators.scoring import (
+from subnetsim.subnet.config import Hyperparameters
+from subnetsim.subnet.ledger import Ledger, RegistrationRules
+from subnetsim.validators.scoring import (
     cap_shares,
     duplicate_replies,
     ema,

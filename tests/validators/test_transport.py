@@ -5,9 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import simpy
-
-from subnet.scenario import NetworkConfig
-from subnet.transport.sim import OK, REFUSED, TIMEOUT, UNREACHABLE, Query, ServerReply, SimNetwork
+from subnetsim.subnet.scenario import NetworkConfig
+from subnetsim.subnet.transport.sim import (
+    OK,
+    REFUSED,
+    TIMEOUT,
+    UNREACHABLE,
+    Query,
+    ServerReply,
+    SimNetwork,
+)
 
 
 class EchoServer:

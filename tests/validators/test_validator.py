@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from subnetsim.subnet.chain import BLOCK_SECONDS
 
-from subnet.chain import BLOCK_SECONDS
 from tests.validators.conftest import make_validator_world
 
 

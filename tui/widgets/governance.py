@@ -1,19 +1,18 @@
 """Governance: halt state and expiry, the council and its proposals, and the drill picker.
 
 Built against ``GovernanceSnapshot`` only: the council tables fill in when the world has a
-council, and the drill picker works when ``governance.drill`` is installed.
+council; the drill picker lists the shipped drills.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from subnetsim.tui.messages import DrillRequested
+from subnetsim.tui.snapshot import GovernanceSnapshot, Snapshot
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Label, OptionList, Static
-
-from tui.messages import DrillRequested
-from tui.snapshot import GovernanceSnapshot, Snapshot
 
 __all__ = ["GovernancePane", "drill_text", "halt_text"]
 
@@ -33,9 +32,6 @@ def halt_text(governance: GovernanceSnapshot, block: int) -> str:
 def drill_text(governance: GovernanceSnapshot) -> str:
     """What the drill side shows: availability, progress, or the last report."""
     drill = governance.drill
-    if drill.state == "unavailable":
-        return ("Drills need governance.drill (the governance issue); the picker lights up "
-                "when it is installed.")
     if not governance.drills:
         return "No drill files in scenarios/drills."
     if drill.state == "running":
@@ -98,7 +94,6 @@ class GovernancePane(Horizontal):
             picker = self.query_one(OptionList)
             picker.clear_options()
             picker.add_options(governance.drills)
-        self.query_one(OptionList).disabled = governance.drill.state == "unavailable"
         self.query_one("#drill-report", Static).update(drill_text(governance))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

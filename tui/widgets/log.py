@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from rich.text import Text
+from subnetsim.tui.snapshot import Snapshot
 from textual.widgets import RichLog
-
-from tui.snapshot import Snapshot
 
 __all__ = ["KIND_STYLES", "LogPane"]
 

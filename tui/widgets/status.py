@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from rich.text import Text
+from subnetsim.tui.snapshot import Snapshot
 from textual.widgets import Static
-
-from tui.snapshot import Snapshot
 
 __all__ = ["StatusBar", "status_text"]
 

@@ -1,0 +1,7 @@
+"""``python -m subnetsim``: the same as the ``subnetsim`` command."""
+
+import sys
+
+from subnetsim.cli import main
+
+sys.exit(main())

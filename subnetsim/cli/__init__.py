@@ -1,0 +1,168 @@
+"""The ``subnetsim`` command line.
+
+Every user mistake (bad file, bad value, unknown key) ends as one line on stderr and exit code
+2; ``--help`` on each command explains it. Commands are small functions that parse, call the
+library and print; the work happens in the library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from subnetsim.catalog import DEFAULT_SNAPSHOT, shipped_path
+from subnetsim.subnet.errors import SubnetSimError
+
+__all__ = ["main", "build_parser"]
+
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (usage stays available through --help)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand registered."""
+    parser = _Parser(
+        prog="subnetsim",
+        description="Simulate a Bittensor-style subnet: Yuma Consensus, miners, validators, "
+        "and a FROST-signed governance kill switch.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+    for register in _COMMANDS:
+        register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``subnetsim`` script; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or EXIT_OK)
+    except SubnetSimError as error:
+        print(f"subnetsim {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"subnetsim {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+# --- subnetsim epoch -------------------------------------------------------------------------
+
+
+def _register_epoch(commands: argparse._SubParsersAction) -> None:
+    command = commands.add_parser(
+        "epoch",
+        help="run one Yuma Consensus epoch on a metagraph snapshot",
+        description="Run one epoch of Yuma Consensus (subtensor's sparse epoch) on a metagraph "
+        "snapshot and print a btcli-style table. Accepts the shipped real snapshot "
+        f"({DEFAULT_SNAPSHOT}) and subnetsim's own snapshot format "
+        "(docs/snapshot-format.md).",
+    )
+    command.add_argument("snapshot", type=Path, nargs="?",
+                         help="snapshot JSON (default: the shipped SN15 snapshot)")
+    _add_set_option(command)
+    bonds = command.add_mutually_exclusive_group()
+    bonds.add_argument("--yuma3", action="store_true", help="Yuma3 bonds (yuma3_enabled=true)")
+    bonds.add_argument("--classic", action="store_true", help="classic EMA bonds (default)")
+    command.add_argument("--json", action="store_true",
+                         help="print uid-indexed lists as one JSON object instead of a table")
+    command.add_argument("--all", action="store_true",
+                         help="list every uid, not only those with a permit or a non-zero share")
+    command.set_defaults(handler=_run_epoch)
+
+
+def _add_set_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override a hyperparameter in natural units, e.g. --set kappa=0.6 (repeatable)",
+    )
+
+
+def _run_epoch(args: argparse.Namespace) -> int:
+    from subnetsim.subnet.config import Hyperparameters, parse_assignment, replace_dotted
+    from subnetsim.subnet.snapshot import load_snapshot
+    from subnetsim.subnet.yuma import YumaParams, epoch
+    from subnetsim.tables import format_table, metagraph_columns
+
+    snapshot = load_snapshot(args.snapshot or shipped_path(DEFAULT_SNAPSHOT))
+    hyper = Hyperparameters()
+    for text in args.overrides:
+        key, value = parse_assignment(text)
+        hyper = replace_dotted(hyper, key, value)
+    if args.yuma3 or args.classic:
+        hyper = replace_dotted(hyper, "yuma3_enabled", bool(args.yuma3))
+    outputs = epoch(snapshot.epoch_inputs(), YumaParams.from_hyperparameters(hyper))
+    if args.json:
+        fields = ["incentive", "dividends", "consensus", "validator_trust", "emission"]
+        report = {name: getattr(outputs, name).tolist() for name in fields}
+        report["stake"] = snapshot.stake.tolist()
+        report["validator_permit"] = outputs.validator_permit.tolist()
+        report["block"] = snapshot.block
+        report["hyperparameters"] = {"kappa": hyper.kappa, "yuma3_enabled": hyper.yuma3_enabled}
+        print(json.dumps(report))
+        return EXIT_OK
+    headers, rows = metagraph_columns(
+        snapshot.stake, outputs.consensus, outputs.incentive, outputs.dividends,
+        outputs.emission, outputs.validator_trust, outputs.validator_permit,
+        only_nonzero=not args.all,
+    )
+    bonds = "Yuma3" if hyper.yuma3_enabled else "classic"
+    scope = "" if args.all else " (uids with a permit or a share; --all for every uid)"
+    print(f"{snapshot.source}\nblock {snapshot.block}, {snapshot.n} uids, "
+          f"kappa {hyper.kappa:.4f}, {bonds} bonds{scope}")
+    print(format_table(headers, rows))
+    return EXIT_OK
+
+
+def _register_run_commands(commands: argparse._SubParsersAction) -> None:
+    from subnetsim.cli.runs import register_run_commands
+
+    register_run_commands(commands)
+
+
+def _register_tui(commands: argparse._SubParsersAction) -> None:
+    from subnetsim.tui.cli import register
+
+    register(commands)
+
+
+def _register_sweep(commands: argparse._SubParsersAction) -> None:
+    from subnetsim.cli.sweep import register
+
+    register(commands)
+
+
+def _register_drill(commands: argparse._SubParsersAction) -> None:
+    from subnetsim.cli.drill import register_drill
+
+    def load_runner():  # governance is imported only when a drill runs
+        from subnetsim.drill.runner import run_drill_file
+
+        return run_drill_file
+
+    register_drill(commands, load_runner)
+
+
+_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _register_epoch,
+    _register_run_commands,
+    # more commands register below this line (one line each)
+    _register_drill,
+    _register_sweep,
+    _register_tui,
+]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""``subnetsim sweep``: run a parameter sweep file on a process pool, Dask or in-process."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+__all__ = ["register"]
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``sweep`` to the CLI."""
+    command = commands.add_parser(
+        "sweep", help="run many seeds per parameter setting and compare outcomes",
+        description="Run every (point, seed) of a sweep file (docs/sweeps.md), writing each run "
+        "as it finishes (Parquet, long format) to DIR, then print and save a per-point summary "
+        "(mean and 95% interval of each metric: summary.csv) and plots (PNG) in DIR.",
+    )
+    command.add_argument("sweep_file", type=Path, metavar="SWEEP.toml", help="sweep file")
+    command.add_argument("--out", type=Path, required=True, metavar="DIR",
+                         help="output folder (runs/, epochs.parquet, summary.csv, plots)")
+    command.add_argument("--executor", choices=["serial", "process", "dask"],
+                         help="where runs execute: in this process, a process pool "
+                         "(default), or Dask distributed (default with --scheduler)")
+    command.add_argument("--workers", type=int,
+                         help="parallel workers for process/dask (default: one per CPU)")
+    command.add_argument("--scheduler", metavar="ADDRESS",
+                         help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: "
+                         "a LocalCluster started for the sweep)")
+    command.add_argument("--resume", action="store_true",
+                         help="continue the sweep in DIR: skip runs already written")
+    command.set_defaults(handler=_sweep)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from subnetsim.sweep.config import load_sweep
+    from subnetsim.sweep.report import format_summary
+    from subnetsim.sweep.runner import open_executor, run_sweep
+
+    sweep = load_sweep(args.sweep_file)
+    kind = args.executor or ("dask" if args.scheduler else "process")
+    progress = _SweepBar(sys.stderr) if sys.stderr.isatty() else None
+    with open_executor(kind, args.workers, args.scheduler) as executor:
+        outcome = run_sweep(sweep, args.out, executor, resume=args.resume, progress=progress)
+    if progress is not None:
+        progress.finish()
+    print(f"sweep {sweep.name}: {len(sweep.points)} points x {len(sweep.run_seeds)} seeds; "
+          f"ran {outcome.ran}, skipped {outcome.skipped} (already done), "
+          f"failed {outcome.failed}")
+    print(format_summary(sweep, outcome.summary))
+    print(f"\nresults in {outcome.out_dir}: " + ", ".join(
+        path.name for path in outcome.files.values()))
+    for warning in outcome.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if outcome.failed:
+        print(f"{outcome.failed} run(s) failed: see {outcome.files['errors']}", file=sys.stderr)
+    return 0 if not outcome.failed else 1
+
+
+class _SweepBar:
+    """One line: runs done of total, failures, runs/min and ETA; redrawn on every update."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def __call__(self, progress: Any) -> None:
+        finished = progress.skipped + progress.done + progress.failed
+        filled = int(30 * finished / max(progress.total, 1))
+        per_minute = 60 * (progress.done + progress.failed) / max(progress.elapsed_s, 1e-9)
+        eta = progress.eta_s
+        eta_text = "?" if eta == float("inf") else f"{eta:,.0f}s"
+        self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {finished}/{progress.total} "
+                          f"runs  {progress.failed} failed  {per_minute:,.1f} runs/min  "
+                          f"ETA {eta_text} ")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        self.stream.write("\n")
+        self.stream.flush()

@@ -1,0 +1,1 @@
+"""Kill-switch drills: an attack, the council's response, and the report."""

@@ -1,0 +1,406 @@
+"""Composition root: build the world of a scenario and run it.
+
+``build_world(scenario, seed)`` registers the scenario's neurons at genesis (in listed order, so
+uids are stable), builds the chain and the agents, and starts their SimPy processes in uid order.
+``run`` drives a world for a block budget, recording into a run store when one is given, and
+can resume a killed run from its last checkpoint with the same final digest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import simpy
+
+from subnetsim.subnet.chain import BLOCK_SECONDS, Chain, Recorder
+from subnetsim.subnet.consensus import top_k_nonzero
+from subnetsim.subnet.errors import ConfigError
+from subnetsim.subnet.ledger import Ledger
+from subnetsim.subnet.rng import numpy_stream
+from subnetsim.subnet.scenario import NeuronGroup, Scenario
+from subnetsim.subnet.transport.sim import SimNetwork
+from subnetsim.validators.scripted import ScriptedValidator
+
+__all__ = ["RunResult", "World", "build_world"]
+
+# Behaviour names a scenario may use. "fixed"/"random" validators and "idle" miners are the
+# scripted engine-test agents; the rest are the real agents of validators/ and miners/.
+VALIDATOR_BEHAVIOURS = ("fixed", "random", "honest", "lazy", "weight_copier", "cabal",
+                        "self_dealer")
+SCRIPTED_VALIDATORS = ("fixed", "random")
+MINER_BEHAVIOURS = ("idle", "honest", "trainer", "lazy", "noisy", "copycat", "sybil", "flaky",
+                    "malformed")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Neuron:
+    """Who sits on a uid (at genesis, or at the end of a run); a late joiner's plan has uid -1."""
+
+    uid: int
+    role: str
+    behaviour: str
+    hotkey: str
+    coldkey: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class RunResult:
+    """Summary of a finished run (what ``subnetsim run --json`` prints, and more).
+
+    ``neurons`` are the uids' occupants at the end (the genesis neurons unless miners joined
+    or were pruned); per-uid vectors have one entry per uid slot (``max_allowed_uids``).
+    """
+
+    digest: str
+    blocks: int
+    epochs: int
+    seed: int
+    neurons: tuple[Neuron, ...]
+    stake: np.ndarray
+    incentive: np.ndarray
+    dividends: np.ndarray
+    consensus: np.ndarray
+    validator_trust: np.ndarray
+    emission: np.ndarray  # TAO paid at the last epoch
+    validator_permit: np.ndarray
+    behaviour: tuple[str, ...] = ()  # of each uid's occupant ("" for an empty slot)
+    # Held-out loss of what each miner serves at the end (NaN: validators, empty slots, miners
+    # serving nothing valid).
+    model_loss: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+
+
+class World:
+    """Everything one simulation holds: the clock, the chain and the agents."""
+
+    def __init__(self, scenario: Scenario, seed: int, recorder: Recorder | None = None,
+                 start_block: int = 0) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        self.env = simpy.Environment(initial_time=start_block * BLOCK_SECONDS)
+        ledger = Ledger(hyper=scenario.hyperparameters, rules=scenario.registration)
+        self.chain = Chain(self.env, ledger, scenario.emission, recorder=recorder,
+                           netuid=scenario.netuid)
+        self.chain.block = start_block
+        self.neurons, self.joiners = _genesis(ledger, scenario, seed)
+        self.network = SimNetwork(self.env, seed, scenario.network)
+        self.task: Any = None
+        self.miners: Any = None
+        self.validators = self._build_agents()
+
+    def _build_agents(self) -> list[Any]:
+        """The miner pool (if any miner serves) and the validators, in uid order."""
+        scenario, seed, chain = self.scenario, self.seed, self.chain
+        members = _members(scenario, self.neurons, self.joiners)
+        specs = _miner_specs(members)
+        real_validators = any(n.role == "validator" and n.behaviour not in SCRIPTED_VALIDATORS
+                              for n in self.neurons)
+        if specs or real_validators:
+            import torch
+
+            from subnetsim.miners.tasks import make_task
+
+            torch.set_num_threads(1)  # one thread: identical float results in every process
+            torch.use_deterministic_algorithms(True)
+            self.task = make_task(scenario.task, seed)
+        if specs:
+            from subnetsim.miners.miner import MinerPool
+
+            self.miners = MinerPool(specs=specs, task=self.task, task_config=scenario.task,
+                                    policy=scenario.query_policy, chain=chain, seed=seed)
+            self.network.attach(self.miners)
+        return _build_validators(self, members)
+
+    def start(self) -> None:
+        """Start the processes: the chain first, then agents in uid order (validators hold the
+        genesis uids below the miners'), then the miners' shared process."""
+        self.env.process(self.chain.produce_blocks(self.env))
+        for validator in self.validators:
+            self.env.process(validator.validate(self.env, self.chain))
+        if self.miners is not None:
+            self.env.process(self.miners.serve(self.env))
+
+    def run_for(self, seconds: float) -> None:
+        """Advance the simulation by ``seconds`` (chunks give the same trajectory as one run)."""
+        self.env.run(until=self.env.now + seconds)
+
+    def run_to_block(self, block: int) -> None:
+        """Advance until ``block`` has been produced (and nothing after it has happened)."""
+        if block > self.chain.block:
+            self.env.run(until=block * BLOCK_SECONDS + 1e-6)
+
+    # --- checkpoints -------------------------------------------------------------------------
+
+    def state(self) -> bytes:
+        """The full mutable state at a block boundary, pickled (taken by the recorder)."""
+        chain = self.chain
+        data = {
+            "block": chain.block, "head_hash": chain.head_hash, "pending": chain.pending,
+            "minted": chain.minted, "halt_until": chain.halt_until,
+            "last_epoch_block": chain.last_epoch_block, "last_epoch": chain.last_epoch,
+            "ledger": chain.ledger, "validators": [v.state() for v in self.validators],
+            "miners": self.miners.state() if self.miners is not None else None,
+            "network": self.network.state(),
+        }
+        return pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @classmethod
+    def from_state(cls, scenario: Scenario, seed: int, state: bytes,
+                   recorder: Recorder | None = None) -> World:
+        """Rebuild a world from a checkpoint taken by ``state``."""
+        data = pickle.loads(state)  # noqa: S301 - our own checkpoint, in our own run store
+        world = cls(scenario, seed, recorder=recorder, start_block=data["block"])
+        chain = world.chain
+        chain.ledger = data["ledger"]
+        for name in ("head_hash", "pending", "minted", "halt_until", "last_epoch_block",
+                     "last_epoch"):
+            setattr(chain, name, data[name])
+        for validator, validator_state in zip(world.validators, data["validators"], strict=True):
+            validator.restore(validator_state)
+        if world.miners is not None:
+            world.miners.restore(data["miners"])
+        world.network.restore(data.get("network", {}))
+        return world
+
+    # --- results -----------------------------------------------------------------------------
+
+    def result(self) -> RunResult:
+        """The run's summary at the current block."""
+        ledger, last = self.chain.ledger, self.chain.last_epoch
+        n = ledger.capacity
+        outputs = last.outputs if last else None
+
+        def field(name: str) -> np.ndarray:
+            return getattr(outputs, name).copy() if outputs is not None else np.zeros(n)
+
+        occupants = self.occupants()
+        behaviour = [""] * n
+        for neuron in occupants:
+            behaviour[neuron.uid] = neuron.behaviour
+        return RunResult(
+            digest=self.chain.head_hash, blocks=self.chain.block, epochs=ledger.epoch_index,
+            seed=self.seed, neurons=tuple(occupants), stake=ledger.stake.copy(),
+            incentive=field("incentive"), dividends=field("dividends"),
+            consensus=field("consensus"), validator_trust=field("validator_trust"),
+            emission=ledger.last_emission.copy(), validator_permit=ledger.validator_permit.copy(),
+            behaviour=tuple(behaviour), model_loss=self.model_losses(),
+        )
+
+    def occupants(self) -> list[Neuron]:
+        """The neuron on each registered uid now, in uid order."""
+        planned = {neuron.hotkey: neuron for neuron in [*self.neurons, *self.joiners]}
+        hotkeys = self.chain.ledger.hotkeys
+        return [dataclasses.replace(planned[hotkey], uid=uid)
+                for uid, hotkey in enumerate(hotkeys)
+                if self.chain.ledger.registered[uid] and hotkey in planned]
+
+    def model_losses(self) -> np.ndarray:
+        """(n,) held-out loss of what each uid's miner serves now; NaN where none."""
+        if self.miners is None:
+            return np.full(self.chain.ledger.capacity, np.nan)
+        return self.miners.model_losses()
+
+
+def build_world(scenario: Scenario, seed: int, recorder: Recorder | None = None) -> World:
+    """A started world at genesis."""
+    world = World(scenario, seed, recorder=recorder)
+    world.start()
+    return world
+
+
+def _genesis(ledger: Ledger, scenario: Scenario, seed: int) -> tuple[list[Neuron], list[Neuron]]:
+    """Register every genesis neuron directly (no burn), in listed order; plan the late joiners
+    (uid -1 until they register) and fund their coldkeys for the burn."""
+    neurons: list[Neuron] = []
+    joiners: list[Neuron] = []
+    for group in scenario.neurons:
+        behaviour = _behaviour(group)
+        for _ in range(group.count):
+            if _joins_late(group):
+                index = len(joiners)
+                joiners.append(Neuron(uid=-1, role="miner", behaviour=behaviour,
+                                      hotkey=f"joiner-{index}", coldkey=f"joiner-coldkey-{index}"))
+                ledger.balances[joiners[-1].coldkey] = group.balance
+                continue
+            uid = len(neurons)
+            neuron = Neuron(uid=uid, role=group.role, behaviour=behaviour,
+                            hotkey=f"{group.role}-{uid}", coldkey=f"coldkey-{uid}")
+            _register_at_genesis(ledger, neuron, group, seed)
+            neurons.append(neuron)
+    stake = ledger.stake[None, :]
+    k = np.array([scenario.hyperparameters.max_allowed_validators])
+    ledger.validator_permit[:] = top_k_nonzero(stake, k)[0]
+    return neurons, joiners
+
+
+def _joins_late(group: NeuronGroup) -> bool:
+    return group.role == "miner" and group.miner_options().join_block > 0
+
+
+def _behaviour(group: NeuronGroup) -> str:
+    behaviour = group.behaviour or ("fixed" if group.role == "validator" else "idle")
+    allowed = VALIDATOR_BEHAVIOURS if group.role == "validator" else MINER_BEHAVIOURS
+    if behaviour not in allowed:
+        raise ConfigError("neurons.behaviour", behaviour,
+                          f"unknown {group.role} behaviour (known: {', '.join(allowed)})")
+    return behaviour
+
+
+def _register_at_genesis(ledger: Ledger, neuron: Neuron, group: NeuronGroup, seed: int) -> None:
+    uid = neuron.uid
+    ledger.hotkeys[uid], ledger.coldkeys[uid] = neuron.hotkey, neuron.coldkey
+    ledger.registered[uid] = True
+    ledger.balances[neuron.coldkey] = group.balance
+    stake = group.stake
+    if group.stake_spread > 0 and stake > 0:
+        draw = numpy_stream(seed, "genesis.stake", uid).lognormal(0.0, group.stake_spread)
+        stake *= float(draw)
+    if stake > 0:
+        ledger.credit_stake(neuron.coldkey, uid, stake)
+
+
+Member = tuple[NeuronGroup, int, int, Neuron]  # group, group index, index in group, neuron
+
+
+def _members(scenario: Scenario, neurons: list[Neuron], joiners: list[Neuron]) -> list[Member]:
+    """Every planned neuron with its group, in plan order (genesis and late joiners)."""
+    genesis, late = iter(neurons), iter(joiners)
+    members = []
+    for index, group in enumerate(scenario.neurons):
+        source = late if _joins_late(group) else genesis
+        members.extend((group, index, member, next(source)) for member in range(group.count))
+    return members
+
+
+def _miner_specs(members: list[Member]) -> list[Any]:
+    """One spec per serving miner (idle miners serve nothing), keyed in plan order."""
+    serving = [m for m in members if m[0].role == "miner" and m[3].behaviour != "idle"]
+    if not serving:
+        return []
+    from subnetsim.miners.miner import MinerSpec
+
+    return [MinerSpec.planned(key=key, hotkey=neuron.hotkey, coldkey=neuron.coldkey,
+                              behaviour=neuron.behaviour, options=group.miner_options(),
+                              group=index, member=member, count=group.count)
+            for key, (group, index, member, neuron) in enumerate(serving)]
+
+
+def _build_validators(world: World, members: list[Member]) -> list[Any]:
+    """Validators in uid order: scripted ones (``fixed``/``random``) or real agents."""
+    owned: dict[str, list[str]] = {}  # operator -> hotkeys of its miners
+    for group, _, _, neuron in members:
+        if group.role == "miner" and group.options.get("operator"):
+            owned.setdefault(group.options["operator"], []).append(neuron.hotkey)
+    validators: list[Any] = []
+    for group, _, _, neuron in members:
+        if group.role != "validator":
+            continue
+        if neuron.behaviour in SCRIPTED_VALIDATORS:
+            validators.append(ScriptedValidator.for_uid(
+                uid=neuron.uid, hotkey=neuron.hotkey, coldkey=neuron.coldkey,
+                behaviour=neuron.behaviour, seed=world.seed, capacity=world.chain.ledger.capacity,
+                miner_uids=tuple(n.uid for n in world.neurons if n.role == "miner")))
+            continue
+        from subnetsim.validators.validator import Validator
+
+        options = group.validator_options()
+        validators.append(Validator(
+            uid=neuron.uid, hotkey=neuron.hotkey, behaviour=neuron.behaviour, options=options,
+            validation=world.scenario.validation, batch=world.scenario.task.batch,
+            task=world.task, network=world.network,
+            own_hotkeys=tuple(owned.get(options.operator, ())) if options.operator else (),
+            capacity=world.chain.ledger.capacity, seed=world.seed,
+        ))
+    return validators
+
+
+ProgressCallback = Callable[[int, int], None]
+
+
+CODE_VERSION = "subnetsim 0.1.0"
+FLUSH_EVERY = 60  # blocks between store commits (a checkpoint also commits)
+
+
+def run(scenario: Scenario, seed: int, blocks: int | None = None, store: Any = None,
+        resume: bool = False, progress: ProgressCallback | None = None) -> RunResult:
+    """Run ``scenario`` with ``seed`` for ``blocks`` (default: the scenario's budget).
+
+    With a ``RunStore``, every block, extrinsic, event and epoch is recorded and the world is
+    checkpointed every ``recording.checkpoint_every`` blocks. ``resume=True`` continues the
+    store's latest run from its last checkpoint (its saved scenario and seed win), giving the
+    same final digest as an uninterrupted run.
+    """
+    target = scenario.blocks if blocks is None else blocks
+    if store is None:
+        world = build_world(scenario, seed)
+        _advance(world, target, progress)
+        return world.result()
+    world, run_id = open_recorded_world(scenario, seed, store, resume)
+    _advance(world, target, progress)
+    store.save_checkpoint(run_id, world.chain.block, world.state())
+    store.set_status(run_id, "finished")
+    return world.result()
+
+
+def _advance(world: World, target: int, progress: ProgressCallback | None) -> None:
+    chunk = 50
+    while world.chain.block < target:
+        world.run_to_block(min(world.chain.block + chunk, target))
+        if progress is not None:
+            progress(world.chain.block, target)
+
+
+def open_recorded_world(scenario: Scenario, seed: int, store: Any,
+                        resume: bool) -> tuple[World, int]:
+    """A started world recording into ``store``: a new run, or (``resume``) the store's latest
+    run rebuilt from its last checkpoint with the blocks after it discarded."""
+    from subnetsim.subnet.config import to_dict
+    from subnetsim.subnet.records import canonical_json
+    from subnetsim.subnet.scenario import scenario_from_dict
+
+    holder: dict[str, World] = {}
+    if resume:
+        run_id = store.latest_run_id()
+        info = store.run(run_id)
+        scenario, seed = scenario_from_dict(_loads(info.config_json)), info.seed
+        checkpoint = store.latest_checkpoint(run_id)
+        recorder = _store_recorder(store, run_id, scenario, holder)
+        if checkpoint is None:
+            store.truncate_after(run_id, 0)
+            world = build_world(scenario, seed, recorder=recorder)
+        else:
+            store.truncate_after(run_id, checkpoint[0])
+            world = World.from_state(scenario, seed, checkpoint[1], recorder=recorder)
+            world.start()
+    else:
+        run_id = store.create_run(scenario_name=scenario.name,
+                                  config_json=canonical_json(to_dict(scenario)), seed=seed,
+                                  code_version=CODE_VERSION)
+        world = build_world(scenario, seed, recorder=_store_recorder(store, run_id, scenario,
+                                                                     holder))
+    holder["world"] = world
+    return world, run_id
+
+
+def _store_recorder(store: Any, run_id: int, scenario: Scenario,
+                    holder: dict[str, World]) -> Recorder:
+    every = scenario.recording.checkpoint_every
+    keep_epochs = scenario.recording.record_epochs
+
+    def record(block, extrinsics, events, epoch_record) -> None:  # noqa: ANN001
+        store.append_block(run_id, block, extrinsics, events, epoch_record if keep_epochs else None)
+        if block.number % every == 0:
+            store.save_checkpoint(run_id, block.number, holder["world"].state())
+        elif block.number % FLUSH_EVERY == 0:
+            store.flush()
+
+    return record
+
+
+def _loads(text: str) -> Any:
+    import json
+
+    return json.loads(text)
