@@ -16,7 +16,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "sweep", help="run many seeds per parameter setting and compare outcomes",
         description="Run every (point, seed) of a sweep file (docs/sweeps.md), writing each run "
         "as it finishes (Parquet, long format) to DIR, then print and save a per-point summary "
-        "(mean and 95% interval of each metric: summary.csv) and plots (PNG) in DIR.",
+        "(mean and 95% interval of each metric over seeds: summary.csv), per-epoch trajectories "
+        "(trajectories.parquet), plots (PNG) and provenance (sweep.json) in DIR. "
+        "`subnetsim report DIR` turns it into one HTML page.",
     )
     command.add_argument("sweep_file", type=Path, metavar="SWEEP.toml", help="sweep file")
     command.add_argument("--out", type=Path, required=True, metavar="DIR",
@@ -36,14 +38,17 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _sweep(args: argparse.Namespace) -> int:
     from subnetsim.sweep.config import load_sweep
-    from subnetsim.sweep.report import format_summary
+    from subnetsim.sweep.provenance import provenance
+    from subnetsim.sweep.report import few_seeds_warning, format_summary
     from subnetsim.sweep.runner import open_executor, run_sweep
 
     sweep = load_sweep(args.sweep_file)
     kind = args.executor or ("dask" if args.scheduler else "process")
     progress = _SweepBar(sys.stderr) if sys.stderr.isatty() else None
+    workers = 1 if kind == "serial" else args.workers
     with open_executor(kind, args.workers, args.scheduler) as executor:
-        outcome = run_sweep(sweep, args.out, executor, resume=args.resume, progress=progress)
+        outcome = run_sweep(sweep, args.out, executor, resume=args.resume, progress=progress,
+                            provenance=provenance(kind, workers, args.scheduler))
     if progress is not None:
         progress.finish()
     print(f"sweep {sweep.name}: {len(sweep.points)} points x {len(sweep.run_seeds)} seeds; "
@@ -52,7 +57,8 @@ def _sweep(args: argparse.Namespace) -> int:
     print(format_summary(sweep, outcome.summary))
     print(f"\nresults in {outcome.out_dir}: " + ", ".join(
         path.name for path in outcome.files.values()))
-    for warning in outcome.warnings:
+    few = few_seeds_warning(len(sweep.run_seeds))
+    for warning in [*([few] if few else []), *outcome.warnings]:
         print(f"warning: {warning}", file=sys.stderr)
     if outcome.failed:
         print(f"{outcome.failed} run(s) failed: see {outcome.files['errors']}", file=sys.stderr)

@@ -19,6 +19,7 @@ Metrics (``METRICS``):
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -80,7 +81,10 @@ class Metric:
     name: str
     label: str
     compute: Callable[[RunData, BehaviourGroups], float]
+    # The values the metric can take (inclusive); intervals and plots stay inside them.
+    bounds: tuple[float, float] = (-math.inf, math.inf)
     parity: float | None = None  # the value of "no advantage", drawn as a line in plots
+    per_epoch: bool = True  # meaningful on one epoch alone (a trajectory over epochs)
 
 
 def run_metrics(run: RunData, names: tuple[str, ...], groups: BehaviourGroups,
@@ -141,16 +145,21 @@ def _time_to_halt_s(run: RunData, groups: BehaviourGroups) -> float:
 METRICS: dict[str, Metric] = {
     metric.name: metric for metric in (
         Metric(name="copier_dividend_ratio", compute=_copier_dividend_ratio,
-               label="copier / honest dividends per stake", parity=1.0),
+               label="copier / honest dividends per stake", parity=1.0,
+               bounds=(0.0, math.inf)),
         Metric(name="attacker_dividend_ratio", compute=_attacker_dividend_ratio,
-               label="adversarial / honest dividends per stake", parity=1.0),
+               label="adversarial / honest dividends per stake", parity=1.0,
+               bounds=(0.0, math.inf)),
         Metric(name="attacker_emission_share", compute=_attacker_emission_share,
-               label="adversaries' share of emission"),
-        Metric(name="emission_gini", compute=_emission_gini, label="Gini of emission per uid"),
+               label="adversaries' share of emission", bounds=(0.0, 1.0)),
+        Metric(name="emission_gini", compute=_emission_gini, label="Gini of emission per uid",
+               bounds=(0.0, 1.0)),
         Metric(name="loss_incentive_spearman", compute=_loss_incentive_spearman,
-               label="Spearman(model loss, incentive)"),
-        Metric(name="halt_block", compute=_halt_block, label="first halted block"),
-        Metric(name="time_to_halt_s", compute=_time_to_halt_s, label="time to halt (s)"),
+               label="Spearman(model loss, incentive)", bounds=(-1.0, 1.0)),
+        Metric(name="halt_block", compute=_halt_block, label="first halted block",
+               bounds=(0.0, math.inf), per_epoch=False),
+        Metric(name="time_to_halt_s", compute=_time_to_halt_s, label="time to halt (s)",
+               bounds=(0.0, math.inf), per_epoch=False),
     )
 }
 

@@ -3,7 +3,12 @@
 * one parameter: the metric's mean against the parameter, with its 95% interval;
 * a two-parameter grid: one line per value of the parameter with fewer values, across the
   other (``plot-<metric>.png``), and a heatmap of the means (``heatmap-<metric>.png``);
-* anything else (zip, random, more parameters): one panel per parameter, every point.
+* anything else (zip, random, more parameters): one panel per parameter, every point;
+* trajectories (``trajectory-<metric>.png``): the metric on each epoch alone, mean and 95%
+  band across seeds, one small panel per point.
+
+Every figure shows each seed's value as a faint dot beside the mean and says how many seeds
+the means are over.
 
 Figures are built with ``matplotlib.figure.Figure`` directly (the Agg canvas), so no pyplot
 state and no global backend switch.
@@ -21,32 +26,94 @@ import numpy as np
 from subnetsim.sweep.config import Sweep
 from subnetsim.sweep.metrics import METRICS
 
-__all__ = ["plot_summary"]
+__all__ = ["plot_summary", "plot_trajectories", "seeds_text"]
 
 Row = Mapping[str, Any]
+MAX_TRAJECTORY_PANELS = 24
 
 
-def plot_summary(sweep: Sweep, summary: Sequence[Row], out_dir: str | Path) -> list[Path]:
-    """Write the plots of every metric with at least one finite mean; return their paths."""
+def plot_summary(sweep: Sweep, summary: Sequence[Row], out_dir: str | Path,
+                 run_rows: Sequence[Row] = ()) -> list[Path]:
+    """Write the plots of every metric with at least one finite mean (each seed's value from
+    ``run_rows`` drawn beside its mean); return their paths."""
     out = Path(out_dir)
     paths = []
     names = sweep.parameters
+    runs = {point.index: [row for row in run_rows if row["point"] == point.index]
+            for point in sweep.points}
     for metric in sweep.metrics:
         if not any(row[f"{metric}_n"] for row in summary):
             continue
+        title = f"{sweep.name}: {metric} (mean, 95% interval, {seeds_text(summary, metric)})"
         if len(names) == 1:
-            paths.append(_save(_lines(summary, metric, names[0], None, sweep.name),
+            paths.append(_save(_lines(summary, metric, names[0], None, title, runs),
                                out / f"plot-{metric}.png"))
         elif len(names) == 2 and sweep.file.mode == "grid":
             across, lines = _axis_order(summary, names)
-            paths.append(_save(_lines(summary, metric, across, lines, sweep.name),
+            paths.append(_save(_lines(summary, metric, across, lines, title, runs),
                                out / f"plot-{metric}.png"))
-            paths.append(_save(_heatmap(summary, metric, lines, across, sweep.name),
+            paths.append(_save(_heatmap(summary, metric, lines, across,
+                                        f"{sweep.name} ({seeds_text(summary, metric)})"),
                                out / f"heatmap-{metric}.png"))
         else:
-            paths.append(_save(_panels(summary, metric, names, sweep.name),
+            paths.append(_save(_panels(summary, metric, names, title, runs),
                                out / f"plot-{metric}.png"))
     return paths
+
+
+def seeds_text(summary: Sequence[Row], metric: str) -> str:
+    """'n = 5 seeds' (or 'n = 3-5 seeds' when points lost runs) for a figure's title."""
+    counts = [row[f"{metric}_n"] for row in summary if row[f"{metric}_n"]]
+    low, high = min(counts, default=0), max(counts, default=0)
+    return f"n = {low} seeds" if low == high else f"n = {low}-{high} seeds"
+
+
+def plot_trajectories(sweep: Sweep, bands: Sequence[Row], out_dir: str | Path) -> list[Path]:
+    """Per metric, one small panel per point (up to MAX_TRAJECTORY_PANELS): the mean over
+    seeds on each epoch and its 95% band; warm-up epochs shaded. Returns the paths."""
+    out = Path(out_dir)
+    paths = []
+    for metric in dict.fromkeys(row["metric"] for row in bands):
+        rows = [row for row in bands if row["metric"] == metric]
+        if not any(math.isfinite(row["mean"]) for row in rows):
+            continue
+        shown = sweep.points[:MAX_TRAJECTORY_PANELS]
+        columns = min(4, len(shown))
+        grid = math.ceil(len(shown) / columns)
+        figure = _figure(3.2 * columns, 1.2 + 2.2 * grid)
+        panels = figure.subplots(grid, columns, squeeze=False, sharex=True, sharey=True)
+        counts = [row["n"] for row in rows if row["n"]]
+        for axes, point in zip(panels.flat, shown, strict=False):
+            mine = [row for row in rows if row["point"] == point.index]
+            epochs = [row["epoch"] for row in mine]
+            axes.plot(epochs, [row["mean"] for row in mine], color="C0")
+            axes.fill_between(epochs, [_or(row["low"], row["mean"]) for row in mine],
+                              [_or(row["high"], row["mean"]) for row in mine],
+                              color="C0", alpha=0.25, linewidth=0)
+            if sweep.file.warmup_epochs:
+                axes.axvspan(min(epochs, default=0) - 0.5, sweep.file.warmup_epochs + 0.5,
+                             color="grey", alpha=0.12)
+            parity = METRICS[metric].parity
+            if parity is not None:
+                axes.axhline(parity, color="grey", linestyle="--", linewidth=0.8)
+            axes.set_title(", ".join(f"{k}={_label(v)}" for k, v in point.values.items()),
+                           fontsize=7)
+            axes.grid(alpha=0.3)
+        for axes in list(panels.flat)[len(shown):]:
+            axes.set_visible(False)
+        more = (f"; first {len(shown)} of {len(sweep.points)} points"
+                if len(sweep.points) > len(shown) else "")
+        seeds = f"n = {min(counts, default=0)}-{max(counts, default=0)} seeds" \
+            if counts and min(counts) != max(counts) else f"n = {max(counts, default=0)} seeds"
+        figure.suptitle(f"{sweep.name}: {METRICS[metric].label} per epoch "
+                        f"(mean and 95% band, {seeds}{more}; grey: warm-up)", fontsize=9)
+        figure.supxlabel("epoch", fontsize=8)
+        paths.append(_save(figure, out / f"trajectory-{metric}.png"))
+    return paths
+
+
+def _or(value: float, fallback: float) -> float:
+    return value if math.isfinite(value) else fallback
 
 
 def _figure(width: float = 6.4, height: float = 4.2) -> Any:
@@ -67,7 +134,7 @@ def _axis_order(summary: Sequence[Row], names: Sequence[str]) -> tuple[str, str]
 
 
 def _lines(summary: Sequence[Row], metric: str, across: str, lines: str | None,
-           title: str) -> Any:
+           title: str, runs: Mapping[int, Sequence[Row]]) -> Any:
     figure = _figure()
     axes = figure.add_subplot()
     groups = _distinct(summary, lines) if lines else [None]
@@ -81,7 +148,8 @@ def _lines(summary: Sequence[Row], metric: str, across: str, lines: str | None,
         x = [positions[_key(row[across])] + nudge for row in rows]
         mean, below, above = _error_bars(rows, metric)
         label = f"{lines} = {_label(group)}" if lines else None
-        axes.errorbar(x, mean, yerr=[below, above], marker="o", capsize=4, label=label)
+        drawn = axes.errorbar(x, mean, yerr=[below, above], marker="o", capsize=4, label=label)
+        _seed_dots(axes, rows, x, metric, runs, drawn.lines[0].get_color())
     if labels:
         axes.set_xticks(list(positions.values()), labels)
     parity = METRICS[metric].parity
@@ -89,7 +157,7 @@ def _lines(summary: Sequence[Row], metric: str, across: str, lines: str | None,
         axes.axhline(parity, color="grey", linestyle="--", linewidth=1, label="parity")
     axes.set_xlabel(across)
     axes.set_ylabel(METRICS[metric].label)
-    axes.set_title(f"{title}: {metric} (mean, 95% interval)")
+    axes.set_title(title, fontsize=9)
     axes.grid(alpha=0.3)
     if lines or parity is not None:
         axes.legend()
@@ -120,7 +188,8 @@ def _heatmap(summary: Sequence[Row], metric: str, rows_name: str, columns_name: 
     return figure
 
 
-def _panels(summary: Sequence[Row], metric: str, names: Sequence[str], title: str) -> Any:
+def _panels(summary: Sequence[Row], metric: str, names: Sequence[str], title: str,
+            runs: Mapping[int, Sequence[Row]]) -> Any:
     figure = _figure(4.0 * len(names), 3.8)
     panels = figure.subplots(1, len(names), squeeze=False)[0]
     for axes, name in zip(panels, names, strict=True):
@@ -128,13 +197,27 @@ def _panels(summary: Sequence[Row], metric: str, names: Sequence[str], title: st
         x = [positions[_key(row[name])] for row in summary]
         mean, below, above = _error_bars(summary, metric)
         axes.errorbar(x, mean, yerr=[below, above], fmt="o", capsize=3)
+        _seed_dots(axes, summary, x, metric, runs, "C0")
         if labels:
             axes.set_xticks(list(positions.values()), labels)
         axes.set_xlabel(name)
         axes.grid(alpha=0.3)
     panels[0].set_ylabel(METRICS[metric].label)
-    figure.suptitle(f"{title}: {metric} (mean, 95% interval)")
+    figure.suptitle(title, fontsize=9)
     return figure
+
+
+def _seed_dots(axes: Any, rows: Sequence[Row], x: Sequence[float], metric: str,
+               runs: Mapping[int, Sequence[Row]], color: str) -> None:
+    """Each seed's value of each point, as faint dots at the point's x."""
+    dots_x, dots_y = [], []
+    for position, row in zip(x, rows, strict=True):
+        for run in runs.get(row["point"], ()):
+            if math.isfinite(run[metric]):
+                dots_x.append(position)
+                dots_y.append(run[metric])
+    if dots_x:
+        axes.scatter(dots_x, dots_y, s=10, color=color, alpha=0.35, linewidths=0, zorder=3)
 
 
 def _error_bars(rows: Sequence[Row], metric: str) -> tuple[list[float], ...]:

@@ -2,9 +2,12 @@
 
 Layout of ``DIR``::
 
-    sweep.json                      what decides the results (scenario, points, seeds)
+    sweep.json                      what decides the results (scenario, points, seeds), and
+                                    under "provenance" the software, code and executor
     runs/p00003-r0001.parquet       one finished run: long format, its facts in the metadata
-    errors.csv                      runs that raised: point, replicate, seed, error
+    errors.csv                      runs that raised: point, replicate, seed, parameters,
+                                    error type, message, traceback file
+    errors/p00003-r0001.txt         the full traceback of a failed run
     epochs.parquet                  every run, merged in (point, replicate, epoch, uid) order
 
 A run file is written to a temporary name and renamed when complete, so a killed sweep leaves
@@ -19,6 +22,7 @@ import dataclasses
 import json
 import os
 import re
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,7 +39,7 @@ __all__ = ["ResultsDir", "run_schema"]
 
 _RUN_FILE = re.compile(r"^p(\d+)-r(\d+)\.parquet$")
 _INFO_KEY = b"subnetsim.run"
-_ERROR_COLUMNS = ("point", "replicate", "seed", "error", "message")
+_ERROR_COLUMNS = ("point", "replicate", "seed", "parameters", "error", "message", "traceback")
 
 
 def run_schema(sweep: Sweep) -> pa.Schema:
@@ -60,9 +64,11 @@ class ResultsDir:
     sweep: Sweep
 
     @classmethod
-    def prepare(cls, path: str | Path, sweep: Sweep, resume: bool) -> ResultsDir:
+    def prepare(cls, path: str | Path, sweep: Sweep, resume: bool,
+                provenance: dict[str, Any] | None = None) -> ResultsDir:
         """Create (or, with ``resume``, reopen) the folder; a folder holding another sweep, or
-        results without ``resume``, is a ConfigError."""
+        results without ``resume``, is a ConfigError. ``provenance`` (software, code version,
+        executor) is stored beside the identity and ignored when resuming."""
         path = Path(path)
         manifest = path / "sweep.json"
         identity = canonical_json(sweep.identity())
@@ -70,11 +76,14 @@ class ResultsDir:
             if not resume:
                 raise ConfigError("--out", str(path), "already holds a sweep: pass --resume to "
                                   "continue it, or choose another folder")
-            if manifest.read_text(encoding="utf-8") != identity:
+            stored = json.loads(manifest.read_text(encoding="utf-8"))
+            stored.pop("provenance", None)
+            if canonical_json(stored) != identity:
                 raise ConfigError("--out", str(path), "holds a different sweep (scenario, "
                                   "points, seeds or fast_path changed): use another folder")
         (path / "runs").mkdir(parents=True, exist_ok=True)
-        manifest.write_text(identity, encoding="utf-8")
+        manifest.write_text(canonical_json({**sweep.identity(), "provenance": provenance or {}}),
+                            encoding="utf-8")
         results = cls(path=path, sweep=sweep)
         with results.errors_path.open("w", newline="", encoding="utf-8") as handle:
             csv.writer(handle).writerow(_ERROR_COLUMNS)  # failed runs are retried: start afresh
@@ -106,10 +115,19 @@ class ResultsDir:
         return final
 
     def record_error(self, point: int, replicate: int, seed: int, error: BaseException) -> None:
-        """Append a failed run to ``errors.csv`` (one line, flushed at once)."""
+        """Append a failed run to ``errors.csv`` (one line, flushed at once) and write its
+        traceback (with a worker's remote traceback, when the executor passes one on) to
+        ``errors/p<point>-r<replicate>.txt``."""
         message = " ".join(str(error).split())
+        folder = self.path / "errors"
+        folder.mkdir(exist_ok=True)
+        trace = folder / f"p{point:05d}-r{replicate:04d}.txt"
+        trace.write_text("".join(traceback.format_exception(error)), encoding="utf-8")
+        parameters = json.dumps(self.sweep.points[point].values, sort_keys=True)
         with self.errors_path.open("a", newline="", encoding="utf-8") as handle:
-            csv.writer(handle).writerow([point, replicate, seed, type(error).__name__, message])
+            csv.writer(handle).writerow([point, replicate, seed, parameters,
+                                         type(error).__name__, message,
+                                         trace.relative_to(self.path).as_posix()])
 
     def sort_errors(self) -> None:
         """Rewrite ``errors.csv`` in (point, replicate) order: runs fail in completion order,

@@ -30,9 +30,15 @@ from subnetsim.subnet.errors import ConfigError
 from subnetsim.subnet.yuma import YumaParams
 from subnetsim.sweep.config import Sweep
 from subnetsim.sweep.replay import ReplayTask
-from subnetsim.sweep.report import per_run_metrics, summarize, write_csv
+from subnetsim.sweep.report import (
+    per_run_metrics,
+    per_run_trajectories,
+    summarize,
+    write_csv,
+)
 from subnetsim.sweep.results import ResultsDir
 from subnetsim.sweep.task import RunOutput, RunTask
+from subnetsim.sweep.trajectories import trajectory_bands, write_trajectories
 
 __all__ = ["EXECUTORS", "SerialExecutor", "SweepOutcome", "SweepProgress", "open_executor",
            "plan_tasks", "run_sweep"]
@@ -157,9 +163,11 @@ def plan_tasks(sweep: Sweep, finished: set[tuple[int, int]] | None = None) -> li
 
 def run_sweep(sweep: Sweep, out_dir: str | Path, executor: concurrent.futures.Executor,
               resume: bool = False,
-              progress: Callable[[SweepProgress], None] | None = None) -> SweepOutcome:
-    """Run ``sweep`` into ``out_dir`` on ``executor`` and summarise it (see the module doc)."""
-    results = ResultsDir.prepare(out_dir, sweep, resume)
+              progress: Callable[[SweepProgress], None] | None = None,
+              provenance: dict[str, Any] | None = None) -> SweepOutcome:
+    """Run ``sweep`` into ``out_dir`` on ``executor`` and summarise it (see the module doc);
+    ``provenance`` (``subnetsim.sweep.provenance``) goes into ``sweep.json``."""
+    results = ResultsDir.prepare(out_dir, sweep, resume, provenance)
     finished = results.finished()
     tasks = plan_tasks(sweep, finished)
     tracker = _Tracker(total=sweep.runs, skipped=len(finished), progress=progress)
@@ -204,9 +212,14 @@ def _finish(results: ResultsDir, tracker: _Tracker) -> SweepOutcome:
     summary = summarize(results.sweep, run_rows)
     files["runs"] = write_csv(results.path / "runs.csv", run_rows)
     files["summary"] = write_csv(results.path / "summary.csv", summary)
-    from subnetsim.sweep.plots import plot_summary
+    trajectory = per_run_trajectories(results)
+    files["trajectories"] = write_trajectories(results.path / "trajectories.parquet", trajectory,
+                                               {"sweep": results.sweep.name})
+    from subnetsim.sweep.plots import plot_summary, plot_trajectories
 
-    for path in plot_summary(results.sweep, summary, results.path):
+    for path in plot_summary(results.sweep, summary, results.path, run_rows):
+        files[path.stem] = path
+    for path in plot_trajectories(results.sweep, trajectory_bands(trajectory), results.path):
         files[path.stem] = path
     return SweepOutcome(out_dir=results.path, ran=tracker.done, skipped=tracker.skipped,
                         failed=tracker.failed, run_rows=run_rows, summary=summary, files=files,
@@ -214,12 +227,14 @@ def _finish(results: ResultsDir, tracker: _Tracker) -> SweepOutcome:
 
 
 def _warnings(run_rows: list[dict[str, Any]]) -> list[str]:
-    """What the user should know about the results (the fast path's limits, when hit)."""
+    """What the user should know about the results (the fast path's limits, when hit; the
+    CLI adds ``few_seeds_warning``)."""
     pruned = sorted({row["replicate"] for row in run_rows
                      if row["method"] == "replay" and row["prunings"]})
     if not pruned:
         return []
-    return [f"fast path: the recorded run of replicate(s) {', '.join(map(str, pruned))} pruned "
+    replicates = ", ".join(map(str, pruned))
+    return [f"fast path: the recorded run of replicate(s) {replicates} pruned "
             "uids; every setting replays the base run's prunings (pruning follows emission, "
             "so re-simulation could prune others): set fast_path = false to check"]
 
