@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from subnetsim.catalog import DEFAULT_SNAPSHOT, shipped_path
+from subnetsim.cli import report as _report
+from subnetsim.cli import tune as _tune
 from subnetsim.subnet.errors import SubnetSimError
 
 __all__ = ["main", "build_parser"]
@@ -160,6 +162,8 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     # more commands register below this line (one line each)
     _register_drill,
     _register_sweep,
+    _tune.register,
+    _report.register,
     _register_tui,
 ]
 

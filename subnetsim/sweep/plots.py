@@ -68,44 +68,47 @@ def seeds_text(summary: Sequence[Row], metric: str) -> str:
     return f"n = {low} seeds" if low == high else f"n = {low}-{high} seeds"
 
 
-def plot_trajectories(sweep: Sweep, bands: Sequence[Row], out_dir: str | Path) -> list[Path]:
-    """Per metric, one small panel per point (up to MAX_TRAJECTORY_PANELS): the mean over
-    seeds on each epoch and its 95% band; warm-up epochs shaded. Returns the paths."""
+def plot_trajectories(name: str, points: Sequence[tuple[int, Mapping[str, Any]]],
+                      bands: Sequence[Row], out_dir: str | Path,
+                      warmup_epochs: int = 0) -> list[Path]:
+    """Per metric, one small panel per (point index, parameter values) in ``points`` (up to
+    MAX_TRAJECTORY_PANELS): the mean over seeds on each epoch and its 95% band
+    (``trajectory_bands``); warm-up epochs shaded. Returns the paths."""
     out = Path(out_dir)
     paths = []
     for metric in dict.fromkeys(row["metric"] for row in bands):
         rows = [row for row in bands if row["metric"] == metric]
         if not any(math.isfinite(row["mean"]) for row in rows):
             continue
-        shown = sweep.points[:MAX_TRAJECTORY_PANELS]
+        shown = list(points)[:MAX_TRAJECTORY_PANELS]
         columns = min(4, len(shown))
         grid = math.ceil(len(shown) / columns)
         figure = _figure(3.2 * columns, 1.2 + 2.2 * grid)
         panels = figure.subplots(grid, columns, squeeze=False, sharex=True, sharey=True)
         counts = [row["n"] for row in rows if row["n"]]
-        for axes, point in zip(panels.flat, shown, strict=False):
-            mine = [row for row in rows if row["point"] == point.index]
+        for axes, (index, values) in zip(panels.flat, shown, strict=False):
+            mine = [row for row in rows if row["point"] == index]
             epochs = [row["epoch"] for row in mine]
             axes.plot(epochs, [row["mean"] for row in mine], color="C0")
             axes.fill_between(epochs, [_or(row["low"], row["mean"]) for row in mine],
                               [_or(row["high"], row["mean"]) for row in mine],
                               color="C0", alpha=0.25, linewidth=0)
-            if sweep.file.warmup_epochs:
-                axes.axvspan(min(epochs, default=0) - 0.5, sweep.file.warmup_epochs + 0.5,
+            if warmup_epochs:
+                axes.axvspan(min(epochs, default=0) - 0.5, warmup_epochs + 0.5,
                              color="grey", alpha=0.12)
             parity = METRICS[metric].parity
             if parity is not None:
                 axes.axhline(parity, color="grey", linestyle="--", linewidth=0.8)
-            axes.set_title(", ".join(f"{k}={_label(v)}" for k, v in point.values.items()),
+            axes.set_title(", ".join(f"{k}={_label(v)}" for k, v in values.items()),
                            fontsize=7)
             axes.grid(alpha=0.3)
         for axes in list(panels.flat)[len(shown):]:
             axes.set_visible(False)
-        more = (f"; first {len(shown)} of {len(sweep.points)} points"
-                if len(sweep.points) > len(shown) else "")
+        more = (f"; first {len(shown)} of {len(points)} points"
+                if len(points) > len(shown) else "")
         seeds = f"n = {min(counts, default=0)}-{max(counts, default=0)} seeds" \
             if counts and min(counts) != max(counts) else f"n = {max(counts, default=0)} seeds"
-        figure.suptitle(f"{sweep.name}: {METRICS[metric].label} per epoch "
+        figure.suptitle(f"{name}: {METRICS[metric].label} per epoch "
                         f"(mean and 95% band, {seeds}{more}; grey: warm-up)", fontsize=9)
         figure.supxlabel("epoch", fontsize=8)
         paths.append(_save(figure, out / f"trajectory-{metric}.png"))

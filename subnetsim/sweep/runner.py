@@ -219,7 +219,10 @@ def _finish(results: ResultsDir, tracker: _Tracker) -> SweepOutcome:
 
     for path in plot_summary(results.sweep, summary, results.path, run_rows):
         files[path.stem] = path
-    for path in plot_trajectories(results.sweep, trajectory_bands(trajectory), results.path):
+    sweep = results.sweep
+    for path in plot_trajectories(sweep.name, [(p.index, p.values) for p in sweep.points],
+                                  trajectory_bands(trajectory), results.path,
+                                  sweep.file.warmup_epochs):
         files[path.stem] = path
     return SweepOutcome(out_dir=results.path, ran=tracker.done, skipped=tracker.skipped,
                         failed=tracker.failed, run_rows=run_rows, summary=summary, files=files,

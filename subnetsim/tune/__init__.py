@@ -1,0 +1,1 @@
+"""Objective-driven search over scenario parameters (``subnetsim tune``, docs/tuning.md)."""
