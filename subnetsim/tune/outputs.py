@@ -102,7 +102,8 @@ def override_text(tune: Tune, row: dict[str, Any]) -> str:
     for objective in tune.objectives:
         lines.append(f"# {objective.metric} ({objective.direction}) = "
                      f"{interval_text(row, objective.metric)}")
-    lines.append("# use: subnetsim run base.toml "
+    lines.append(f"# seeds: {', '.join(map(str, tune.run_seeds))}; runs of {tune.blocks} blocks")
+    lines.append(f"# use: subnetsim run base.toml --blocks {tune.blocks} --seed SEED "
                  f"$(sed -e '/^#/d' -e 's/^/--set /' front/trial-{row['trial']:05d}.set)")
     lines += [f"{p.name}={toml_value(row[p.name])}" for p in tune.parameters]
     return "\n".join(lines) + "\n"

@@ -1,0 +1,165 @@
+"""subnetsim tune: strict tune files, the Pareto front, studies that resume and reproduce."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from subnetsim.subnet.errors import ConfigError
+from subnetsim.subnet.scenario import apply_overrides, load_scenario
+
+from subnetsim.sweep.runner import SerialExecutor, open_executor
+from subnetsim.tune.config import load_tune
+from subnetsim.tune.front import dominates, pareto_front
+from subnetsim.tune.outputs import write_outputs
+from subnetsim.tune.study import open_study, run_study
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ROOT / "tests" / "data" / "tiny_tune.toml"
+SHIPPED = ROOT / "scenarios" / "tune" / "copier_resistance.toml"
+
+
+def write_tune(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "small.toml").write_text((ROOT / "tests/data/small.toml").read_text())
+    path = tmp_path / "t.toml"
+    path.write_text(text)
+    return path
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+BASE = '''scenario = "small.toml"
+[[objectives]]
+metric = "emission_gini"
+[parameters]
+'''
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (BASE + "kapa = { low = 0.1, high = 0.5 }", "unknown parameter.*did you mean kappa"),
+    (BASE + "kappa = { low = 0.5, high = 0.1 }", r"low \(0.5\) must be < high"),
+    (BASE + "kappa = { low = 0.1, high = 1.5 }", "must be <= 1"),
+    (BASE + "kappa = []", "empty list"),
+    (BASE + "kappa = 0.5", "a fixed value belongs in the scenario"),
+    (BASE + "seed = [1, 2]", "cannot be tuned"),
+    (BASE.replace("emission_gini", "emission_ginni") + "kappa = [0.1, 0.2]",
+     "unknown metric.*did you mean emission_gini"),
+    (BASE + "kappa = [0.1, 0.2]\n[[constraints]]\nmetric = \"emission_gini\"",
+     "give min, max or both"),
+    ('scenario = "small.toml"\n[parameters]\nkappa = [0.1, 0.2]', "at least one"),
+    ("trails = 5\n" + BASE + "kappa = [0.1, 0.2]", "unknown key"),
+    (BASE.replace('"emission_gini"', '"emission_gini"\ndirection = "down"') +
+     "kappa = [0.1, 0.2]", "expected one of minimize, maximize"),
+])
+def test_tune_files_are_strict(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        load_tune(write_tune(tmp_path, text))
+
+
+def test_the_shipped_study_loads_and_answers_its_question():
+    tune = load_tune(SHIPPED)
+    assert {p.name for p in tune.parameters} == {
+        "kappa", "bonds_moving_avg", "liquid_alpha_enabled", "alpha_low", "alpha_high",
+        "commit_reveal_period"}
+    assert [o.metric for o in tune.objectives] == ["copier_dividend_ratio",
+                                                   "loss_incentive_spearman"]
+    assert tune.sampler == "nsga2"
+    assert "unprofitable" in SHIPPED.read_text().split("\n\n")[0]
+
+
+def test_pareto_front_keeps_exactly_the_non_dominated():
+    values = [(1.0, 5.0), (2.0, 2.0), (3.0, 3.0), (5.0, 1.0), (2.0, 2.0)]
+    assert pareto_front(values, ["minimize", "minimize"]) == [0, 1, 3, 4]
+    assert pareto_front(values, ["maximize", "maximize"]) == [0, 2, 3]
+    assert dominates((1, 1), (1, 2), ["minimize", "minimize"])
+    assert not dominates((1, 1), (1, 1), ["minimize", "minimize"])
+    assert pareto_front([(0.3,), (0.1,), (0.1,)], ["minimize"]) == [1, 2]
+
+
+@pytest.fixture(scope="module")
+def serial_study(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("study")
+    tune = load_tune(TINY)
+    run_study(tune, out, SerialExecutor())
+    write_outputs(tune, open_study(tune, f"sqlite:///{out / 'study.db'}", create=False), out)
+    return out
+
+
+def test_a_study_writes_its_front_overrides_and_plots(serial_study):
+    trials = read_csv(serial_study / "trials.csv")
+    assert [row["trial"] for row in trials] == [str(i) for i in range(6)]
+    assert all(row["state"] == "COMPLETE" and row["seeds"] == "2" for row in trials)
+    front = read_csv(serial_study / "front.csv")
+    assert front and all(row["on_front"] == "True" for row in front)
+    # No trial off the front beats a front trial on both objectives.
+    for row in trials:
+        mine = (float(row["emission_gini_mean"]), float(row["attacker_dividend_ratio_mean"]))
+        for other in front:
+            theirs = (float(other["emission_gini_mean"]),
+                      float(other["attacker_dividend_ratio_mean"]))
+            assert not dominates(mine, theirs, ["minimize", "minimize"])
+    # Each front point is a --set file that `run` accepts, holding the trial's values.
+    base = load_scenario(serial_study / "base.toml")
+    for row in front:
+        lines = (serial_study / "front" / f"trial-{int(row['trial']):05d}.set").read_text()
+        settings = [line for line in lines.splitlines() if not line.startswith("#")]
+        scenario = apply_overrides(base, settings)
+        assert scenario.hyperparameters.kappa == pytest.approx(float(row["kappa"]), rel=1e-12)
+        assert load_scenario(serial_study / "front" / f"trial-{int(row['trial']):05d}.toml") \
+            == scenario
+    for name in ("plot-front.png", "plot-history.png", "plot-importances.png",
+                 "trajectory-emission_gini.png"):
+        assert (serial_study / name).read_bytes()[:4] == b"\x89PNG"
+    assert (serial_study / "front.parquet").exists() and (serial_study / "trajectories.parquet")
+
+
+def test_the_same_study_on_a_process_pool_asks_and_tells_the_same(serial_study, tmp_path):
+    tune = load_tune(TINY)
+    with open_executor("process", workers=2) as executor:
+        run_study(tune, tmp_path, executor)
+    write_outputs(tune, open_study(tune, f"sqlite:///{tmp_path / 'study.db'}", create=False),
+                  tmp_path)
+    assert (tmp_path / "trials.csv").read_text() == (serial_study / "trials.csv").read_text()
+
+
+def test_an_existing_study_needs_resume_and_the_same_file(serial_study, tmp_path):
+    tune = load_tune(TINY)
+    with pytest.raises(ConfigError, match="--resume"):
+        run_study(tune, serial_study, SerialExecutor())
+    changed = write_tune(tmp_path, TINY.read_text().replace("root_seed = 5", "root_seed = 6"))
+    with pytest.raises(ConfigError, match="different study"):
+        run_study(load_tune(changed), serial_study, SerialExecutor(), resume=True)
+
+
+def test_a_killed_study_continues_without_losing_a_trial(serial_study, tmp_path):
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "subnetsim", "tune", str(TINY), "--out", str(out),
+               "--executor", "serial"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    # Kill it once the first batch is told, while the second is being evaluated.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list((out / "trials").glob("*.parquet"))) < 4:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    tune = load_tune(TINY)
+    study = open_study(tune, f"sqlite:///{out / 'study.db'}", create=False)
+    before = study.get_trials()
+    assert any(t.state.name == "RUNNING" for t in before), "killed too late to test a resume"
+    outcome = run_study(tune, out, SerialExecutor(), resume=True)
+    after = open_study(tune, f"sqlite:///{out / 'study.db'}", create=False).get_trials()
+    assert len(after) == 6 and all(t.state.name == "COMPLETE" for t in after)
+    assert outcome.resumed == sum(t.state.name == "RUNNING" for t in before)
+    # Interrupted or not, the study asked and was told the same.
+    write_outputs(tune, open_study(tune, f"sqlite:///{out / 'study.db'}", create=False), out)
+    assert (out / "trials.csv").read_text() == (serial_study / "trials.csv").read_text()
