@@ -128,14 +128,14 @@ def _study_page(folder: Path) -> str:
                          "(<code>--set</code> lines) and <code>front/trial-NNNNN.toml</code> "
                          "(a scenario for <code>subnetsim run</code>).</p>",
                          _table(["trial", *space, *metrics],
-                                [[row["trial"], *(row.get(p, "") for p in space),
+                                [[row["trial"], *(_short(row.get(p, "")) for p in space),
                                   *(_interval_cell(row, m) for m in metrics)]
                                  for row in front]),
                          *_images(folder, ["plot-front.png"])]),
             _section("results", "Every trial", [
                 "<details><summary>trials.csv</summary>" + _table(
                     ["trial", "state", *space, *metrics, "feasible"],
-                    [[row["trial"], row["state"], *(row.get(p, "") for p in space),
+                    [[row["trial"], row["state"], *(_short(row.get(p, "")) for p in space),
                       *(_interval_cell(row, m) for m in metrics), row["feasible"]]
                      for row in trials]) + "</details>"]),
             _section("figures", "Search history and importances",
@@ -256,6 +256,16 @@ def _text(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return "" if value is None else str(value)
+
+
+def _short(text: str) -> str:
+    """A parameter value from a CSV cell, floats to 4 significant digits."""
+    if text in ("True", "False") or not text:
+        return text.lower()
+    try:
+        return text if text.lstrip("-").isdigit() else f"{float(text):.4g}"
+    except ValueError:
+        return text
 
 
 def _number(text: str) -> str:

@@ -74,11 +74,11 @@ def evaluate_batch(tune: Tune, trials: Sequence[tuple[int, dict[str, Any]]],
         for replicate, seed in enumerate(tune.run_seeds):
             task = RunTask(point=number, replicate=replicate, seed=seed, blocks=tune.blocks,
                            scenario=scenario)
-            futures[_submit(executor, task)] = (number, replicate)
+            futures[executor.submit(task)] = (number, replicate)
     outputs: dict[tuple[int, int], Any] = {}
     total, done = len(futures), 0
     try:
-        for future in _as_completed(futures):
+        for future in concurrent.futures.as_completed(futures):
             outputs[futures[future]] = future
             done += 1
             if progress is not None:
@@ -88,15 +88,6 @@ def evaluate_batch(tune: Tune, trials: Sequence[tuple[int, dict[str, Any]]],
             future.cancel()
     return [_trial_result(tune, number, values, outputs, rejected.get(number))
             for number, values in trials]
-
-
-def _submit(executor: concurrent.futures.Executor, task: RunTask) -> concurrent.futures.Future:
-    return executor.submit(task)
-
-
-def _as_completed(futures: dict[concurrent.futures.Future, Any]) -> Any:
-    # A serial executor hands back finished futures; as_completed handles both kinds.
-    return concurrent.futures.as_completed(futures)
 
 
 def _trial_result(tune: Tune, number: int, values: dict[str, Any],

@@ -85,15 +85,6 @@ def test_pareto_front_keeps_exactly_the_non_dominated():
     assert pareto_front([(0.3,), (0.1,), (0.1,)], ["minimize"]) == [1, 2]
 
 
-@pytest.fixture(scope="module")
-def serial_study(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("study")
-    tune = load_tune(TINY)
-    run_study(tune, out, SerialExecutor())
-    write_outputs(tune, open_study(tune, f"sqlite:///{out / 'study.db'}", create=False), out)
-    return out
-
-
 def test_a_study_writes_its_front_overrides_and_plots(serial_study):
     trials = read_csv(serial_study / "trials.csv")
     assert [row["trial"] for row in trials] == [str(i) for i in range(6)]
