@@ -65,9 +65,6 @@ def _tune(args: argparse.Namespace) -> int:
         tune = dataclasses.replace(tune, file=dataclasses.replace(tune.file, trials=args.trials))
     kind = args.executor or ("dask" if args.scheduler else "process")
     workers = 1 if kind == "serial" else args.workers
-    few = few_seeds_warning(len(tune.run_seeds))
-    if few:
-        print(f"warning: {few}", file=sys.stderr)
     bar = _StudyBar(sys.stderr)
     with open_executor(kind, args.workers, args.scheduler) as executor:
         outcome = run_study(tune, args.out, executor, storage=args.storage, resume=args.resume,
@@ -86,6 +83,9 @@ def _tune(args: argparse.Namespace) -> int:
           f"{len(tune.run_seeds)} seeds per trial; sampler {tune.sampler}")
     print(f"results in {outcome.out_dir}: " + ", ".join(
         sorted({path.name for path in files.values()})))
+    few = few_seeds_warning(len(tune.run_seeds))
+    if few:
+        print(f"warning: {few}", file=sys.stderr)
     if outcome.failed:
         print(f"{outcome.failed} trial(s) failed: see {outcome.out_dir / 'errors.csv'} and "
               "trials.csv (fail_reason)", file=sys.stderr)

@@ -154,3 +154,16 @@ def test_a_killed_study_continues_without_losing_a_trial(serial_study, tmp_path)
     # Interrupted or not, the study asked and was told the same.
     write_outputs(tune, open_study(tune, f"sqlite:///{out / 'study.db'}", create=False), out)
     assert (out / "trials.csv").read_text() == (serial_study / "trials.csv").read_text()
+
+
+@pytest.mark.parametrize("extra", [[], ["--trials", "0"], ["--resume"]])
+def test_cli_mistakes_are_one_line_and_exit_2(tmp_path, capsys, extra):
+    from subnetsim.cli import main
+
+    good = ["tune", str(TINY), "--out", str(tmp_path / "out"), "--executor", "serial"]
+    bad = write_tune(tmp_path, BASE + "kappa = { low = 0.5, high = 0.1 }")
+    argv = good + extra if extra else ["tune", str(bad), "--out", str(tmp_path / "out")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("subnetsim tune: error:")
+    assert not (tmp_path / "out" / "study.db").exists()
