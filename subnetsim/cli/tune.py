@@ -70,10 +70,7 @@ def _tune(args: argparse.Namespace) -> int:
         outcome = run_study(tune, args.out, executor, storage=args.storage, resume=args.resume,
                             provenance=provenance(kind, workers, args.scheduler), progress=bar)
     bar.finish()
-    from subnetsim.tune.storage import StudyDir
-
-    storage = StudyDir.prepare(args.out, tune, True, args.storage, None).storage
-    study = open_study(tune, storage, create=False)
+    study = open_study(tune, outcome.storage, create=False)
     files = write_outputs(tune, study, args.out)
     from subnetsim.tune.outputs import study_tables
 

@@ -50,6 +50,7 @@ class StudyOutcome:
     """What a study run did and where its results are."""
 
     out_dir: Path
+    storage: str  # the Optuna storage URL the study lives in
     evaluated: int  # trials evaluated by this invocation
     resumed: int  # of which were left running by an interrupted invocation
     finished: int  # finished trials in the study
@@ -117,7 +118,8 @@ def run_study(tune: Tune, out_dir: str | Path, executor: concurrent.futures.Exec
                    [(trial.number, dict(trial.params)) for trial in asked], progress)
         evaluated += len(asked)
     trials = study.get_trials(deepcopy=False)
-    return StudyOutcome(out_dir=folder.path, evaluated=evaluated, resumed=resumed,
+    return StudyOutcome(out_dir=folder.path, storage=folder.storage, evaluated=evaluated,
+                        resumed=resumed,
                         finished=sum(t.state.name == "COMPLETE" for t in trials),
                         failed=sum(t.state.name == "FAIL" for t in trials))
 
