@@ -60,10 +60,11 @@ def expanded_tail(count: int) -> float:
     return 0.5 * math.erfc(z / math.sqrt(2.0))  # Phi(-z)
 
 
-def mean_interval(values: Iterable[float]) -> Interval:
-    """Mean of the finite ``values`` and its expanded-percentile-bootstrap 95% interval (no
+def mean_interval(values: Iterable[float | None]) -> Interval:
+    """Mean of the finite ``values`` (None, as Parquet stores NaN, is left out like NaN) and
+    its expanded-percentile-bootstrap 95% interval (no
     interval from one value). The interval lies within [min(values), max(values)]."""
-    data = np.array([v for v in values if math.isfinite(v)], dtype=float)
+    data = np.array([v for v in values if v is not None and math.isfinite(v)], dtype=float)
     count = len(data)
     if count == 0:
         return Interval(mean=math.nan, low=math.nan, high=math.nan, count=0)
