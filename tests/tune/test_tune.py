@@ -123,6 +123,19 @@ def test_the_same_study_on_a_process_pool_asks_and_tells_the_same(serial_study, 
     assert (tmp_path / "trials.csv").read_text() == (serial_study / "trials.csv").read_text()
 
 
+def test_the_same_study_on_dask_gives_the_same_trials_and_front(serial_study, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    tune = load_tune(TINY)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            open_executor("dask", scheduler=cluster.scheduler_address) as executor:
+        run_study(tune, tmp_path, executor)
+    write_outputs(tune, open_study(tune, f"sqlite:///{tmp_path / 'study.db'}", create=False),
+                  tmp_path)
+    for name in ("trials.csv", "front.csv"):
+        assert (tmp_path / name).read_text() == (serial_study / name).read_text()
+
+
 def test_an_existing_study_needs_resume_and_the_same_file(serial_study, tmp_path):
     tune = load_tune(TINY)
     with pytest.raises(ConfigError, match="--resume"):
