@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from subnetsim.subnet.errors import SnapshotError
 from subnetsim.subnet.yuma import EpochInputs
 

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+
 from subnetsim.subnet.config import Hyperparameters
 from subnetsim.subnet.consensus import (
     column_max_upscale,
@@ -161,6 +163,12 @@ class EpochOutputs:
         return EpochOutputs(**{f.name: getattr(self, f.name)[index] for f in fields})
 
 
+def active_mask(last_update: np.ndarray, activity_cutoff: Any,
+                current_block: Any) -> np.ndarray:
+    """2.1: a uid is active when it set weights within ``activity_cutoff`` blocks."""
+    return last_update + activity_cutoff >= current_block
+
+
 def epoch(inputs: EpochInputs, params: YumaParams) -> EpochOutputs:
     """Run one epoch of Yuma Consensus."""
     return epoch_batch(inputs, [params]).select(0)
@@ -245,7 +253,8 @@ def _run(x: dict[str, np.ndarray], p: dict[str, np.ndarray], rows: np.ndarray) -
     is_owner = np.arange(n)[None, :] == owner[:, None]  # (K, n)
 
     # 2.1-2.4: activity, stake, permits, active stake.
-    active = x["last_update"] + p["activity_cutoff"][:, None] >= x["current_block"][:, None]
+    active = active_mask(x["last_update"], p["activity_cutoff"][:, None],
+                         x["current_block"][:, None])
     raw = np.where((x["stake"] < p["stake_threshold"][:, None]) & ~is_owner, 0.0, x["stake"])
     S = normalize_last(raw)
     new_permit = top_k_nonzero(S, p["max_allowed_validators"].astype(np.int64)) | is_owner

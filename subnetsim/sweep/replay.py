@@ -21,9 +21,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from subnetsim.subnet.chain import epoch_inputs_from_data
-from subnetsim.subnet.emission import PendingEmission, epoch_payout
-from subnetsim.subnet.ledger import U16_MAX
+from subnetsim.subnet.config import U16_MAX
+from subnetsim.subnet.emission import settle_epoch
 from subnetsim.subnet.scenario import Scenario
 from subnetsim.subnet.yuma import EpochInputs, EpochOutputs, YumaParams, epoch_batch
 from subnetsim.sweep.task import (
@@ -86,23 +85,22 @@ def replay_epochs(snapshots: Sequence[EpochSnapshot],
     for snapshot in snapshots:
         if snapshot.record is None:
             raise ValueError("replay_epochs needs snapshots recorded with keep_inputs=True")
-        recorded = epoch_inputs_from_data(snapshot.record.inputs)
+        recorded = snapshot.record.inputs
         if state is None:
             state = _initial_state(recorded, count)
         inputs = _inputs_per_setting(recorded, state)
         outputs = epoch_batch(inputs, list(params))
-        pending = PendingEmission(**snapshot.record.inputs["pending"])
-        recorded_stake = np.asarray(snapshot.record.outputs["stake"], dtype=float)
         for k in range(count):
-            miners, validators = epoch_payout(pending, outputs.server_emission[k],
-                                              outputs.validator_emission[k])
-            stake = inputs[k].stake + miners + validators
-            state.stake_delta[k] = stake - recorded_stake
+            payout = settle_epoch(snapshot.record.pending, outputs.server_emission[k],
+                                  outputs.validator_emission[k])
+            stake = inputs[k].stake + payout.incentive_tao + payout.dividends_tao
+            state.stake_delta[k] = stake - snapshot.record.stake
             state.bonds[k] = 0
             state.bonds[k][recorded.validator_uids] = np.floor(outputs.bonds[k] * U16_MAX)
             state.permit[k] = outputs.validator_permit[k]
-            replayed[k].append(_snapshot(snapshot, outputs.select(k), stake, miners, validators))
-        state.recorded_permit = np.asarray(snapshot.record.outputs["validator_permit"], bool)
+            replayed[k].append(_snapshot(snapshot, outputs.select(k), stake, payout.incentive_tao,
+                                         payout.dividends_tao))
+        state.recorded_permit = snapshot.record.validator_permit.copy()
     return replayed
 
 
@@ -145,7 +143,7 @@ def _snapshot(recorded: EpochSnapshot, outputs: EpochOutputs, stake: np.ndarray,
     values = {
         "stake": stake, "incentive": outputs.incentive, "dividends": outputs.dividends,
         "consensus": outputs.consensus, "validator_trust": outputs.validator_trust,
-        "emission": outputs.emission, "incentive_tao": miners, "dividends_tao": validators,
+        "emission_share": outputs.emission, "incentive_tao": miners, "dividends_tao": validators,
         "validator_permit": outputs.validator_permit,
     }
     return EpochSnapshot(index=recorded.index, block=recorded.block, uids=uids,

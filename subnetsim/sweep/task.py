@@ -23,9 +23,9 @@ from subnetsim.subnet.scenario import Scenario
 __all__ = ["OUTPUT_FIELDS", "EpochSnapshot", "RunOutput", "RunTask", "build_columns",
            "limit_threads"]
 
-# Per-uid epoch outputs kept in the sweep table (names as in EpochRecord.outputs).
-OUTPUT_FIELDS = ("stake", "incentive", "dividends", "consensus", "validator_trust", "emission",
-                 "incentive_tao", "dividends_tao", "validator_permit")
+# Per-uid epoch results kept in the sweep table (attributes of EpochRecord).
+OUTPUT_FIELDS = ("stake", "incentive", "dividends", "consensus", "validator_trust",
+                 "emission_share", "incentive_tao", "dividends_tao", "validator_permit")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -95,15 +95,13 @@ def record_run(scenario: Scenario, seed: int, blocks: int, keep_inputs: bool = F
     collector.world = world
     world.run_to_block(blocks)
     result = world.result()
-    # Miners that join during the run are planned up front (``World.joiners``, when present).
-    planned = [*world.neurons, *getattr(world, "joiners", ())]
+    planned = [*world.neurons, *world.joiners]  # late joiners are planned up front
     neurons = {neuron.hotkey: neuron for neuron in planned}
     hotkeys = world.chain.ledger.hotkeys
     info = {"digest": result.digest, "blocks": result.blocks, "epochs": result.epochs,
-            "halt_block": collector.halt_block, "prunings": collector.prunings,
-            "time_to_halt_s": _optional_float(getattr(result, "time_to_halt_s", None))}
+            "halt_block": collector.halt_block, "prunings": collector.prunings}
     return Recording(snapshots=collector.snapshots, neurons=neurons,
-                     model_loss=_model_losses(getattr(result, "model_loss", None), hotkeys),
+                     model_loss=_model_losses(result.model_loss, hotkeys),
                      info=info)
 
 
@@ -128,7 +126,7 @@ class _Collector:
             return
         ledger = self.world.chain.ledger
         uids = np.flatnonzero(ledger.registered)
-        outputs = {name: np.asarray(epoch.outputs[name])[uids] for name in OUTPUT_FIELDS}
+        outputs = {name: getattr(epoch, name)[uids] for name in OUTPUT_FIELDS}
         self.snapshots.append(EpochSnapshot(
             index=epoch.index, block=epoch.block, uids=uids,
             hotkeys=tuple(ledger.hotkeys[uid] for uid in uids), outputs=outputs,
@@ -179,19 +177,11 @@ def _attribute(neurons: Mapping[str, Any], hotkey: str, name: str) -> str:
     return str(getattr(neuron, name, "")) if neuron is not None else ""
 
 
-def _model_losses(losses: Any, hotkeys: Sequence[str]) -> dict[str, float]:
-    """hotkey -> loss from what the run reports (uid-indexed sequence or uid -> loss mapping;
-    absent before the agents report model losses)."""
-    if losses is None:
-        return {}
-    items = losses.items() if isinstance(losses, Mapping) else enumerate(losses)
-    result = {}
-    for uid, loss in items:
-        value = _optional_float(loss)
-        if value is not None and np.isfinite(value) and uid < len(hotkeys) and hotkeys[uid]:
-            result[hotkeys[int(uid)]] = value
-    return result
-
-
-def _optional_float(value: Any) -> float | None:
-    return None if value is None else float(value)
+def _model_losses(losses: np.ndarray, hotkeys: Sequence[str | None]) -> dict[str, float]:
+    """hotkey -> final model loss of every uid that reports a finite one (NaN: no model)."""
+    found = {}
+    for uid in np.flatnonzero(np.isfinite(losses)).tolist():
+        hotkey = hotkeys[uid] if uid < len(hotkeys) else None
+        if hotkey:
+            found[hotkey] = float(losses[uid])
+    return found

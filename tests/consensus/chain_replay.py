@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
 from subnetsim.subnet.yuma import EpochInputs, EpochOutputs, YumaParams, epoch
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from subnetsim.subnet.consensus import weighted_median_columns
 
+from subnetsim.subnet.consensus import weighted_median_columns
 from tests.consensus.chain_replay import (
     U16,
     ReplayChain,

@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 from scipy.stats import spearmanr
+
 from subnetsim.subnet.config import replace_dotted
 from subnetsim.subnet.records import EpochRecord, EventRecord
 from subnetsim.subnet.scenario import Scenario, load_scenario
-
 from subnetsim.world import World, build_world
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
@@ -37,7 +37,7 @@ class Observed:
 
     def series(self, name: str, uids: list[int]) -> np.ndarray:
         """(epochs,) mean of an epoch output over ``uids``."""
-        return np.array([np.mean([record.outputs[name][uid] for uid in uids])
+        return np.array([np.mean([getattr(record, name)[uid] for uid in uids])
                          for record in self.epochs])
 
 
@@ -72,8 +72,8 @@ def dividends_per_stake(observed: Observed, uids: list[int], skip_epochs: int = 
     """Mean over ``uids`` of dividends paid (TAO, summed over epochs) per TAO of stake."""
     values = []
     for uid in uids:
-        paid = sum(record.outputs["dividends_tao"][uid] for record in observed.epochs[skip_epochs:])
-        stake = observed.epochs[skip_epochs].inputs["stake"][uid]
+        paid = sum(record.dividends_tao[uid] for record in observed.epochs[skip_epochs:])
+        stake = observed.epochs[skip_epochs].inputs.stake[uid]
         values.append(paid / stake)
     return float(np.mean(values))
 
