@@ -26,7 +26,7 @@ from subnetsim.subnet.emission import settle_epoch
 from subnetsim.subnet.scenario import Scenario
 from subnetsim.subnet.yuma import EpochInputs, EpochOutputs, YumaParams, epoch_batch
 from subnetsim.sweep.task import (
-    EpochSnapshot,
+    EpochColumns,
     RunOutput,
     build_columns,
     limit_threads,
@@ -73,14 +73,14 @@ class _State:
     recorded_permit: np.ndarray  # (n,) permits the previous recorded epoch granted
 
 
-def replay_epochs(snapshots: Sequence[EpochSnapshot],
-                  params: Sequence[YumaParams]) -> list[list[EpochSnapshot]]:
+def replay_epochs(snapshots: Sequence[EpochColumns],
+                  params: Sequence[YumaParams]) -> list[list[EpochColumns]]:
     """Replay recorded epochs (snapshots holding their ``record``) under each of ``params``.
 
     Returns one list of snapshots per setting, shaped like the recorded ones.
     """
     count = len(params)
-    replayed: list[list[EpochSnapshot]] = [[] for _ in range(count)]
+    replayed: list[list[EpochColumns]] = [[] for _ in range(count)]
     state: _State | None = None
     for snapshot in snapshots:
         if snapshot.record is None:
@@ -137,8 +137,8 @@ def _inputs_per_setting(recorded: EpochInputs, state: _State) -> list[EpochInput
     ]
 
 
-def _snapshot(recorded: EpochSnapshot, outputs: EpochOutputs, stake: np.ndarray,
-              miners: np.ndarray, validators: np.ndarray) -> EpochSnapshot:
+def _snapshot(recorded: EpochColumns, outputs: EpochOutputs, stake: np.ndarray,
+              miners: np.ndarray, validators: np.ndarray) -> EpochColumns:
     uids = recorded.uids
     values = {
         "stake": stake, "incentive": outputs.incentive, "dividends": outputs.dividends,
@@ -146,6 +146,6 @@ def _snapshot(recorded: EpochSnapshot, outputs: EpochOutputs, stake: np.ndarray,
         "emission_share": outputs.emission, "incentive_tao": miners, "dividends_tao": validators,
         "validator_permit": outputs.validator_permit,
     }
-    return EpochSnapshot(index=recorded.index, block=recorded.block, uids=uids,
+    return EpochColumns(index=recorded.index, block=recorded.block, uids=uids,
                          hotkeys=recorded.hotkeys,
                          outputs={name: np.asarray(value)[uids] for name, value in values.items()})

@@ -20,7 +20,7 @@ import numpy as np
 from subnetsim.subnet.records import BlockRecord, EpochRecord, EventRecord, ExtrinsicRecord
 from subnetsim.subnet.scenario import Scenario
 
-__all__ = ["OUTPUT_FIELDS", "EpochSnapshot", "RunOutput", "RunTask", "build_columns",
+__all__ = ["OUTPUT_FIELDS", "EpochColumns", "RunOutput", "RunTask", "build_columns",
            "limit_threads"]
 
 # Per-uid epoch results kept in the sweep table (attributes of EpochRecord).
@@ -29,7 +29,7 @@ OUTPUT_FIELDS = ("stake", "incentive", "dividends", "consensus", "validator_trus
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
-class EpochSnapshot:
+class EpochColumns:
     """What one epoch left: the registered uids, their hotkeys and outputs (indexed like
     ``uids``), and for the fast path the epoch's recorded inputs and params."""
 
@@ -76,16 +76,17 @@ class RunTask:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
-class Recording:
+class SimulatedRun:
     """A simulated run as the sweep keeps it."""
 
-    snapshots: list[EpochSnapshot]
+    snapshots: list[EpochColumns]
     neurons: dict[str, Any]  # hotkey -> Neuron (role, behaviour)
     model_loss: dict[str, float]  # hotkey -> final model loss, for miners that report one
     info: dict[str, Any]
 
 
-def record_run(scenario: Scenario, seed: int, blocks: int, keep_inputs: bool = False) -> Recording:
+def record_run(scenario: Scenario, seed: int, blocks: int,
+               keep_inputs: bool = False) -> SimulatedRun:
     """Run ``scenario`` with ``seed`` for ``blocks``, keeping every epoch's outputs (and its
     full record when ``keep_inputs``)."""
     from subnetsim.world import build_world
@@ -100,7 +101,7 @@ def record_run(scenario: Scenario, seed: int, blocks: int, keep_inputs: bool = F
     hotkeys = world.chain.ledger.hotkeys
     info = {"digest": result.digest, "blocks": result.blocks, "epochs": result.epochs,
             "halt_block": collector.halt_block, "prunings": collector.prunings}
-    return Recording(snapshots=collector.snapshots, neurons=neurons,
+    return SimulatedRun(snapshots=collector.snapshots, neurons=neurons,
                      model_loss=_model_losses(result.model_loss, hotkeys),
                      info=info)
 
@@ -112,7 +113,7 @@ class _Collector:
     def __init__(self, keep_inputs: bool) -> None:
         self.keep_inputs = keep_inputs
         self.world: Any = None
-        self.snapshots: list[EpochSnapshot] = []
+        self.snapshots: list[EpochColumns] = []
         self.halt_block: int | None = None
         self.prunings = 0  # registrations that replaced a uid (the fast path cannot follow)
 
@@ -127,13 +128,13 @@ class _Collector:
         ledger = self.world.chain.ledger
         uids = np.flatnonzero(ledger.registered)
         outputs = {name: getattr(epoch, name)[uids] for name in OUTPUT_FIELDS}
-        self.snapshots.append(EpochSnapshot(
+        self.snapshots.append(EpochColumns(
             index=epoch.index, block=epoch.block, uids=uids,
             hotkeys=tuple(ledger.hotkeys[uid] for uid in uids), outputs=outputs,
             record=epoch if self.keep_inputs else None))
 
 
-def build_columns(snapshots: Sequence[EpochSnapshot], neurons: Mapping[str, Any],
+def build_columns(snapshots: Sequence[EpochColumns], neurons: Mapping[str, Any],
                   model_loss: Mapping[str, float]) -> dict[str, np.ndarray]:
     """Long-format columns, one row per (epoch, registered uid), in epoch then uid order."""
     hotkeys = [hotkey for snapshot in snapshots for hotkey in snapshot.hotkeys]

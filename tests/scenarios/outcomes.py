@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import spearmanr
 
 from subnetsim.subnet.config import replace_dotted
 from subnetsim.subnet.records import EpochRecord, EventRecord
 from subnetsim.subnet.scenario import Scenario, load_scenario
+from subnetsim.sweep.metrics import spearman
 from subnetsim.world import World, build_world
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
@@ -65,7 +65,7 @@ def loss_incentive_spearman(observed: Observed) -> float:
     result = observed.world.result()
     miners = [n.uid for n in result.neurons if n.role == "miner"]
     losses = np.where(np.isfinite(result.model_loss), result.model_loss, np.inf)[miners]
-    return float(spearmanr(losses, result.incentive[miners]).statistic)
+    return spearman(np.asarray(losses), result.incentive[miners])
 
 
 def dividends_per_stake(observed: Observed, uids: list[int], skip_epochs: int = 0) -> float:
