@@ -26,8 +26,10 @@ sums it directly. Both compare against ``kappa * total * (1 - 1e-12)``; they can
 when the true share lies within float64 round-off (~1e-16 relative) of that threshold, which
 the 1e-12 margin keeps away from every exact tie the chain can produce (MEDIAN_TOLERANCE).
 
-No loop here accumulates across threads: ``prange`` runs over independent epochs (the batch
-axis) or independent columns, so results do not depend on the number of threads.
+No loop here accumulates across threads: ``prange`` runs only over the independent epochs of a
+batch, so results do not depend on the number of threads. A single epoch runs on one thread:
+on this shared 2-core machine a parallel region waits for a scheduler slice (~8 ms measured
+for the column-parallel median), far more than the median's whole cost.
 """
 
 from __future__ import annotations
@@ -46,8 +48,6 @@ KAPPA_MARGIN = 1.0 - MEDIAN_TOLERANCE
 # accumulators, longer runs split in two (numpy/_core/src/umath/loops_utils.h.src).
 PAIRWISE_UNROLL = 8
 PAIRWISE_BLOCK = 128
-# Parallel over columns only when an epoch is big enough to repay starting the threads.
-PARALLEL_MIN_ENTRIES = 1 << 17
 
 # Parameter columns of the packed arrays (order matters: the kernel reads them by index).
 FLOAT_PARAMS = (
@@ -136,33 +136,6 @@ def _reciprocal(total):
 
 
 @njit(cache=True)
-def _column_sums(matrix, out):
-    """``matrix.sum(axis=-2)`` in numpy's order: rows one after another (pairwise for n == 1,
-    where the column is numpy's contiguous inner run)."""
-    rows, n = matrix.shape
-    if n == 1:
-        out[0] = _pairwise_sum(np.ascontiguousarray(matrix[:, 0]))
-        return
-    out[:] = 0.0
-    for r in range(rows):
-        for j in range(n):
-            out[j] = out[j] + matrix[r, j]
-
-
-@njit(cache=True)
-def _normalize_columns(matrix):
-    """``consensus.normalize_columns`` in place."""
-    n = matrix.shape[1]
-    sums = np.empty(n)
-    _column_sums(matrix, sums)
-    for j in range(n):
-        sums[j] = _reciprocal(sums[j])
-    for r in range(matrix.shape[0]):
-        for j in range(n):
-            matrix[r, j] = matrix[r, j] * sums[j]
-
-
-@njit(cache=True)
 def _normalize(values):
     """``consensus.normalize_last`` of one vector, in place."""
     scale = _reciprocal(_pairwise_sum(values))
@@ -174,73 +147,99 @@ def _normalize(values):
 
 
 @njit(cache=True)
-def _weighted_median(values, stakes, count, threshold):
+def _weighted_median(values, stakes, spare_values, spare_stakes, count, threshold):
     """Largest ``x`` among ``values[:count]`` whose holders of weights ``>= x`` have at least
-    ``threshold`` stake, or 0 when none has. Quickselect with a three-way partition: each
-    round keeps only the side that can hold the answer, carrying the stake above it.
-    ``values`` and ``stakes`` (participating rows only) are reordered in place."""
-    low, high = 0, count  # working set values[low:high]; everything above it is carried
+    ``threshold`` stake, or 0 when none has.
+
+    Quickselect on stake: each round splits the working set around a pivot into the weights
+    above, equal to and below it, with their stakes; only the side that can hold the answer
+    is kept, the stake above it carried. The split is branch-free (every element is written
+    to both sides, the write index advances on one) because the comparisons are unpredictable
+    on real data. ``spare_*`` are scratch buffers of the same length; contents are clobbered.
+    """
     carried = 0.0
-    while low < high:
+    while count > 0:
         # Deterministic median-of-three pivot (no randomness: results must be reproducible).
-        a, b, c = values[low], values[(low + high - 1) // 2], values[high - 1]
+        a, b, c = values[0], values[count // 2], values[count - 1]
         pivot = max(min(a, b), min(max(a, b), c))
-        # Three-way partition: [low, gt) > pivot, [gt, lt) == pivot, [lt, high) < pivot.
-        gt, i, lt = low, low, high
-        above = 0.0
-        equal = 0.0
-        while i < lt:
+        # Two accumulators each (even and odd positions) halve the add-latency chain.
+        above_even = above_odd = equal_even = equal_odd = 0.0
+        high = 0
+        low = 0
+        for i in range(0, count - 1, 2):
             value = values[i]
-            if value > pivot:
-                above += stakes[i]
-                values[i], values[gt] = values[gt], value
-                stakes[i], stakes[gt] = stakes[gt], stakes[i]
-                gt += 1
-                i += 1
-            elif value < pivot:
-                lt -= 1
-                values[i], values[lt] = values[lt], value
-                stakes[i], stakes[lt] = stakes[lt], stakes[i]
-            else:
-                equal += stakes[i]
-                i += 1
-        if carried + above >= threshold and gt > low:
-            high = gt  # the smallest weight above the pivot already has enough stake
-        elif carried + above + equal >= threshold:
+            stake = stakes[i]
+            above_even += stake if value > pivot else 0.0
+            equal_even += stake if value == pivot else 0.0
+            # Above-side elements gather at the front of values (i >= high always),
+            # below-side ones in the spare buffers.
+            values[high] = value
+            stakes[high] = stake
+            high += value > pivot
+            spare_values[low] = value
+            spare_stakes[low] = stake
+            low += value < pivot
+            value = values[i + 1]
+            stake = stakes[i + 1]
+            above_odd += stake if value > pivot else 0.0
+            equal_odd += stake if value == pivot else 0.0
+            values[high] = value
+            stakes[high] = stake
+            high += value > pivot
+            spare_values[low] = value
+            spare_stakes[low] = stake
+            low += value < pivot
+        if count % 2 == 1:
+            value = values[count - 1]
+            stake = stakes[count - 1]
+            above_even += stake if value > pivot else 0.0
+            equal_even += stake if value == pivot else 0.0
+            values[high] = value
+            stakes[high] = stake
+            high += value > pivot
+            spare_values[low] = value
+            spare_stakes[low] = stake
+            low += value < pivot
+        above_total = above_even + above_odd
+        equal_total = equal_even + equal_odd
+        if carried + above_total >= threshold and high > 0:
+            count = high  # the smallest weight above the pivot already has enough stake
+        elif carried + above_total + equal_total >= threshold:
             return pivot
         else:
-            carried += above + equal
-            low = lt
+            carried += above_total + equal_total
+            values, spare_values = spare_values, values
+            stakes, spare_stakes = spare_stakes, stakes
+            count = low
     return 0.0
 
 
 @njit(cache=True)
-def _median_column(W, stake_rows, j, threshold, values, stakes):
-    count = 0
-    for r in range(W.shape[0]):
-        if stake_rows[r] > 0:
-            values[count] = W[r, j]
-            stakes[count] = stake_rows[r]
-            count += 1
-    return _weighted_median(values, stakes, count, threshold)
-
-
-@njit(cache=True)
-def _consensus_serial(W, stake_rows, threshold, valid, C):
-    v, n = W.shape
-    values = np.empty(v)
-    stakes = np.empty(v)
-    for j in range(n):
-        C[j] = _median_column(W, stake_rows, j, threshold, values, stakes) if valid else 0.0
-
-
-@njit(cache=True, parallel=True)
-def _consensus_parallel(W, stake_rows, threshold, valid, C):
-    v, n = W.shape
-    for j in prange(n):  # columns are independent: any thread count gives the same C
-        values = np.empty(v)
-        stakes = np.empty(v)
-        C[j] = _median_column(W, stake_rows, j, threshold, values, stakes) if valid else 0.0
+def _consensus_columns(W, stake_rows, threshold, first, last, C):
+    """Consensus of columns ``first:last``, gathered a cache line (8 columns) at a time.
+    Only rows with stake take part, and zero weights stay out of the selection: with any
+    stake participating, 0 always has enough stake at or above it, so the answer is a
+    positive weight or 0."""
+    v = W.shape[0]
+    group = 8
+    values = np.empty((group, v))
+    stakes = np.empty((group, v))
+    spare = np.empty((2, v))
+    counts = np.zeros(group, dtype=np.int64)
+    for j0 in range(first, last, group):
+        width = min(group, last - j0)
+        counts[:] = 0
+        for r in range(v):
+            stake = stake_rows[r]
+            if stake > 0:
+                for g in range(width):
+                    weight = W[r, j0 + g]
+                    values[g, counts[g]] = weight
+                    stakes[g, counts[g]] = stake
+                    counts[g] += weight > 0
+        for g in range(width):
+            C[j0 + g] = _weighted_median(values[g], stakes[g], spare[0], spare[1], counts[g],
+                                         threshold)
 
 
 # --- one epoch ----------------------------------------------------------------------------
@@ -278,18 +277,30 @@ def _masked_weights(weights, weight_set, rows, prev_permit, last_update, registe
 
 
 @njit(cache=True)
-def _incentive(A_rows, W, C, I, trust_rows):
-    """Sections 2.7-2.8: clipped weights' row sums and the stake-weighted column sums
-    (``einsum("kv,kvn->kn")``), then normalised ranks. ``I`` holds the result."""
+def _clip_and_rank(A_rows, W, C, present, beta, bonds, restart, I, trust_rows, Wb, present_b,
+                   old):
+    """Sections 2.7-2.9 and the 2.10 inputs in one pass over the rows: clipped weights' row
+    sums (trust), the stake-weighted column sums (``einsum("kv,kvn->kn")``) normalised into
+    ``I``, W~ = W + beta (Wc - W) with its sparse presence, and the stored bonds with new or
+    reset columns restarted from zero."""
     v, n = W.shape
     I[:] = 0.0
     clipped_row = np.empty(n)
     for r in range(v):
         a = A_rows[r]
         for j in range(n):
-            clipped = min(W[r, j], C[j])
+            w = W[r, j]
+            clipped = min(w, C[j])
             clipped_row[j] = clipped
             I[j] = a * clipped + I[j]
+            Wb[r, j] = w + beta * (clipped - w)
+            if beta == 0:
+                present_b[r, j] = present[r, j]
+            elif beta == 1:
+                present_b[r, j] = present[r, j] and not (C[j] == 0 and w > 0)
+            else:
+                present_b[r, j] = Wb[r, j] > 0
+            old[r, j] = 0.0 if restart[j] else bonds[r, j]
         trust_rows[r] = _pairwise_sum(clipped_row)
     if n == 1 and v > 0:  # numpy's inner run is then the row axis: its dot product
         column = np.empty(v)
@@ -300,48 +311,52 @@ def _incentive(A_rows, W, C, I, trust_rows):
 
 
 @njit(cache=True)
-def _bond_weights(W, C, present, beta, Wb, present_b):
-    """Section 2.9: W~ = W + beta (Wc - W) and its sparse presence."""
-    v, n = W.shape
-    for r in range(v):
-        for j in range(n):
-            w = W[r, j]
-            clipped = min(w, C[j])
-            value = w + beta * (clipped - w)
-            Wb[r, j] = value
-            if beta == 0:
-                present_b[r, j] = present[r, j]
-            elif beta == 1:
-                present_b[r, j] = present[r, j] and not (C[j] == 0 and w > 0)
-            else:
-                present_b[r, j] = value > 0
+def _fix_single_column(matrix, sums):
+    """With one column numpy sums it as a contiguous run: pairwise, not row by row."""
+    if matrix.shape[1] == 1:
+        sums[0] = _pairwise_sum(np.ascontiguousarray(matrix[:, 0]))
 
 
 @njit(cache=True)
 def _classic_bonds(old, Wb, A_rows, I, alpha, B, dividend_rows):
-    """Section 2.10a (``yuma._classic_bonds``); ``B`` gets the column-max-upscaled bonds."""
+    """Section 2.10a (``yuma._classic_bonds``) in four passes; ``B`` gets the
+    column-max-upscaled bonds."""
     v, n = Wb.shape
-    delta = np.empty((v, n))
+    delta_sums = np.zeros(n)
+    old_sums = np.zeros(n)
     for r in range(v):
+        a = A_rows[r]
         for j in range(n):
-            delta[r, j] = A_rows[r] * Wb[r, j]
-    _normalize_columns(delta)
-    old_n = old.copy()
-    _normalize_columns(old_n)
+            delta_sums[j] = delta_sums[j] + a * Wb[r, j]
+            old_sums[j] = old_sums[j] + old[r, j]
+    if n == 1:
+        delta_column = np.empty((v, 1))
+        for r in range(v):
+            delta_column[r, 0] = A_rows[r] * Wb[r, 0]
+        _fix_single_column(delta_column, delta_sums)
+        _fix_single_column(old, old_sums)
+    for j in range(n):
+        delta_sums[j] = _reciprocal(delta_sums[j])
+        old_sums[j] = _reciprocal(old_sums[j])
     keep = 1 - alpha
+    mix_sums = np.zeros(n)
+    for r in range(v):
+        a = A_rows[r]
+        for j in range(n):
+            mixed = alpha * (a * Wb[r, j] * delta_sums[j]) + keep * (old[r, j] * old_sums[j])
+            B[r, j] = mixed
+            mix_sums[j] = mix_sums[j] + mixed
+    _fix_single_column(B, mix_sums)
+    peak = np.zeros(n)
+    for j in range(n):
+        mix_sums[j] = _reciprocal(mix_sums[j])
     for r in range(v):
         for j in range(n):
-            B[r, j] = alpha * delta[r, j] + keep * old_n[r, j]
-    _normalize_columns(B)
-    for r in range(v):
+            value = B[r, j] * mix_sums[j]
+            B[r, j] = value
+            peak[j] = max(peak[j], value) if r > 0 else value
         dividend_rows[r] = _einsum_dot(B[r], I)
     _normalize(dividend_rows)
-    if v == 0:
-        return
-    peak = B[0].copy()
-    for r in range(1, v):
-        for j in range(n):
-            peak[j] = max(peak[j], B[r, j])
     for j in range(n):
         peak[j] = _reciprocal(peak[j])
     for r in range(v):
@@ -369,20 +384,27 @@ def _yuma3_bonds(old, Wb, present_b, A_rows, I, alpha, liquid, exp_term, low, hi
     """Section 2.10b (``yuma._yuma3_bonds``); ``exp_term`` is numpy's exp of the exponent."""
     v, n = Wb.shape
     keep = 1 - alpha
+    sums = np.zeros(n)
     for r in range(v):
         for j in range(n):
             if not liquid:
-                B[r, j] = alpha * Wb[r, j] + keep * old[r, j]
+                value = alpha * Wb[r, j] + keep * old[r, j]
             elif not present_b[r, j]:
-                B[r, j] = 0.0  # mat_ema_alpha_sparse writes only present entries
+                value = 0.0  # mat_ema_alpha_sparse writes only present entries
             else:
                 pair = low + (high - low) / (1.0 + exp_term[r, j])
                 pair = min(max(pair, low), high)
-                B[r, j] = min(1.0, (1 - pair) * old[r, j] + max(0.0, pair * Wb[r, j]))
-    B_n = B.copy()
-    _normalize_columns(B_n)
+                value = min(1.0, (1 - pair) * old[r, j] + max(0.0, pair * Wb[r, j]))
+            B[r, j] = value
+            sums[j] = sums[j] + value
+    _fix_single_column(B, sums)
+    for j in range(n):
+        sums[j] = _reciprocal(sums[j])
+    normalised_row = np.empty(n)
     for r in range(v):
-        dividend_rows[r] = A_rows[r] * _einsum_dot(B_n[r], I)
+        for j in range(n):
+            normalised_row[j] = B[r, j] * sums[j]
+        dividend_rows[r] = A_rows[r] * _einsum_dot(normalised_row, I)
     _normalize(dividend_rows)
 
 
@@ -409,7 +431,7 @@ def _emission_shares(I, D, A, S, server, validator, combined):
 
 @njit(cache=True)
 def _front(stake, weights, bonds, weight_set, prev_permit, last_update, registered, commit,
-           rows, current_block, recent_block, owner, reset, fp, ip, parallel_columns,
+           rows, current_block, recent_block, owner, reset, fp, ip,
            S, active, permit, A, C, I, trust, W, present_b, Wb, old, exponent):
     """Sections 2.1-2.9 of one epoch, and the liquid-alpha exponent where it is needed."""
     n = stake.shape[0]
@@ -435,22 +457,20 @@ def _front(stake, weights, bonds, weight_set, prev_permit, last_update, register
     total = _pairwise_sum(A_rows)
     threshold = (fp[_KAPPA] * total) * KAPPA_MARGIN
     valid = v > 0 and total > 0
-    if parallel_columns:
-        _consensus_parallel(W, A_rows, threshold, valid, C)
+    if valid:
+        _consensus_columns(W, A_rows, threshold, 0, n, C)
     else:
-        _consensus_serial(W, A_rows, threshold, valid, C)
-    # 2.7-2.9: trust, incentive, bond weights.
+        C[:] = 0.0
+    # 2.7-2.10 inputs: trust, incentive, bond weights, stored bonds.
+    restart = np.empty(n, dtype=np.bool_)
+    for j in range(n):
+        restart[j] = registered[j] >= recent_block or reset[j]
     trust_rows = np.empty(v)
-    _incentive(A_rows, W, C, I, trust_rows)
+    _clip_and_rank(A_rows, W, C, present, fp[_BETA], bonds, restart, I, trust_rows, Wb,
+                   present_b, old)
     trust[:] = 0.0
     for r in range(v):
         trust[rows[r]] = trust_rows[r]
-    _bond_weights(W, C, present, fp[_BETA], Wb, present_b)
-    # 2.10 inputs: stored bonds, new and reset columns restarting from zero.
-    for j in range(n):
-        restart = registered[j] >= recent_block or reset[j]
-        for r in range(v):
-            old[r, j] = 0.0 if restart else bonds[r, j]
     if ip[_YUMA3] != 0 and ip[_LIQUID] != 0 and _any_positive(C):
         _liquid_exponent(old, Wb, C, fp[_STEEPNESS], exponent)
 
@@ -486,9 +506,9 @@ def _back(rows, fp, ip, S, permit, A, C, I, present_b, Wb, old, exp_term,
 
 @njit(cache=True)
 def _epoch_at(k, stage, x_stake, x_weights, x_bonds, x_weight_set, x_permit, x_last_update,
-              x_registered, x_commit, x_scalars, x_reset, rows, fparams, iparams,
-              parallel_columns, out_S, out_active, out_permit, out_A, out_C, out_I, out_trust,
-              out_D, out_bonds, out_emission, out_server, out_validator,
+              x_registered, x_commit, x_scalars, x_reset, rows, fparams, iparams, out_S,
+              out_active, out_permit, out_A, out_C, out_I, out_trust, out_D, out_bonds,
+              out_emission, out_server, out_validator,
               ws_present, ws_Wb, ws_old, ws_exp):
     """Stage ``stage`` of epoch ``k`` of a batch (inputs and params of batch size 1 broadcast).
     With STAGE_ALL the per-pair scratch matrices are local; the split stages keep them in the
@@ -508,7 +528,7 @@ def _epoch_at(k, stage, x_stake, x_weights, x_bonds, x_weight_set, x_permit, x_l
         W = np.empty((v, n))
         _front(x_stake[xi], x_weights[xi], x_bonds[xi], x_weight_set[xi], x_permit[xi],
                x_last_update[xi], x_registered[xi], x_commit[xi], rows, x_scalars[xi, 0],
-               x_scalars[xi, 1], x_scalars[xi, 2], x_reset[xi], fp, ip, parallel_columns,
+               x_scalars[xi, 1], x_scalars[xi, 2], x_reset[xi], fp, ip,
                out_S[k], out_active[k], out_permit[k], out_A[k], out_C[k], out_I[k],
                out_trust[k], W, present_b, Wb, old, exp_term)
     if stage != STAGE_FRONT:
@@ -520,13 +540,13 @@ def _epoch_at(k, stage, x_stake, x_weights, x_bonds, x_weight_set, x_permit, x_l
 @njit(cache=True)
 def _epochs_serial(stage, x_stake, x_weights, x_bonds, x_weight_set, x_permit, x_last_update,
                    x_registered, x_commit, x_scalars, x_reset, rows, fparams, iparams,
-                   parallel_columns, out_S, out_active, out_permit, out_A, out_C, out_I,
+                   out_S, out_active, out_permit, out_A, out_C, out_I,
                    out_trust, out_D, out_bonds, out_emission, out_server, out_validator,
                    ws_present, ws_Wb, ws_old, ws_exp):
     for k in range(out_S.shape[0]):
         _epoch_at(k, stage, x_stake, x_weights, x_bonds, x_weight_set, x_permit,
                   x_last_update, x_registered, x_commit, x_scalars, x_reset, rows, fparams,
-                  iparams, parallel_columns, out_S, out_active, out_permit, out_A, out_C,
+                  iparams, out_S, out_active, out_permit, out_A, out_C,
                   out_I, out_trust, out_D, out_bonds, out_emission, out_server, out_validator,
                   ws_present, ws_Wb, ws_old, ws_exp)
 
@@ -534,13 +554,14 @@ def _epochs_serial(stage, x_stake, x_weights, x_bonds, x_weight_set, x_permit, x
 @njit(cache=True, parallel=True)
 def _epochs_parallel(stage, x_stake, x_weights, x_bonds, x_weight_set, x_permit,
                      x_last_update, x_registered, x_commit, x_scalars, x_reset, rows, fparams,
-                     iparams, parallel_columns, out_S, out_active, out_permit, out_A, out_C,
+                     iparams, out_S, out_active, out_permit, out_A, out_C,
                      out_I, out_trust, out_D, out_bonds, out_emission, out_server,
                      out_validator, ws_present, ws_Wb, ws_old, ws_exp):
     for k in prange(out_S.shape[0]):  # epochs are independent: any thread count, same bytes
-        _epoch_at(k, stage, x_stake, x_weights, x_bonds, x_weight_set, x_permit,
+        # np.int64: prange's index is unsigned, and unsigned mixed with int64 types as float.
+        _epoch_at(np.int64(k), stage, x_stake, x_weights, x_bonds, x_weight_set, x_permit,
                   x_last_update, x_registered, x_commit, x_scalars, x_reset, rows, fparams,
-                  iparams, parallel_columns, out_S, out_active, out_permit, out_A, out_C,
+                  iparams, out_S, out_active, out_permit, out_A, out_C,
                   out_I, out_trust, out_D, out_bonds, out_emission, out_server, out_validator,
                   ws_present, ws_Wb, ws_old, ws_exp)
 
@@ -580,12 +601,11 @@ def run_epochs(x: dict[str, np.ndarray], fparams: np.ndarray, iparams: np.ndarra
     # Read-only everywhere, so every call has one numba signature (one compilation, one cache).
     for array in x.values():
         array.flags.writeable = False
-    parallel_columns = batch == 1 and v * n >= PARALLEL_MIN_ENTRIES
     kernel = _epochs_parallel if batch > 1 else _epochs_serial
     arguments = (
         x["stake"], x["weights"], x["bonds"], x["weight_set"], x["validator_permit"],
         x["last_update"], x["block_at_registration"], x["commit_block"], x["scalars"],
-        x["reset_bond"], rows, fparams, iparams, parallel_columns, *out.values(), *workspaces,
+        x["reset_bond"], rows, fparams, iparams, *out.values(), *workspaces,
     )
     if not liquid:
         kernel(STAGE_ALL, *arguments)
