@@ -38,7 +38,7 @@ import numpy as np
 from numba import njit, prange
 from subnetsim.subnet.consensus import MEDIAN_TOLERANCE
 
-__all__ = ["FLOAT_PARAMS", "INT_PARAMS", "run_epochs"]
+__all__ = ["FLOAT_PARAMS", "INT_PARAMS", "run_epochs", "weighted_median_columns"]
 
 NO_COMMIT = -1  # yuma.NO_COMMIT (yuma imports this module, so the value is repeated here)
 TINY = float(np.finfo(float).tiny)  # totals below this normalise to zero (consensus._reciprocal)
@@ -615,4 +615,17 @@ def run_epochs(x: dict[str, np.ndarray], fparams: np.ndarray, iparams: np.ndarra
         np.exp(exponent, out=exponent)  # numpy's exp, as the reference computes it
         kernel(STAGE_BACK, *arguments)
     del out["S"]
+    return out
+
+
+def weighted_median_columns(weights: np.ndarray, stake: np.ndarray, kappa: float) -> np.ndarray:
+    """The consensus of every column of ``(v, n)`` weights by selection: the compiled twin of
+    ``consensus.weighted_median_columns`` for one epoch (for tests and measurements)."""
+    weights = np.ascontiguousarray(weights, dtype=np.float64)
+    stake = np.ascontiguousarray(stake, dtype=np.float64)
+    out = np.zeros(weights.shape[1])
+    total = _pairwise_sum(stake) if len(stake) else 0.0
+    if len(stake) and total > 0:
+        threshold = (kappa * total) * KAPPA_MARGIN
+        _consensus_columns(weights, stake, threshold, 0, weights.shape[1], out)
     return out
