@@ -521,7 +521,7 @@ def _epoch_at(k, stage, x_stake, x_weights, x_bonds, x_weight_set, x_permit, x_l
         present_b = np.empty((v, n), dtype=np.bool_)
         Wb = np.empty((v, n))
         old = np.empty((v, n))
-        exp_term = np.empty((v, n))
+        exp_term = np.empty((0, 0))  # read only by liquid alpha, which runs split stages
     else:
         present_b, Wb, old, exp_term = ws_present[k], ws_Wb[k], ws_old[k], ws_exp[k]
     if stage != STAGE_BACK:
