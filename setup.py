@@ -8,15 +8,20 @@ setuptools has no declarative way to discover packages under a prefix, so this f
 everything else is in ``pyproject.toml``.
 """
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 NAMESPACE = "subnetsim"
 CARD_FOLDERS = ("subnet", "miners", "validators", "governance", "tui", "scenarios")
 
-packages = find_packages(include=[NAMESPACE, f"{NAMESPACE}.*"])
+
+def _found(include: list[str]) -> list[str]:
+    return find_namespace_packages(include=include, exclude=["*.__pycache__"])
+
+
+packages = _found([NAMESPACE, f"{NAMESPACE}.*"])
 package_dir = {NAMESPACE: NAMESPACE}
 for folder in CARD_FOLDERS:
-    found = find_packages(include=[folder, f"{folder}.*"])
+    found = _found([folder, f"{folder}.*"])
     packages += [f"{NAMESPACE}.{name}" for name in found]
     package_dir[f"{NAMESPACE}.{folder}"] = folder
 

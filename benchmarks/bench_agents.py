@@ -20,7 +20,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from subnetsim.subnet.scenario import load_scenario  # noqa: E402
-
 from subnetsim.world import World  # noqa: E402
 
 TARGET_SECONDS = 20.0

@@ -20,10 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from subnetsim.run import run  # noqa: E402
 from subnetsim.subnet.scenario import Scenario, scenario_from_dict  # noqa: E402
 from subnetsim.subnet.store import RunStore  # noqa: E402
-
-from subnetsim.world import run  # noqa: E402
 
 BLOCKS_PER_DAY = 7200
 SEED = 1

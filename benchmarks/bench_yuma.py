@@ -1,11 +1,21 @@
-"""Yuma epoch speed: median time of one epoch at several sizes, and batched throughput.
+"""Yuma epoch speed: both kernels side by side, and yuma-simulation's torch Yumas if given.
 
-Run: `make bench` or `.venv/bin/python benchmarks/bench_yuma.py`. Results go into
-docs/performance.md by hand (with the machine and the date): timing never sits in a unit test.
+For each size: the median time of one epoch with the numpy reference (``backend="numpy"``) and
+the compiled kernel (the default), and their ratio; then batched throughput. With
+``--yuma-sim PATH`` (a checkout of yuma-simulation; only its
+``src/yuma_simulation/_internal/yumas.py`` is loaded, which needs torch) its Yuma 2 (``Yuma``)
+and Yuma 3 run on the same weights and stakes. The first line reports the compiled kernel's
+first-call time (compilation, or loading numba's on-disk cache when it is warm).
+
+Run: `make bench` or `.venv/bin/python benchmarks/bench_yuma.py [--yuma-sim PATH]`. Results go
+into docs/performance.md by hand (with the machine and the date): timing never sits in a unit
+test.
 """
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
 import statistics
 import sys
 import time
@@ -19,6 +29,9 @@ from subnetsim.subnet.yuma import EpochInputs, YumaParams, epoch, epoch_batch  #
 
 SIZES = [(64, 256), (256, 1024), (256, 4096)]
 BATCH = 256
+# Acceptance: compiled / numpy speed-up per size, and batched throughput.
+SPEEDUP_TARGETS = {(64, 256): 10.0, (256, 4096): 8.0}
+BATCH_TARGET = 20_000
 
 
 def make_inputs(validators: int, uids: int, seed: int = 0) -> EpochInputs:
@@ -51,27 +64,86 @@ def median_seconds(function, repeats: int) -> float:
     return statistics.median(times)
 
 
+def load_yuma_simulation(checkout: Path):
+    """yuma-simulation's ``yumas.py`` as a module (it imports only torch and the stdlib)."""
+    path = checkout / "src" / "yuma_simulation" / "_internal" / "yumas.py"
+    spec = importlib.util.spec_from_file_location("yuma_simulation_yumas", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def yuma_sim_cases(module, inputs: EpochInputs, yuma3: bool):
+    """A no-argument call of yuma-simulation's Yuma 2 or Yuma 3 on the same weights/stake."""
+    import torch
+
+    rows = inputs.validator_uids
+    weights = torch.tensor(inputs.weights, dtype=torch.float32)
+    stake = torch.tensor(inputs.stake[rows], dtype=torch.float32)
+    bonds = torch.tensor(inputs.bonds, dtype=torch.float32)
+    config = module.YumaConfig(
+        simulation=module.SimulationHyperparameters(bond_penalty=1.0),
+        yuma_params=module.YumaParams(liquid_alpha=yuma3),
+    )
+    function = module.Yuma3 if yuma3 else module.Yuma
+    size = {"num_servers": inputs.n, "num_validators": len(rows)}
+    return lambda: function(weights, stake, **size, use_full_matrices=True, B_old=bonds,
+                            config=config)
+
+
 def main() -> None:
-    print(f"{'case':<34}{'median':>12}{'target':>12}")
-    targets = {(64, 256): 0.3e-3, (256, 4096): 25e-3}
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--yuma-sim", type=Path, help="checkout of yuma-simulation")
+    args, _ = parser.parse_known_args()
+    yuma_sim = load_yuma_simulation(args.yuma_sim) if args.yuma_sim else None
+    if yuma_sim is not None:
+        import torch
+
+        torch.set_num_threads(1)  # like the kernels here: one epoch, one thread
+
+    start = time.perf_counter()
+    epoch(make_inputs(4, 8), YumaParams())
+    epoch(make_inputs(4, 8), YumaParams(yuma3_enabled=True, liquid_alpha_enabled=True))
+    first = time.perf_counter() - start
+    print(f"compiled kernel first calls (compile, or load numba's cache): {first:.2f} s")
+    header = f"{'case':<32}{'numpy':>11}{'compiled':>11}{'speed-up':>10}{'target':>9}"
+    print(header + ("   yuma-sim (torch, float32)" if yuma_sim else ""))
     for yuma3 in (False, True):
         params = YumaParams(yuma3_enabled=yuma3, liquid_alpha_enabled=yuma3)
         label = "yuma3+liquid" if yuma3 else "classic"
         for validators, uids in SIZES:
             inputs = make_inputs(validators, uids)
-            seconds = median_seconds(lambda: epoch(inputs, params), repeats=30)  # noqa: B023
-            target = targets.get((validators, uids))
-            goal = f"<= {target * 1e3:.1f} ms" if target else ""
-            print(f"epoch {label:<13}{validators:>4}x{uids:<6}{seconds * 1e3:>9.3f} ms{goal:>12}")
+            repeats = 30 if uids <= 1024 else 10
+            seconds = {
+                backend: median_seconds(
+                    lambda b=backend: epoch(inputs, params, backend=b), repeats  # noqa: B023
+                )
+                for backend in ("numpy", "compiled")
+            }
+            ratio = seconds["numpy"] / seconds["compiled"]
+            target = SPEEDUP_TARGETS.get((validators, uids))
+            goal = (f">= {target:g}x" if target else "").rjust(9)
+            line = (f"epoch {label:<13}{validators:>4}x{uids:<8}{seconds['numpy'] * 1e3:>8.3f} ms"
+                    f"{seconds['compiled'] * 1e3:>8.3f} ms{ratio:>9.1f}x{goal}")
+            if yuma_sim is not None:
+                other = median_seconds(yuma_sim_cases(yuma_sim, inputs, yuma3), repeats)
+                name = "Yuma 3" if yuma3 else "Yuma 2"
+                line += (f"   {name} {other * 1e3:.3f} ms "
+                         f"(compiled {other / seconds['compiled']:.1f}x faster)")
+            print(line, flush=True)
     inputs = make_inputs(64, 256)
     kappas = np.linspace(0.3, 0.7, BATCH)
     settings = [YumaParams(kappa=float(k), bonds_moving_avg=0.9 + 0.05 * (i % 2))
                 for i, k in enumerate(kappas)]
-    seconds = median_seconds(lambda: epoch_batch(inputs, settings), repeats=10)
-    print(f"batched K={BATCH} settings 64x256      {BATCH / seconds:>9,.0f} epochs/s  (>= 20,000)")
     histories = [make_inputs(64, 256, seed) for seed in range(32)]
-    seconds = median_seconds(lambda: epoch_batch(histories, YumaParams()), repeats=10)
-    print(f"batched K=32 weight matrices 64x256 {32 / seconds:>9,.0f} epochs/s")
+    for backend in ("numpy", "compiled"):
+        seconds = median_seconds(lambda b=backend: epoch_batch(inputs, settings, backend=b), 10)
+        print(f"batched K={BATCH} settings 64x256, {backend:<9}{BATCH / seconds:>10,.0f} epochs/s"
+              f"  (>= {BATCH_TARGET:,})")
+        seconds = median_seconds(
+            lambda b=backend: epoch_batch(histories, YumaParams(), backend=b), 10
+        )
+        print(f"batched K=32 weight matrices 64x256, {backend:<9}{32 / seconds:>10,.0f} epochs/s")
 
 
 if __name__ == "__main__":

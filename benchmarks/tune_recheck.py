@@ -24,7 +24,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from subnetsim.subnet.rng import stream_seed  # noqa: E402
-
 from subnetsim.sweep.runner import open_executor  # noqa: E402
 from subnetsim.tune.config import load_tune  # noqa: E402
 from subnetsim.tune.evaluate import evaluate_batch  # noqa: E402

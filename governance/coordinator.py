@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import simpy
+
 from subnetsim.governance import frost
 from subnetsim.governance.council_network import (
     COORDINATOR,
@@ -185,7 +186,8 @@ class Coordinator:
                 continue
             if isinstance(message, Refusal):
                 refusals[sender] = message.reason
-            elif isinstance(message, reply_type) and self._from_sender(message, sender):
+            elif (isinstance(message, CommitReply | ShareReply) and isinstance(message, reply_type)
+                  and self._from_sender(message, sender)):
                 received[sender] = message
         silent = tuple(m for m in signers if m not in received)
         return _Replies(received=received, refusals=refusals, silent=silent)

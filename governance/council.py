@@ -17,6 +17,7 @@ from collections.abc import Generator, Mapping
 from typing import Any
 
 import simpy
+
 from subnetsim.governance import frost
 from subnetsim.governance.coordinator import Coordinator, SigningOutcome
 from subnetsim.governance.council_network import (
@@ -129,7 +130,8 @@ def generate_group_key(name: str, members: int, threshold: int, seed: int) -> Gr
     def heard_by(member: int) -> list[dkg.Round1Package]:
         return [package for sender, package in broadcast.items() if sender != member]
 
-    round2, private = {}, []
+    round2: dict[int, dkg.Round2Secret] = {}
+    private: list[dkg.Round2Package] = []
     for member, (secret, _) in round1.items():
         round2[member], outgoing = dkg.part2(secret, heard_by(member))
         private.extend(outgoing)

@@ -13,6 +13,7 @@ from collections.abc import Generator, Iterable
 from typing import Any
 
 import simpy
+
 from subnetsim.governance import frost
 from subnetsim.subnet.config import param
 from subnetsim.subnet.rng import numpy_stream

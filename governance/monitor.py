@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import simpy
+
 from subnetsim.subnet.chain import BLOCK_SECONDS, Chain
 from subnetsim.subnet.config import param
 
@@ -177,7 +178,7 @@ class Monitor:
             return None
         if self._previous_hhi is not None and self._previous_hhi[0] == last.block:
             return None
-        value = herfindahl(last.outputs.incentive)
+        value = herfindahl(last.incentive)
         previous, self._previous_hhi = self._previous_hhi, (last.block, value)
         if previous is not None and value - previous[1] >= jump:
             return self._alarm(now, "emission_concentration", value - previous[1], jump,

@@ -14,6 +14,7 @@ import dataclasses
 from typing import Any
 
 import numpy as np
+
 from subnetsim.subnet.errors import SubnetSimError
 from subnetsim.subnet.extrinsics import SubmitProposal
 from subnetsim.subnet.governance_gate import (

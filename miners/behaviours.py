@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from subnetsim.miners import BEHAVIOURS
+
 __all__ = [
     "MINER_BEHAVIOURS",
     "MODEL_BEHAVIOURS",
@@ -29,8 +31,7 @@ __all__ = [
     "pretrain_steps",
 ]
 
-MINER_BEHAVIOURS = ("idle", "honest", "trainer", "lazy", "noisy", "copycat", "sybil", "flaky",
-                    "malformed")
+MINER_BEHAVIOURS = BEHAVIOURS  # listed once, in the package
 MODEL_BEHAVIOURS = ("honest", "trainer", "noisy", "sybil", "flaky")  # answer with a model
 FAULTS = ("nan", "shape", "oversized", "junk")
 OVERSIZE_FACTOR = 100_000  # an oversized reply claims this many times the expected rows

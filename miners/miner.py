@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import simpy
 import torch
+
 from subnetsim.miners.behaviours import (
     MODEL_BEHAVIOURS,
     lazy_answer,
@@ -237,13 +238,14 @@ class MinerPool:
             last = self.chain.last_epoch
             if last is None:
                 return -1
-            incentive = last.outputs.incentive.copy()
+            incentive = last.incentive.copy()
             own = self.chain.uid_of(spec.hotkey)
             if own is not None:
                 incentive[own] = -1.0
             uid = int(np.argmax(incentive))
         hotkeys = self.chain.ledger.hotkeys
-        return self.key_by_hotkey.get(hotkeys[uid], -1) if uid < len(hotkeys) else -1
+        hotkey = hotkeys[uid] if uid < len(hotkeys) else None
+        return self.key_by_hotkey.get(hotkey, -1) if hotkey is not None else -1
 
     def _keys_of(self, uids: np.ndarray) -> np.ndarray:
         hotkeys = self.chain.ledger.hotkeys

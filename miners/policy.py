@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from subnetsim.subnet.scenario import QueryPolicy
 
 __all__ = ["ADMITTED", "LOW_STAKE", "RATE_LIMITED", "UNREGISTERED", "VERDICT_NAMES", "QueryGuard"]

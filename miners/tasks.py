@@ -27,6 +27,7 @@ from typing import Protocol
 
 import numpy as np
 import torch
+
 from subnetsim.subnet.rng import numpy_stream
 from subnetsim.subnet.scenario import TaskConfig
 

@@ -15,16 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
+
+from subnetsim.subnet.config import U16_MAX
 from subnetsim.subnet.emission import (
     EmissionRules,
+    EpochPayout,
     PendingEmission,
     block_split,
-    epoch_payout,
+    settle_epoch,
     split_dividend,
 )
 from subnetsim.subnet.errors import ExtrinsicError
 from subnetsim.subnet.extrinsics import Extrinsic, GovernanceCall
-from subnetsim.subnet.ledger import SCOPES, U16_MAX, Ledger
+from subnetsim.subnet.ledger import SCOPES, Ledger
 from subnetsim.subnet.records import (
     GENESIS_PARENT,
     BlockRecord,
@@ -43,7 +46,7 @@ if TYPE_CHECKING:
 BLOCK_SECONDS = 12.0
 OWNER_COLDKEY = "subnet-owner"
 
-__all__ = ["BLOCK_SECONDS", "Chain", "ExtrinsicResult", "LastEpoch", "Recorder"]
+__all__ = ["BLOCK_SECONDS", "Chain", "ExtrinsicResult", "Recorder"]
 
 Recorder = Callable[[BlockRecord, list[ExtrinsicRecord], list[EventRecord], EpochRecord | None],
                     None]
@@ -57,17 +60,6 @@ class ExtrinsicResult:
     accepted: bool
     error: str | None = None
     facts: dict[str, Any] = dataclasses.field(default_factory=dict)
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
-class LastEpoch:
-    """The latest epoch's outputs and payouts (TAO), as the metagraph shows them."""
-
-    block: int
-    index: int
-    outputs: EpochOutputs
-    incentive_paid: np.ndarray  # (n,) TAO to miners
-    dividends_paid: np.ndarray  # (n,) TAO to validators
 
 
 class Chain:
@@ -87,7 +79,7 @@ class Chain:
         self.pending = PendingEmission()
         self.minted = 0.0
         self.halt_until: int | None = None
-        self.last_epoch: LastEpoch | None = None
+        self.last_epoch: EpochRecord | None = None  # the latest epoch, as the metagraph shows it
         self.last_epoch_block = 0
         self._mempool: list[tuple[Extrinsic, simpy.Event]] = []
         self._events: list[EventRecord] = []
@@ -253,17 +245,15 @@ class Chain:
         if ledger.is_halted("emissions"):  # the pools wait for the halt to end: nothing is paid
             held, self.pending = self.pending, PendingEmission()
         pending = self.pending
-        paid = self._apply_epoch(inputs, outputs)
-        self.pending = self.pending.plus(held)
+        payout = settle_epoch(pending, outputs.server_emission, outputs.validator_emission)
+        self._apply_epoch(inputs, outputs, payout)
+        self.pending = payout.carried.plus(held)
         self.last_epoch_block = number
-        self.last_epoch = LastEpoch(block=number, index=ledger.epoch_index, outputs=outputs,
-                                    incentive_paid=paid[0], dividends_paid=paid[1])
-        recorded_inputs = epoch_inputs_to_data(inputs)
-        recorded_inputs["pending"] = dataclasses.asdict(pending)
-        return EpochRecord(block=number, index=ledger.epoch_index,
-                           inputs=recorded_inputs,
-                           params=dataclasses.asdict(params),
-                           outputs=_outputs_to_data(outputs, ledger.stake, paid))
+        record = EpochRecord.of(block=number, index=ledger.epoch_index, inputs=inputs,
+                                params=params, pending=pending, outputs=outputs, payout=payout,
+                                stake=ledger.stake)
+        self.last_epoch = record
+        return record
 
     def gather_epoch_inputs(self, number: int) -> EpochInputs:
         """Copies of what the epoch reads (rows: uids that hold a permit, weights or bonds)."""
@@ -287,87 +277,26 @@ class Chain:
             reset_bond_uids=reset,
         )
 
-    def _apply_epoch(self, inputs: EpochInputs, outputs: EpochOutputs) -> tuple[np.ndarray, ...]:
+    def _apply_epoch(self, inputs: EpochInputs, outputs: EpochOutputs,
+                     payout: EpochPayout) -> None:
         ledger = self.ledger
         rows = inputs.validator_uids
         ledger.bonds[:] = 0
         ledger.bonds[rows] = np.floor(outputs.bonds * U16_MAX).astype(np.int32)
         ledger.validator_permit[:] = outputs.validator_permit & ledger.registered
-        miners, validators = epoch_payout(self.pending, outputs.server_emission,
-                                          outputs.validator_emission)
         owner_balance = ledger.balances.get(OWNER_COLDKEY, 0.0)
-        ledger.balances[OWNER_COLDKEY] = owner_balance + self.pending.owner
-        # With nobody to pay (no stake, no incentive) the pools stay pending, never vanish.
-        unpaid = self.pending.miners + self.pending.validators - miners.sum() - validators.sum()
-        self.pending = PendingEmission(validators=unpaid if unpaid > 1e-9 else 0.0)
-        for uid in np.flatnonzero(miners > 0):
-            ledger.credit_stake(ledger.coldkeys[uid], int(uid), float(miners[uid]))
-        for uid in np.flatnonzero(validators > 0):
-            self._pay_dividend(int(uid), float(validators[uid]))
-        ledger.last_emission[:] = miners + validators
-        return miners, validators
+        ledger.balances[OWNER_COLDKEY] = owner_balance + payout.owner_tao
+        for uid in np.flatnonzero(payout.incentive_tao > 0):
+            ledger.credit_stake(ledger.coldkey_of(int(uid)), int(uid),
+                                float(payout.incentive_tao[uid]))
+        for uid in np.flatnonzero(payout.dividends_tao > 0):
+            self._pay_dividend(int(uid), float(payout.dividends_tao[uid]))
+        ledger.last_emission[:] = payout.incentive_tao + payout.dividends_tao
 
     def _pay_dividend(self, uid: int, amount: float) -> None:
         ledger = self.ledger
         owners = {coldkey: stake for (coldkey, staked_uid), stake in ledger.stake_by_owner.items()
                   if staked_uid == uid}
-        shares = split_dividend(amount, owners, ledger.coldkeys[uid], self.hyper.validator_take)
+        shares = split_dividend(amount, owners, ledger.coldkey_of(uid), self.hyper.validator_take)
         for coldkey in sorted(shares):
             ledger.credit_stake(coldkey, uid, shares[coldkey])
-
-
-def epoch_inputs_to_data(inputs: EpochInputs) -> dict[str, Any]:
-    """Plain JSON data of the epoch inputs, enough to recompute the epoch (``verify``)."""
-    return {
-        "stake": inputs.stake.tolist(),
-        "weights_u16": np.rint(inputs.weights * U16_MAX).astype(int).tolist(),
-        "weight_set": [np.flatnonzero(row).tolist() for row in inputs.weight_set],
-        "bonds_u16": np.rint(inputs.bonds * U16_MAX).astype(int).tolist(),
-        "validator_uids": inputs.validator_uids.tolist(),
-        "validator_permit": inputs.validator_permit.tolist(),
-        "last_update": inputs.last_update.tolist(),
-        "block_at_registration": inputs.block_at_registration.tolist(),
-        "current_block": inputs.current_block,
-        "recent_registration_block": inputs.recent_registration_block,
-        "commit_block": inputs.commit_block.tolist(),
-        "owner_uid": inputs.owner_uid,
-        "reset_bond_uids": list(inputs.reset_bond_uids),
-    }
-
-
-def epoch_inputs_from_data(data: dict[str, Any]) -> EpochInputs:
-    """Inverse of ``epoch_inputs_to_data``."""
-    n = len(data["stake"])
-    rows = data["validator_uids"]
-    weight_set = np.zeros((len(rows), n), dtype=bool)
-    for row, present in enumerate(data["weight_set"]):
-        weight_set[row, present] = True
-    return EpochInputs(
-        stake=data["stake"],
-        weights=np.array(data["weights_u16"], dtype=float).reshape(len(rows), n) / U16_MAX,
-        weight_set=weight_set,
-        bonds=np.array(data["bonds_u16"], dtype=float).reshape(len(rows), n) / U16_MAX,
-        validator_uids=np.array(rows, dtype=np.int64),
-        validator_permit=data["validator_permit"],
-        last_update=data["last_update"],
-        block_at_registration=data["block_at_registration"],
-        current_block=data["current_block"],
-        recent_registration_block=data["recent_registration_block"],
-        commit_block=data["commit_block"],
-        owner_uid=data["owner_uid"],
-        reset_bond_uids=tuple(data["reset_bond_uids"]),
-    )
-
-
-EPOCH_OUTPUT_FIELDS = ("incentive", "dividends", "consensus", "validator_trust", "emission",
-                       "server_emission", "validator_emission")
-
-
-def _outputs_to_data(outputs: EpochOutputs, stake: np.ndarray,
-                     paid: tuple[np.ndarray, ...]) -> dict[str, Any]:
-    data: dict[str, Any] = {name: getattr(outputs, name).tolist() for name in EPOCH_OUTPUT_FIELDS}
-    data["validator_permit"] = outputs.validator_permit.astype(int).tolist()
-    data["stake"] = stake.tolist()
-    data["incentive_tao"] = paid[0].tolist()
-    data["dividends_tao"] = paid[1].tolist()
-    return data

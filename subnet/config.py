@@ -25,7 +25,7 @@ from typing import Any
 
 from subnetsim.subnet.errors import ConfigError
 
-U16_MAX = 65535
+U16_MAX = 65535  # the chain stores weights, bonds and shares as u16 fractions of this
 PER_MILLION = 1_000_000
 
 __all__ = [
@@ -207,7 +207,7 @@ def _coerce(hint: Any, value: Any, path: str, metadata: Mapping[str, Any]) -> An
         if value is None and len(options) < len(typing.get_args(hint)):
             return None
         return _coerce(options[0], value, path, metadata)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return from_dict(hint, value, path)
     if origin is tuple:
         if not isinstance(value, list | tuple):

@@ -12,9 +12,11 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+
 from subnetsim.subnet.config import param
 
-__all__ = ["EmissionRules", "PendingEmission", "block_split", "epoch_payout", "split_dividend"]
+__all__ = ["EmissionRules", "EpochPayout", "PendingEmission", "block_split",
+           "settle_epoch", "split_dividend"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,7 +54,7 @@ def block_split(rules: EmissionRules, owner_cut: float) -> PendingEmission:
                            validators=rest * (1 - rules.miner_share))
 
 
-def epoch_payout(
+def _split_pools(
     pending: PendingEmission, server_share: np.ndarray, validator_share: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """TAO per uid for miners (incentive) and validators (dividends) at an epoch.
@@ -74,6 +76,41 @@ def epoch_payout(
     if validator_total > 0:
         validators = validator_pool * validator_share / validator_total
     return miners, validators
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class EpochPayout:
+    """Where an epoch's pending emission goes, TAO.
+
+    Attributes:
+        incentive_tao: (n,) paid to each uid as a miner.
+        dividends_tao: (n,) paid to each uid as a validator (before its take is split).
+        owner_tao: paid to the subnet owner.
+        carried: what nobody could be paid (no stake, no incentive); it stays pending.
+    """
+
+    incentive_tao: np.ndarray
+    dividends_tao: np.ndarray
+    owner_tao: float
+    carried: PendingEmission
+
+
+def settle_epoch(pending: PendingEmission, server_share: np.ndarray,
+                 validator_share: np.ndarray) -> EpochPayout:
+    """The epoch's payout of ``pending``: the one rule the chain applies and that ``verify`` and
+    the sweep fast path recompute.
+
+    Args:
+        pending: pools accrued since the last epoch.
+        server_share: (n,) the epoch's normalised server emission (sums to 1 or 0).
+        validator_share: (n,) the epoch's normalised validator emission.
+    """
+    miners, validators = _split_pools(pending, server_share, validator_share)
+    # With nobody to pay (no stake, no incentive) the pools stay pending, never vanish.
+    unpaid = pending.miners + pending.validators - miners.sum() - validators.sum()
+    carried = PendingEmission(validators=unpaid if unpaid > 1e-9 else 0.0)
+    return EpochPayout(incentive_tao=miners, dividends_tao=validators, owner_tao=pending.owner,
+                       carried=carried)
 
 
 def split_dividend(amount: float, owner_stakes: dict[str, float], validator_coldkey: str,

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import networkx as nx
 import numpy as np
+
 from subnetsim.subnet.config import param
 from subnetsim.subnet.errors import ConfigError
 from subnetsim.subnet.rng import numpy_stream, stream_seed

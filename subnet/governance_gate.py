@@ -31,6 +31,7 @@ from typing import Any
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
+
 from subnetsim.subnet.config import param
 from subnetsim.subnet.errors import ExtrinsicError, SubnetSimError
 from subnetsim.subnet.extrinsics import BrakeVote, SubmitProposal

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
-from subnetsim.subnet.config import Hyperparameters, param
+
+from subnetsim.subnet.config import U16_MAX, Hyperparameters, param
 from subnetsim.subnet.errors import ExtrinsicError
 from subnetsim.subnet.extrinsics import (
     AddStake,
@@ -26,7 +29,6 @@ from subnetsim.subnet.extrinsics import (
     weights_commit_hash,
 )
 
-U16_MAX = 65535
 MAX_UNREVEALED_COMMITS = 10  # subtensor: TooManyUnrevealedCommits past 10 per hotkey
 SCOPES = ("emissions", "weights", "registrations", "staking")
 
@@ -377,6 +379,13 @@ class Ledger:
                 blocks[uid] = min(c.block for c in pending)
         return blocks
 
+    def coldkey_of(self, uid: int) -> str:
+        """The coldkey owning registered ``uid`` (a ValueError for an empty slot: a bug)."""
+        coldkey = self.coldkeys[uid]
+        if coldkey is None:
+            raise ValueError(f"uid {uid} has no coldkey (not registered)")
+        return coldkey
+
     def adjust_burn(self) -> float:
         """Move the burn toward the target registration rate (subtensor's burn adjustment)."""
         target = self.rules.target_registrations_per_interval
@@ -386,7 +395,7 @@ class Ledger:
         return self.burn
 
 
-_HANDLERS = {
+_HANDLERS: dict[type[Extrinsic], Callable[[Ledger, Any, int], dict[str, object]]] = {
     Register: Ledger._register,
     AddStake: Ledger._add_stake,
     RemoveStake: Ledger._remove_stake,

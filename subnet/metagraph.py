@@ -1,7 +1,9 @@
 """A frozen, read-only view of the subnet at a block: btcli's metagraph columns.
 
-Agents and the dashboard read the chain through this view (copies, never the ledger's own
-arrays), so nothing outside the chain process can change chain state by accident.
+The dashboard, the Python API (``Simulation.metagraph_frame``) and reports read the chain
+through this view: copies, never the ledger's own arrays, so nothing outside the chain process
+can change chain state by accident. Agents, which run inside the simulation, read the chain
+(``Chain``/``Ledger``) directly, as a node reads its own chain state.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+
 from subnetsim.subnet.chain import Chain
 
 __all__ = ["Metagraph", "metagraph_of"]
@@ -63,7 +66,7 @@ def metagraph_of(chain: Chain) -> Metagraph:
     zeros = np.zeros(n)
 
     def epoch_field(name: str) -> np.ndarray:
-        return getattr(last.outputs, name) if last is not None else zeros
+        return getattr(last, name) if last is not None else zeros
 
     active = ledger.last_update + ledger.hyper.activity_cutoff >= chain.block
     return Metagraph(

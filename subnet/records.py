@@ -13,7 +13,14 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
+
+from subnetsim.subnet.config import U16_MAX
+from subnetsim.subnet.emission import EpochPayout, PendingEmission
+from subnetsim.subnet.yuma import EpochInputs, EpochOutputs, YumaParams, active_mask
+
 __all__ = [
+    "EPOCH_RESULT_FIELDS",
     "BlockRecord",
     "EpochRecord",
     "EventRecord",
@@ -23,6 +30,10 @@ __all__ = [
     "canonical_json",
     "contents_hash",
     "digest",
+    "epoch_from_data",
+    "epoch_inputs_from_data",
+    "epoch_inputs_to_data",
+    "epoch_to_data",
     "extrinsics_hash",
 ]
 
@@ -95,8 +106,7 @@ def contents_hash(events: Iterable[EventRecord], epoch: EpochRecord | None) -> s
     """Hash of what a block recorded besides its extrinsics: events in order and its epoch."""
     parts = [canonical_json({"kind": e.kind, "data": e.data}) for e in events]
     if epoch is not None:
-        parts.append(canonical_json({"index": epoch.index, "inputs": epoch.inputs,
-                                     "params": epoch.params, "outputs": epoch.outputs}))
+        parts.append(canonical_json(epoch_to_data(epoch)))
     return digest("contents", *parts)
 
 
@@ -122,17 +132,157 @@ class EventRecord:
     data: Mapping[str, Any]
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class EpochRecord:
-    """One epoch: the exact inputs it was computed from and its per-uid outputs.
+    """One epoch, typed: the exact inputs it was computed from, its per-uid results and what
+    it paid. Vectors are ``(n,)`` uid-indexed arrays, read-only.
 
-    ``inputs`` and ``params`` are plain JSON data (lists), enough to recompute the epoch with
-    ``subnetsim.subnet.yuma.epoch``; ``outputs`` holds uid-indexed lists (incentive, dividends,
-    consensus, validator_trust, emission, stake, ...).
+    In-process readers (dashboard, drill reports, sweeps, ``verify``) use the attributes; the
+    plain JSON form (``epoch_to_data``/``epoch_from_data``) exists only for the run store and
+    the block hash.
+
+    Attributes:
+        block, index: where the epoch ran and how many epochs ran before it, plus one.
+        inputs: what the chain gathered (``subnet.yuma.EpochInputs``).
+        params: the epoch's hyperparameters.
+        pending: the emission pools the epoch paid out, TAO.
+        incentive, dividends, consensus, validator_trust: Yuma's per-uid results (shares).
+        emission_share: each uid's share of the epoch's emission (sums to 1 when anything is
+            paid); ``server_emission``/``validator_emission`` are its miner and validator parts.
+        validator_permit: permits granted for the next epoch.
+        incentive_tao, dividends_tao: TAO paid to each uid as miner and as validator.
+        stake: TAO staked on each uid after the payout.
     """
 
     block: int
     index: int
-    inputs: Mapping[str, Any]
-    params: Mapping[str, Any]
-    outputs: Mapping[str, Any]
+    inputs: EpochInputs
+    params: YumaParams
+    pending: PendingEmission
+    incentive: np.ndarray
+    dividends: np.ndarray
+    consensus: np.ndarray
+    validator_trust: np.ndarray
+    emission_share: np.ndarray
+    server_emission: np.ndarray
+    validator_emission: np.ndarray
+    validator_permit: np.ndarray
+    incentive_tao: np.ndarray
+    dividends_tao: np.ndarray
+    stake: np.ndarray
+
+    def __post_init__(self) -> None:
+        for name in _VECTORS:
+            dtype = bool if name == "validator_permit" else np.float64
+            array = np.array(getattr(self, name), dtype=dtype, copy=True)
+            array.flags.writeable = False
+            object.__setattr__(self, name, array)
+
+    @property
+    def active(self) -> np.ndarray:
+        """(n,) whether each uid was active at the epoch (Yuma's own rule)."""
+        return active_mask(self.inputs.last_update, self.params.activity_cutoff,
+                           self.inputs.current_block)
+
+    @property
+    def emission_tao(self) -> np.ndarray:
+        """(n,) TAO paid to each uid at this epoch (incentive plus dividends)."""
+        return self.incentive_tao + self.dividends_tao
+
+    @classmethod
+    def of(cls, *, block: int, index: int, inputs: EpochInputs, params: YumaParams,
+           pending: PendingEmission, outputs: EpochOutputs, payout: EpochPayout,
+           stake: np.ndarray) -> EpochRecord:
+        """The record of an epoch the chain (or a recomputation) just ran."""
+        return cls(block=block, index=index, inputs=inputs, params=params, pending=pending,
+                   incentive=outputs.incentive, dividends=outputs.dividends,
+                   consensus=outputs.consensus, validator_trust=outputs.validator_trust,
+                   emission_share=outputs.emission, server_emission=outputs.server_emission,
+                   validator_emission=outputs.validator_emission,
+                   validator_permit=outputs.validator_permit,
+                   incentive_tao=payout.incentive_tao, dividends_tao=payout.dividends_tao,
+                   stake=stake)
+
+
+# Vector fields of EpochRecord, with the key each has in the stored JSON (the store's format
+# predates the typed record: ``emission`` there is the share).
+_VECTORS = {
+    "incentive": "incentive", "dividends": "dividends", "consensus": "consensus",
+    "validator_trust": "validator_trust", "emission_share": "emission",
+    "server_emission": "server_emission", "validator_emission": "validator_emission",
+    "validator_permit": "validator_permit", "stake": "stake", "incentive_tao": "incentive_tao",
+    "dividends_tao": "dividends_tao",
+}
+EPOCH_RESULT_FIELDS = tuple(_VECTORS)  # what ``verify`` recomputes and compares
+
+
+def epoch_to_data(epoch: EpochRecord) -> dict[str, Any]:
+    """The plain JSON form of an epoch: ``index``, ``inputs`` (with ``pending``), ``params``,
+    ``outputs``. The block hash and the run store use exactly this."""
+    inputs = epoch_inputs_to_data(epoch.inputs)
+    inputs["pending"] = dataclasses.asdict(epoch.pending)
+    outputs: dict[str, Any] = {}
+    for name, key in _VECTORS.items():
+        value = getattr(epoch, name)
+        outputs[key] = value.astype(int).tolist() if name == "validator_permit" else value.tolist()
+    return {"index": epoch.index, "inputs": inputs, "params": dataclasses.asdict(epoch.params),
+            "outputs": outputs}
+
+
+def epoch_from_data(block: int, data: Mapping[str, Any]) -> EpochRecord:
+    """Inverse of ``epoch_to_data`` (KeyError/TypeError/ValueError on malformed data)."""
+    inputs, outputs = dict(data["inputs"]), data["outputs"]
+    pending = PendingEmission(**inputs.pop("pending"))
+    vectors = {name: np.asarray(outputs[key]) for name, key in _VECTORS.items()}
+    return EpochRecord(block=block, index=int(data["index"]),
+                       inputs=epoch_inputs_from_data(inputs), params=YumaParams(**data["params"]),
+                       pending=pending, **vectors)
+
+
+def epoch_inputs_to_data(inputs: EpochInputs) -> dict[str, Any]:
+    """Plain JSON data of the epoch inputs: weights and bonds as the u16 the chain stores."""
+    return {
+        "stake": inputs.stake.tolist(),
+        "weights_u16": np.rint(inputs.weights * U16_MAX).astype(int).tolist(),
+        "weight_set": [np.flatnonzero(row).tolist() for row in _present(inputs.weight_set)],
+        "bonds_u16": np.rint(inputs.bonds * U16_MAX).astype(int).tolist(),
+        "validator_uids": inputs.validator_uids.tolist(),
+        "validator_permit": inputs.validator_permit.tolist(),
+        "last_update": inputs.last_update.tolist(),
+        "block_at_registration": inputs.block_at_registration.tolist(),
+        "current_block": inputs.current_block,
+        "recent_registration_block": inputs.recent_registration_block,
+        "commit_block": _present(inputs.commit_block).tolist(),
+        "owner_uid": inputs.owner_uid,
+        "reset_bond_uids": list(inputs.reset_bond_uids),
+    }
+
+
+def _present(array: np.ndarray | None) -> np.ndarray:
+    """An EpochInputs field that its constructor always fills (typed Optional for callers)."""
+    assert array is not None, "EpochInputs.__post_init__ fills weight_set and commit_block"
+    return array
+
+
+def epoch_inputs_from_data(data: Mapping[str, Any]) -> EpochInputs:
+    """Inverse of ``epoch_inputs_to_data``."""
+    n = len(data["stake"])
+    rows = data["validator_uids"]
+    weight_set = np.zeros((len(rows), n), dtype=bool)
+    for row, present in enumerate(data["weight_set"]):
+        weight_set[row, present] = True
+    return EpochInputs(
+        stake=data["stake"],
+        weights=np.array(data["weights_u16"], dtype=float).reshape(len(rows), n) / U16_MAX,
+        weight_set=weight_set,
+        bonds=np.array(data["bonds_u16"], dtype=float).reshape(len(rows), n) / U16_MAX,
+        validator_uids=np.array(rows, dtype=np.int64),
+        validator_permit=data["validator_permit"],
+        last_update=data["last_update"],
+        block_at_registration=data["block_at_registration"],
+        current_block=data["current_block"],
+        recent_registration_block=data["recent_registration_block"],
+        commit_block=data["commit_block"],
+        owner_uid=data["owner_uid"],
+        reset_bond_uids=tuple(data["reset_bond_uids"]),
+    )

@@ -21,16 +21,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from subnetsim.subnet.errors import SnapshotError
 from subnetsim.subnet.yuma import EpochInputs
 
 OWN_FORMAT = "subnetsim.snapshot/1"
 
-__all__ = ["OWN_FORMAT", "Snapshot", "load_snapshot", "parse_snapshot"]
+__all__ = ["OWN_FORMAT", "MetagraphSnapshot", "load_snapshot", "parse_snapshot"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
-class Snapshot:
+class MetagraphSnapshot:
     """A subnet at one block, ready for an epoch.
 
     Attributes:
@@ -78,7 +79,7 @@ class Snapshot:
         )
 
 
-def load_snapshot(path: str | Path) -> Snapshot:
+def load_snapshot(path: str | Path) -> MetagraphSnapshot:
     """Read and check a snapshot file (either format)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -94,8 +95,8 @@ def load_snapshot(path: str | Path) -> Snapshot:
         raise SnapshotError(f"{path}: {error}") from None
 
 
-def parse_snapshot(data: Any, source: str = "") -> Snapshot:
-    """Build a Snapshot from decoded JSON of either format."""
+def parse_snapshot(data: Any, source: str = "") -> MetagraphSnapshot:
+    """Build a MetagraphSnapshot from decoded JSON of either format."""
     if not isinstance(data, Mapping):
         raise SnapshotError("expected a JSON object at the top level")
     if data.get("format") == OWN_FORMAT:
@@ -108,7 +109,7 @@ def parse_snapshot(data: Any, source: str = "") -> Snapshot:
     )
 
 
-def _parse_chain_transcription(data: Mapping[str, Any], source: str) -> Snapshot:
+def _parse_chain_transcription(data: Mapping[str, Any], source: str) -> MetagraphSnapshot:
     n = _count(data, "n_uids")
     uids = _integers(data, "validator_uids", n)
     if len(set(uids.tolist())) != len(uids):
@@ -121,7 +122,7 @@ def _parse_chain_transcription(data: Mapping[str, Any], source: str) -> Snapshot
     block = _count(data, "block", minimum=0)
     permit = np.zeros(n, dtype=bool)
     permit[uids] = stake_rows > 0  # the validators that set these rows held permits
-    return Snapshot(
+    return MetagraphSnapshot(
         stake=stake,
         validator_uids=uids[order],
         weights=rows[order],
@@ -134,7 +135,7 @@ def _parse_chain_transcription(data: Mapping[str, Any], source: str) -> Snapshot
     )
 
 
-def _parse_own(data: Mapping[str, Any], source: str) -> Snapshot:
+def _parse_own(data: Mapping[str, Any], source: str) -> MetagraphSnapshot:
     stake = _numbers(data, "stake", None, non_negative=True)
     n = len(stake)
     block = _count(data, "block", minimum=0)
@@ -150,7 +151,7 @@ def _parse_own(data: Mapping[str, Any], source: str) -> Snapshot:
     owner = data.get("owner_uid")
     if owner is not None and (not isinstance(owner, int) or not 0 <= owner < n):
         raise SnapshotError(f"owner_uid: {owner!r} is not a uid below {n}")
-    return Snapshot(
+    return MetagraphSnapshot(
         stake=stake,
         validator_uids=uids,
         weights=weights,

@@ -24,8 +24,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+
+from subnetsim.subnet import yuma_kernel
 from subnetsim.subnet.config import Hyperparameters
 from subnetsim.subnet.consensus import (
     column_max_upscale,
@@ -35,9 +38,12 @@ from subnetsim.subnet.consensus import (
     weighted_median_columns,
 )
 
-__all__ = ["EpochInputs", "EpochOutputs", "YumaParams", "epoch", "epoch_batch", "NO_COMMIT"]
+__all__ = [
+    "BACKENDS", "EpochInputs", "EpochOutputs", "YumaParams", "epoch", "epoch_batch", "NO_COMMIT",
+]
 
 NO_COMMIT = -1  # commit_block value of a validator with no unexpired weight commit
+BACKENDS = ("compiled", "numpy")
 _DEFAULTS = Hyperparameters()  # subtensor's defaults, defined once in subnet/config.py
 
 
@@ -161,19 +167,32 @@ class EpochOutputs:
         return EpochOutputs(**{f.name: getattr(self, f.name)[index] for f in fields})
 
 
-def epoch(inputs: EpochInputs, params: YumaParams) -> EpochOutputs:
-    """Run one epoch of Yuma Consensus."""
-    return epoch_batch(inputs, [params]).select(0)
+def active_mask(last_update: np.ndarray, activity_cutoff: Any,
+                current_block: Any) -> np.ndarray:
+    """2.1: a uid is active when it set weights within ``activity_cutoff`` blocks."""
+    return last_update + activity_cutoff >= current_block
+
+
+def epoch(inputs: EpochInputs, params: YumaParams, backend: str = "compiled") -> EpochOutputs:
+    """Run one epoch of Yuma Consensus (``backend`` as in ``epoch_batch``)."""
+    return epoch_batch(inputs, [params], backend=backend).select(0)
 
 
 def epoch_batch(
-    inputs: EpochInputs | Sequence[EpochInputs], params: YumaParams | Sequence[YumaParams]
+    inputs: EpochInputs | Sequence[EpochInputs],
+    params: YumaParams | Sequence[YumaParams],
+    backend: str = "compiled",
 ) -> EpochOutputs:
-    """Evaluate K epochs in one vectorised call.
+    """Evaluate K epochs in one call.
 
     Either argument may be a single value, broadcast against the other's length K. All inputs
     must share ``n`` and ``validator_uids``. Returns outputs with a leading axis K.
+
+    ``backend``: ``"compiled"`` (default) runs the numba kernel of ``subnet/yuma_kernel.py``;
+    ``"numpy"`` runs the vectorised reference below. Both give the same bits (see that module).
     """
+    if backend not in BACKENDS:
+        raise ValueError(f"epoch_batch: backend must be one of {BACKENDS}, not {backend!r}")
     inputs_list = [inputs] if isinstance(inputs, EpochInputs) else list(inputs)
     params_list = [params] if isinstance(params, YumaParams) else list(params)
     batch = max(len(inputs_list), len(params_list))
@@ -182,6 +201,8 @@ def epoch_batch(
     rows = inputs_list[0].validator_uids
     if any(not np.array_equal(x.validator_uids, rows) for x in inputs_list[1:]):
         raise ValueError("epoch_batch: all inputs must share validator_uids")
+    if backend == "compiled":
+        return _run_compiled(inputs_list, params_list, rows)
     # Arrays keep a batch axis of 1 where every epoch shares them, so work that does not depend
     # on what varies (masks, normalisation, the median's sort) is done once, not K times.
     outputs = _run(_stack_inputs(inputs_list), _stack_params(params_list), rows)
@@ -218,6 +239,25 @@ def _stack_inputs(inputs_list: list[EpochInputs]) -> dict[str, np.ndarray]:
     return stack
 
 
+def _run_compiled(
+    inputs_list: list[EpochInputs], params_list: list[YumaParams], rows: np.ndarray
+) -> EpochOutputs:
+    """The same epochs through the compiled kernel (inputs and params packed for it)."""
+    x = _stack_inputs(inputs_list)
+    x["scalars"] = np.stack(
+        [x["current_block"], x["recent_registration_block"], x["owner_uid"]], axis=-1
+    )
+    fparams = np.array(
+        [[getattr(p, name) for name in yuma_kernel.FLOAT_PARAMS] for p in params_list],
+        dtype=np.float64,
+    )
+    iparams = np.array(
+        [[getattr(p, name) for name in yuma_kernel.INT_PARAMS] for p in params_list],
+        dtype=np.int64,
+    )
+    return EpochOutputs(**yuma_kernel.run_epochs(x, fparams, iparams, rows))
+
+
 def _stack_params(params_list: list[YumaParams]) -> dict[str, np.ndarray]:
     """Each parameter as a (K,) array, or (1,) when all K settings agree on it."""
     stacked = {}
@@ -245,7 +285,8 @@ def _run(x: dict[str, np.ndarray], p: dict[str, np.ndarray], rows: np.ndarray) -
     is_owner = np.arange(n)[None, :] == owner[:, None]  # (K, n)
 
     # 2.1-2.4: activity, stake, permits, active stake.
-    active = x["last_update"] + p["activity_cutoff"][:, None] >= x["current_block"][:, None]
+    active = active_mask(x["last_update"], p["activity_cutoff"][:, None],
+                         x["current_block"][:, None])
     raw = np.where((x["stake"] < p["stake_threshold"][:, None]) & ~is_owner, 0.0, x["stake"])
     S = normalize_last(raw)
     new_permit = top_k_nonzero(S, p["max_allowed_validators"].astype(np.int64)) | is_owner

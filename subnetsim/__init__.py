@@ -20,17 +20,13 @@ CLI, sweeps, drills, this API) <- ``subnetsim.tui``. Names are imported lazily, 
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
+
+from subnetsim.version import __version__
 
 if TYPE_CHECKING:
     from subnetsim.api import epoch, load_scenario
     from subnetsim.simulation import Simulation
-
-try:
-    __version__ = version("subnetsim")
-except PackageNotFoundError:  # imported from a source tree that was never installed
-    __version__ = "0+unknown"
 
 __all__ = ["Simulation", "__version__", "epoch", "load_scenario"]
 

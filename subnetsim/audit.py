@@ -10,12 +10,14 @@ Only flushed rows are verified: a store still buffering blocks should ``flush`` 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
+from subnetsim.subnet.emission import settle_epoch
 from subnetsim.subnet.errors import StoreError, VerificationError
 from subnetsim.subnet.records import (
+    EPOCH_RESULT_FIELDS,
     GENESIS_PARENT,
     BlockRecord,
     EpochRecord,
@@ -25,11 +27,12 @@ from subnetsim.subnet.records import (
     extrinsics_hash,
 )
 from subnetsim.subnet.store import RunStore
+from subnetsim.subnet.yuma import epoch
 
-__all__ = ["EPOCH_TOLERANCE", "EpochRecompute", "VerifyReport", "verify_run"]
+__all__ = ["EPOCH_TOLERANCE", "EpochRecompute", "VerifyReport", "recompute_epoch", "verify_run"]
 
 EPOCH_TOLERANCE = 1e-12
-EpochRecompute = Callable[[EpochRecord], Mapping[str, Sequence[float]]]
+EpochRecompute = Callable[[EpochRecord], EpochRecord]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,40 +120,45 @@ def _verify_block(store: RunStore, run_id: int, block: BlockRecord,
                                 f" stored {block.hash})")
 
 
-def _verify_epochs(store: RunStore, run_id: int, recompute_epoch: EpochRecompute,
+def recompute_epoch(recorded: EpochRecord) -> EpochRecord:
+    """Recompute a recorded epoch from its recorded inputs with the code the chain runs: Yuma
+    Consensus (``yuma.epoch``), the payout (``emission.settle_epoch``) and the record
+    (``EpochRecord.of``). Stake after the epoch is the recorded stake before it plus what was
+    paid: the ledger's crediting must have added exactly the payout."""
+    outputs = epoch(recorded.inputs, recorded.params)
+    payout = settle_epoch(recorded.pending, outputs.server_emission, outputs.validator_emission)
+    return EpochRecord.of(block=recorded.block, index=recorded.index, inputs=recorded.inputs,
+                          params=recorded.params, pending=recorded.pending, outputs=outputs,
+                          payout=payout, stake=recorded.inputs.stake + payout.incentive_tao
+                          + payout.dividends_tao)
+
+
+def _verify_epochs(store: RunStore, run_id: int, recompute: EpochRecompute,
                    tolerance: float) -> int:
     """Recompute every stored epoch in index order; return how many."""
     count = 0
     epochs = store.epochs(run_id)
     while True:
         try:
-            epoch = next(epochs, None)
+            epoch_record = next(epochs, None)
         except StoreError as exc:  # a corrupt epoch row is a failed verification
             raise VerificationError(str(exc)) from exc
-        if epoch is None:
+        if epoch_record is None:
             return count
-        _verify_epoch(epoch, recompute_epoch(epoch), tolerance)
+        _verify_epoch(epoch_record, recompute(epoch_record), tolerance)
         count += 1
 
 
-def _verify_epoch(epoch: EpochRecord, recomputed: Mapping[str, Sequence[float]],
-                  tolerance: float) -> None:
-    """Compare every recomputed field with the recorded one. Recorded fields the callback does
-    not return (stake, paid TAO: inputs and their application, not the epoch's maths) are not
-    compared."""
-    where = f"epoch {epoch.index} (block {epoch.block})"
-    for name in sorted(recomputed):
-        if name not in epoch.outputs:
-            raise VerificationError(f"{where}: field {name!r} is not in the recorded outputs")
-        try:
-            stored = np.asarray(epoch.outputs[name], dtype=np.float64)  # (n,)
-            fresh = np.asarray(recomputed[name], dtype=np.float64)  # (n,)
-        except (TypeError, ValueError) as exc:
-            raise VerificationError(f"{where}: field {name!r} is not numeric ({exc})") from exc
-        if stored.shape != fresh.shape:
+def _verify_epoch(recorded: EpochRecord, fresh: EpochRecord, tolerance: float) -> None:
+    """Compare every result field of the recomputed epoch with the recorded one."""
+    where = f"epoch {recorded.index} (block {recorded.block})"
+    for name in EPOCH_RESULT_FIELDS:
+        stored = np.asarray(getattr(recorded, name), dtype=np.float64)  # (n,)
+        again = np.asarray(getattr(fresh, name), dtype=np.float64)  # (n,)
+        if stored.shape != again.shape:
             raise VerificationError(f"{where}: field {name!r} has shape {stored.shape} recorded,"
-                                    f" {fresh.shape} recomputed")
-        diff = float(np.max(np.abs(stored - fresh))) if stored.size else 0.0
+                                    f" {again.shape} recomputed")
+        diff = float(np.max(np.abs(stored - again))) if stored.size else 0.0
         # `not <=` so that a NaN difference fails instead of slipping through `>`.
         if not diff <= tolerance:
             raise VerificationError(f"{where}: field {name!r} differs by {diff:.3g}"

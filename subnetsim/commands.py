@@ -29,8 +29,8 @@ __all__ = [
     "check_command_log",
     "hyperparameter_entry",
     "load_session_file",
+    "advance",
     "replay",
-    "replay_into",
     "validated_hyperparameters",
 ]
 
@@ -81,10 +81,18 @@ def check_command_log(entries: Any) -> list[dict[str, Any]]:
     return [dict(entry) for entry in entries]
 
 
-def replay_into(world: World, commands: Sequence[Mapping[str, Any]], blocks: int,
-                progress: Callable[[int, int], None] | None = None) -> str:
-    """Advance ``world`` to ``blocks``, applying each command at its block; the digest."""
-    chunk = 50
+Progress = Callable[[int, int], None]  # (block reached, target block)
+CHUNK_BLOCKS = 50  # blocks between progress calls (and chances to apply commands)
+
+
+def advance(world: World, to_block: int, commands: Sequence[Mapping[str, Any]] = (),
+            progress: Progress | None = None) -> None:
+    """Advance ``world`` to ``to_block``, applying each command after its block.
+
+    The one advance loop: headless runs, replays of a session, the Python API and the dashboard
+    all move a world with it. Commands must not lie before the world's block or after
+    ``to_block`` (ConfigError naming the entry).
+    """
     pending = list(commands)
     while True:
         while pending and pending[0]["block"] <= world.chain.block:
@@ -92,23 +100,24 @@ def replay_into(world: World, commands: Sequence[Mapping[str, Any]], blocks: int
                 raise ConfigError("commands", pending[0], f"block before the world's "
                                   f"block {world.chain.block}")
             apply_command(world, pending.pop(0))
-        if world.chain.block >= blocks:
+        if world.chain.block >= to_block:
             break
-        stop = min(world.chain.block + chunk, blocks)
+        stop = min(world.chain.block + CHUNK_BLOCKS, to_block)
         if pending:
             stop = min(stop, pending[0]["block"])
         world.run_to_block(stop)
         if progress is not None:
-            progress(world.chain.block, blocks)
+            progress(world.chain.block, to_block)
     if pending:
-        raise ConfigError("commands", pending[0], f"after the replay's last block {blocks}")
-    return world.chain.head_hash
+        raise ConfigError("commands", pending[0], f"after the last block {to_block}")
 
 
 def replay(scenario: Scenario, seed: int, commands: Sequence[Mapping[str, Any]],
            blocks: int) -> str:
     """The digest of ``scenario`` run with ``seed`` to ``blocks`` under ``commands``."""
-    return replay_into(build_world(scenario, seed), commands, blocks)
+    world = build_world(scenario, seed)
+    advance(world, blocks, commands)
+    return world.chain.head_hash
 
 
 def load_session_file(path: str | Path) -> dict[str, Any]:

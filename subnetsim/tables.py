@@ -30,17 +30,25 @@ def metagraph_columns(
     validator_trust: np.ndarray,
     validator_permit: np.ndarray,
     only_nonzero: bool = False,
+    emission_is_share: bool = False,
+    uids: Sequence[int] | None = None,
 ) -> tuple[list[str], list[list[object]]]:
-    """The UID/STAKE/.../VAL table of an epoch. Shares print as fractions, stake in TAO."""
-    headers = ["UID", "STAKE", "CONSENSUS", "INCENTIVE", "DIVIDENDS", "EMISSION", "VTRUST", "VAL"]
+    """The UID/STAKE/.../VAL table of an epoch. Consensus, incentive, dividends and trust are
+    shares; STAKE and EMISSION are TAO (EMISSION: paid to the uid at the epoch, as btcli shows
+    it). Where no TAO was paid (one epoch on a snapshot) the column is the uid's share of the
+    epoch's emission and is named ``EMISSION SHARE``. ``uids`` picks the rows (default:
+    every uid)."""
+    emission_header = "EMISSION SHARE" if emission_is_share else "EMISSION"
+    headers = ["UID", "STAKE", "CONSENSUS", "INCENTIVE", "DIVIDENDS", emission_header, "VTRUST",
+               "VAL"]
     rows = []
-    for uid in range(len(stake)):
+    for uid in range(len(stake)) if uids is None else uids:
         values = (stake[uid], consensus[uid], incentive[uid], dividends[uid], emission[uid])
         if only_nonzero and not any(values[1:]) and not validator_permit[uid]:
             continue
         rows.append(
             [uid, f"{stake[uid]:,.2f}", f"{consensus[uid]:.5f}", f"{incentive[uid]:.5f}",
-             f"{dividends[uid]:.5f}", f"{emission[uid]:.5f}", f"{validator_trust[uid]:.5f}",
+             f"{dividends[uid]:.5f}", f"{emission[uid]:,.5f}", f"{validator_trust[uid]:.5f}",
              "*" if validator_permit[uid] else ""]
         )
     return headers, rows

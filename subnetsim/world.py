@@ -10,30 +10,22 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import simpy
 
+from subnetsim.behaviours import SCRIPTED_VALIDATORS, behaviour_of
+from subnetsim.miners import SERVING_BEHAVIOURS
 from subnetsim.subnet.chain import BLOCK_SECONDS, Chain, Recorder
 from subnetsim.subnet.consensus import top_k_nonzero
-from subnetsim.subnet.errors import ConfigError
 from subnetsim.subnet.ledger import Ledger
 from subnetsim.subnet.rng import numpy_stream
 from subnetsim.subnet.scenario import NeuronGroup, Scenario
 from subnetsim.subnet.transport.sim import SimNetwork
 from subnetsim.validators.scripted import ScriptedValidator
 
-__all__ = ["RunResult", "World", "build_world"]
-
-# Behaviour names a scenario may use. "fixed"/"random" validators and "idle" miners are the
-# scripted engine-test agents; the rest are the real agents of validators/ and miners/.
-VALIDATOR_BEHAVIOURS = ("fixed", "random", "honest", "lazy", "weight_copier", "cabal",
-                        "self_dealer")
-SCRIPTED_VALIDATORS = ("fixed", "random")
-MINER_BEHAVIOURS = ("idle", "honest", "trainer", "lazy", "noisy", "copycat", "sybil", "flaky",
-                    "malformed")
+__all__ = ["Neuron", "RunResult", "World", "build_world", "plan_neurons"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,7 +77,8 @@ class World:
         self.chain = Chain(self.env, ledger, scenario.emission, recorder=recorder,
                            netuid=scenario.netuid)
         self.chain.block = start_block
-        self.neurons, self.joiners = _genesis(ledger, scenario, seed)
+        self.neurons, self.joiners = plan_neurons(scenario)
+        _genesis(ledger, scenario, self.neurons, self.joiners, seed)
         self.network = SimNetwork(self.env, seed, scenario.network)
         self.task: Any = None
         self.miners: Any = None
@@ -171,10 +164,9 @@ class World:
         """The run's summary at the current block."""
         ledger, last = self.chain.ledger, self.chain.last_epoch
         n = ledger.capacity
-        outputs = last.outputs if last else None
 
         def field(name: str) -> np.ndarray:
-            return getattr(outputs, name).copy() if outputs is not None else np.zeros(n)
+            return getattr(last, name).copy() if last is not None else np.zeros(n)
 
         occupants = self.occupants()
         behaviour = [""] * n
@@ -211,42 +203,44 @@ def build_world(scenario: Scenario, seed: int, recorder: Recorder | None = None)
     return world
 
 
-def _genesis(ledger: Ledger, scenario: Scenario, seed: int) -> tuple[list[Neuron], list[Neuron]]:
-    """Register every genesis neuron directly (no burn), in listed order; plan the late joiners
-    (uid -1 until they register) and fund their coldkeys for the burn."""
+def plan_neurons(scenario: Scenario) -> tuple[list[Neuron], list[Neuron]]:
+    """Who a scenario puts on the chain: the genesis neurons in uid order (groups in listed
+    order) and the late joiners (uid -1 until they register), with their behaviours."""
     neurons: list[Neuron] = []
     joiners: list[Neuron] = []
     for group in scenario.neurons:
-        behaviour = _behaviour(group)
+        behaviour = behaviour_of(group.role, group.behaviour)
         for _ in range(group.count):
             if _joins_late(group):
                 index = len(joiners)
                 joiners.append(Neuron(uid=-1, role="miner", behaviour=behaviour,
                                       hotkey=f"joiner-{index}", coldkey=f"joiner-coldkey-{index}"))
-                ledger.balances[joiners[-1].coldkey] = group.balance
                 continue
             uid = len(neurons)
-            neuron = Neuron(uid=uid, role=group.role, behaviour=behaviour,
-                            hotkey=f"{group.role}-{uid}", coldkey=f"coldkey-{uid}")
-            _register_at_genesis(ledger, neuron, group, seed)
-            neurons.append(neuron)
+            neurons.append(Neuron(uid=uid, role=group.role, behaviour=behaviour,
+                                  hotkey=f"{group.role}-{uid}", coldkey=f"coldkey-{uid}"))
+    return neurons, joiners
+
+
+def _genesis(ledger: Ledger, scenario: Scenario, neurons: list[Neuron], joiners: list[Neuron],
+             seed: int) -> None:
+    """Register every genesis neuron directly (no burn) and fund the late joiners' coldkeys
+    for the burn; permits go to the top stakes."""
+    planned = iter(neurons)
+    late = iter(joiners)
+    for group in scenario.neurons:
+        for _ in range(group.count):
+            if _joins_late(group):
+                ledger.balances[next(late).coldkey] = group.balance
+            else:
+                _register_at_genesis(ledger, next(planned), group, seed)
     stake = ledger.stake[None, :]
     k = np.array([scenario.hyperparameters.max_allowed_validators])
     ledger.validator_permit[:] = top_k_nonzero(stake, k)[0]
-    return neurons, joiners
 
 
 def _joins_late(group: NeuronGroup) -> bool:
     return group.role == "miner" and group.miner_options().join_block > 0
-
-
-def _behaviour(group: NeuronGroup) -> str:
-    behaviour = group.behaviour or ("fixed" if group.role == "validator" else "idle")
-    allowed = VALIDATOR_BEHAVIOURS if group.role == "validator" else MINER_BEHAVIOURS
-    if behaviour not in allowed:
-        raise ConfigError("neurons.behaviour", behaviour,
-                          f"unknown {group.role} behaviour (known: {', '.join(allowed)})")
-    return behaviour
 
 
 def _register_at_genesis(ledger: Ledger, neuron: Neuron, group: NeuronGroup, seed: int) -> None:
@@ -268,7 +262,7 @@ Member = tuple[NeuronGroup, int, int, Neuron]  # group, group index, index in gr
 def _members(scenario: Scenario, neurons: list[Neuron], joiners: list[Neuron]) -> list[Member]:
     """Every planned neuron with its group, in plan order (genesis and late joiners)."""
     genesis, late = iter(neurons), iter(joiners)
-    members = []
+    members: list[Member] = []
     for index, group in enumerate(scenario.neurons):
         source = late if _joins_late(group) else genesis
         members.extend((group, index, member, next(source)) for member in range(group.count))
@@ -277,7 +271,8 @@ def _members(scenario: Scenario, neurons: list[Neuron], joiners: list[Neuron]) -
 
 def _miner_specs(members: list[Member]) -> list[Any]:
     """One spec per serving miner (idle miners serve nothing), keyed in plan order."""
-    serving = [m for m in members if m[0].role == "miner" and m[3].behaviour != "idle"]
+    serving = [m for m in members
+               if m[0].role == "miner" and m[3].behaviour in SERVING_BEHAVIOURS]
     if not serving:
         return []
     from subnetsim.miners.miner import MinerSpec
@@ -315,92 +310,3 @@ def _build_validators(world: World, members: list[Member]) -> list[Any]:
             capacity=world.chain.ledger.capacity, seed=world.seed,
         ))
     return validators
-
-
-ProgressCallback = Callable[[int, int], None]
-
-
-CODE_VERSION = "subnetsim 0.1.0"
-FLUSH_EVERY = 60  # blocks between store commits (a checkpoint also commits)
-
-
-def run(scenario: Scenario, seed: int, blocks: int | None = None, store: Any = None,
-        resume: bool = False, progress: ProgressCallback | None = None) -> RunResult:
-    """Run ``scenario`` with ``seed`` for ``blocks`` (default: the scenario's budget).
-
-    With a ``RunStore``, every block, extrinsic, event and epoch is recorded and the world is
-    checkpointed every ``recording.checkpoint_every`` blocks. ``resume=True`` continues the
-    store's latest run from its last checkpoint (its saved scenario and seed win), giving the
-    same final digest as an uninterrupted run.
-    """
-    target = scenario.blocks if blocks is None else blocks
-    if store is None:
-        world = build_world(scenario, seed)
-        _advance(world, target, progress)
-        return world.result()
-    world, run_id = open_recorded_world(scenario, seed, store, resume)
-    _advance(world, target, progress)
-    store.save_checkpoint(run_id, world.chain.block, world.state())
-    store.set_status(run_id, "finished")
-    return world.result()
-
-
-def _advance(world: World, target: int, progress: ProgressCallback | None) -> None:
-    chunk = 50
-    while world.chain.block < target:
-        world.run_to_block(min(world.chain.block + chunk, target))
-        if progress is not None:
-            progress(world.chain.block, target)
-
-
-def open_recorded_world(scenario: Scenario, seed: int, store: Any,
-                        resume: bool) -> tuple[World, int]:
-    """A started world recording into ``store``: a new run, or (``resume``) the store's latest
-    run rebuilt from its last checkpoint with the blocks after it discarded."""
-    from subnetsim.subnet.config import to_dict
-    from subnetsim.subnet.records import canonical_json
-    from subnetsim.subnet.scenario import scenario_from_dict
-
-    holder: dict[str, World] = {}
-    if resume:
-        run_id = store.latest_run_id()
-        info = store.run(run_id)
-        scenario, seed = scenario_from_dict(_loads(info.config_json)), info.seed
-        checkpoint = store.latest_checkpoint(run_id)
-        recorder = _store_recorder(store, run_id, scenario, holder)
-        if checkpoint is None:
-            store.truncate_after(run_id, 0)
-            world = build_world(scenario, seed, recorder=recorder)
-        else:
-            store.truncate_after(run_id, checkpoint[0])
-            world = World.from_state(scenario, seed, checkpoint[1], recorder=recorder)
-            world.start()
-    else:
-        run_id = store.create_run(scenario_name=scenario.name,
-                                  config_json=canonical_json(to_dict(scenario)), seed=seed,
-                                  code_version=CODE_VERSION)
-        world = build_world(scenario, seed, recorder=_store_recorder(store, run_id, scenario,
-                                                                     holder))
-    holder["world"] = world
-    return world, run_id
-
-
-def _store_recorder(store: Any, run_id: int, scenario: Scenario,
-                    holder: dict[str, World]) -> Recorder:
-    every = scenario.recording.checkpoint_every
-    keep_epochs = scenario.recording.record_epochs
-
-    def record(block, extrinsics, events, epoch_record) -> None:  # noqa: ANN001
-        store.append_block(run_id, block, extrinsics, events, epoch_record if keep_epochs else None)
-        if block.number % every == 0:
-            store.save_checkpoint(run_id, block.number, holder["world"].state())
-        elif block.number % FLUSH_EVERY == 0:
-            store.flush()
-
-    return record
-
-
-def _loads(text: str) -> Any:
-    import json
-
-    return json.loads(text)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 from hypothesis import strategies as st
+
 from subnetsim.subnet.yuma import NO_COMMIT, EpochInputs, YumaParams
 
 __all__ = [

@@ -10,6 +10,12 @@ from __future__ import annotations
 import gc
 import time
 
+from textual import events
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.timer import Timer
+from textual.widgets import Footer, TabbedContent, TabPane, Tabs
+
 from subnetsim.tui import messages
 from subnetsim.tui.snapshot import Snapshot
 from subnetsim.tui.widgets.charts import ChartsPane
@@ -21,11 +27,6 @@ from subnetsim.tui.widgets.overview import OverviewPane
 from subnetsim.tui.widgets.parameters import ParametersPane
 from subnetsim.tui.widgets.status import StatusBar
 from subnetsim.tui.widgets.weights import WeightsPane
-from textual import events
-from textual.app import App, ComposeResult
-from textual.binding import Binding
-from textual.timer import Timer
-from textual.widgets import Footer, TabbedContent, TabPane, Tabs
 
 __all__ = ["PANELS", "QUIET_SECONDS", "REFRESH_SECONDS", "DashboardApp"]
 

@@ -14,11 +14,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from subnetsim.tui.snapshot import CouncilMember, DrillStatus, GovernanceSnapshot, ProposalView
-
 from subnetsim.catalog import shipped_path
 from subnetsim.drill.config import load_drill
 from subnetsim.drill.runner import run_drill as run_drill_report
+from subnetsim.tui.snapshot import CouncilMember, DrillStatus, GovernanceSnapshot, ProposalView
 
 __all__ = ["DRILL_FOLDER", "governance_of", "list_drills", "run_drill"]
 
@@ -34,7 +33,7 @@ def list_drills(folder: Path = DRILL_FOLDER) -> tuple[str, ...]:
 
 def run_drill(name: str, seed: int, folder: Path = DRILL_FOLDER) -> tuple[tuple[str, str], ...]:
     """Run a drill to its end and return its report as (field, text) pairs."""
-    return report_lines(run_drill_report(load_drill(folder / f"{name}.toml"), seed=seed))
+    return report_lines(run_drill_report(load_drill(folder / f"{name}.toml"), seed=seed).as_json())
 
 
 def report_lines(report: Any) -> tuple[tuple[str, str], ...]:
@@ -71,10 +70,6 @@ def governance_of(world: Any, drill: DrillStatus, drills: tuple[str, ...]) -> Go
 def _as_mapping(value: Any) -> Mapping[str, Any]:
     if isinstance(value, Mapping):
         return value
-    for method in ("as_json", "to_dict"):
-        convert = getattr(value, method, None)
-        if callable(convert):
-            return convert()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     return {"report": value}

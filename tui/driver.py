@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 import traceback
+import typing
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -83,12 +84,13 @@ class SimulationDriver:
                                   paused=paused, save_folder=save_folder,
                                   drill_folder=drill_folder)
         context = multiprocessing.get_context(start_method)
-        if start_method == "forkserver":
+        if isinstance(context, multiprocessing.context.ForkServerContext):
             context.set_forkserver_preload(PRELOAD)  # no effect once the server runs
         commands_out, self._commands = context.Pipe(duplex=False)
         self._snapshots, snapshots_in = context.Pipe(duplex=False)
         self._child_ends = (commands_out, snapshots_in)
-        self._process = context.Process(
+        # Every start method's context has Process; typeshed's BaseContext does not say so.
+        self._process = typing.cast(Any, context).Process(
             target=_simulation_process, args=(settings, clock, commands_out, snapshots_in),
             name="subnetsim-simulation", daemon=True)
         self._send_lock = threading.Lock()
@@ -117,7 +119,7 @@ class SimulationDriver:
                                           name="simulation-snapshots")
         self._receiver.start()
 
-    def send(self, command: messages.Command) -> None:
+    def send(self, command: messages.Command | messages.Stop) -> None:
         """Queue a command for the next chunk boundary (any thread; also before ``start``)."""
         with self._send_lock:
             try:

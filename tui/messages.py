@@ -12,8 +12,9 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from subnetsim.tui.snapshot import Snapshot
 from textual.message import Message
+
+from subnetsim.tui.snapshot import Snapshot
 
 __all__ = [
     "ChangeSpeed",

@@ -45,6 +45,7 @@ async def take(scenario_path: Path, seed: int, block: int, folder: Path,
 
 async def _run_a_drill(app: DashboardApp, pilot: object) -> None:
     """Run the forged-HALT drill from the picker and wait for its report."""
+    assert app.latest is not None, "the dashboard shows a snapshot before screenshots"
     drills = app.latest.governance.drills
     if "forged_halt" not in drills:
         return
@@ -52,7 +53,7 @@ async def _run_a_drill(app: DashboardApp, pilot: object) -> None:
     picker.highlighted = drills.index("forged_halt")  # type: ignore[attr-defined]
     picker.focus()
     await pilot.press("enter")  # type: ignore[attr-defined]
-    while app.latest.governance.drill.state in ("idle", "running"):
+    while app.latest is not None and app.latest.governance.drill.state in ("idle", "running"):
         await pilot.pause(0.1)  # type: ignore[attr-defined]
     await pilot.pause(0.5)  # type: ignore[attr-defined]
 

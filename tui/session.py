@@ -11,12 +11,13 @@ import collections
 from typing import Any
 
 import numpy as np
+
+from subnetsim.simulation import Simulation
 from subnetsim.subnet.metagraph import metagraph_of
 from subnetsim.subnet.records import BlockRecord, EpochRecord, EventRecord, ExtrinsicRecord
 from subnetsim.subnet.scenario import Scenario
 from subnetsim.tui.snapshot import EpochPoint, LogEntry, epoch_point, group_labels, weights_view
-
-from subnetsim.world import World, build_world
+from subnetsim.world import World
 
 __all__ = ["Session", "format_event"]
 
@@ -47,9 +48,19 @@ class Session:
         self.seed = seed
         self.history: list[EpochPoint] = []
         self.events: collections.deque[LogEntry] = collections.deque(maxlen=EVENT_LINES)
-        self.commands: list[dict[str, Any]] = []
         self._seq = 0
-        self.world: World = build_world(scenario, seed, recorder=self.record)
+        # The same API a notebook uses: edits go through Simulation.set_hyperparameter.
+        self.simulation = Simulation(scenario, seed, recorder=self.record)
+
+    @property
+    def world(self) -> World:
+        """The session's world."""
+        return self.simulation.world
+
+    @property
+    def commands(self) -> list[dict[str, Any]]:
+        """The command log (hyperparameter edits), in the order applied."""
+        return self.simulation.commands
 
     @property
     def block(self) -> int:
@@ -81,9 +92,7 @@ class Session:
         roles, behaviours = [""] * ledger.capacity, [""] * ledger.capacity
         for uid in np.flatnonzero(ledger.registered):
             roles[uid], behaviours[uid] = "unknown", "unknown"
-        occupants = getattr(world, "occupants", None)  # worlds with late joiners know them
-        neurons = occupants() if callable(occupants) else world.neurons
-        for neuron in neurons:
+        for neuron in world.occupants():
             if ledger.registered[neuron.uid] and ledger.hotkeys[neuron.uid] == neuron.hotkey:
                 roles[neuron.uid], behaviours[neuron.uid] = neuron.role, neuron.behaviour
         return tuple(roles), tuple(behaviours)

@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from subnetsim.subnet.config import Hyperparameters
+
+from subnetsim.subnet.config import U16_MAX, Hyperparameters
 from subnetsim.subnet.metagraph import Metagraph
 from subnetsim.subnet.records import EpochRecord
 
@@ -33,7 +34,6 @@ __all__ = [
     "weights_view",
 ]
 
-U16_MAX = 65535
 
 
 def _frozen(array: Any, dtype: Any = float) -> np.ndarray:
@@ -175,15 +175,12 @@ def group_totals(values: Sequence[float] | np.ndarray,
 
 
 def epoch_point(record: EpochRecord, groups: Sequence[str], registered: np.ndarray) -> EpochPoint:
-    """Summarise a recorded epoch (its outputs are uid-indexed plain lists)."""
-    outputs = record.outputs
-    paid = np.asarray(outputs["incentive_tao"]) + np.asarray(outputs["dividends_tao"])
-    stake = np.asarray(outputs["stake"], dtype=float)
+    """Summarise a recorded epoch."""
     return EpochPoint(
-        index=record.index, block=record.block, emission=float(paid.sum()),
-        stake_gini=gini(stake[registered]), kappa=float(record.params["kappa"]),
-        incentive_by_group=group_totals(outputs["incentive"], groups),
-        dividends_by_group=group_totals(outputs["dividends"], groups),
+        index=record.index, block=record.block, emission=float(record.emission_tao.sum()),
+        stake_gini=gini(record.stake[registered]), kappa=record.params.kappa,
+        incentive_by_group=group_totals(record.incentive, groups),
+        dividends_by_group=group_totals(record.dividends, groups),
     )
 
 

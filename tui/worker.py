@@ -23,15 +23,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from subnetsim.sessions import save_session
 from subnetsim.subnet.errors import SubnetSimError
 from subnetsim.subnet.scenario import Scenario
 from subnetsim.tui import messages
 from subnetsim.tui.drills import DRILL_FOLDER, governance_of, list_drills, run_drill
-from subnetsim.tui.saving import save_session
 from subnetsim.tui.session import Session
 from subnetsim.tui.snapshot import DrillStatus, Snapshot
-
-from subnetsim.commands import apply_command, hyperparameter_entry, validated_hyperparameters
 
 __all__ = ["DEFAULT_SPEED", "SPEEDS", "SimulationWorker", "WorkerSettings"]
 
@@ -206,13 +204,10 @@ class SimulationWorker:
         session = self._session
         old = getattr(session.world.chain.hyper, command.name, None)
         try:
-            validated_hyperparameters(session.world.chain.hyper, command.name, command.value)
+            session.simulation.set_hyperparameter(command.name, command.value)
         except SubnetSimError as error:
             self._say(f"rejected: {error}")
             return
-        entry = hyperparameter_entry(session.block, command.name, command.value)
-        apply_command(session.world, entry)
-        session.commands.append(entry)
         self._say(f"set {command.name} = {command.value!r} (was {old!r}) after block "
                   f"{session.block}", kind="command")
 

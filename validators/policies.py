@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from subnetsim.validators import AGENT_BEHAVIOURS
+
 __all__ = ["VALIDATOR_BEHAVIOURS", "QUERYING_BEHAVIOURS", "copied_scores", "operator_scores"]
 
-VALIDATOR_BEHAVIOURS = ("honest", "lazy", "weight_copier", "cabal", "self_dealer")
+VALIDATOR_BEHAVIOURS = AGENT_BEHAVIOURS  # the real agents (the package lists them all)
 QUERYING_BEHAVIOURS = ("honest",)
 
 

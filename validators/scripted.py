@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import simpy
+
 from subnetsim.subnet.chain import BLOCK_SECONDS, Chain
 from subnetsim.subnet.rng import numpy_stream
 from subnetsim.validators.submission import WeightSubmitter

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+
 from subnetsim.subnet.chain import Chain
 from subnetsim.subnet.extrinsics import (
     CommitWeights,

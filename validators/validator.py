@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import simpy
+
 from subnetsim.subnet.chain import BLOCK_SECONDS, Chain
 from subnetsim.subnet.rng import numpy_stream
 from subnetsim.subnet.scenario import ValidationConfig, ValidatorOptions
@@ -90,12 +91,14 @@ class Validator:
         if not len(candidates):
             return
         targets = sample_targets(self.sample_stream, candidates, self.config.sample_size)
-        inputs, truth = self.task.sample(self.input_stream, self.batch, "query")
+        task = self.task
+        assert task is not None, "only querying validators (which have a task) query"
+        inputs, truth = task.sample(self.input_stream, self.batch, "query")
         query = Query(caller_hotkey=self.hotkey, targets=targets, payload=inputs,
                       deadline=self.config.deadline, block=chain.block)
         responses = yield self.network.request(query, self.uid)
-        losses = reply_losses(responses.payloads, truth, self.task, self.config.max_reply_bytes)
-        rewards = rewards_from_losses(losses, self.task.batch_baseline(truth))
+        losses = reply_losses(responses.payloads, truth, task, self.config.max_reply_bytes)
+        rewards = rewards_from_losses(losses, task.batch_baseline(truth))
         if self.config.dedupe:
             seniority = ledger.block_at_registration[targets] * len(ledger.hotkeys) + targets
             duplicate = duplicate_replies(responses.payloads, seniority)
@@ -151,7 +154,7 @@ class Validator:
     def _copied(self, chain: Chain) -> np.ndarray:
         if self.options.copy_source == "consensus":
             last = chain.last_epoch
-            return last.outputs.consensus.copy() if last is not None else np.zeros(len(self.scores))
+            return last.consensus.copy() if last is not None else np.zeros(len(self.scores))
         ledger = chain.ledger
         sources = ledger.validator_permit & ledger.registered
         sources[self.uid] = False

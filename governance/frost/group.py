@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import nacl.exceptions
 from nacl import bindings as sodium
+
 from subnetsim.subnet.errors import SubnetSimError
 
 CONTEXT_STRING = b"FROST-ED25519-SHA512-v1"

@@ -18,6 +18,8 @@ from subnetsim.subnet.records import (
     EventRecord,
     ExtrinsicRecord,
     canonical_json,
+    epoch_from_data,
+    epoch_to_data,
 )
 
 SCHEMA_VERSION = 1
@@ -149,8 +151,9 @@ def event_row(run_id: int, number: int, seq: int, event: EventRecord,
 
 def epoch_row(run_id: int, number: int, epoch: EpochRecord, where: str) -> tuple[Any, ...]:
     check_same_block(epoch.block, number, f"epoch {epoch.index}", where)
+    data = epoch_to_data(epoch)
     return (run_id, epoch.index, number,
-            *(dumps_json(getattr(epoch, name), f"{where} epoch {epoch.index} {name}")
+            *(dumps_json(data[name], f"{where} epoch {epoch.index} {name}")
               for name in ("inputs", "params", "outputs")))
 
 
@@ -177,7 +180,11 @@ def event_from_row(row: sqlite3.Row) -> EventRecord:
 
 def epoch_from_row(row: sqlite3.Row) -> EpochRecord:
     where = f"run {row['run_id']} epoch {row['epoch_index']}"
-    return EpochRecord(block=row["block"], index=row["epoch_index"],
-                       inputs=loads_json(row["inputs_json"], where + " inputs"),
-                       params=loads_json(row["params_json"], where + " params"),
-                       outputs=loads_json(row["outputs_json"], where + " outputs"))
+    data = {"index": row["epoch_index"],
+            "inputs": loads_json(row["inputs_json"], where + " inputs"),
+            "params": loads_json(row["params_json"], where + " params"),
+            "outputs": loads_json(row["outputs_json"], where + " outputs")}
+    try:
+        return epoch_from_data(row["block"], data)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise StoreError(f"{where}: malformed epoch record ({error!r})") from None

@@ -273,7 +273,7 @@ class RunStore:
                ) -> Iterator[EventRecord]:
         """A run's events in (block, emission) order, optionally only some kinds."""
         self.run(run_id)
-        sql, params = "SELECT * FROM events WHERE run_id = ?", [run_id]
+        sql, params = "SELECT * FROM events WHERE run_id = ?", [str(run_id)]
         if kinds is not None:
             wanted = [kinds] if isinstance(kinds, str) else list(kinds)
             sql += f" AND kind IN ({', '.join('?' * len(wanted))})"

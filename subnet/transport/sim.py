@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import simpy
+
 from subnetsim.subnet.rng import numpy_stream
 from subnetsim.subnet.scenario import NetworkConfig
 

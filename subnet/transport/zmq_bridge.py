@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 import zmq
+
 from subnetsim.subnet.errors import SubnetSimError
 from subnetsim.subnet.transport.sim import OK, REFUSED, UNREACHABLE, Query, Server, ServerReply
 
@@ -127,7 +128,7 @@ def _decode_reply(frames: list[bytes], count: int) -> ServerReply:
     if not all(s in STATUSES for s in status):
         raise FrameError(f"reply.status: unknown code in {status!r}")
     tensors = iter(frames[3:])
-    payloads = []
+    payloads: list[torch.Tensor | None] = []
     for index, spec in enumerate(specs):
         kind = spec.get("kind") if isinstance(spec, dict) else None
         if kind == "tensor":
@@ -149,7 +150,7 @@ def serve(server: Server, endpoint: str = "tcp://127.0.0.1:*",
           ready: Callable[[str], None] | None = None) -> int:
     """Answer queries for ``server`` on a REP socket until a stop message; returns how many
     queries were answered. ``ready`` gets the bound endpoint (with the port chosen)."""
-    context = zmq.Context.instance()
+    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
     socket = context.socket(zmq.REP)
     socket.setsockopt(zmq.LINGER, 0)
     socket.setsockopt(zmq.MAXMSGSIZE, 4 * MAX_FRAME_BYTES)
@@ -185,7 +186,8 @@ class RemoteServer:
 
     def _connect(self) -> zmq.Socket:
         if self._socket is None:
-            socket = zmq.Context.instance().socket(zmq.REQ)
+            context: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
+            socket = context.socket(zmq.REQ)
             socket.setsockopt(zmq.LINGER, 0)
             socket.setsockopt(zmq.RCVTIMEO, self.timeout_ms)
             socket.setsockopt(zmq.MAXMSGSIZE, 64 * MAX_FRAME_BYTES)

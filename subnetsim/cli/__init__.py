@@ -17,6 +17,7 @@ from subnetsim.catalog import DEFAULT_SNAPSHOT, shipped_path
 from subnetsim.cli import report as _report
 from subnetsim.cli import tune as _tune
 from subnetsim.subnet.errors import SubnetSimError
+from subnetsim.version import __version__
 
 __all__ = ["main", "build_parser"]
 
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Simulate a Bittensor-style subnet: Yuma Consensus, miners, validators, "
         "and a FROST-signed governance kill switch.",
     )
+    parser.add_argument("--version", action="version", version=f"subnetsim {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
     for register in _COMMANDS:
@@ -106,8 +108,9 @@ def _run_epoch(args: argparse.Namespace) -> int:
         hyper = replace_dotted(hyper, "yuma3_enabled", bool(args.yuma3))
     outputs = epoch(snapshot.epoch_inputs(), YumaParams.from_hyperparameters(hyper))
     if args.json:
-        fields = ["incentive", "dividends", "consensus", "validator_trust", "emission"]
+        fields = ["incentive", "dividends", "consensus", "validator_trust"]
         report = {name: getattr(outputs, name).tolist() for name in fields}
+        report["emission_share"] = outputs.emission.tolist()
         report["stake"] = snapshot.stake.tolist()
         report["validator_permit"] = outputs.validator_permit.tolist()
         report["block"] = snapshot.block
@@ -117,7 +120,7 @@ def _run_epoch(args: argparse.Namespace) -> int:
     headers, rows = metagraph_columns(
         snapshot.stake, outputs.consensus, outputs.incentive, outputs.dividends,
         outputs.emission, outputs.validator_trust, outputs.validator_permit,
-        only_nonzero=not args.all,
+        only_nonzero=not args.all, emission_is_share=True,
     )
     bonds = "Yuma3" if hyper.yuma3_enabled else "classic"
     scope = "" if args.all else " (uids with a permit or a share; --all for every uid)"
@@ -134,7 +137,7 @@ def _register_run_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _register_tui(commands: argparse._SubParsersAction) -> None:
-    from subnetsim.tui.cli import register
+    from subnetsim.cli.tui_command import register
 
     register(commands)
 

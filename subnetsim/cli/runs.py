@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -58,101 +57,70 @@ def _register_run(commands: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from subnetsim.progress import block_progress
+    from subnetsim.run import run
     from subnetsim.subnet.scenario import apply_overrides, block_budget, load_scenario
-    from subnetsim.world import run
 
     scenario = apply_overrides(load_scenario(resolve(args.scenario)), args.overrides)
     seed = scenario.seed if args.seed is None else args.seed
     if seed < 0:
         raise ConfigError("--seed", seed, "must be >= 0")
     blocks = block_budget(scenario, args.blocks, args.epochs)
-    progress = _ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.json else None
-    if args.no_db:
-        if args.resume:
-            raise ConfigError("--resume", True, "needs a run store (drop --no-db)")
-        result = run(scenario, seed, blocks=blocks, progress=progress)
-        db = None
-    else:
-        from subnetsim.subnet.store import RunStore
+    if args.no_db and args.resume:
+        raise ConfigError("--resume", True, "needs a run store (drop --no-db)")
+    db = None if args.no_db else (args.db or RUNS_FOLDER / f"{scenario.name}-seed{seed}.db")
+    with block_progress(enabled=sys.stderr.isatty() and not args.json) as progress:
+        if db is None:
+            result = run(scenario, seed, blocks=blocks, progress=progress)
+        else:
+            from subnetsim.subnet.store import RunStore
 
-        db = args.db or RUNS_FOLDER / f"{scenario.name}-seed{seed}.db"
-        if args.resume and not Path(db).exists():
-            raise StoreError(f"{db}: no run store to resume")
-        Path(db).parent.mkdir(parents=True, exist_ok=True)
-        with RunStore.open(db) as store:
-            result = run(scenario, seed, blocks=blocks, store=store, resume=args.resume,
-                         progress=progress)
-    if progress is not None:
-        progress.finish()
-    _print_run_result(result, db, args.json)
+            if args.resume and not Path(db).exists():
+                raise StoreError(f"{db}: no run store to resume")
+            Path(db).parent.mkdir(parents=True, exist_ok=True)
+            with RunStore.open(db) as store:
+                result = run(scenario, seed, blocks=blocks, store=store, resume=args.resume,
+                             progress=progress)
+    print_run_result(result, db, args.json)
     return 0
 
 
-def _print_run_result(result: Any, db: Path | None, as_json: bool) -> None:
+def print_run_result(result: Any, db: Path | None, as_json: bool) -> None:
+    """The end of a run: a JSON summary, or the metagraph table, the counts and the digest.
+
+    Per-uid values are for the registered uids in uid order; ``emission`` is the TAO each was
+    paid at the last epoch, ``model_loss`` a miner's true held-out loss (null for validators
+    and miners serving nothing valid: JSON has no NaN)."""
+    uids = [n.uid for n in result.neurons]
     if as_json:
-        summary = {
+        summary: dict[str, Any] = {
             "digest": result.digest, "blocks": result.blocks, "epochs": result.epochs,
-            "seed": result.seed, "db": str(db) if db else None,
-            "uid": [n.uid for n in result.neurons],
+            "seed": result.seed, "db": str(db) if db else None, "uid": uids,
             "role": [n.role for n in result.neurons],
             "behaviour": [n.behaviour for n in result.neurons],
         }
-        count = len(result.neurons)
         for name in ("stake", "incentive", "dividends", "emission", "consensus",
                      "validator_trust"):
-            summary[name] = getattr(result, name)[:count].tolist()
-        # A miner's true held-out loss at the end; null for validators and for miners that
-        # serve nothing valid (JSON has no NaN).
-        losses = np.full(len(result.stake), np.nan)
-        given = getattr(result, "model_loss", losses)
-        losses[:len(given)] = given[:len(losses)]  # a result without losses reads all-null
+            summary[name] = getattr(result, name)[uids].tolist()
         summary["model_loss"] = [
-            float(losses[n.uid]) if n.role == "miner" and np.isfinite(losses[n.uid]) else None
+            float(result.model_loss[n.uid])
+            if n.role == "miner" and np.isfinite(result.model_loss[n.uid]) else None
             for n in result.neurons
         ]
         print(json.dumps(summary))
         return
     from subnetsim.tables import format_table, metagraph_columns
 
-    count = len(result.neurons)
     headers, rows = metagraph_columns(
-        result.stake[:count], result.consensus[:count], result.incentive[:count],
-        result.dividends[:count], result.emission[:count], result.validator_trust[:count],
-        result.validator_permit[:count],
+        result.stake, result.consensus, result.incentive, result.dividends, result.emission,
+        result.validator_trust, result.validator_permit, uids=uids,
     )
+    behaviour = {n.uid: n.behaviour for n in result.neurons}
     headers = [*headers, "BEHAVIOUR"]
-    rows = [[*row, result.neurons[row[0]].behaviour] for row in rows]
+    rows = [[*row, behaviour[row[0]]] for row in rows]
     print(format_table(headers, rows))
     print(f"\nblocks {result.blocks}  epochs {result.epochs}  seed {result.seed}")
     print(f"digest {result.digest}" + (f"\nrun store {db}" if db else ""))
-
-
-class _ProgressBar:
-    """A one-line progress bar with blocks/s and ETA, redrawn at most 10 times a second."""
-
-    def __init__(self, stream: Any) -> None:
-        self.stream = stream
-        self.start = time.monotonic()
-        self.first_block: int | None = None
-        self.last_draw = 0.0
-
-    def __call__(self, block: int, target: int) -> None:
-        now = time.monotonic()
-        if self.first_block is None:
-            self.first_block = block
-        if now - self.last_draw < 0.1 and block < target:
-            return
-        self.last_draw = now
-        rate = (block - self.first_block) / max(now - self.start, 1e-9)
-        eta = (target - block) / rate if rate > 0 else float("inf")
-        filled = int(30 * block / target)
-        self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] block {block}/{target}  "
-                          f"{rate:,.0f} blocks/s  ETA {eta:,.1f}s ")
-        self.stream.flush()
-
-    def finish(self) -> None:
-        self.stream.write("\n")
-        self.stream.flush()
 
 
 # --- metagraph, export, verify -------------------------------------------------------------------
@@ -188,12 +156,10 @@ def _metagraph(args: argparse.Namespace) -> int:
         record = store.epoch_at_or_before(run_id, block)
         if record is None:
             raise StoreError(f"run {run_id} has no epoch at or before block {block}")
-    out = {name: np.asarray(record.outputs[name], dtype=float) for name in (
-        "stake", "consensus", "incentive", "dividends", "emission", "validator_trust")}
-    permit = np.asarray(record.outputs["validator_permit"], dtype=bool)
-    headers, rows = metagraph_columns(out["stake"], out["consensus"], out["incentive"],
-                                      out["dividends"], out["emission"], out["validator_trust"],
-                                      permit, only_nonzero=True)
+    headers, rows = metagraph_columns(record.stake, record.consensus, record.incentive,
+                                      record.dividends, record.emission_tao,
+                                      record.validator_trust, record.validator_permit,
+                                      only_nonzero=True)
     print(f"run {run_id}, epoch {record.index} at block {record.block}")
     print(format_table(headers, rows))
     return 0
@@ -201,8 +167,10 @@ def _metagraph(args: argparse.Namespace) -> int:
 
 def _register_export(commands: argparse._SubParsersAction) -> None:
     command = commands.add_parser("export", help="write per-epoch per-uid tables",
-                                  description="Export every recorded epoch as a long table: "
-                                  "one row per run, epoch and uid (pandas-readable).")
+                                  description="Export every recorded epoch as one long table: "
+                                  "one row per run, epoch and registered uid, with its hotkey, "
+                                  "behaviour, shares, TAO paid, stake, and the run's seed and "
+                                  "the epoch's hyperparameters on every row (pandas-readable).")
     command.add_argument("db", type=Path, help="run store file")
     command.add_argument("--run", type=int, dest="run_id", help="run id (default: every run)")
     command.add_argument("--format", choices=["csv", "parquet"], default="csv")
@@ -214,9 +182,8 @@ def _export(args: argparse.Namespace) -> int:
     from subnetsim.export import export_epochs
 
     with _open_store(args.db) as store:
-        paths = export_epochs(store, args.run_id, args.out, args.format)
-    for path in paths:
-        print(path)
+        path = export_epochs(store, args.run_id, args.out, args.format)
+    print(path)
     return 0
 
 
@@ -231,7 +198,7 @@ def _register_verify(commands: argparse._SubParsersAction) -> None:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from subnetsim.audit import verify_run
+    from subnetsim.audit import recompute_epoch, verify_run
     from subnetsim.subnet.errors import VerificationError
 
     with _open_store(args.db) as store:
@@ -244,22 +211,3 @@ def _verify(args: argparse.Namespace) -> int:
     print(f"verified run {run_id}: {report.blocks_checked} blocks, "
           f"{report.epochs_checked} epochs recomputed, digest {report.digest}")
     return 0
-
-
-def recompute_epoch(record: Any) -> dict[str, list[float]]:
-    """Recompute a recorded epoch from its recorded inputs: Yuma Consensus, the payout of the
-    pending emission, and the stake each uid holds afterwards."""
-    from subnetsim.subnet.chain import EPOCH_OUTPUT_FIELDS, epoch_inputs_from_data
-    from subnetsim.subnet.emission import PendingEmission, epoch_payout
-    from subnetsim.subnet.yuma import YumaParams, epoch
-
-    inputs = epoch_inputs_from_data(record.inputs)
-    outputs = epoch(inputs, YumaParams(**record.params))
-    fresh = {name: getattr(outputs, name).tolist() for name in EPOCH_OUTPUT_FIELDS}
-    fresh["validator_permit"] = outputs.validator_permit.astype(int).tolist()
-    miners, validators = epoch_payout(PendingEmission(**record.inputs["pending"]),
-                                      outputs.server_emission, outputs.validator_emission)
-    fresh["incentive_tao"] = miners.tolist()
-    fresh["dividends_tao"] = validators.tolist()
-    fresh["stake"] = (inputs.stake + miners + validators).tolist()
-    return fresh

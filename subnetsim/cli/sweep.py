@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, TextIO
 
 __all__ = ["register"]
 
@@ -37,6 +36,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from subnetsim.progress import task_progress
     from subnetsim.sweep.config import load_sweep
     from subnetsim.sweep.provenance import provenance
     from subnetsim.sweep.report import few_seeds_warning, format_summary
@@ -44,13 +44,13 @@ def _sweep(args: argparse.Namespace) -> int:
 
     sweep = load_sweep(args.sweep_file)
     kind = args.executor or ("dask" if args.scheduler else "process")
-    progress = _SweepBar(sys.stderr) if sys.stderr.isatty() else None
     workers = 1 if kind == "serial" else args.workers
-    with open_executor(kind, args.workers, args.scheduler) as executor:
+    with task_progress("runs") as update, \
+            open_executor(kind, args.workers, args.scheduler) as executor:
+        progress = None if update is None else (
+            lambda state: update(state.skipped + state.done + state.failed, state.total))
         outcome = run_sweep(sweep, args.out, executor, resume=args.resume, progress=progress,
                             provenance=provenance(kind, workers, args.scheduler))
-    if progress is not None:
-        progress.finish()
     print(f"sweep {sweep.name}: {len(sweep.points)} points x {len(sweep.run_seeds)} seeds; "
           f"ran {outcome.ran}, skipped {outcome.skipped} (already done), "
           f"failed {outcome.failed}")
@@ -63,25 +63,3 @@ def _sweep(args: argparse.Namespace) -> int:
     if outcome.failed:
         print(f"{outcome.failed} run(s) failed: see {outcome.files['errors']}", file=sys.stderr)
     return 0 if not outcome.failed else 1
-
-
-class _SweepBar:
-    """One line: runs done of total, failures, runs/min and ETA; redrawn on every update."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-
-    def __call__(self, progress: Any) -> None:
-        finished = progress.skipped + progress.done + progress.failed
-        filled = int(30 * finished / max(progress.total, 1))
-        per_minute = 60 * (progress.done + progress.failed) / max(progress.elapsed_s, 1e-9)
-        eta = progress.eta_s
-        eta_text = "?" if eta == float("inf") else f"{eta:,.0f}s"
-        self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {finished}/{progress.total} "
-                          f"runs  {progress.failed} failed  {per_minute:,.1f} runs/min  "
-                          f"ETA {eta_text} ")
-        self.stream.flush()
-
-    def finish(self) -> None:
-        self.stream.write("\n")
-        self.stream.flush()

@@ -24,7 +24,7 @@ from subnetsim.subnet.gossip import Propagation
 from subnetsim.subnet.records import EpochRecord
 
 if TYPE_CHECKING:
-    from subnetsim.drill.runner import DrillLog
+    from subnetsim.drill.log import DrillLog
     from subnetsim.world import World
 
 __all__ = ["DrillReport", "DrillRun", "build_report"]
@@ -109,7 +109,8 @@ def _timeline(run: DrillRun) -> dict[str, Any]:
         "attack_to_halt_s": _seconds_to(halt_block, attack.start_block * BLOCK_SECONDS)
         if attack.kind != "none" else None,
         "propagation": _propagation(run.propagation),
-        "resume_block": resume.result.block if resume and resume.accepted else None,
+        "resume_block": resume.result.block
+        if resume and resume.accepted and resume.result else None,
         "halt_end_block": _halt_end(log.halted_after, halt_block),
     }
 
@@ -187,16 +188,14 @@ def _paid(epochs: Iterable[EpochRecord], uids: Iterable[int], start: int,
     total = 0.0
     for record in epochs:
         if record.block >= start and (end is None or record.block < end):
-            outputs = record.outputs
-            total += sum(outputs["incentive_tao"][uid] + outputs["dividends_tao"][uid]
-                         for uid in wanted)
+            total += float(record.emission_tao[wanted].sum())
     return total
 
 
 def _paid_while(epochs: Iterable[EpochRecord], halted_after: dict[int, frozenset[str]],
                 scope: str) -> float:
     """TAO paid by epochs that ran while ``scope`` was halted."""
-    return sum(sum(r.outputs["incentive_tao"]) + sum(r.outputs["dividends_tao"])
+    return sum(float(r.emission_tao.sum())
                for r in epochs if scope in halted_after.get(r.block, ()))
 
 

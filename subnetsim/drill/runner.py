@@ -10,7 +10,6 @@ pure function of (drill file, seed): every actor draws from its own keyed stream
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -22,57 +21,18 @@ from subnetsim.drill.attacks import (
     SybilFlood,
 )
 from subnetsim.drill.config import DrillConfig, load_drill
+from subnetsim.drill.log import DrillLog
 from subnetsim.drill.report import DrillReport, DrillRun, build_report
 from subnetsim.governance.council import Council
 from subnetsim.governance.monitor import Monitor
-from subnetsim.subnet.chain import BLOCK_SECONDS, Chain
+from subnetsim.subnet.chain import BLOCK_SECONDS
 from subnetsim.subnet.errors import ConfigError
 from subnetsim.subnet.gossip import GossipNetwork
-from subnetsim.subnet.governance_gate import GovernanceGate, expand_scopes, genesis_hash
-from subnetsim.subnet.records import BlockRecord, EpochRecord, EventRecord, ExtrinsicRecord
+from subnetsim.subnet.governance_gate import GovernanceGate, genesis_hash
 from subnetsim.subnet.rng import stream_seed
 from subnetsim.world import World, build_world
 
-__all__ = ["DrillLog", "load_drill", "run_drill", "run_drill_file", "simulate_drill", "total_tao"]
-
-
-def total_tao(chain: Chain) -> float:
-    """Every TAO that exists: stake, free balances, burned and emission still pending."""
-    ledger = chain.ledger
-    return ledger.total_stake() + ledger.total_balance() + ledger.burned + chain.pending.total
-
-
-@dataclasses.dataclass(slots=True)
-class DrillLog:
-    """The drill's recorder: what the chain reports each block, the halt after each block, and
-    how far the books drift from ``initial + minted`` (they must not)."""
-
-    chain: Chain | None = None
-    initial_tao: float = 0.0
-    epochs: list[EpochRecord] = dataclasses.field(default_factory=list)
-    events: list[EventRecord] = dataclasses.field(default_factory=list)
-    extrinsics: list[ExtrinsicRecord] = dataclasses.field(default_factory=list)
-    halted_after: dict[int, frozenset[str]] = dataclasses.field(default_factory=dict)
-    max_residual_tao: float = 0.0
-
-    def start(self, chain: Chain) -> None:
-        """Take the books at genesis."""
-        self.chain = chain
-        self.initial_tao = total_tao(chain)
-        self.halted_after[chain.block] = expand_scopes(chain.ledger.halted_scopes)
-
-    def __call__(self, block: BlockRecord, extrinsics: list[ExtrinsicRecord],
-                 events: list[EventRecord], epoch: EpochRecord | None) -> None:
-        chain = self.chain
-        if chain is None:
-            raise RuntimeError("DrillLog.start(chain) must run before the first block")
-        self.extrinsics.extend(extrinsics)
-        self.events.extend(events)
-        if epoch is not None:
-            self.epochs.append(epoch)
-        self.halted_after[block.number] = expand_scopes(chain.ledger.halted_scopes)
-        residual = abs(total_tao(chain) - (self.initial_tao + chain.minted))
-        self.max_residual_tao = max(self.max_residual_tao, residual)
+__all__ = ["load_drill", "run_drill", "run_drill_file", "simulate_drill"]
 
 
 def run_drill(config: DrillConfig, seed: int | None = None) -> DrillReport:

@@ -68,7 +68,9 @@ def mean_interval(values: Iterable[float | None]) -> Interval:
     count = len(data)
     if count == 0:
         return Interval(mean=math.nan, low=math.nan, high=math.nan, count=0)
-    mean = float(data.mean())
+    # The mean lies between the extremes; summation rounding must not put it outside
+    # (three equal values can average to one ulp above them).
+    mean = float(np.clip(data.mean(), data.min(), data.max()))
     if count == 1:
         return Interval(mean=mean, low=math.nan, high=math.nan, count=1)
     if np.all(data == data[0]):

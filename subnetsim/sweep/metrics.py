@@ -13,7 +13,6 @@ Metrics (``METRICS``):
     emission_gini           Gini coefficient of the TAO each uid earned over the run
     loss_incentive_spearman Spearman(miner model loss, mean incentive); healthy is close to -1
     halt_block              first block with a governance halt
-    time_to_halt_s          time to halt reported by a governance drill
 """
 
 from __future__ import annotations
@@ -56,7 +55,6 @@ class RunData:
     dividends_tao: np.ndarray  # (rows,) TAO paid to the uid as a validator
     model_loss: np.ndarray  # (rows,) true loss of the miner's model at the end, NaN if unknown
     halt_block: float = float("nan")
-    time_to_halt_s: float = float("nan")
 
     @classmethod
     def from_columns(cls, columns: Mapping[str, Any], info: Mapping[str, Any]) -> RunData:
@@ -64,8 +62,7 @@ class RunData:
         arrays = {name: np.asarray(columns[name]) for name in _ROW_FIELDS}
         arrays["model_loss"] = np.array(
             [np.nan if value is None else value for value in columns["model_loss"]], dtype=float)
-        return cls(**arrays, halt_block=_number(info.get("halt_block")),
-                   time_to_halt_s=_number(info.get("time_to_halt_s")))
+        return cls(**arrays, halt_block=_number(info.get("halt_block")))
 
     def after_warmup(self, warmup_epochs: int) -> RunData:
         """The rows of epochs after the first ``warmup_epochs``."""
@@ -138,10 +135,6 @@ def _halt_block(run: RunData, groups: BehaviourGroups) -> float:
     return run.halt_block
 
 
-def _time_to_halt_s(run: RunData, groups: BehaviourGroups) -> float:
-    return run.time_to_halt_s
-
-
 METRICS: dict[str, Metric] = {
     metric.name: metric for metric in (
         Metric(name="copier_dividend_ratio", compute=_copier_dividend_ratio,
@@ -157,8 +150,6 @@ METRICS: dict[str, Metric] = {
         Metric(name="loss_incentive_spearman", compute=_loss_incentive_spearman,
                label="Spearman(model loss, incentive)", bounds=(-1.0, 1.0)),
         Metric(name="halt_block", compute=_halt_block, label="first halted block",
-               bounds=(0.0, math.inf), per_epoch=False),
-        Metric(name="time_to_halt_s", compute=_time_to_halt_s, label="time to halt (s)",
                bounds=(0.0, math.inf), per_epoch=False),
     )
 }

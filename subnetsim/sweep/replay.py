@@ -21,13 +21,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from subnetsim.subnet.chain import epoch_inputs_from_data
-from subnetsim.subnet.emission import PendingEmission, epoch_payout
-from subnetsim.subnet.ledger import U16_MAX
+from subnetsim.subnet.config import U16_MAX
+from subnetsim.subnet.emission import settle_epoch
 from subnetsim.subnet.scenario import Scenario
 from subnetsim.subnet.yuma import EpochInputs, EpochOutputs, YumaParams, epoch_batch
 from subnetsim.sweep.task import (
-    EpochSnapshot,
+    EpochColumns,
     RunOutput,
     build_columns,
     limit_threads,
@@ -74,35 +73,34 @@ class _State:
     recorded_permit: np.ndarray  # (n,) permits the previous recorded epoch granted
 
 
-def replay_epochs(snapshots: Sequence[EpochSnapshot],
-                  params: Sequence[YumaParams]) -> list[list[EpochSnapshot]]:
+def replay_epochs(snapshots: Sequence[EpochColumns],
+                  params: Sequence[YumaParams]) -> list[list[EpochColumns]]:
     """Replay recorded epochs (snapshots holding their ``record``) under each of ``params``.
 
     Returns one list of snapshots per setting, shaped like the recorded ones.
     """
     count = len(params)
-    replayed: list[list[EpochSnapshot]] = [[] for _ in range(count)]
+    replayed: list[list[EpochColumns]] = [[] for _ in range(count)]
     state: _State | None = None
     for snapshot in snapshots:
         if snapshot.record is None:
             raise ValueError("replay_epochs needs snapshots recorded with keep_inputs=True")
-        recorded = epoch_inputs_from_data(snapshot.record.inputs)
+        recorded = snapshot.record.inputs
         if state is None:
             state = _initial_state(recorded, count)
         inputs = _inputs_per_setting(recorded, state)
         outputs = epoch_batch(inputs, list(params))
-        pending = PendingEmission(**snapshot.record.inputs["pending"])
-        recorded_stake = np.asarray(snapshot.record.outputs["stake"], dtype=float)
         for k in range(count):
-            miners, validators = epoch_payout(pending, outputs.server_emission[k],
-                                              outputs.validator_emission[k])
-            stake = inputs[k].stake + miners + validators
-            state.stake_delta[k] = stake - recorded_stake
+            payout = settle_epoch(snapshot.record.pending, outputs.server_emission[k],
+                                  outputs.validator_emission[k])
+            stake = inputs[k].stake + payout.incentive_tao + payout.dividends_tao
+            state.stake_delta[k] = stake - snapshot.record.stake
             state.bonds[k] = 0
             state.bonds[k][recorded.validator_uids] = np.floor(outputs.bonds[k] * U16_MAX)
             state.permit[k] = outputs.validator_permit[k]
-            replayed[k].append(_snapshot(snapshot, outputs.select(k), stake, miners, validators))
-        state.recorded_permit = np.asarray(snapshot.record.outputs["validator_permit"], bool)
+            replayed[k].append(_snapshot(snapshot, outputs.select(k), stake, payout.incentive_tao,
+                                         payout.dividends_tao))
+        state.recorded_permit = snapshot.record.validator_permit.copy()
     return replayed
 
 
@@ -139,15 +137,15 @@ def _inputs_per_setting(recorded: EpochInputs, state: _State) -> list[EpochInput
     ]
 
 
-def _snapshot(recorded: EpochSnapshot, outputs: EpochOutputs, stake: np.ndarray,
-              miners: np.ndarray, validators: np.ndarray) -> EpochSnapshot:
+def _snapshot(recorded: EpochColumns, outputs: EpochOutputs, stake: np.ndarray,
+              miners: np.ndarray, validators: np.ndarray) -> EpochColumns:
     uids = recorded.uids
     values = {
         "stake": stake, "incentive": outputs.incentive, "dividends": outputs.dividends,
         "consensus": outputs.consensus, "validator_trust": outputs.validator_trust,
-        "emission": outputs.emission, "incentive_tao": miners, "dividends_tao": validators,
+        "emission_share": outputs.emission, "incentive_tao": miners, "dividends_tao": validators,
         "validator_permit": outputs.validator_permit,
     }
-    return EpochSnapshot(index=recorded.index, block=recorded.block, uids=uids,
+    return EpochColumns(index=recorded.index, block=recorded.block, uids=uids,
                          hotkeys=recorded.hotkeys,
                          outputs={name: np.asarray(value)[uids] for name, value in values.items()})

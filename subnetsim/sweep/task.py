@@ -20,16 +20,16 @@ import numpy as np
 from subnetsim.subnet.records import BlockRecord, EpochRecord, EventRecord, ExtrinsicRecord
 from subnetsim.subnet.scenario import Scenario
 
-__all__ = ["OUTPUT_FIELDS", "EpochSnapshot", "RunOutput", "RunTask", "build_columns",
+__all__ = ["OUTPUT_FIELDS", "EpochColumns", "RunOutput", "RunTask", "build_columns",
            "limit_threads"]
 
-# Per-uid epoch outputs kept in the sweep table (names as in EpochRecord.outputs).
-OUTPUT_FIELDS = ("stake", "incentive", "dividends", "consensus", "validator_trust", "emission",
-                 "incentive_tao", "dividends_tao", "validator_permit")
+# Per-uid epoch results kept in the sweep table (attributes of EpochRecord).
+OUTPUT_FIELDS = ("stake", "incentive", "dividends", "consensus", "validator_trust",
+                 "emission_share", "incentive_tao", "dividends_tao", "validator_permit")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
-class EpochSnapshot:
+class EpochColumns:
     """What one epoch left: the registered uids, their hotkeys and outputs (indexed like
     ``uids``), and for the fast path the epoch's recorded inputs and params."""
 
@@ -76,16 +76,17 @@ class RunTask:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
-class Recording:
+class SimulatedRun:
     """A simulated run as the sweep keeps it."""
 
-    snapshots: list[EpochSnapshot]
+    snapshots: list[EpochColumns]
     neurons: dict[str, Any]  # hotkey -> Neuron (role, behaviour)
     model_loss: dict[str, float]  # hotkey -> final model loss, for miners that report one
     info: dict[str, Any]
 
 
-def record_run(scenario: Scenario, seed: int, blocks: int, keep_inputs: bool = False) -> Recording:
+def record_run(scenario: Scenario, seed: int, blocks: int,
+               keep_inputs: bool = False) -> SimulatedRun:
     """Run ``scenario`` with ``seed`` for ``blocks``, keeping every epoch's outputs (and its
     full record when ``keep_inputs``)."""
     from subnetsim.world import build_world
@@ -95,15 +96,13 @@ def record_run(scenario: Scenario, seed: int, blocks: int, keep_inputs: bool = F
     collector.world = world
     world.run_to_block(blocks)
     result = world.result()
-    # Miners that join during the run are planned up front (``World.joiners``, when present).
-    planned = [*world.neurons, *getattr(world, "joiners", ())]
+    planned = [*world.neurons, *world.joiners]  # late joiners are planned up front
     neurons = {neuron.hotkey: neuron for neuron in planned}
     hotkeys = world.chain.ledger.hotkeys
     info = {"digest": result.digest, "blocks": result.blocks, "epochs": result.epochs,
-            "halt_block": collector.halt_block, "prunings": collector.prunings,
-            "time_to_halt_s": _optional_float(getattr(result, "time_to_halt_s", None))}
-    return Recording(snapshots=collector.snapshots, neurons=neurons,
-                     model_loss=_model_losses(getattr(result, "model_loss", None), hotkeys),
+            "halt_block": collector.halt_block, "prunings": collector.prunings}
+    return SimulatedRun(snapshots=collector.snapshots, neurons=neurons,
+                     model_loss=_model_losses(result.model_loss, hotkeys),
                      info=info)
 
 
@@ -114,7 +113,7 @@ class _Collector:
     def __init__(self, keep_inputs: bool) -> None:
         self.keep_inputs = keep_inputs
         self.world: Any = None
-        self.snapshots: list[EpochSnapshot] = []
+        self.snapshots: list[EpochColumns] = []
         self.halt_block: int | None = None
         self.prunings = 0  # registrations that replaced a uid (the fast path cannot follow)
 
@@ -128,14 +127,14 @@ class _Collector:
             return
         ledger = self.world.chain.ledger
         uids = np.flatnonzero(ledger.registered)
-        outputs = {name: np.asarray(epoch.outputs[name])[uids] for name in OUTPUT_FIELDS}
-        self.snapshots.append(EpochSnapshot(
+        outputs = {name: getattr(epoch, name)[uids] for name in OUTPUT_FIELDS}
+        self.snapshots.append(EpochColumns(
             index=epoch.index, block=epoch.block, uids=uids,
             hotkeys=tuple(ledger.hotkeys[uid] for uid in uids), outputs=outputs,
             record=epoch if self.keep_inputs else None))
 
 
-def build_columns(snapshots: Sequence[EpochSnapshot], neurons: Mapping[str, Any],
+def build_columns(snapshots: Sequence[EpochColumns], neurons: Mapping[str, Any],
                   model_loss: Mapping[str, float]) -> dict[str, np.ndarray]:
     """Long-format columns, one row per (epoch, registered uid), in epoch then uid order."""
     hotkeys = [hotkey for snapshot in snapshots for hotkey in snapshot.hotkeys]
@@ -179,19 +178,11 @@ def _attribute(neurons: Mapping[str, Any], hotkey: str, name: str) -> str:
     return str(getattr(neuron, name, "")) if neuron is not None else ""
 
 
-def _model_losses(losses: Any, hotkeys: Sequence[str]) -> dict[str, float]:
-    """hotkey -> loss from what the run reports (uid-indexed sequence or uid -> loss mapping;
-    absent before the agents report model losses)."""
-    if losses is None:
-        return {}
-    items = losses.items() if isinstance(losses, Mapping) else enumerate(losses)
-    result = {}
-    for uid, loss in items:
-        value = _optional_float(loss)
-        if value is not None and np.isfinite(value) and uid < len(hotkeys) and hotkeys[uid]:
-            result[hotkeys[int(uid)]] = value
-    return result
-
-
-def _optional_float(value: Any) -> float | None:
-    return None if value is None else float(value)
+def _model_losses(losses: np.ndarray, hotkeys: Sequence[str | None]) -> dict[str, float]:
+    """hotkey -> final model loss of every uid that reports a finite one (NaN: no model)."""
+    found = {}
+    for uid in np.flatnonzero(np.isfinite(losses)).tolist():
+        hotkey = hotkeys[uid] if uid < len(hotkeys) else None
+        if hotkey:
+            found[hotkey] = float(losses[uid])
+    return found

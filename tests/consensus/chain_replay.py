@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
 from subnetsim.subnet.yuma import EpochInputs, EpochOutputs, YumaParams, epoch
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
@@ -63,6 +64,7 @@ class ReplayChain:
     last_update: np.ndarray = field(init=False)
     registered: np.ndarray = field(init=False)
     pending_reset: list[int] = field(default_factory=list)
+    backend: str = "compiled"  # yuma.BACKENDS: the vectors run through both
 
     def __post_init__(self) -> None:
         n = len(self.stake)
@@ -100,6 +102,7 @@ class ReplayChain:
                 reset_bond_uids=tuple(self.pending_reset),
             ),
             self.params,
+            backend=self.backend,
         )
         self.pending_reset = []
         # Classic bonds come back column-max-upscaled, Yuma3 bonds absolute: both floor to u16.

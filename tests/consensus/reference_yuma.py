@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
 from subnetsim.subnet.yuma import NO_COMMIT, EpochInputs, EpochOutputs, YumaParams
 
 __all__ = ["MEDIAN_RELATIVE_MARGIN", "Row", "masked_weights", "reference_epoch", "stake_median"]

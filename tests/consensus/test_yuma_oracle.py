@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import event, example, given, note, settings
 from hypothesis import strategies as st
+
 from subnetsim.subnet.consensus import MEDIAN_TOLERANCE
 from subnetsim.subnet.yuma import (
     NO_COMMIT,
@@ -22,7 +23,6 @@ from subnetsim.subnet.yuma import (
     epoch,
     epoch_batch,
 )
-
 from tests.consensus.reference_yuma import MEDIAN_RELATIVE_MARGIN, reference_epoch
 from tests.strategies import epoch_cases, epoch_inputs, permit_boundary_tie, yuma_params
 

@@ -12,8 +12,8 @@ import dataclasses
 import numpy as np
 from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
-from subnetsim.subnet.yuma import EpochInputs, EpochOutputs, YumaParams, epoch
 
+from subnetsim.subnet.yuma import EpochInputs, EpochOutputs, YumaParams, epoch
 from tests.consensus.reference_yuma import masked_weights
 from tests.strategies import epoch_cases, permit_boundary_tie
 

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from subnetsim.subnet.consensus import weighted_median_columns
 
+from subnetsim.subnet import yuma_kernel
+from subnetsim.subnet.consensus import weighted_median_columns
+from subnetsim.subnet.yuma import BACKENDS
 from tests.consensus.chain_replay import (
     U16,
     ReplayChain,
@@ -50,10 +52,17 @@ def test_vector_file_covers_every_case_we_replay():
     assert len(YUMA3_IDS) == 7
 
 
-def test_10_graph_zero_emission_fallback():
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    """Every vector runs through the compiled kernel and the numpy reference."""
+    return request.param
+
+
+def test_10_graph_zero_emission_fallback(backend):
     vector = VECTORS["test_10_graph"]
     inputs, expected = vector["inputs"], vector["expected"]
-    chain = ReplayChain(stake=inputs["stake"], params=params_from_vector(inputs))
+    chain = ReplayChain(stake=inputs["stake"], params=params_from_vector(inputs),
+                        backend=backend)
     for uid, entries in inputs["weights_u16"].items():
         chain.set_weights(int(uid), [tuple(e) for e in entries], block=inputs["current_block"])
     out = chain.run_epoch(block=inputs["current_block"])
@@ -63,13 +72,13 @@ def test_10_graph_zero_emission_fallback():
     assert_u16(out.consensus, expected["consensus_u16"], "consensus")
 
 
-def test_512_graph_equal_validators_equal_servers():
+def test_512_graph_equal_validators_equal_servers(backend):
     vector = VECTORS["test_512_graph"]
     inputs, expected = vector["inputs"], vector["expected"]
     n, validators = inputs["n"], 64
     stake = [inputs["stake"]["uids_0_63"]] * validators + [0] * (n - validators)
     params = params_from_vector(inputs)
-    chain = ReplayChain(stake=stake, params=params)
+    chain = ReplayChain(stake=stake, params=params, backend=backend)
     chain.run_epoch(block=0)  # the permit epoch: no weights yet
     assert chain.permit[:validators].all() and not chain.permit[validators:].any()
     servers = list(range(validators, n))
@@ -103,10 +112,11 @@ TEST_BONDS_ACTIONS = {
 }
 
 
-def test_bonds_classic_eight_epochs():
+def test_bonds_classic_eight_epochs(backend):
     vector = VECTORS["test_bonds"]
     inputs = vector["inputs"]
-    chain = ReplayChain(stake=inputs["stake"], params=params_from_vector(inputs), tempo=1)
+    chain = ReplayChain(stake=inputs["stake"], params=params_from_vector(inputs), tempo=1,
+                        backend=backend)
     chain.run_epoch(block=0)  # permits for the four staked validators
     for step in vector["epochs"]:
         for uid, entries in TEST_BONDS_ACTIONS.get(step["epoch"], []):
@@ -136,10 +146,11 @@ def test_bonds_classic_eight_epochs():
         )
 
 
-def test_active_stake_inactive_validator_keeps_decaying_bonds():
+def test_active_stake_inactive_validator_keeps_decaying_bonds(backend):
     vector = VECTORS["test_active_stake"]
     inputs = vector["inputs"]
-    chain = ReplayChain(stake=inputs["stake"], params=params_from_vector(inputs), tempo=1)
+    chain = ReplayChain(stake=inputs["stake"], params=params_from_vector(inputs), tempo=1,
+                        backend=backend)
     chain.run_epoch(block=0)  # permit epoch
     entries = [tuple(e) for e in inputs["weights_u16_each_validator"]]
     for step in vector["epochs"]:
@@ -164,12 +175,13 @@ def test_active_stake_inactive_validator_keeps_decaying_bonds():
 
 
 @pytest.mark.parametrize("vector_id", YUMA3_IDS)
-def test_yuma3_vectors(vector_id):
+def test_yuma3_vectors(vector_id, backend):
     vector = VECTORS[vector_id]
     inputs = vector["inputs"]
     n, servers = inputs["n"], inputs["servers"]
     validators = list(range(inputs["n_validators"]))
-    chain = ReplayChain(stake=inputs["stake"], params=params_from_vector(inputs), tempo=1)
+    chain = ReplayChain(stake=inputs["stake"], params=params_from_vector(inputs), tempo=1,
+                        backend=backend)
     chain.run_epoch(block=1)  # setup epoch: permits for the staked validators
     reset = inputs.get("bonds_reset")
     for step in vector["epochs"]:
@@ -203,3 +215,5 @@ def test_weighted_median_vectors():
             kappa, expected = case["kappa"], case["expected_consensus_per_column"]
         median = weighted_median_columns(weights[None], stake[None], np.array([kappa]))[0]
         assert median.tolist() == pytest.approx(expected, abs=1e-12), case
+        compiled = yuma_kernel.weighted_median_columns(weights, stake, kappa)
+        assert compiled.tolist() == pytest.approx(expected, abs=1e-12), case

@@ -15,6 +15,7 @@ import pytest
 import simpy
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from subnetsim.governance.council import Council, CouncilConfig, ResponsePlan, generate_group_key
 from subnetsim.governance.council_network import (
     COORDINATOR,

@@ -13,6 +13,7 @@ import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from nacl import bindings as sodium
+
 from subnetsim.governance import frost
 from subnetsim.governance.frost import dkg
 

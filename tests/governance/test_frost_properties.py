@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from nacl import bindings as sodium
+
 from subnetsim.governance import frost
 
 L = 2**252 + 27742317777372353535851937790883648493

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 import simpy
+
 from subnetsim.governance.monitor import (
     Alarm,
     Monitor,
@@ -18,7 +19,6 @@ from subnetsim.governance.monitor import (
 from subnetsim.subnet.chain import BLOCK_SECONDS
 from subnetsim.subnet.extrinsics import Register
 from subnetsim.subnet.scenario import scenario_from_dict
-
 from subnetsim.world import build_world
 
 # ----------------------------------------------------------------------------------------------
@@ -80,14 +80,9 @@ def test_recent_registrations_count_the_window_and_skip_genesis():
 
 
 @dataclasses.dataclass(slots=True)
-class FakeOutputs:
-    incentive: np.ndarray
-
-
-@dataclasses.dataclass(slots=True)
 class FakeEpoch:
     block: int
-    outputs: FakeOutputs
+    incentive: np.ndarray
 
 
 @dataclasses.dataclass(slots=True)
@@ -107,7 +102,7 @@ def test_a_concentration_jump_alarms_once_per_new_epoch_only():
     for block, incentive in ((20, [1, 1, 1, 1]), (30, [1, 1, 1, 1]), (41, [1, 1, 1, 1]),
                              (62, [0, 0, 1, 3])):
         chain.block, chain.last_epoch = block, FakeEpoch(block=block // 20 * 20,
-                                                         outputs=FakeOutputs(np.array(incentive)))
+                                                         incentive=np.array(incentive))
         found += monitor.check(now=block * BLOCK_SECONDS)
 
     assert [(a.block, a.detector) for a in found] == [(62, "emission_concentration")]

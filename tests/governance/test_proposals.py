@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from nacl.signing import SigningKey
+
 from subnetsim.governance.proposals import (
     ProposalBook,
     ProposalRefused,

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import simpy
+
 from subnetsim.miners.miner import MinerPool, MinerSpec
 from subnetsim.miners.tasks import make_task
 from subnetsim.subnet.chain import Chain

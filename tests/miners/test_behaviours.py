@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+
 from subnetsim.miners.behaviours import (
     OVERSIZE_FACTOR,
     lazy_answer,

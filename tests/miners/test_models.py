@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+
 from subnetsim.miners.models import Architecture, ModelBank
 from subnetsim.subnet.rng import numpy_stream
 

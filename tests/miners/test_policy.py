@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from subnetsim.miners.policy import ADMITTED, LOW_STAKE, RATE_LIMITED, UNREGISTERED, QueryGuard
 from subnetsim.subnet.scenario import QueryPolicy
 

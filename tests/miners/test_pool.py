@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from subnetsim.miners.miner import STAT_NAMES
 from subnetsim.subnet.chain import BLOCK_SECONDS
 from subnetsim.subnet.scenario import QueryPolicy
 from subnetsim.subnet.transport.sim import OK, REFUSED, TIMEOUT, UNREACHABLE
-
 from tests.miners.conftest import FIRST_MINER, TASK, ask, make_pool_world
 
 
@@ -139,10 +139,9 @@ def test_a_copycat_without_a_named_victim_copies_the_top_miner_by_incentive():
     assert ask(world, [2])[0].status.tolist() == [TIMEOUT]  # no epoch yet: nobody to copy
 
     class LastEpochFake:  # the one field a copycat reads
-        class outputs:  # noqa: N801 - mirrors LastEpoch.outputs
-            incentive = np.zeros(16)
+        incentive = np.zeros(16)
 
-    LastEpochFake.outputs.incentive[[FIRST_MINER + 1, FIRST_MINER + 2]] = [0.6, 0.9]
+    LastEpochFake.incentive[[FIRST_MINER + 1, FIRST_MINER + 2]] = [0.6, 0.9]
     world.chain.last_epoch = LastEpochFake()  # its own uid is never its victim
     responses, _ = ask(world, [1, 2])
     assert torch.equal(responses.payloads[0], responses.payloads[1])

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from subnetsim.subnet.scenario import load_scenario
 from subnetsim.subnet.transport.sim import OK, REFUSED, UNREACHABLE, Query, ServerReply
 from subnetsim.subnet.transport.zmq_bridge import (
@@ -20,7 +21,6 @@ from subnetsim.subnet.transport.zmq_bridge import (
     decode_query,
     encode_query,
 )
-
 from subnetsim.world import World
 
 ROOT = Path(__file__).resolve().parents[2]

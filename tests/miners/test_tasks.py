@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+
 from subnetsim.miners.tasks import DigitsTask, RegressionTask, make_task
 from subnetsim.subnet.rng import numpy_stream
 from subnetsim.subnet.scenario import TaskConfig

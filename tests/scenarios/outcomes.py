@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import spearmanr
+
 from subnetsim.subnet.config import replace_dotted
 from subnetsim.subnet.records import EpochRecord, EventRecord
 from subnetsim.subnet.scenario import Scenario, load_scenario
-
+from subnetsim.sweep.metrics import spearman
 from subnetsim.world import World, build_world
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
@@ -37,7 +37,7 @@ class Observed:
 
     def series(self, name: str, uids: list[int]) -> np.ndarray:
         """(epochs,) mean of an epoch output over ``uids``."""
-        return np.array([np.mean([record.outputs[name][uid] for uid in uids])
+        return np.array([np.mean([getattr(record, name)[uid] for uid in uids])
                          for record in self.epochs])
 
 
@@ -65,15 +65,15 @@ def loss_incentive_spearman(observed: Observed) -> float:
     result = observed.world.result()
     miners = [n.uid for n in result.neurons if n.role == "miner"]
     losses = np.where(np.isfinite(result.model_loss), result.model_loss, np.inf)[miners]
-    return float(spearmanr(losses, result.incentive[miners]).statistic)
+    return spearman(np.asarray(losses), result.incentive[miners])
 
 
 def dividends_per_stake(observed: Observed, uids: list[int], skip_epochs: int = 0) -> float:
     """Mean over ``uids`` of dividends paid (TAO, summed over epochs) per TAO of stake."""
     values = []
     for uid in uids:
-        paid = sum(record.outputs["dividends_tao"][uid] for record in observed.epochs[skip_epochs:])
-        stake = observed.epochs[skip_epochs].inputs["stake"][uid]
+        paid = sum(record.dividends_tao[uid] for record in observed.epochs[skip_epochs:])
+        stake = observed.epochs[skip_epochs].inputs.stake[uid]
         values.append(paid / stake)
     return float(np.mean(values))
 

@@ -11,10 +11,11 @@ import sys
 import numpy as np
 import pytest
 import torch
+
+from subnetsim.run import run
 from subnetsim.subnet.scenario import load_scenario
 from subnetsim.subnet.store import RunStore
-
-from subnetsim.world import World, build_world, run
+from subnetsim.world import World, build_world
 from tests.scenarios.outcomes import SCENARIOS, scenario
 
 ROOT = SCENARIOS.parent

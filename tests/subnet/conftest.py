@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import simpy
+
 from subnetsim.subnet.chain import BLOCK_SECONDS, Chain, ExtrinsicResult
 from subnetsim.subnet.config import Hyperparameters
 from subnetsim.subnet.emission import EmissionRules

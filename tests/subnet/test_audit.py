@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sqlite3
 from pathlib import Path
 
 import pytest
+
+from subnetsim.audit import VerifyReport, recompute_epoch, verify_run
 from subnetsim.subnet.errors import StoreError, VerificationError
 from subnetsim.subnet.records import GENESIS_PARENT, EpochRecord
 from subnetsim.subnet.store import RunStore
-
-from subnetsim.audit import VerifyReport, verify_run
 from tests.subnet.test_store import fill, new_run
 
 BLOCKS = 12
@@ -25,9 +26,9 @@ def recorded(tmp_path: Path):
         yield store, run_id, fill(store, run_id, BLOCKS)
 
 
-def honest(epoch: EpochRecord) -> dict[str, list[float]]:
-    """A fake recomputation that agrees with the record (only the list fields it 'computes')."""
-    return {name: list(epoch.outputs[name]) for name in ("incentive", "dividends")}
+def honest(epoch: EpochRecord) -> EpochRecord:
+    """The real recomputation (the chain's own epoch, payout and record code)."""
+    return recompute_epoch(epoch)
 
 
 def tamper(store: RunStore, sql: str, *params: object) -> None:
@@ -122,11 +123,13 @@ def test_a_removed_block_is_named(recorded):
 def test_an_epoch_whose_recomputation_differs_is_named(recorded):
     store, run_id, _ = recorded
 
-    def drifting(epoch: EpochRecord) -> dict[str, list[float]]:
-        outputs = honest(epoch)
+    def drifting(epoch: EpochRecord) -> EpochRecord:
+        fresh = honest(epoch)
         if epoch.index == 2:
-            outputs["dividends"][3] += 1e-9
-        return outputs
+            dividends = fresh.dividends.copy()
+            dividends[3] += 1e-9
+            fresh = dataclasses.replace(fresh, dividends=dividends)
+        return fresh
 
     with pytest.raises(VerificationError,
                        match=r"^epoch 2 \(block 8\): field 'dividends' differs by 1e-09"):
@@ -136,18 +139,21 @@ def test_an_epoch_whose_recomputation_differs_is_named(recorded):
 def test_epoch_differences_within_tolerance_pass(recorded):
     store, run_id, _ = recorded
 
-    def jittery(epoch: EpochRecord) -> dict[str, list[float]]:
-        return {name: [value + 5e-13 for value in values]
-                for name, values in honest(epoch).items()}
+    def jittery(epoch: EpochRecord) -> EpochRecord:
+        fresh = honest(epoch)
+        return dataclasses.replace(fresh, incentive=fresh.incentive + 5e-13,
+                                   stake=fresh.stake + 5e-13)
 
     assert verify_run(store, run_id, jittery).epochs_checked == 3
 
 
 @pytest.mark.parametrize(("fake", "message"), [
-    (lambda e: {**honest(e), "incentive": [math.nan] * 4}, "field 'incentive' differs by nan"),
-    (lambda e: {**honest(e), "incentive": [0.0] * 5}, r"field 'incentive' has shape \(4,\)"),
-    (lambda e: {**honest(e), "bonus": [0.0] * 4}, "field 'bonus' is not in the recorded"),
-    (lambda e: {**honest(e), "note": [0.0]}, "field 'note' is not numeric"),
+    (lambda e: dataclasses.replace(honest(e), incentive=[math.nan] * 4),
+     "field 'incentive' differs by nan"),
+    (lambda e: dataclasses.replace(honest(e), incentive=[0.0] * 5),
+     r"field 'incentive' has shape \(4,\)"),
+    (lambda e: dataclasses.replace(honest(e), incentive_tao=honest(e).incentive_tao * 2),
+     "field 'incentive_tao' differs"),
 ])
 def test_bad_recomputations_are_named(recorded, fake, message):
     store, run_id, _ = recorded

@@ -12,11 +12,12 @@ from typing import Any
 import numpy as np
 import pytest
 import simpy
+
+from subnetsim.run import run
 from subnetsim.subnet.chain import BLOCK_SECONDS
 from subnetsim.subnet.extrinsics import AddStake, Register
 from subnetsim.subnet.scenario import Scenario, scenario_from_dict
-
-from subnetsim.world import World, build_world, run
+from subnetsim.world import World, build_world
 from tests.subnet.conftest import through
 
 OWNER_CUT = 11796 / 65535  # subtensor's SubnetOwnerCut, the default subnet_owner_cut
@@ -103,15 +104,15 @@ def test_tao_is_conserved_block_by_block_minted_in_nothing_else(recorder):
     assert max(residuals) < 1e-9
     # The first epoch (block 18) had no weights: validators got both pools of its 18 blocks.
     first = recorder.epochs[0]
-    assert first.block == 18 and sum(first.outputs["incentive_tao"]) == 0.0
-    assert sum(first.outputs["dividends_tao"]) == pytest.approx(18 * (1 - OWNER_CUT))
+    assert first.block == 18 and sum(first.incentive_tao) == 0.0
+    assert sum(first.dividends_tao) == pytest.approx(18 * (1 - OWNER_CUT))
 
 
 def test_incentive_goes_to_miners_and_dividends_to_validators():
     world = build_world(small_scenario(), seed=5)
     world.run_to_block(130)  # epochs at 18, 39, ..., 123: several with weights set
     last = world.chain.last_epoch
-    outputs = last.outputs
+    outputs = last
 
     assert last.block == 123
     assert outputs.incentive[list(VALIDATORS)].sum() == 0.0
@@ -120,10 +121,10 @@ def test_incentive_goes_to_miners_and_dividends_to_validators():
     assert (outputs.dividends[list(VALIDATORS)] > 0).all()
     # One tempo + 1 blocks of emission: after the owner's cut, half to miners, half to validators.
     pool = (20 + 1) * 1.0 * (1 - OWNER_CUT) * 0.5
-    assert last.incentive_paid.sum() == pytest.approx(pool)
-    assert last.dividends_paid.sum() == pytest.approx(pool)
-    assert last.incentive_paid[list(VALIDATORS)].sum() == 0.0
-    assert last.dividends_paid[list(MINERS)].sum() == 0.0
+    assert last.incentive_tao.sum() == pytest.approx(pool)
+    assert last.dividends_tao.sum() == pytest.approx(pool)
+    assert last.incentive_tao[list(VALIDATORS)].sum() == 0.0
+    assert last.dividends_tao[list(MINERS)].sum() == 0.0
     assert world.chain.ledger.stake[list(MINERS)].sum() > 0  # miners started with none
 
 

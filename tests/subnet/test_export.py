@@ -1,171 +1,87 @@
-"""export_epochs: long-format CSV/Parquet tables that read back to exactly what was recorded."""
+"""export_epochs: one long table of registered uids, equal to what the API shows in-process."""
 
 from __future__ import annotations
 
-import csv
-import json
-import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
-from subnetsim.subnet.errors import StoreError
-from subnetsim.subnet.records import BlockRecord, EpochRecord
+
+import subnetsim
+from subnetsim.export import export_epochs
+from subnetsim.frames import EPOCH_COLUMNS
+from subnetsim.run import run
+from subnetsim.subnet.config import Hyperparameters
+from subnetsim.subnet.errors import ConfigError, StoreError
+from subnetsim.subnet.scenario import load_scenario
 from subnetsim.subnet.store import RunStore
 
-import subnetsim.export
-from subnetsim.export import export_epochs
-from tests.subnet.test_store import fill, new_run
-
-UID_FIELDS = ["dividends", "incentive", "validator_permit"]  # list outputs of make_epoch, sorted
-EPOCH_FIELDS = ["bonds", "note", "total_issuance"]
+DATA = Path(__file__).resolve().parents[1] / "data"
+CHURN = DATA / "churn_small.toml"  # joiners prune idle miners: occupants change mid-run
 
 
-def record_epochs(store: RunStore, run_id: int, epochs: list[EpochRecord]) -> None:
-    """One bare block per epoch (export reads epochs only)."""
-    for epoch in epochs:
-        block = BlockRecord(number=epoch.block, time=0.0, parent_hash="p", extrinsics_hash="e",
-                            state_root="s", hash="h")
-        store.append_block(run_id, block, [], [], epoch)
-    store.flush()
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store holding the churn scenario (run 1) and the small scenario (run 2)."""
+    db = tmp_path_factory.mktemp("export") / "runs.db"
+    with RunStore.open(db) as store:
+        run(load_scenario(CHURN), 5, store=store)
+        run(load_scenario(DATA / "small.toml"), 3, blocks=100, store=store)
+    return db
 
 
-@pytest.fixture
-def store(tmp_path: Path):
-    """Run 1: 12 blocks, epochs at 4, 8, 12 over 4 uids. Run 2: two epochs over 3 uids, with a
-    field run 1 lacks and without two of run 1's fields."""
-    with RunStore.open(tmp_path / "runs.db") as opened:
-        fill(opened, new_run(opened), 12)
-        second = new_run(opened)
-        record_epochs(opened, second, [
-            EpochRecord(block=b, index=i, inputs={}, params={},
-                        outputs={"incentive": [0.1 * i, 1 / 3, 2.0], "extra": [True, False, None],
-                                 "validator_permit": [1, 1, 0]})
-            for i, b in ((1, 5), (2, 10))])
-        yield opened
+def test_the_exported_run_equals_the_api_frame_of_the_same_run(recorded, tmp_path):
+    with RunStore.open(recorded, create=False) as store:
+        path = export_epochs(store, 1, tmp_path, "csv")
+    exported = pd.read_csv(path)
+    sim = subnetsim.Simulation(CHURN, seed=5)
+    sim.run(blocks=200)
+    live = sim.epochs_frame()
+    assert path.name == "run-1-epochs.csv"
+    assert list(exported.columns[:len(EPOCH_COLUMNS) + 1]) == ["run_id", *EPOCH_COLUMNS]
+    pd.testing.assert_frame_equal(exported.drop(columns="run_id"), live, check_dtype=False)
 
 
-def expected_uid_rows(store: RunStore, run_ids: list[int]) -> list[dict]:
-    rows = []
-    for run_id in run_ids:
-        for epoch in store.epochs(run_id):
-            n = len(epoch.outputs["incentive"])
-            for uid in range(n):
-                row = {"run_id": run_id, "epoch_index": epoch.index, "block": epoch.block,
-                       "uid": uid}
-                row.update({name: value[uid] for name, value in epoch.outputs.items()
-                            if isinstance(value, list) and not isinstance(value[0], list)
-                            and value[uid] is not None})  # None: an empty cell, read as absent
-                rows.append(row)
-    return rows
+def test_only_registered_uids_are_written_with_who_holds_them(recorded, tmp_path):
+    with RunStore.open(recorded, create=False) as store:
+        frame = pd.read_csv(export_epochs(store, 1, tmp_path, "csv"))
+    per_epoch = frame.groupby("epoch").size()
+    assert per_epoch.iloc[0] == 8 and per_epoch.iloc[-1] == 10  # 8 at genesis, 10 slots full
+    last = frame[frame.epoch == frame.epoch.max()].set_index("uid")
+    # Two joiners were pruned by the next two: the table follows the registrations.
+    assert last.loc[8, "hotkey"] == "joiner-2" and last.loc[9, "hotkey"] == "joiner-3"
+    assert last.loc[8, "behaviour"] == "honest" and last.loc[0, "behaviour"] == "fixed"
+    assert (frame.seed == 5).all() and (frame.scenario == "churn_small").all()
+    assert (frame.kappa == Hyperparameters().kappa).all() and "bonds_moving_avg" in frame.columns
+    paid = frame.groupby("epoch").emission_tao.sum()
+    assert paid.iloc[-1] == pytest.approx(frame.incentive_tao.groupby(frame.epoch).sum().iloc[-1]
+                                          + frame.dividends_tao.groupby(frame.epoch).sum()
+                                          .iloc[-1])
 
 
-def parse_cell(text: str):
-    """Read back one CSV cell: empty is None; else int, float, bool, JSON or the text itself."""
-    if text == "":
-        return None
-    if text in ("True", "False"):
-        return text == "True"
-    for convert in (int, float, json.loads):
-        try:
-            return convert(text)
-        except ValueError:
-            pass
-    return text
+def test_parquet_reads_back_exactly_what_csv_does(recorded, tmp_path):
+    with RunStore.open(recorded, create=False) as store:
+        csv_frame = pd.read_csv(export_epochs(store, None, tmp_path, "csv"))
+        parquet = pd.read_parquet(export_epochs(store, None, tmp_path, "parquet"))
+    assert sorted(parquet.run_id.unique()) == [1, 2]
+    pd.testing.assert_frame_equal(csv_frame, parquet, check_dtype=False)
+    assert parquet.stake_tao.dtype.kind == "f" and parquet.validator_permit.dtype.kind == "b"
 
 
-def read_csv(path: Path) -> list[dict]:
-    with path.open(newline="", encoding="utf-8") as file:
-        return [{key: parse_cell(value) for key, value in row.items()
-                 if value != ""} for row in csv.DictReader(file)]
+def test_bad_format_unknown_run_and_unwritable_path_are_one_line_errors(recorded, tmp_path):
+    with RunStore.open(recorded, create=False) as store:
+        with pytest.raises(ConfigError, match="must be csv or parquet"):
+            export_epochs(store, 1, tmp_path, "xlsx")  # type: ignore[arg-type]
+        with pytest.raises(StoreError, match="no run 7"):
+            export_epochs(store, 7, tmp_path, "csv")
+        blocker = tmp_path / "file"
+        blocker.write_text("x")
+        with pytest.raises(ConfigError, match="cannot write"):
+            export_epochs(store, 1, blocker / "sub", "csv")
 
 
-def test_one_run_as_csv_reads_back_exactly(store: RunStore, tmp_path: Path):
-    uid_path, epoch_path = export_epochs(store, 1, tmp_path / "out", "csv")
-    assert (uid_path.name, epoch_path.name) == ("run-1-epochs-by-uid.csv", "run-1-epochs.csv")
-    with uid_path.open(newline="") as file:
-        assert next(csv.reader(file)) == ["run_id", "epoch_index", "block", "uid", *UID_FIELDS]
-    assert read_csv(uid_path) == expected_uid_rows(store, [1])
-    assert read_csv(epoch_path) == [
-        {"run_id": 1, "epoch_index": epoch.index, "block": epoch.block,
-         **{name: epoch.outputs[name] for name in EPOCH_FIELDS}}
-        for epoch in store.epochs(1)]
-
-
-def test_all_runs_share_one_table_and_missing_fields_are_empty(store: RunStore,
-                                                               tmp_path: Path):
-    uid_path, epoch_path = export_epochs(store, None, tmp_path, "csv")
-    assert uid_path.name == "all-runs-epochs-by-uid.csv"
-    rows = read_csv(uid_path)
-    assert rows == expected_uid_rows(store, [1, 2])  # absent keys: cells left empty
-    assert rows[-1] == {"run_id": 2, "epoch_index": 2, "block": 10, "uid": 2, "incentive": 2.0,
-                        "validator_permit": 0}
-    assert [row["run_id"] for row in read_csv(epoch_path)] == [1, 1, 1, 2, 2]
-
-
-def test_csv_reads_back_exactly_in_pandas(store: RunStore, tmp_path: Path):
-    pandas = pytest.importorskip("pandas")
-    # pandas 3 parses floats exactly by default (and deprecates the option older ones need).
-    exact = {} if int(pandas.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
-    uid_path, epoch_path = export_epochs(store, None, tmp_path, "csv")
-    frame = pandas.read_csv(uid_path, **exact)
-    expected = pandas.DataFrame(expected_uid_rows(store, [1, 2]))[list(frame.columns)]
-    pandas.testing.assert_frame_equal(frame, expected, check_dtype=False, check_exact=True)
-    epochs = pandas.read_csv(epoch_path, **exact)
-    assert epochs["total_issuance"].tolist()[:3] == [1001.0, 1002.0, 1003.0]
-    assert json.loads(epochs["bonds"][0]) == [[1, 2], [3]]
-
-
-def test_parquet_reads_back_exactly_with_types(store: RunStore, tmp_path: Path, monkeypatch):
-    pytest.importorskip("pyarrow")
-    parquet = pytest.importorskip("pyarrow.parquet")
-    monkeypatch.setattr(subnetsim.export, "_ROW_GROUP_ROWS", 5)  # several row groups
-    uid_path, epoch_path = export_epochs(store, None, tmp_path, "parquet")
-    table = parquet.read_table(uid_path)
-    assert parquet.ParquetFile(uid_path).num_row_groups > 1
-    assert {name: str(table.schema.field(name).type) for name in table.column_names} == {
-        "run_id": "int64", "epoch_index": "int64", "block": "int64", "uid": "int64",
-        "dividends": "double", "extra": "bool", "incentive": "double",
-        "validator_permit": "int64"}
-    rows = [{key: value for key, value in row.items() if value is not None}
-            for row in table.to_pylist()]
-    assert rows == expected_uid_rows(store, [1, 2])
-    epochs = parquet.read_table(epoch_path).to_pylist()
-    assert epochs[0] == {"run_id": 1, "epoch_index": 1, "block": 4, "bonds": "[[1,2],[3]]",
-                         "note": "ok", "total_issuance": 1001.0}
-
-
-def test_parquet_without_pyarrow_says_what_to_install(store: RunStore, tmp_path: Path,
-                                                      monkeypatch):
-    monkeypatch.setitem(sys.modules, "pyarrow", None)  # makes `import pyarrow` fail
-    with pytest.raises(StoreError, match=r"^install pyarrow for --format parquet$"):
-        export_epochs(store, 1, tmp_path, "parquet")
-    assert not list(tmp_path.glob("*.parquet"))
-
-
-def test_a_run_without_epochs_gives_header_only_tables(store: RunStore, tmp_path: Path):
-    empty = new_run(store)
-    uid_path, epoch_path = export_epochs(store, empty, tmp_path, "csv")
-    assert uid_path.read_bytes() == b"run_id,epoch_index,block,uid\r\n"
-    assert epoch_path.read_bytes() == b"run_id,epoch_index,block\r\n"
-
-
-@pytest.mark.parametrize(("outputs", "message"), [
-    ([{"a": [1.0, 2.0], "b": [1.0]}], r"run 3 epoch 0: uid-indexed outputs differ in length"
-                                      r" \(a: 2, b: 1\)"),
-    ([{"a": [1.0]}, {"a": 2.0}], "run 3 epoch 1: output 'a' cannot be a column"),
-    ([{"uid": [1.0]}], "run 3 epoch 0: output 'uid' cannot be a column"),
-])
-def test_inconsistent_outputs_are_refused(store: RunStore, tmp_path: Path, outputs, message):
-    run_id = new_run(store)
-    record_epochs(store, run_id, [EpochRecord(block=index + 1, index=index, inputs={},
-                                              params={}, outputs=data)
-                                  for index, data in enumerate(outputs)])
-    with pytest.raises(StoreError, match=message):
-        export_epochs(store, run_id, tmp_path, "csv")
-
-
-def test_unknown_run_or_format(store: RunStore, tmp_path: Path):
-    with pytest.raises(StoreError, match="no run 9"):
-        export_epochs(store, 9, tmp_path, "csv")
-    with pytest.raises(StoreError, match="format = 'xlsx'"):
-        export_epochs(store, 1, tmp_path, "xlsx")
+def test_a_store_without_epochs_gives_a_header_only_table(tmp_path):
+    with RunStore.open(tmp_path / "empty.db") as store:
+        path = export_epochs(store, None, tmp_path / "out", "csv")
+    frame = pd.read_csv(path)
+    assert len(frame) == 0 and list(frame.columns) == ["run_id", *EPOCH_COLUMNS]

@@ -12,6 +12,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+
 from subnetsim.subnet.extrinsics import (
     AddStake,
     CommitWeights,
@@ -24,7 +25,6 @@ from subnetsim.subnet.extrinsics import (
 from subnetsim.subnet.ledger import RegistrationRules
 from subnetsim.subnet.records import EventRecord, ExtrinsicRecord, extrinsics_hash
 from subnetsim.subnet.yuma import NO_COMMIT, YumaParams, epoch
-
 from tests.subnet.conftest import Genesis, through
 
 # ----------------------------------------------------------------------------------------------
@@ -398,8 +398,8 @@ def test_a_commit_made_before_a_uid_was_sniped_pays_the_new_occupant_nothing(
     assert unmasked.incentive[1] == pytest.approx(0.5)
     # The chain's own epoch at block 17 agrees and pays the sniper nothing.
     assert recorder.epochs[-1].block == 17
-    assert recorder.epochs[-1].outputs["incentive"][1] == 0.0
-    assert chain.last_epoch.incentive_paid[1] == 0.0 and chain.last_epoch.incentive_paid[2] > 0
+    assert recorder.epochs[-1].incentive[1] == 0.0
+    assert chain.last_epoch.incentive_tao[1] == 0.0 and chain.last_epoch.incentive_tao[2] > 0
 
 
 # ----------------------------------------------------------------------------------------------

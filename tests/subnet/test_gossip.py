@@ -6,6 +6,7 @@ import networkx as nx
 import numpy as np
 import pytest
 import simpy
+
 from subnetsim.subnet.config import from_dict
 from subnetsim.subnet.errors import ConfigError
 from subnetsim.subnet.gossip import GossipConfig, GossipNetwork, Propagation, build_peer_graph

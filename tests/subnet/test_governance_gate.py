@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from nacl.signing import SigningKey
+
 from subnetsim.subnet.emission import EmissionRules
 from subnetsim.subnet.extrinsics import AddStake, BrakeVote, Register, RemoveStake, SubmitProposal
 from subnetsim.subnet.governance_gate import (
@@ -24,7 +25,6 @@ from subnetsim.subnet.governance_gate import (
     decode_proposal,
     genesis_hash,
 )
-
 from tests.subnet.conftest import through
 
 HALT_KEY = SigningKey(bytes(range(32)))
@@ -275,7 +275,7 @@ def test_an_emissions_halt_holds_the_epoch_payout_until_it_ends(env, make_chain,
     env.run(until=through(11))
 
     # tempo 5, netuid 1: epochs in blocks 3 and 9. Block 1 accrued (1 TAO); blocks 2-6 halted.
-    paid = {r.block: sum(r.outputs["incentive_tao"]) + sum(r.outputs["dividends_tao"])
+    paid = {r.block: r.emission_tao.sum()
             for r in recorder.epochs}
     assert paid[3] == 0.0
     owner_cut = chain.hyper.subnet_owner_cut

@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
-from subnetsim.subnet.scenario import load_scenario
 
-from subnetsim.world import run
+from subnetsim.run import run
+from subnetsim.subnet.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "tests" / "data" / "small.toml"

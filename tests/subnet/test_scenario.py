@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+
+from subnetsim.run import run
 from subnetsim.subnet.errors import ConfigError
 from subnetsim.subnet.scenario import apply_overrides, block_budget, load_scenario, set_value
-
-from subnetsim.world import run
 from tests.subnet.test_run_cli import SMALL
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import random
@@ -16,6 +17,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from subnetsim.audit import verify_run
+from subnetsim.subnet.emission import PendingEmission, settle_epoch
 from subnetsim.subnet.errors import StoreError
 from subnetsim.subnet.records import (
     GENESIS_PARENT,
@@ -26,11 +30,12 @@ from subnetsim.subnet.records import (
     block_hash,
     contents_hash,
     digest,
+    epoch_to_data,
     extrinsics_hash,
 )
 from subnetsim.subnet.store.run_store import SCHEMA_VERSION, RunInfo, RunStore
-
-from subnetsim.audit import verify_run
+from subnetsim.subnet.yuma import EpochInputs, YumaParams
+from subnetsim.subnet.yuma import epoch as yuma_epoch
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,12 +57,20 @@ def make_extrinsics(number: int) -> list[ExtrinsicRecord]:
 
 
 def make_epoch(number: int, index: int, n: int = 4) -> EpochRecord:
-    outputs = {"incentive": [(uid + index) / 10 for uid in range(n)],
-               "dividends": [uid * 0.125 for uid in range(n)],
-               "validator_permit": [uid % 2 for uid in range(n)],
-               "total_issuance": 1000.0 + index, "note": "ok", "bonds": [[1, 2], [3]]}
-    return EpochRecord(block=number, index=index, inputs={"stake": [1.0] * n, "block": number},
-                       params={"kappa": 0.5}, outputs=outputs)
+    """A real epoch of a 4-uid subnet (uids 0 and 1 validate), with weights that depend on
+    ``index``, computed and paid by the chain's own functions."""
+    weights = [[0, 0, 1 + index, 3], [0, 0, 2, 1 + index % 3]]
+    inputs = EpochInputs(stake=[10.0, 5.0, 0.0, 0.0], weights=weights, bonds=np.zeros((2, n)),
+                         validator_uids=[0, 1], validator_permit=[True, True, False, False],
+                         last_update=[number] * n, block_at_registration=[0] * n,
+                         current_block=number, recent_registration_block=max(number - 3, 0))
+    params = YumaParams(kappa=0.5)
+    pending = PendingEmission(owner=0.72, miners=1.64, validators=1.64)
+    outputs = yuma_epoch(inputs, params)
+    payout = settle_epoch(pending, outputs.server_emission, outputs.validator_emission)
+    return EpochRecord.of(block=number, index=index, inputs=inputs, params=params,
+                          pending=pending, outputs=outputs, payout=payout,
+                          stake=inputs.stake + payout.incentive_tao + payout.dividends_tao)
 
 
 def make_block(number: int, parent_hash: str) -> tuple[BlockRecord, list[ExtrinsicRecord],
@@ -134,8 +147,9 @@ def test_blocks_extrinsics_events_epochs_round_trip(store: RunStore):
         {"index": 1}, {"index": 2}, {"index": 3}]
     assert list(store.events(run_id, kinds="epoch")) == list(store.events(run_id, ["epoch"]))
     assert list(store.events(run_id, kinds=[])) == []
-    assert list(store.epochs(run_id)) == [b[3] for b in blocks if b[3] is not None]
-    assert store.epoch_at_or_before(run_id, 11) == blocks[7][3]
+    assert [epoch_to_data(e) for e in store.epochs(run_id)] == [
+        epoch_to_data(b[3]) for b in blocks if b[3] is not None]
+    assert epoch_to_data(store.epoch_at_or_before(run_id, 11)) == epoch_to_data(blocks[7][3])
     assert store.epoch_at_or_before(run_id, 3) is None
 
 
@@ -294,8 +308,8 @@ def test_append_block_checks_its_records(store: RunStore):
         ((make_block(2, "p")[0], make_extrinsics(2)[1:], []), "position 0 has index 1"),
         ((make_block(2, "p")[0], [], [EventRecord(block=2, kind="x", data={"v": np.int64(1)})]),
          "event 0 data: not plain JSON"),
-        ((make_block(2, "p")[0], [], [], EpochRecord(block=2, index=0, inputs={}, params={},
-                                                     outputs={"x": [math.nan]})),
+        ((make_block(2, "p")[0], [], [], dataclasses.replace(make_epoch(2, 0),
+                                                             incentive=[math.nan] * 4)),
          "epoch 0 outputs: not plain JSON"),
     ]
     for args, message in cases:

@@ -14,9 +14,9 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+
 from subnetsim.subnet.errors import ConfigError
 from subnetsim.subnet.scenario import load_scenario
-
 from subnetsim.sweep.config import SweepFile, resolve_sweep
 from subnetsim.sweep.metrics import BehaviourGroups
 from subnetsim.sweep.runner import SerialExecutor, open_executor, run_sweep

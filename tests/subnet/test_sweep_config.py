@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from subnetsim.subnet.errors import ConfigError
 from subnetsim.subnet.scenario import load_scenario
-
 from subnetsim.sweep.config import apply_parameters, load_sweep
 
 ROOT = Path(__file__).resolve().parents[2]

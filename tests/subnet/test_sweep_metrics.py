@@ -120,23 +120,21 @@ def test_spearman_with_ties_matches_a_slow_reference(pairs):
 
 
 def test_halt_metrics_come_from_the_run_facts():
-    run = make_run(validators(1, (0, "honest", 1.0, 1.0)), halt_block=120, time_to_halt_s=36.0)
-    assert run_metrics(run, ("halt_block", "time_to_halt_s"), GROUPS) == {
-        "halt_block": 120.0, "time_to_halt_s": 36.0}
+    run = make_run(validators(1, (0, "honest", 1.0, 1.0)), halt_block=120)
+    assert run_metrics(run, ("halt_block",), GROUPS) == {"halt_block": 120.0}
     assert all(math.isnan(v) for v in run_metrics(
-        make_run(validators(1, (0, "honest", 1.0, 1.0))), ("halt_block", "time_to_halt_s"),
-        GROUPS).values())
+        make_run(validators(1, (0, "honest", 1.0, 1.0))), ("halt_block",), GROUPS).values())
 
 
 def test_every_metric_has_a_label():
     assert all(metric.label and metric.name == name for name, metric in METRICS.items())
 
 
-def test_model_losses_are_read_from_a_sequence_or_a_mapping_by_uid():
+def test_model_losses_are_read_by_uid_and_skip_nan_and_empty_slots():
     hotkeys = ["v-0", "m-1", "m-2", None]
-    assert _model_losses([float("nan"), 0.5, 0.25, 0.1], hotkeys) == {"m-1": 0.5, "m-2": 0.25}
-    assert _model_losses({2: 0.3}, hotkeys) == {"m-2": 0.3}
-    assert _model_losses(None, hotkeys) == {}
+    losses = np.array([float("nan"), 0.5, 0.25, 0.1])
+    assert _model_losses(losses, hotkeys) == {"m-1": 0.5, "m-2": 0.25}
+    assert _model_losses(np.full(4, np.nan), hotkeys) == {}
     assert build_columns([], {}, {})["model_loss"].shape == (0,)
 
 

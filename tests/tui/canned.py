@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Callable
 
 import numpy as np
+
 from subnetsim.subnet.config import Hyperparameters
 from subnetsim.subnet.metagraph import Metagraph
 from subnetsim.tui import messages

@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 import gc
 
+from textual.widgets import DataTable, Input, OptionList, RichLog, Static, TabbedContent
+
 from subnetsim.tui import messages
 from subnetsim.tui.app import PANELS, QUIET_SECONDS, DashboardApp
 from subnetsim.tui.widgets.help import HelpScreen
-from textual.widgets import DataTable, Input, OptionList, RichLog, Static, TabbedContent
-
 from tests.tui.canned import StubDriver, canned_snapshot, pause_answer
 
 SIZE = (120, 40)

@@ -6,15 +6,15 @@ import queue
 from pathlib import Path
 
 import pytest
+
+from subnetsim.commands import replay
+from subnetsim.run import run
 from subnetsim.subnet.scenario import load_scenario
 from subnetsim.subnet.store import RunStore
 from subnetsim.tui import messages
 from subnetsim.tui.app import DashboardApp
 from subnetsim.tui.driver import SPEEDS, SimulationDriver
 from subnetsim.tui.snapshot import Snapshot
-
-from subnetsim.commands import replay
-from subnetsim.world import run
 
 SMALL = Path(__file__).resolve().parents[1] / "data" / "small.toml"
 MAX = SPEEDS.index(None)

@@ -10,16 +10,16 @@ import time
 from pathlib import Path
 
 import pytest
-import subnetsim.tui.session
+
+import subnetsim.simulation
+import subnetsim.world
+from subnetsim.run import run
 from subnetsim.subnet.scenario import load_scenario
 from subnetsim.tui import messages
 from subnetsim.tui.app import DashboardApp
 from subnetsim.tui.driver import SimulationCrashed, SimulationDriver
 from subnetsim.tui.widgets.help import HelpScreen
 from subnetsim.tui.widgets.status import StatusBar
-
-import subnetsim.world
-from subnetsim.world import run
 from tests.tui.test_driver import MAX, SMALL, Inbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,7 +87,7 @@ def test_the_dashboard_process_never_runs_the_simulation(scenario, tmp_path,
         raise AssertionError("simulation code ran in the dashboard's process")
 
     monkeypatch.setattr(subnetsim.world, "build_world", forbidden)
-    monkeypatch.setattr(subnetsim.tui.session, "build_world", forbidden)
+    monkeypatch.setattr(subnetsim.simulation, "build_world", forbidden)
     monkeypatch.setattr(subnetsim.world.World, "run_to_block", forbidden)
     driver = SimulationDriver(scenario, 3, paused=True, save_folder=tmp_path)
     inbox = Inbox()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from subnetsim.tui.widgets.governance import _plain
 from textual.content import Content
+
+from subnetsim.tui.widgets.governance import _plain
 
 
 def test_bracketed_and_truncated_report_values_parse_as_plain_text():

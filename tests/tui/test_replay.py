@@ -6,20 +6,21 @@ import json
 from pathlib import Path
 
 import pytest
-from subnetsim.subnet.errors import ConfigError
-from subnetsim.subnet.scenario import load_scenario
-from subnetsim.tui.saving import save_session
 
 from subnetsim.cli import main
 from subnetsim.commands import (
+    advance,
     apply_command,
     check_command_log,
     hyperparameter_entry,
     load_session_file,
     replay,
-    replay_into,
 )
-from subnetsim.world import build_world, run
+from subnetsim.run import run
+from subnetsim.sessions import save_session
+from subnetsim.subnet.errors import ConfigError
+from subnetsim.subnet.scenario import load_scenario
+from subnetsim.world import build_world
 
 SMALL = Path(__file__).resolve().parents[1] / "data" / "small.toml"
 
@@ -61,8 +62,8 @@ def test_bad_logs_are_refused_with_the_entry(log, field: str) -> None:
 
 
 def test_a_command_past_the_last_block_is_an_error(scenario) -> None:
-    with pytest.raises(ConfigError, match="after the replay's last block"):
-        replay_into(build_world(scenario, 3), [hyperparameter_entry(40, "kappa", 0.6)], 20)
+    with pytest.raises(ConfigError, match="after the last block"):
+        advance(build_world(scenario, 3), 20, [hyperparameter_entry(40, "kappa", 0.6)])
 
 
 def test_headless_twin_prints_the_run_digest(scenario, capsys) -> None:

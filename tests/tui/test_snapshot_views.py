@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from subnetsim.tui.snapshot import gini, group_totals, weights_view
 from subnetsim.tui.widgets.metagraph import metagraph_rows, visible_rows
-
 from tests.tui.canned import canned_snapshot
 
 

@@ -6,8 +6,8 @@ Update on purpose only: ``pytest tests/tui/test_snapshots.py --snapshot-update``
 from __future__ import annotations
 
 import pytest
-from subnetsim.tui.app import DashboardApp
 
+from subnetsim.tui.app import DashboardApp
 from tests.tui.canned import StubDriver, canned_snapshot
 
 

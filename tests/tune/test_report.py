@@ -8,11 +8,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from subnetsim.subnet.errors import ConfigError
-from subnetsim.subnet.scenario import load_scenario
 
 from subnetsim.cli import main
 from subnetsim.report.html import build_report
+from subnetsim.subnet.errors import ConfigError
+from subnetsim.subnet.scenario import load_scenario
 from subnetsim.sweep.config import SweepFile, resolve_sweep
 from subnetsim.sweep.metrics import BehaviourGroups
 from subnetsim.sweep.provenance import provenance

@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
+
 from subnetsim.subnet.errors import ConfigError
 from subnetsim.subnet.scenario import apply_overrides, load_scenario
-
 from subnetsim.sweep.runner import SerialExecutor, open_executor
 from subnetsim.tune.config import load_tune
 from subnetsim.tune.front import dominates, pareto_front

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import simpy
 import torch
+
 from subnetsim.subnet.chain import Chain
 from subnetsim.subnet.config import Hyperparameters
 from subnetsim.subnet.emission import EmissionRules

@@ -7,6 +7,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from subnetsim.subnet.config import Hyperparameters
 from subnetsim.subnet.ledger import Ledger, RegistrationRules
 from subnetsim.validators.scoring import (

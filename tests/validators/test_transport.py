@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import simpy
+
 from subnetsim.subnet.scenario import NetworkConfig
 from subnetsim.subnet.transport.sim import (
     OK,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from subnetsim.subnet.chain import BLOCK_SECONDS
 
+from subnetsim.subnet.chain import BLOCK_SECONDS
 from tests.validators.conftest import make_validator_world
 
 
@@ -121,6 +121,6 @@ def test_consensus_copier_follows_the_last_epochs_consensus():
     world.env.run(until=_through(18))
     assert not world.chain.ledger.weights[2].any()  # no epoch yet: nothing to copy
     world.env.run(until=_through(45))  # epochs at blocks 19 and 40
-    consensus = world.chain.last_epoch.outputs.consensus
+    consensus = world.chain.last_epoch.consensus
     assert consensus[3] > consensus[4] > 0
     np.testing.assert_allclose(world.weights(2), consensus / consensus.sum(), atol=1e-3)

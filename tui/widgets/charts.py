@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from subnetsim.tui.snapshot import EpochPoint, Snapshot
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual_plotext import PlotextPlot
+
+from subnetsim.tui.snapshot import EpochPoint, Snapshot
 
 __all__ = ["ChartsPane", "group_series"]
 

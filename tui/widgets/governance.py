@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from subnetsim.tui.messages import DrillRequested
-from subnetsim.tui.snapshot import GovernanceSnapshot, Snapshot
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Label, OptionList, Static
+
+from subnetsim.tui.messages import DrillRequested
+from subnetsim.tui.snapshot import GovernanceSnapshot, Snapshot
 
 __all__ = ["GovernancePane", "drill_text", "halt_text"]
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from rich.text import Text
-from subnetsim.tui.snapshot import Snapshot
 from textual.widgets import RichLog
+
+from subnetsim.tui.snapshot import Snapshot
 
 __all__ = ["KIND_STYLES", "LogPane"]
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from subnetsim.tui.snapshot import Snapshot
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
+
+from subnetsim.tui.snapshot import Snapshot
 
 __all__ = ["COLUMNS", "MetagraphPane", "metagraph_rows", "visible_rows"]
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from subnetsim.tui.snapshot import Snapshot
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Label, Sparkline, Static
+
+from subnetsim.tui.snapshot import Snapshot
 
 __all__ = ["OverviewPane", "overview_lines"]
 

@@ -11,15 +11,15 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from subnetsim.subnet.config import Hyperparameters, parse_assignment
-from subnetsim.subnet.errors import SubnetSimError
-from subnetsim.tui.messages import ParameterEdited
-from subnetsim.tui.snapshot import Snapshot
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
 
 from subnetsim.commands import FIXED_AT_GENESIS, validated_hyperparameters
+from subnetsim.subnet.config import Hyperparameters, parse_assignment
+from subnetsim.subnet.errors import SubnetSimError
+from subnetsim.tui.messages import ParameterEdited
+from subnetsim.tui.snapshot import Snapshot
 
 __all__ = ["ParametersPane", "parameter_rows"]
 

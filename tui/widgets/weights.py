@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 from rich.text import Text
-from subnetsim.tui.snapshot import Snapshot, WeightsView
 from textual.app import ComposeResult
 from textual.containers import ScrollableContainer
 from textual.widgets import Static
+
+from subnetsim.tui.snapshot import Snapshot, WeightsView
 
 __all__ = ["WeightsPane", "heatmap_text"]
 

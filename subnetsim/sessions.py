@@ -13,13 +13,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from subnetsim.commands import advance
+from subnetsim.run import open_recorded_world  # the recorded-world set-up of `subnetsim run`
 from subnetsim.subnet.chain import BLOCK_SECONDS
 from subnetsim.subnet.config import to_dict
 from subnetsim.subnet.scenario import Scenario, scenario_from_dict
 from subnetsim.subnet.store import RunStore
-
-from subnetsim.commands import replay_into
-from subnetsim.world import open_recorded_world  # the recorded-world set-up of `subnetsim run`
 
 __all__ = ["SavedRun", "save_session", "session_scenario"]
 
@@ -44,7 +43,8 @@ def save_session(scenario: Scenario, seed: int, commands: Sequence[Mapping[str, 
     db = folder / f"{stem}.db"
     with RunStore.open(db) as store:
         world, run_id = open_recorded_world(scenario, seed, store, False)
-        digest = replay_into(world, commands, blocks)
+        advance(world, blocks, commands)
+        digest = world.chain.head_hash
         store.save_checkpoint(run_id, world.chain.block, world.state())
         for entry in commands:
             store.append_command(run_id, entry["block"] * BLOCK_SECONDS, entry)

@@ -1,7 +1,7 @@
 """``subnetsim tui``: the dashboard, and its headless twin (``--headless``).
 
-``subnetsim.cli`` registers this command through ``register`` (the CLI is the one place the subnet
-layer may reach up into ``tui``); Textual itself is imported only when the dashboard opens.
+``subnetsim.cli`` registers this command through ``register``; the dashboard itself
+(``subnetsim.tui.launch``, Textual) is imported only when it opens.
 ``--headless`` runs the same scenario and seed
 without a UI, with ``subnetsim run``'s progress line and final table, so its digest can be
 compared with a dashboard session's; with ``--replay`` it replays a saved session's command log.
@@ -14,10 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from subnetsim.subnet.errors import ConfigError
-
 from subnetsim.catalog import DEFAULT_SCENARIO, resolve
 from subnetsim.cli.runs import RUNS_FOLDER
+from subnetsim.subnet.errors import ConfigError
 
 __all__ = ["register"]
 
@@ -33,8 +32,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "space n e + - r s q ? (see ? in the app). --headless runs the same scenario and seed "
         "without the UI and prints the final metagraph and digest.",
     )
-    command.add_argument("scenario", type=Path, nargs="?", default=DEFAULT_SCENARIO,
-                         help="scenario TOML (default: scenarios/default.toml)")
+    command.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO,
+                         help="scenario TOML file, or a shipped scenario's name (default: "
+                         f"{DEFAULT_SCENARIO})")
     command.add_argument("--seed", type=int, help="run seed (default: the scenario's seed)")
     command.add_argument("--blocks", type=int,
                          help="block budget (default: the scenario's); the dashboard pauses "
@@ -88,34 +88,32 @@ def _checked_blocks(blocks: int) -> int:
 
 
 def _headless(scenario: Any, seed: int, blocks: int) -> int:
-    from subnetsim.cli.runs import _print_run_result, _ProgressBar
-    from subnetsim.world import run
+    from subnetsim.cli.runs import print_run_result
+    from subnetsim.progress import block_progress
+    from subnetsim.run import run
 
-    progress = _ProgressBar(sys.stderr) if sys.stderr.isatty() else None
-    result = run(scenario, seed, blocks=blocks, progress=progress)
-    if progress is not None:
-        progress.finish()
-    _print_run_result(result, None, False)
+    with block_progress() as progress:
+        result = run(scenario, seed, blocks=blocks, progress=progress)
+    print_run_result(result, None, False)
     return 0
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from subnetsim.tui.saving import session_scenario
-
-    from subnetsim.cli.runs import _print_run_result, _ProgressBar
-    from subnetsim.commands import load_session_file, replay_into
+    from subnetsim.cli.runs import print_run_result
+    from subnetsim.commands import advance, load_session_file
+    from subnetsim.progress import block_progress
+    from subnetsim.sessions import session_scenario
     from subnetsim.world import build_world
 
     session = load_session_file(args.replay)
     scenario = session_scenario(session)
     seed = _checked_seed(session["seed"] if args.seed is None else args.seed)
     blocks = _checked_blocks(session["blocks"] if args.blocks is None else args.blocks)
-    progress = _ProgressBar(sys.stderr) if sys.stderr.isatty() else None
     world = build_world(scenario, seed)
-    digest = replay_into(world, session["commands"], blocks, progress)
-    if progress is not None:
-        progress.finish()
-    _print_run_result(world.result(), None, False)
+    with block_progress() as progress:
+        advance(world, blocks, session["commands"], progress)
+    digest = world.chain.head_hash
+    print_run_result(world.result(), None, False)
     print(f"commands replayed {len(session['commands'])}")
     if (seed, blocks) != (session["seed"], session["blocks"]):
         return 0
@@ -126,22 +124,9 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _dashboard(scenario: Any, seed: int, blocks: int, args: argparse.Namespace) -> int:
-    from subnetsim.tui.app import DashboardApp
-    from subnetsim.tui.driver import SPEEDS, SimulationDriver
+    # The one place the application reaches up into the dashboard (an ignored import in the
+    # layer contract): only when the user asked for it, so nothing else loads Textual.
+    from subnetsim.tui.launch import open_dashboard
 
-    level = None if args.speed == "max" else float(args.speed)
-    driver = SimulationDriver(scenario, seed, budget=blocks, speed=SPEEDS.index(level),
-                              paused=args.paused, save_folder=args.save_dir)
-    try:
-        last = DashboardApp(driver).run()
-    finally:
-        driver.stop()  # also after a crash or an interrupt: no simulation process outlives us
-    if driver.failure is not None:
-        raise driver.failure
-    if last is not None:
-        print(f"session {last.scenario_name} seed {last.seed}: block {last.block}, epochs "
-              f"{last.epoch_index}, commands {len(last.commands)}\ndigest {last.digest}")
-        if not last.commands:
-            print(f"headless twin: subnetsim tui {args.scenario} --headless --seed {last.seed} "
-                  f"--blocks {last.block}")
-    return 0
+    return open_dashboard(scenario, seed, blocks, speed=args.speed, paused=args.paused,
+                          save_dir=args.save_dir, scenario_reference=str(args.scenario))

@@ -1,0 +1,8 @@
+"""The installed version of subnetsim (from the package metadata, defined in pyproject.toml)."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("subnetsim")
+except PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"

@@ -1,0 +1,160 @@
+"""The compiled kernel (``subnet/yuma_kernel.py``) against the numpy reference.
+
+The kernel promises the reference's exact bits (the chain hashes epoch outputs as float reprs),
+so these tests compare bytes; the 1e-12 relative check runs first so that a failure also says
+how far apart the two are. The golden vectors run through both backends in
+``test_yuma_vectors.py``; here: Hypothesis inputs, batches, realistic sizes, thread counts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, note, settings
+from hypothesis import strategies as st
+
+from subnetsim.subnet import yuma_kernel
+from subnetsim.subnet.consensus import weighted_median_columns
+from subnetsim.subnet.yuma import EpochInputs, EpochOutputs, YumaParams, epoch, epoch_batch
+from tests.consensus.test_yuma_oracle import shared_row_batches
+from tests.strategies import epoch_cases, epoch_inputs, yuma_params
+
+RELATIVE = 1e-12
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def assert_same_outputs(compiled: EpochOutputs, reference: EpochOutputs) -> None:
+    """Within 1e-12 relative (zeros exactly), then byte for byte (so -0.0 != 0.0 too)."""
+    for field in dataclasses.fields(EpochOutputs):
+        ours = np.asarray(getattr(compiled, field.name))
+        theirs = np.asarray(getattr(reference, field.name))
+        assert ours.shape == theirs.shape and ours.dtype == theirs.dtype, field.name
+        if ours.dtype.kind == "f":
+            np.testing.assert_allclose(ours, theirs, rtol=RELATIVE, atol=0, err_msg=field.name)
+        difference = np.flatnonzero(ours.ravel() != theirs.ravel())
+        assert ours.tobytes() == np.ascontiguousarray(theirs).tobytes(), (
+            f"{field.name}: bits differ at {difference[:5]}"
+        )
+
+
+def realistic_inputs(validators: int, uids: int, seed: int) -> EpochInputs:
+    """Like benchmarks/bench_yuma.py: every validator weights a random half of the uids."""
+    rng = np.random.default_rng(seed)
+    chosen = rng.random((validators, uids)) < 0.5
+    weights = rng.integers(0, 65536, size=(validators, uids)) * chosen
+    stake = np.zeros(uids)
+    stake[:validators] = rng.pareto(1.5, validators) * 1000 + 1
+    return EpochInputs(
+        stake=stake,
+        weights=weights / 65535,
+        bonds=rng.random((validators, uids)),
+        validator_uids=np.arange(validators),
+        validator_permit=stake > 0,
+        last_update=np.full(uids, 1000),
+        block_at_registration=np.zeros(uids, dtype=np.int64),
+        current_block=1000,
+        recent_registration_block=640,
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=epoch_cases(min_rows=0))
+def test_compiled_epoch_is_the_reference(case):
+    inputs, params = case
+    assert_same_outputs(epoch(inputs, params), epoch(inputs, params, backend="numpy"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(batch=shared_row_batches())
+def test_compiled_batch_over_inputs_is_the_reference(batch):
+    inputs, params = batch
+    assert_same_outputs(
+        epoch_batch(inputs, params), epoch_batch(inputs, params, backend="numpy")
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_compiled_batch_over_params_is_the_reference_and_single_epochs(data):
+    inputs = data.draw(epoch_inputs(yuma3=data.draw(st.booleans())))
+    params = data.draw(st.lists(yuma_params(n=inputs.n), min_size=1, max_size=6))
+    outputs = epoch_batch(inputs, params)
+    assert_same_outputs(outputs, epoch_batch(inputs, params, backend="numpy"))
+    for index, p in enumerate(params):
+        note(f"batch element {index}: {p!r}")
+        assert_same_outputs(outputs.select(index), epoch(inputs, p))
+
+
+@pytest.mark.parametrize("yuma3", [False, True])
+@pytest.mark.parametrize(("validators", "uids"), [(64, 256), (1, 1), (3, 300), (9, 9), (130, 200)])
+def test_compiled_epoch_is_the_reference_at_realistic_sizes(validators, uids, yuma3):
+    # Sizes that reach numpy's pairwise split (> 128), its 8-way unroll remainders and the
+    # 2-lane dot product's odd tail.
+    params = YumaParams(yuma3_enabled=yuma3, liquid_alpha_enabled=yuma3, kappa=0.4)
+    for seed in range(3):
+        inputs = realistic_inputs(validators, uids, seed)
+        assert_same_outputs(epoch(inputs, params), epoch(inputs, params, backend="numpy"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_selection_median_is_the_sorted_median(data):
+    # Few distinct weights and small integer stakes: ties in value and stake shares of exactly
+    # kappa, where the tie rules decide.
+    rows = data.draw(st.integers(0, 9))
+    columns = data.draw(st.integers(1, 6))
+    entry = st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0]) | st.floats(0, 1)
+    size = rows * columns
+    weights = np.array(data.draw(st.lists(entry, min_size=size, max_size=size)))
+    weights = weights.reshape(rows, columns)
+    stake_entry = st.integers(0, 4).map(float)
+    stake = np.array(data.draw(st.lists(stake_entry, min_size=rows, max_size=rows)))
+    kappa = data.draw(st.sampled_from([0.0, 0.25, 0.5, 32767 / 65535, 0.75, 1.0]))
+    expected = weighted_median_columns(weights[None], stake[None], np.array([kappa]))[0]
+    got = yuma_kernel.weighted_median_columns(weights, stake, kappa)
+    assert got.tobytes() == expected.tobytes(), (got, expected)
+
+
+def test_unknown_backend_is_refused():
+    inputs = realistic_inputs(2, 3, 0)
+    with pytest.raises(ValueError, match="backend"):
+        epoch(inputs, YumaParams(), backend="torch")
+
+
+THREADS_SCRIPT = """
+import hashlib, json, sys
+import numpy as np
+sys.path.insert(0, {root!r})
+from tests.consensus.test_yuma_kernel import realistic_inputs
+from subnetsim.subnet.yuma import YumaParams, epoch_batch
+import numba
+histories = [realistic_inputs(16, 64, seed) for seed in range(12)]
+settings = [YumaParams(kappa=0.3 + 0.03 * i, yuma3_enabled=i % 2 == 1,
+                       liquid_alpha_enabled=i % 4 == 1) for i in range(12)]
+out = epoch_batch(histories, settings)
+digest = hashlib.sha256()
+for name in sorted(out.__dataclass_fields__):
+    digest.update(np.ascontiguousarray(getattr(out, name)).tobytes())
+print(json.dumps({{"threads": numba.get_num_threads(), "digest": digest.hexdigest()}}))
+"""
+
+
+def test_batch_bytes_do_not_depend_on_the_thread_count():
+    digests = {}
+    for threads in (1, 2):
+        env = dict(os.environ, NUMBA_NUM_THREADS=str(threads))
+        done = subprocess.run(
+            [sys.executable, "-c", THREADS_SCRIPT.format(root=str(ROOT))],
+            env=env, capture_output=True, text=True, check=True, cwd=ROOT,
+        )
+        answer = json.loads(done.stdout.strip().splitlines()[-1])
+        assert answer["threads"] == threads
+        digests[threads] = answer["digest"]
+    assert digests[1] == digests[2]

@@ -1,0 +1,32 @@
+"""Open the dashboard: the simulation in its own process, the Textual app in this one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from subnetsim.subnet.scenario import Scenario
+from subnetsim.tui.app import DashboardApp
+from subnetsim.tui.driver import SPEEDS, SimulationDriver
+
+__all__ = ["open_dashboard"]
+
+
+def open_dashboard(scenario: Scenario, seed: int, blocks: int, *, speed: str, paused: bool,
+                   save_dir: Path, scenario_reference: str) -> int:
+    """Run the dashboard until the user quits; print the session's summary; exit code."""
+    level = None if speed == "max" else float(speed)
+    driver = SimulationDriver(scenario, seed, budget=blocks, speed=SPEEDS.index(level),
+                              paused=paused, save_folder=save_dir)
+    try:
+        last = DashboardApp(driver).run()
+    finally:
+        driver.stop()  # also after a crash or an interrupt: no simulation process outlives us
+    if driver.failure is not None:
+        raise driver.failure
+    if last is not None:
+        print(f"session {last.scenario_name} seed {last.seed}: block {last.block}, epochs "
+              f"{last.epoch_index}, commands {len(last.commands)}\ndigest {last.digest}")
+        if not last.commands:
+            print(f"headless twin: subnetsim tui {scenario_reference} --headless --seed "
+                  f"{last.seed} --blocks {last.block}")
+    return 0
