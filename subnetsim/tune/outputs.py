@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -192,13 +193,21 @@ def _importances(tune: Tune, study: Any) -> list[dict[str, Any]]:
                 warnings.simplefilter("ignore", UserWarning)
                 scores = optuna.importance.get_param_importances(
                     study, evaluator=optuna.importance.PedAnovaImportanceEvaluator(),
-                    target=lambda trial, i=index, sign=sign: sign * trial.values[i])
+                    target=_objective_value(index, sign))
         except (RuntimeError, ValueError):  # e.g. every trial has the same value
             continue
         for name, score in scores.items():
             rows.append({"objective": objective.metric, "parameter": name,
                          "importance": float(score)})
     return rows
+
+
+def _objective_value(index: int, sign: float) -> Callable[[Any], float]:
+    """Optuna's importance target: objective ``index`` of a trial, times ``sign``."""
+    def value(trial: Any) -> float:
+        return sign * float(trial.values[index])
+
+    return value
 
 
 def interval_text(row: dict[str, Any], metric: str) -> str:

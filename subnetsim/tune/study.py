@@ -80,7 +80,7 @@ def open_study(tune: Tune, storage: str, create: bool = True) -> Any:
     import optuna
 
     optuna.logging.set_verbosity(logging.WARNING)
-    directions = [objective.direction for objective in tune.objectives]
+    directions = [_direction(objective.direction) for objective in tune.objectives]
     if not create:
         return optuna.load_study(study_name=tune.name, storage=storage)
     return optuna.create_study(study_name=tune.name, storage=storage, directions=directions,
@@ -178,10 +178,13 @@ def _distributions(tune: Tune) -> dict[str, Any]:
             result[parameter.name] = dist.CategoricalDistribution(list(parameter.choices))
         elif parameter.kind == "int":
             result[parameter.name] = dist.IntDistribution(
-                parameter.low, parameter.high, log=parameter.log, step=parameter.step or 1)
+                int(parameter.low or 0), int(parameter.high or 0), log=parameter.log,
+                step=int(parameter.step or 1))
         else:
+            step = None if parameter.step is None else float(parameter.step)
             result[parameter.name] = dist.FloatDistribution(
-                parameter.low, parameter.high, log=parameter.log, step=parameter.step)
+                float(parameter.low or 0.0), float(parameter.high or 0.0), log=parameter.log,
+                step=step)
     return result
 
 

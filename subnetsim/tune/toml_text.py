@@ -46,8 +46,8 @@ def toml_document(data: Mapping[str, Any], header: str = "") -> str:
 
 
 def _table(data: Mapping[str, Any], prefix: str) -> list[str]:
-    lines = []
-    nested = []
+    lines: list[str] = []
+    nested: list[tuple[str, Any, bool]] = []
     for key, value in data.items():
         if value is None:
             continue
