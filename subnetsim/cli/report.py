@@ -13,7 +13,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     command = commands.add_parser(
         "report", help="one HTML page for a sweep or study folder (readable offline)",
         description="Write one self-contained HTML file for the folder of `subnetsim sweep` or "
-        "`subnetsim tune`: parameters, metrics with their 95%% intervals and seed counts, "
+        "`subnetsim tune`: parameters, metrics with their 95% intervals and seed counts, "
         "the Pareto front (studies), figures and trajectories (inline PNG), failures with "
         "tracebacks, and provenance (versions, code version, executor, platform). Nothing "
         "is fetched from the network when it is opened.",
