@@ -99,8 +99,7 @@ def plot_trajectories(name: str, points: Sequence[tuple[int, Mapping[str, Any]]]
             parity = METRICS[metric].parity
             if parity is not None:
                 axes.axhline(parity, color="grey", linestyle="--", linewidth=0.8)
-            axes.set_title(", ".join(f"{k}={_label(v)}" for k, v in values.items()),
-                           fontsize=7)
+            axes.set_title(_panel_title(index, values), fontsize=6.5)
             axes.grid(alpha=0.3)
         for axes in list(panels.flat)[len(shown):]:
             axes.set_visible(False)
@@ -113,6 +112,18 @@ def plot_trajectories(name: str, points: Sequence[tuple[int, Mapping[str, Any]]]
         figure.supxlabel("epoch", fontsize=8)
         paths.append(_save(figure, out / f"trajectory-{metric}.png"))
     return paths
+
+
+def _panel_title(index: int, values: Mapping[str, Any]) -> str:
+    """``#3`` and the point's values, short and wrapped to fit a small panel."""
+    import textwrap
+
+    parts = [f"{name.split('.')[-1]}={_short(value)}" for name, value in values.items()]
+    return "\n".join(textwrap.wrap(f"#{index}: " + ", ".join(parts), width=48)[:3])
+
+
+def _short(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else _label(value)
 
 
 def _or(value: float, fallback: float) -> float:
