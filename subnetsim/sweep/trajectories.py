@@ -77,7 +77,8 @@ def write_trajectories(path: str | Path, rows: Sequence[Mapping[str, Any]],
     arrays = {name: pa.array(values, type=types[name], from_pandas=True)
               for name, values in columns.items()}
     for name, value in reversed(list((keys or {}).items())):
-        arrays = {name: pa.array([value] * len(rows)), **arrays}
+        # Typed from the value, so that an empty table (a failed trial) has the same schema.
+        arrays = {name: pa.array([value] * len(rows), type=pa.scalar(value).type), **arrays}
     partial = path.with_name(f".{path.name}.partial")
     pq.write_table(pa.table(arrays), partial)
     partial.replace(path)

@@ -186,3 +186,43 @@ def test_cli_mistakes_are_one_line_and_exit_2(tmp_path, capsys, extra):
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and err.startswith("subnetsim tune: error:")
     assert not (tmp_path / "out" / "study.db").exists()
+
+
+def test_one_objective_with_every_kind_of_parameter_and_a_rejected_setting(tmp_path):
+    # alpha_low and alpha_high overlap, so some draws put low above high: the scenario rejects
+    # them, the trial fails with the reason and the study goes on.
+    path = write_tune(tmp_path, '''scenario = "small.toml"
+seeds = 1
+trials = 6
+batch = 3
+blocks = 40
+root_seed = 3
+sampler = "tpe"
+[parameters]
+alpha_low = { low = 0.71, high = 0.9 }
+alpha_high = { low = 0.71, high = 0.9 }
+commit_reveal_period = { low = 1, high = 2 }
+yuma3_enabled = [false, true]
+[[objectives]]
+metric = "emission_gini"
+direction = "maximize"
+''')
+    tune = load_tune(path)
+    out = tmp_path / "out"
+    outcome = run_study(tune, out, SerialExecutor())
+    write_outputs(tune, open_study(tune, outcome.storage, create=False), out)
+    trials = read_csv(out / "trials.csv")
+    failed = [row for row in trials if row["state"] == "FAIL"]
+    assert failed and outcome.failed == len(failed) and outcome.finished + outcome.failed == 6
+    for row in failed:
+        assert float(row["alpha_low"]) > float(row["alpha_high"])
+    errors = read_csv(out / "errors.csv")
+    assert {row["trial"] for row in errors} == {row["trial"] for row in failed}
+    assert all("alpha_low" in row["message"] and row["error"] == "ConfigError"
+               for row in errors)
+    assert all((out / row["traceback"]).is_file() for row in errors)
+    complete = [row for row in trials if row["state"] == "COMPLETE"]
+    assert {row["commit_reveal_period"] for row in complete} <= {"1", "2"}
+    best = max(float(row["emission_gini_mean"]) for row in complete)
+    front = read_csv(out / "front.csv")
+    assert [float(row["emission_gini_mean"]) for row in front] == [best] * len(front)
