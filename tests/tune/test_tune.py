@@ -114,6 +114,7 @@ def test_a_study_writes_its_front_overrides_and_plots(serial_study):
     assert (serial_study / "front.parquet").exists() and (serial_study / "trajectories.parquet")
 
 
+@pytest.mark.slow
 def test_the_same_study_on_a_process_pool_asks_and_tells_the_same(serial_study, tmp_path):
     tune = load_tune(TINY)
     with open_executor("process", workers=2) as executor:
