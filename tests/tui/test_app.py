@@ -7,8 +7,9 @@ import gc
 
 from textual.widgets import DataTable, Input, OptionList, RichLog, Static, TabbedContent
 
+import subnetsim.tui.app
 from subnetsim.tui import messages
-from subnetsim.tui.app import PANELS, QUIET_SECONDS, DashboardApp
+from subnetsim.tui.app import PANELS, DashboardApp
 from subnetsim.tui.widgets.help import HelpScreen
 from tests.tui.canned import StubDriver, canned_snapshot, pause_answer
 
@@ -188,15 +189,18 @@ async def test_quit_stops_the_driver_and_returns_the_last_snapshot() -> None:
     assert app.return_value is not None and app.return_value.block == 9
 
 
-async def test_garbage_collection_waits_while_a_key_is_answered() -> None:
+async def test_garbage_collection_waits_while_a_key_is_answered(monkeypatch) -> None:
     """A collection falling due while a key's answer renders would delay it: after a key the
     collector is held for a moment, then runs again; on exit the process gets it back."""
+    # A longer hold than the app's 0.25 s, so a loaded machine cannot end it before we look.
+    hold = 3.0
+    monkeypatch.setattr(subnetsim.tui.app, "QUIET_SECONDS", hold)
     app = DashboardApp(StubDriver([canned_snapshot()], answer=pause_answer))
     async with app.run_test(size=SIZE) as pilot:
         assert gc.isenabled()
         await pilot.press("space")
         assert not gc.isenabled()
-        await pilot.pause(QUIET_SECONDS * 2)
+        await pilot.pause(hold * 2)
         assert gc.isenabled()
         await pilot.press("space")
     assert gc.isenabled()
