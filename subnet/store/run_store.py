@@ -227,12 +227,17 @@ class RunStore:
         return int(row[0])
 
     def set_status(self, run_id: int, status: RunStatus) -> None:
-        """Set a run's status, committing buffered blocks in the same transaction first."""
+        """Set a run's status, committing buffered blocks in the same transaction first;
+        ``finished`` records the head too (``finish_run``)."""
         if status not in _STATUSES:
             raise StoreError(f"status = {status!r}: must be one of {', '.join(_STATUSES)}")
+        if status == "finished":
+            self.finish_run(run_id)
+            return
         self._require_writer(run_id)
         with self._transaction(with_pending=True):
-            self._conn.execute("UPDATE runs SET status = ? WHERE run_id = ?", (status, run_id))
+            self._conn.execute("UPDATE runs SET status = ?, head_number = NULL, head_hash = NULL"
+                               " WHERE run_id = ?", (status, run_id))
 
     @property
     def pending_blocks(self) -> int:
