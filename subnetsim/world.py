@@ -206,6 +206,13 @@ class World:
         if self.governance_state is not None and chain.governance is not None:
             chain.governance.restore(self.governance_state)
 
+    def attach_governance(self, gate: Any) -> None:
+        """Register a council's gate on the chain; a resumed world hands it the spent nonces
+        and brake state its checkpoint held, so a replayed proposal stays refused."""
+        self.chain.governance = gate
+        if self.governance_state is not None:
+            gate.restore(self.governance_state)
+
     # --- results -----------------------------------------------------------------------------
 
     def result(self) -> RunResult:

@@ -27,7 +27,6 @@ from subnetsim.subnet.records import (
     EventRecord,
     ExtrinsicRecord,
 )
-from subnetsim.subnet.store.writers import Claim, holder_alive, own_claim
 from subnetsim.subnet.store.rows import (
     INT64_RANGE,
     SCHEMA_VERSION,
@@ -45,6 +44,7 @@ from subnetsim.subnet.store.rows import (
     prepare_schema,
     require_json,
 )
+from subnetsim.subnet.store.writers import Claim, holder_alive, own_claim
 
 __all__ = ["SCHEMA_VERSION", "RunInfo", "RunStatus", "RunStore"]
 
@@ -174,10 +174,9 @@ class RunStore:
     def _release_claims(self) -> None:
         pid = own_claim()[0]
         for run_id in sorted(self._claimed):
-            with contextlib.suppress(sqlite3.Error, StoreError):
-                with self._transaction():
-                    self._conn.execute("DELETE FROM writers WHERE run_id = ? AND pid = ?",
-                                       (run_id, pid))
+            with contextlib.suppress(sqlite3.Error, StoreError), self._transaction():
+                self._conn.execute("DELETE FROM writers WHERE run_id = ? AND pid = ?",
+                                   (run_id, pid))
         self._claimed.clear()
 
     def _require_writer(self, run_id: int) -> None:

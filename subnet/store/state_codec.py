@@ -223,7 +223,7 @@ class _Decoder:
         wanted = {name for name in fields if not name.startswith("_")}
         if set(stored) != wanted:
             raise ValueError(f"{node['o']}: fields {sorted(set(stored) ^ wanted)} differ")
-        instance = object.__new__(cls)
+        instance: Any = object.__new__(cls)
         for name, field in fields.items():
             if name in stored:
                 value = self.tree(stored[name], depth + 1)

@@ -8,6 +8,7 @@ library and print; the work happens in the library.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sqlite3
@@ -73,10 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _usage_error(command: str, message: str) -> int:
     """One line on stderr, exit 2 (a broken stderr is ignored)."""
-    try:
+    with contextlib.suppress(OSError):
         print(f"subnetsim {command}: error: {message}", file=sys.stderr)
-    except OSError:
-        pass
     return EXIT_USAGE
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from subnetsim.catalog import DEFAULT_SCENARIO, resolve, shipped
+from subnetsim.catalog import DEFAULT_SCENARIO, resolve, safe_file_name, shipped
 from subnetsim.subnet.errors import ConfigError, StoreError
 
 __all__ = ["register_run_commands"]
@@ -142,13 +142,6 @@ def _differences(given: Any, stored: Any, path: str = "") -> list[tuple[str, Any
             found += _differences(given.get(key), stored.get(key), f"{path}{key}.")
         return found
     return [] if given == stored else [(path.rstrip("."), given, stored)]
-
-
-def safe_file_name(name: str) -> str:
-    """``name`` as one file-name component: letters, digits, ``._-`` kept, anything else
-    (``/``, ``..``, NUL, spaces) replaced, so a scenario name never writes outside ``runs/``."""
-    cleaned = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in name)
-    return cleaned.lstrip(".")[:100] or "scenario"
 
 
 def print_run_result(result: Any, db: Path | None, as_json: bool) -> None:
