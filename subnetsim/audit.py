@@ -184,9 +184,15 @@ def _check_checkpoint(chain: _Chain, number: int, state: bytes) -> None:
 
 
 def _verify_checkpoints(store: RunStore, run_id: int, chain: _Chain) -> int:
+    """Every stored checkpoint is one its block commits to, and the latest committed one (the
+    one a resume starts from) is stored: older ones are pruned by design (``keep_checkpoints``)."""
     checkpoints = store.checkpoints(run_id)
     for number, state in checkpoints:
         _check_checkpoint(chain, number, state)
+    committed = [number for number in sorted(chain.events) if _committed_digests(chain, number)]
+    if committed and committed[-1] not in {number for number, _ in checkpoints}:
+        raise VerificationError(f"checkpoint at block {committed[-1]}: committed by its block"
+                                " but missing from the store")
     return len(checkpoints)
 
 
@@ -224,8 +230,10 @@ def _verify_head(info: object, chain: _Chain, expect: str | None) -> tuple[int, 
                                 f" holds blocks up to {number} ({hash_})")
     if status != "finished" and recorded != (None, None):
         raise VerificationError(f"run is {status} but records a final head")
-    if expect is not None and expect.lower() not in (hash_, f"{number}:{hash_}"):
-        raise VerificationError(f"head is block {number} with digest {hash_}, expected {expect}")
+    if expect is not None and (expect.lower() not in (hash_, f"{number}:{hash_}")
+                               or status != "finished"):
+        raise VerificationError(f"head is block {number} with digest {hash_} ({status}),"
+                                f" expected the finished run's {expect}")
     return number, hash_
 
 
