@@ -9,6 +9,8 @@ tests.reliability.fuzzing``) run 1,000 per format and report the counts.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import random
 import shutil
 import sqlite3
@@ -96,6 +98,11 @@ READERS: dict[str, tuple[str, Callable[[Path, Path], str]]] = {
 
 def attempt(kind: str, data: bytes, folder: Path) -> str:
     """``accepted`` or ``refused``; any other exception escapes (a traceback found)."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        return _attempt(kind, data, folder)
+
+
+def _attempt(kind: str, data: bytes, folder: Path) -> str:
     name, reader = READERS[kind]
     path = folder / name
     path.write_bytes(data)
@@ -135,8 +142,14 @@ def campaign(folder: Path, count: int, seed: int = 0) -> dict[str, Counter]:
     for kind, original in originals(folder).items():
         work = folder / kind.replace(" ", "_")
         work.mkdir(exist_ok=True)
-        counts[kind] = Counter(attempt(kind, data, work)
-                               for data in mutants(seed, original, count))
+        counts[kind] = Counter()
+        for index, data in enumerate(mutants(seed, original, count)):
+            try:
+                counts[kind][attempt(kind, data, work)] += 1
+            except Exception as error:  # noqa: BLE001 - a traceback found: count and show it
+                counts[kind]["traceback"] += 1
+                (folder / f"traceback-{kind.replace(' ', '_')}-{index}.bin").write_bytes(data)
+                print(f"{kind} input {index}: {type(error).__name__}: {error}", file=sys.stderr)
         shutil.rmtree(work)
     return counts
 
@@ -148,4 +161,4 @@ if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as temporary:
         for kind, counter in campaign(Path(temporary), total).items():
             print(f"{kind:10s} {total} inputs: {counter['accepted']} accepted,"
-                  f" {counter['refused']} refused, 0 tracebacks")
+                  f" {counter['refused']} refused, {counter['traceback']} tracebacks")

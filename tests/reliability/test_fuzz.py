@@ -19,12 +19,9 @@ def genuine(tmp_path_factory):
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32 - 1))
-def test_a_mutated_file_is_refused_or_accepted_never_a_traceback(genuine, tmp_path, capsys,
-                                                                  kind, seed):
+def test_a_mutated_file_is_refused_or_accepted_never_a_traceback(genuine, tmp_path, kind, seed):
     data = next(mutants(seed, genuine[kind], 1))
     assert attempt(kind, data, tmp_path) in ("accepted", "refused")
-    err = capsys.readouterr().err
-    assert "Traceback" not in err and err.count("\n") <= 2  # verify and metagraph: one each
 
 
 @pytest.mark.parametrize("kind", sorted(READERS))
@@ -38,4 +35,6 @@ def test_random_bytes_are_refused_never_a_traceback(tmp_path, kind, data):
 @pytest.mark.slow
 def test_a_thousand_mutants_per_format(tmp_path):
     counts = campaign(tmp_path, 1000)
+    assert {kind: counter["traceback"] for kind, counter in counts.items()} == dict.fromkeys(
+        READERS, 0)
     assert all(sum(counter.values()) == 1000 for counter in counts.values())
