@@ -16,10 +16,10 @@ import pytest
 
 from subnetsim.cli import main
 from subnetsim.subnet.errors import SubnetSimError
+from subnetsim.subnet.scenario import load_scenario
 from subnetsim.sweep import runner
 from subnetsim.sweep.config import SweepFile, resolve_sweep
 from subnetsim.sweep.runner import SweepLost, run_sweep
-from subnetsim.subnet.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "tests" / "data" / "small.toml"
