@@ -26,7 +26,7 @@ from subnetsim.subnet.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "tests" / "data" / "small.toml"
-BLOCKS = 1500
+BLOCKS = 1000
 
 
 def _cli(*args: str) -> list[str]:
@@ -99,7 +99,7 @@ def test_a_killed_run_resumes_to_the_uninterrupted_digest_and_a_live_one_is_not_
 def test_sigkill_at_ten_random_points(tmp_path, uninterrupted, capsys):
     rng = random.Random(11)
     for attempt in range(10):
-        _kill_and_resume(tmp_path / f"run{attempt}.db", rng.uniform(0.0, 3.0), uninterrupted)
+        _kill_and_resume(tmp_path / f"run{attempt}.db", rng.uniform(0.0, 2.0), uninterrupted)
 
 
 # --- resumes that would silently differ -------------------------------------------------------
