@@ -91,14 +91,17 @@ def verify_run(store: RunStore, run_id: int, recompute_epoch: EpochRecompute | N
     """
     with store.snapshot():
         info = store.run(run_id)
-        chain = _verify_chain(store, run_id)
-        checkpoints = _verify_checkpoints(store, run_id, chain)
-        commands = _verify_commands(store, run_id, chain)
-        _verify_orphans(store, run_id)
-        head_number, head_hash = _verify_head(info, chain, expect)
-        epochs_checked = 0
-        if recompute_epoch is not None:
-            epochs_checked = _verify_epochs(store, run_id, recompute_epoch, tolerance)
+        try:
+            chain = _verify_chain(store, run_id)
+            checkpoints = _verify_checkpoints(store, run_id, chain)
+            commands = _verify_commands(store, run_id, chain)
+            _verify_orphans(store, run_id)
+            head_number, head_hash = _verify_head(info, chain, expect)
+            epochs_checked = 0
+            if recompute_epoch is not None:
+                epochs_checked = _verify_epochs(store, run_id, recompute_epoch, tolerance)
+        except StoreError as error:  # an unreadable row of an existing run: it does not verify
+            raise VerificationError(str(error)) from None
     return VerifyReport(blocks_checked=chain.count, epochs_checked=epochs_checked,
                         digest=head_hash, checkpoints_checked=checkpoints,
                         commands_checked=commands, head_number=head_number)

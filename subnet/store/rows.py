@@ -72,7 +72,17 @@ def connect(path: Path, create: bool) -> sqlite3.Connection:
         reason = "no such file" if not create and not path.exists() else str(exc)
         raise StoreError(f"{path}: cannot open run store ({reason})") from exc
     conn.row_factory = sqlite3.Row
+    conn.text_factory = _text
     return conn
+
+
+def _text(raw: bytes) -> str:
+    """A TEXT value; a damaged or hand-edited one that is not UTF-8 is a StoreError."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise StoreError("run store: a text value is not UTF-8 (the file is damaged or"
+                         " was edited)") from None
 
 
 def prepare_schema(conn: sqlite3.Connection, path: Path, create: bool) -> None:

@@ -3,8 +3,8 @@
 
 ``attempt(kind, data, folder)`` feeds one input to the reader a user reaches with that file;
 ``mutants(seed, original, count)`` makes inputs from a genuine file. The normal suite runs a few
-dozen per format through Hypothesis; ``python -m tests.reliability.fuzzing 1000`` runs 1,000 per
-format and reports the counts (docs/reliability.md).
+dozen per format through Hypothesis; ``python -m tests.reliability.fuzzing 1000 [FORMAT...]`` runs 1,000
+per format and reports the counts (docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -136,10 +136,13 @@ def originals(folder: Path) -> dict[str, bytes]:
             "checkpoint": checkpoint[1]}
 
 
-def campaign(folder: Path, count: int, seed: int = 0) -> dict[str, Counter]:
-    """``count`` mutants per format; the outcome counts per format."""
+def campaign(folder: Path, count: int, seed: int = 0,
+             kinds: tuple[str, ...] = ()) -> dict[str, Counter]:
+    """``count`` mutants per format (``kinds``, default all); the outcome counts per format."""
     counts: dict[str, Counter] = {}
     for kind, original in originals(folder).items():
+        if kinds and kind not in kinds:
+            continue
         work = folder / kind.replace(" ", "_")
         work.mkdir(exist_ok=True)
         counts[kind] = Counter()
@@ -159,6 +162,6 @@ if __name__ == "__main__":
 
     total = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     with tempfile.TemporaryDirectory() as temporary:
-        for kind, counter in campaign(Path(temporary), total).items():
+        for kind, counter in campaign(Path(temporary), total, kinds=tuple(sys.argv[2:])).items():
             print(f"{kind:10s} {total} inputs: {counter['accepted']} accepted,"
                   f" {counter['refused']} refused, {counter['traceback']} tracebacks")

@@ -99,6 +99,8 @@ ATTACKS = {
     "edit an extrinsic": ["UPDATE extrinsics SET accepted = 1 - accepted WHERE block ="
                           " (SELECT MIN(block) FROM extrinsics) AND idx = 0"],
     "an orphan event": ["INSERT INTO events VALUES (1, 100000, 0, 'halt', '{}')"],
+    "a text value that is not UTF-8": ["UPDATE blocks SET hash = CAST(X'9e9f' AS TEXT) WHERE"
+                                       " number = 5"],
 }
 
 
