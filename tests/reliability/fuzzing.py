@@ -3,8 +3,8 @@
 
 ``attempt(kind, data, folder)`` feeds one input to the reader a user reaches with that file;
 ``mutants(seed, original, count)`` makes inputs from a genuine file. The normal suite runs a few
-dozen per format through Hypothesis; ``python -m tests.reliability.fuzzing 1000 [FORMAT...]`` runs 1,000
-per format and reports the counts (docs/reliability.md).
+dozen per format through Hypothesis; ``python -m tests.reliability.fuzzing 1000 [FORMAT...]``
+runs 1,000 per format and reports the counts (docs/reliability.md).
 """
 
 from __future__ import annotations
