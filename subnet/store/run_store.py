@@ -109,6 +109,9 @@ class RunStore:
             reason = ("not a SQLite database" if exc.sqlite_errorname == "SQLITE_NOTADB"
                       else f"cannot open run store ({exc})")
             raise StoreError(f"{self.path}: {reason}") from exc
+        except UnicodeDecodeError:  # SQLite's own message about a damaged schema is not UTF-8
+            self._conn.close()
+            raise StoreError(f"{self.path}: cannot open run store (damaged schema)") from None
         except StoreError:
             self._conn.close()
             raise

@@ -237,3 +237,13 @@ def test_the_workers_of_a_killed_sweep_exit(tmp_path):
         if parent.poll() is None:
             parent.kill()
             parent.wait()
+
+
+def test_a_store_whose_schema_text_is_not_utf8_is_one_line(store, tmp_path, capsys):
+    """Found by fuzzing: SQLite's message about such a schema is not UTF-8 either."""
+    data = bytearray(store.read_bytes())
+    at = data.index(b"CREATE TABLE runs")
+    data[at + 6] = 0x9E
+    damaged = tmp_path / "damaged.db"
+    damaged.write_bytes(bytes(data))
+    assert "damaged schema" in one_line(capsys, main(["verify", str(damaged)]))
