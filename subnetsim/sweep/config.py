@@ -298,7 +298,7 @@ def _range(spec: dict[str, Any], mode: str, where: str, limit: int) -> Any:
     if "num" in spec:
         return _linspace(start, stop, spec["num"], where, spec)
     step = spec["step"]
-    values = [start + i * step for i in range(count)]
+    values = [start + i * step for i in range(int(count))]
     return tuple(values if all(isinstance(v, int) for v in spec.values()) else
                  (round(v, 12) for v in values))
 

@@ -79,15 +79,17 @@ def checkpoint_state(number: int) -> bytes:
     return f"state at {number}".encode()
 
 
-def make_block(number: int, parent_hash: str) -> tuple[BlockRecord, list[ExtrinsicRecord],
-                                                         list[EventRecord], EpochRecord | None]:
+def make_block(number: int, parent_hash: str, checkpoint: bool = False
+               ) -> tuple[BlockRecord, list[ExtrinsicRecord], list[EventRecord],
+                          EpochRecord | None]:
     """Block ``number`` of the test chain: everything but the parent link depends on it alone."""
     extrinsics = make_extrinsics(number)
     ext_hash = extrinsics_hash(extrinsics)
     root = digest("state", str(number))
-    events = [EventRecord(block=number, kind="tick", data={"n": number}),
-              EventRecord(block=number, kind="checkpoint",
-                          data={"state_digest": digest(checkpoint_state(number))})]
+    events = [EventRecord(block=number, kind="tick", data={"n": number})]
+    if checkpoint:  # the block commits to the checkpoint taken at it, as the chain's do
+        events.append(EventRecord(block=number, kind="checkpoint",
+                                  data={"state_digest": digest(checkpoint_state(number))}))
     if number % 4 == 0:
         events.append(EventRecord(block=number, kind="epoch", data={"index": number // 4}))
     epoch = make_epoch(number, number // 4) if number % 4 == 0 else None
@@ -105,11 +107,13 @@ TEST_RUN = {"config_json": '{"tempo":4}', "seed": 7, "scenario_name": "default",
 TEST_COMMITMENT = run_commitment(**TEST_RUN)
 
 
-def build_blocks(count: int, first: int = 1, parent: str = TEST_COMMITMENT) -> list[tuple]:
-    """``count`` linked blocks of the test chain, as ``make_block`` tuples."""
+def build_blocks(count: int, first: int = 1, parent: str = TEST_COMMITMENT,
+                 checkpoints: tuple[int, ...] = ()) -> list[tuple]:
+    """``count`` linked blocks of the test chain, as ``make_block`` tuples; the blocks in
+    ``checkpoints`` commit to a checkpoint."""
     out = []
     for number in range(first, first + count):
-        out.append(make_block(number, parent))
+        out.append(make_block(number, parent, number in checkpoints))
         parent = out[-1][0].hash
     return out
 
@@ -368,7 +372,9 @@ def test_checkpoint_commits_the_buffer_and_keeps_the_latest_k(tmp_path: Path):
 
 def test_truncate_after_drops_everything_later_and_appending_resumes(store: RunStore):
     run_id = new_run(store)
-    blocks = fill(store, run_id, 12)
+    blocks = build_blocks(12, checkpoints=(6, 10))
+    for block, extrinsics, events, epoch in blocks:
+        store.append_block(run_id, block, extrinsics, events, epoch)
     store.save_checkpoint(run_id, 6, checkpoint_state(6))
     store.save_checkpoint(run_id, 10, checkpoint_state(10))
     store.truncate_after(run_id, 6)
@@ -379,7 +385,7 @@ def test_truncate_after_drops_everything_later_and_appending_resumes(store: RunS
     assert [e.index for e in store.epochs(run_id)] == [1]
     for block, extrinsics, events, epoch in blocks[6:]:
         store.append_block(run_id, block, extrinsics, events, epoch)
-    store.flush()
+    store.save_checkpoint(run_id, 10, checkpoint_state(10))  # taken again as block 10 recurs
     assert list(store.blocks(run_id)) == [b[0] for b in blocks]
     assert verify_run(store, run_id).digest == blocks[-1][0].hash
     store.truncate_after(run_id, 0)
@@ -462,7 +468,7 @@ CHILD = textwrap.dedent("""
     store.truncate_after(run_id, start - 1)
     print("ready", flush=True)
     for number in range(start, last + 1):
-        block, extrinsics, events, epoch = make_block(number, parent)
+        block, extrinsics, events, epoch = make_block(number, parent, number % 7 == 0)
         store.append_block(run_id, block, extrinsics, events, epoch)
         parent = block.hash
         if number % 7 == 0:
@@ -520,4 +526,5 @@ def test_sigkill_at_a_random_moment_leaves_a_consistent_store(tmp_path: Path):
                    capture_output=True, timeout=60)
     with RunStore.open(path, create=False) as store:
         assert store.run(1).status == "finished"
-        assert verify_run(store, 1).digest == build_blocks(last)[-1][0].hash
+        assert verify_run(store, 1).digest == build_blocks(
+            last, checkpoints=tuple(range(7, last + 1, 7)))[-1][0].hash
