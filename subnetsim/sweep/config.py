@@ -288,19 +288,23 @@ def _range(spec: dict[str, Any], mode: str, where: str, limit: int) -> Any:
     start, stop = spec["start"], spec["stop"]
     if start > stop:
         raise ConfigError(where, spec, f"bad range: start ({start}) > stop ({stop})")
-    count = spec.get("num")
-    if "step" in spec:
-        if spec["step"] <= 0:
-            raise ConfigError(where, spec, f"bad range: step ({spec['step']}) must be > 0")
-        count = math.floor((stop - start) / spec["step"] + 1e-9) + 1
-    if isinstance(count, int) and count > limit:
-        raise ConfigError(where, spec, f"{count} values: more than max_runs = {limit}")
     if "num" in spec:
+        _check_count(spec["num"], limit, where, spec)
         return _linspace(start, stop, spec["num"], where, spec)
     step = spec["step"]
-    values = [start + i * step for i in range(int(count))]
+    if step <= 0:
+        raise ConfigError(where, spec, f"bad range: step ({step}) must be > 0")
+    count = math.floor((stop - start) / step + 1e-9) + 1
+    _check_count(count, limit, where, spec)
+    values = [start + i * step for i in range(count)]
     return tuple(values if all(isinstance(v, int) for v in spec.values()) else
                  (round(v, 12) for v in values))
+
+
+def _check_count(count: Any, limit: int, where: str, spec: dict) -> None:
+    """Refuse a range of more values than the sweep may run, before making them."""
+    if isinstance(count, int) and count > limit:
+        raise ConfigError(where, spec, f"{count} values: more than max_runs = {limit}")
 
 
 def _linspace(start: float, stop: float, num: Any, where: str, spec: dict) -> tuple:
