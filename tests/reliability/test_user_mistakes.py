@@ -214,7 +214,8 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def test_the_workers_of_a_killed_sweep_exit(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_the_workers_of_a_killed_or_interrupted_sweep_exit(tmp_path, sig):
     sweep = _sweep_file(tmp_path, "seeds = 4\n[parameters]\nkappa = [0.3]\n", blocks=10**6)
     parent = subprocess.Popen([sys.executable, "-m", "subnetsim", "sweep", str(sweep), "--out",
                                str(tmp_path / "o"), "--executor", "process", "--workers", "2"],
@@ -227,8 +228,8 @@ def test_the_workers_of_a_killed_sweep_exit(tmp_path):
         workers = _children(parent.pid)
         assert len(workers) >= 2
         time.sleep(3)  # let them import and start computing
-        os.kill(parent.pid, signal.SIGKILL)
-        parent.wait()
+        os.kill(parent.pid, sig)
+        assert parent.wait(timeout=30) == (130 if sig == signal.SIGINT else -sig)
         deadline = time.monotonic() + 20
         while any(Path(f"/proc/{pid}").exists() for pid in workers):
             assert time.monotonic() < deadline, "workers outlived their sweep"
