@@ -86,6 +86,9 @@ class Chain:
         self._reset_bond_uids: list[int] = []
         self._producing: int | None = None  # number of the block being produced, if any
         self.governance: GovernanceGate | None = None  # registered by whoever sets up a council
+        # Called with each block's number just before it is sealed; a digest it returns is
+        # logged as that block's ``checkpoint`` event, so the chain commits to the checkpoint.
+        self.state_commitment: Callable[[int], str | None] | None = None
 
     # --- for agents --------------------------------------------------------------------------
 
@@ -170,6 +173,10 @@ class Chain:
         epoch_record = self._run_epoch(number) if epoch_due else None
         if number % self.ledger.rules.adjustment_interval == 0:
             self.ledger.adjust_burn()
+        if self.state_commitment is not None:
+            state_digest = self.state_commitment(number)
+            if state_digest is not None:
+                self.log_event("checkpoint", state_digest=state_digest)
         events, self._events = self._events, []
         self._producing = None
         record = self._seal(number, extrinsic_records, contents_hash(events, epoch_record))

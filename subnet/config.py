@@ -116,6 +116,8 @@ def from_chain_units(values: Mapping[str, Any], path: str = "hyperparameters") -
 
 def from_toml(cls: type, file: str | Path, path: str = "") -> Any:
     """Load ``cls`` from a TOML file; unreadable or malformed files raise ConfigError."""
+    if "\0" in str(file):  # a path from a file's contents: open() would raise ValueError
+        raise ConfigError("path", str(file).replace("\0", "\\0"), "contains a NUL byte")
     try:
         data = tomllib.loads(Path(file).read_text(encoding="utf-8"))
     except OSError as error:

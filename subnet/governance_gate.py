@@ -282,6 +282,22 @@ class GovernanceGate:
         self.brake_deposits: dict[str, float] = {}
         self.brake_locked_until: int | None = None
 
+    def state(self) -> dict[str, Any]:
+        """Everything that changes during a run, as plain data (for checkpoints): the spent
+        nonces, the accepted proposals (their signed messages) and the brake's deposits."""
+        return {"used_nonces": sorted(nonce.hex() for nonce in self.used_nonces),
+                "accepted": [proposal.encode().decode() for proposal in self.accepted],
+                "brake_deposits": dict(sorted(self.brake_deposits.items())),
+                "brake_locked_until": self.brake_locked_until}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Inverse of ``state``: a replayed proposal stays refused after a resume."""
+        self.used_nonces = {bytes.fromhex(text) for text in state["used_nonces"]}
+        self.accepted = [decode_proposal(text.encode()) for text in state["accepted"]]
+        self.brake_deposits = {str(k): float(v) for k, v in state["brake_deposits"].items()}
+        locked = state["brake_locked_until"]
+        self.brake_locked_until = None if locked is None else int(locked)
+
     def check(self, message: bytes, signature: bytes, block: int) -> Proposal:
         """Every check a proposal must pass at ``block``, in order; changes nothing.
 

@@ -35,9 +35,10 @@ __all__ = [
     "epoch_inputs_to_data",
     "epoch_to_data",
     "extrinsics_hash",
+    "run_commitment",
 ]
 
-GENESIS_PARENT = "0" * 64
+GENESIS_PARENT = "0" * 64  # the head of a run that has produced no block yet (no commitment)
 
 
 def canonical_json(value: Any) -> str:
@@ -100,6 +101,13 @@ def block_hash(number: int, time: float, parent_hash: str, extrinsics_digest: st
     """
     return digest("block", str(number), repr(float(time)), parent_hash, extrinsics_digest,
                   contents_digest, state_root)
+
+
+def run_commitment(config_json: str, seed: int, scenario_name: str, code_version: str) -> str:
+    """Block 1's parent hash: it commits the chain to what the run was started from (the
+    canonical scenario JSON as stored, the seed, the scenario's name and the code version), so
+    an edited run row no longer matches its blocks."""
+    return digest("run", config_json, str(int(seed)), scenario_name, code_version)
 
 
 def contents_hash(events: Iterable[EventRecord], epoch: EpochRecord | None) -> str:

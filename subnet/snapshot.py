@@ -22,12 +22,20 @@ from typing import Any
 
 import numpy as np
 
+from subnetsim.subnet.config import Hyperparameters
 from subnetsim.subnet.errors import SnapshotError
 from subnetsim.subnet.yuma import EpochInputs
 
 OWN_FORMAT = "subnetsim.snapshot/1"
 
 __all__ = ["OWN_FORMAT", "MetagraphSnapshot", "load_snapshot", "parse_snapshot"]
+
+# The chain's limits: a snapshot bigger than a subnet can be is refused before it is expanded
+# (a dense (rows, n) matrix of a 4096-uid subnet is 128 MiB; 20,000 uids would be 3 GiB).
+MAX_UIDS = int(next(f.metadata["range"][1] for f in dataclasses.fields(Hyperparameters)
+                    if f.name == "max_allowed_uids"))
+MAX_BLOCK = 2**53  # far past any chain, still exact as a float
+MAX_SNAPSHOT_BYTES = 256 << 20
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -82,9 +90,17 @@ class MetagraphSnapshot:
 def load_snapshot(path: str | Path) -> MetagraphSnapshot:
     """Read and check a snapshot file (either format)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with Path(path).open("rb") as handle:
+            raw = handle.read(MAX_SNAPSHOT_BYTES + 1)
     except OSError as error:
         raise SnapshotError(f"{path}: cannot read file: {error.strerror}") from None
+    if len(raw) > MAX_SNAPSHOT_BYTES:
+        raise SnapshotError(f"{path}: larger than {MAX_SNAPSHOT_BYTES >> 20} MiB, more than a"
+                            f" subnet of {MAX_UIDS} uids needs")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SnapshotError(f"{path}: not a text file (not UTF-8)") from None
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
@@ -110,7 +126,7 @@ def parse_snapshot(data: Any, source: str = "") -> MetagraphSnapshot:
 
 
 def _parse_chain_transcription(data: Mapping[str, Any], source: str) -> MetagraphSnapshot:
-    n = _count(data, "n_uids")
+    n = _count(data, "n_uids", maximum=MAX_UIDS)
     uids = _integers(data, "validator_uids", n)
     if len(set(uids.tolist())) != len(uids):
         raise SnapshotError("validator_uids: duplicate uid")
@@ -119,7 +135,7 @@ def _parse_chain_transcription(data: Mapping[str, Any], source: str) -> Metagrap
     order = np.argsort(uids)
     stake = np.zeros(n)
     stake[uids] = stake_rows
-    block = _count(data, "block", minimum=0)
+    block = _count(data, "block", minimum=0, maximum=MAX_BLOCK)
     permit = np.zeros(n, dtype=bool)
     permit[uids] = stake_rows > 0  # the validators that set these rows held permits
     return MetagraphSnapshot(
@@ -138,7 +154,9 @@ def _parse_chain_transcription(data: Mapping[str, Any], source: str) -> Metagrap
 def _parse_own(data: Mapping[str, Any], source: str) -> MetagraphSnapshot:
     stake = _numbers(data, "stake", None, non_negative=True)
     n = len(stake)
-    block = _count(data, "block", minimum=0)
+    if n > MAX_UIDS:
+        raise SnapshotError(f"stake: {n} uids, more than a subnet holds ({MAX_UIDS})")
+    block = _count(data, "block", minimum=0, maximum=MAX_BLOCK)
     weights_by_uid = _sparse_rows(data, "weights", n)
     bonds_by_uid = _sparse_rows(data, "bonds", n) if "bonds" in data else {}
     # A bond row without a weight row is allowed: a validator that stopped setting weights.
@@ -171,10 +189,12 @@ def _require(data: Mapping[str, Any], field: str) -> Any:
     return data[field]
 
 
-def _count(data: Mapping[str, Any], field: str, minimum: int = 1) -> int:
+def _count(data: Mapping[str, Any], field: str, minimum: int = 1,
+           maximum: int = MAX_BLOCK) -> int:
     value = _require(data, field)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise SnapshotError(f"{field}: expected an integer >= {minimum}, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise SnapshotError(f"{field}: expected an integer in [{minimum}, {maximum}],"
+                            f" got {value!r}")
     return value
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "DEFAULT_SCENARIO",
     "DEFAULT_SNAPSHOT",
     "resolve",
+    "safe_file_name",
     "shipped",
     "shipped_path",
 ]
@@ -62,3 +63,10 @@ def resolve(reference: str | Path, folder: str = "", what: str = "scenario") -> 
     choices = ", ".join(shipped(folder))
     raise ConfigError(what, text, f"no such file, and no shipped {what} of that name "
                       f"(shipped: {choices})")
+
+
+def safe_file_name(name: str) -> str:
+    """``name`` as one file-name component: letters, digits, ``._-`` kept, anything else
+    (``/``, ``..``, NUL, spaces) replaced, so a scenario name never writes outside ``runs/``."""
+    cleaned = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in name)
+    return cleaned.lstrip(".")[:100] or "scenario"

@@ -59,6 +59,8 @@ def apply_command(world: World, entry: Mapping[str, Any]) -> None:
         ledger = world.chain.ledger
         # The chain reads ledger.hyper every block, so the change is in effect from the next one.
         ledger.hyper = validated_hyperparameters(ledger.hyper, entry["name"], entry["value"])
+        # Logged in the next block, so the chain covers the command log (verify compares them).
+        world.chain.log_event("command", entry=dict(entry))
         return
     raise ConfigError("command", kind, f"unknown command (known: {', '.join(COMMAND_KINDS)})")
 

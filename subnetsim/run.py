@@ -2,8 +2,11 @@
 
 ``run`` is what ``subnetsim run`` and the dashboard's headless twin call. With a ``RunStore``,
 every block, extrinsic, event and epoch is recorded and the world is checkpointed every
-``recording.checkpoint_every`` blocks; ``resume=True`` continues the store's latest run from its
-last checkpoint and ends on the same digest as an uninterrupted run.
+``recording.checkpoint_every`` blocks (the block commits to the checkpoint's digest);
+``resume=True`` continues the store's latest run from its last checkpoint and ends on the same
+digest as an uninterrupted run. A resume first proves the checkpoint against the stored chain
+(hash links from the run's commitment, the digest in its block, the ledger's state root) and
+refuses anything that does not match.
 """
 
 from __future__ import annotations
@@ -11,17 +14,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from subnetsim.audit import verify_checkpoint
 from subnetsim.commands import Progress, advance
 from subnetsim.subnet.chain import Recorder
-from subnetsim.subnet.config import to_dict
-from subnetsim.subnet.records import canonical_json
+from subnetsim.subnet.errors import ConfigError, StoreError
 from subnetsim.subnet.scenario import Scenario, scenario_from_dict
-from subnetsim.version import __version__
-from subnetsim.world import RunResult, World, build_world
+from subnetsim.subnet.store.state_codec import CheckpointError
+from subnetsim.version import CODE_VERSION
+from subnetsim.world import RunResult, World, build_world, config_json
 
-__all__ = ["CODE_VERSION", "open_recorded_world", "run"]
+__all__ = ["CODE_VERSION", "open_recorded_world", "run", "stored_scenario"]
 
-CODE_VERSION = f"subnetsim {__version__}"
 FLUSH_EVERY = 60  # blocks between store commits (a checkpoint also commits)
 
 
@@ -30,7 +33,8 @@ def run(scenario: Scenario, seed: int, blocks: int | None = None, store: Any = N
     """Run ``scenario`` with ``seed`` for ``blocks`` (default: the scenario's budget).
 
     With a ``RunStore``, the run is recorded; ``resume=True`` continues the store's latest run
-    from its last checkpoint (its saved scenario and seed win).
+    from its last checkpoint (the caller checks that ``scenario`` and ``seed`` are the stored
+    run's: ``stored_scenario``).
     """
     target = scenario.blocks if blocks is None else blocks
     if store is None:
@@ -39,48 +43,66 @@ def run(scenario: Scenario, seed: int, blocks: int | None = None, store: Any = N
         return world.result()
     world, run_id = open_recorded_world(scenario, seed, store, resume)
     advance(world, target, progress=progress)
-    store.save_checkpoint(run_id, world.chain.block, world.state())
-    store.set_status(run_id, "finished")
+    store.finish_run(run_id)
     return world.result()
+
+
+def stored_scenario(info: Any) -> Scenario:
+    """The scenario a stored run was started from; StoreError if its row is corrupt."""
+    try:
+        return scenario_from_dict(json.loads(info.config_json))
+    except (ValueError, TypeError, ConfigError) as error:
+        raise StoreError(f"run {info.run_id}: stored scenario is corrupt ({error})") from None
 
 
 def open_recorded_world(scenario: Scenario, seed: int, store: Any,
                         resume: bool) -> tuple[World, int]:
-    """A started world recording into ``store``: a new run, or (``resume``) the store's latest
-    run rebuilt from its last checkpoint with the blocks after it discarded."""
+    """A started world recording into ``store`` (which becomes the run's only writer): a new
+    run, or (``resume``) the store's latest run rebuilt from its last checkpoint, proven
+    against the stored chain, with the blocks after it discarded."""
     holder: dict[str, World] = {}
-    if resume:
-        run_id = store.latest_run_id()
-        info = store.run(run_id)
-        scenario, seed = scenario_from_dict(json.loads(info.config_json)), info.seed
-        checkpoint = store.latest_checkpoint(run_id)
-        recorder = _store_recorder(store, run_id, scenario, holder)
-        if checkpoint is None:
-            store.truncate_after(run_id, 0)
-            world = build_world(scenario, seed, recorder=recorder)
-        else:
-            store.truncate_after(run_id, checkpoint[0])
-            world = World.from_state(scenario, seed, checkpoint[1], recorder=recorder)
-            world.start()
+    if not resume:
+        run_id = store.create_run(scenario_name=scenario.name, config_json=config_json(scenario),
+                                  seed=seed, code_version=CODE_VERSION)
+        world = build_world(scenario, seed, recorder=_store_recorder(store, run_id, holder))
+        holder["world"] = world
+        return world, run_id
+    run_id = store.latest_run_id()
+    store.claim_writer(run_id)
+    info = store.run(run_id)
+    scenario, seed = stored_scenario(info), info.seed
+    recorder = _store_recorder(store, run_id, holder)
+    checkpoint = store.latest_checkpoint(run_id)
+    if checkpoint is None:
+        store.truncate_after(run_id, 0)
+        world = build_world(scenario, seed, recorder=recorder)
     else:
-        run_id = store.create_run(scenario_name=scenario.name,
-                                  config_json=canonical_json(to_dict(scenario)), seed=seed,
-                                  code_version=CODE_VERSION)
-        world = build_world(scenario, seed, recorder=_store_recorder(store, run_id, scenario,
-                                                                     holder))
+        world = _restored_world(store, run_id, scenario, seed, checkpoint, recorder)
     holder["world"] = world
     return world, run_id
 
 
-def _store_recorder(store: Any, run_id: int, scenario: Scenario,
-                    holder: dict[str, World]) -> Recorder:
-    every = scenario.recording.checkpoint_every
-    keep_epochs = scenario.recording.record_epochs
+def _restored_world(store: Any, run_id: int, scenario: Scenario, seed: int,
+                    checkpoint: tuple[int, bytes], recorder: Recorder) -> World:
+    number, blob = checkpoint
+    block = verify_checkpoint(store, run_id, number, blob)
+    world = World.from_state(scenario, seed, blob, block.hash, recorder=recorder)
+    if world.chain.block != number or world.chain.ledger.state_root() != block.state_root:
+        raise CheckpointError(f"run {run_id}: checkpoint at block {number} does not restore the"
+                              " state root its block records; refusing to resume")
+    store.truncate_after(run_id, number)
+    world.start()
+    return world
 
+
+def _store_recorder(store: Any, run_id: int, holder: dict[str, World]) -> Recorder:
     def record(block, extrinsics, events, epoch_record) -> None:  # noqa: ANN001
+        world = holder["world"]
+        keep_epochs = world.scenario.recording.record_epochs
         store.append_block(run_id, block, extrinsics, events, epoch_record if keep_epochs else None)
-        if block.number % every == 0:
-            store.save_checkpoint(run_id, block.number, holder["world"].state())
+        checkpoint = world.checkpoint
+        if checkpoint is not None and checkpoint[0] == block.number:
+            store.save_checkpoint(run_id, block.number, checkpoint[1])
         elif block.number % FLUSH_EVERY == 0:
             store.flush()
 

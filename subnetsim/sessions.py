@@ -45,10 +45,9 @@ def save_session(scenario: Scenario, seed: int, commands: Sequence[Mapping[str, 
         world, run_id = open_recorded_world(scenario, seed, store, False)
         advance(world, blocks, commands)
         digest = world.chain.head_hash
-        store.save_checkpoint(run_id, world.chain.block, world.state())
         for entry in commands:
             store.append_command(run_id, entry["block"] * BLOCK_SECONDS, entry)
-        store.set_status(run_id, "finished")
+        store.finish_run(run_id)
     session_file = folder / f"{stem}.session.json"
     session = {"scenario": to_dict(scenario), "seed": seed, "blocks": blocks, "digest": digest,
                "run_store": db.name, "run_id": run_id, "commands": [dict(c) for c in commands]}

@@ -9,7 +9,6 @@ can resume a killed run from its last checkpoint with the same final digest.
 from __future__ import annotations
 
 import dataclasses
-import pickle
 from typing import Any
 
 import numpy as np
@@ -18,14 +17,32 @@ import simpy
 from subnetsim.behaviours import SCRIPTED_VALIDATORS, behaviour_of
 from subnetsim.miners import SERVING_BEHAVIOURS
 from subnetsim.subnet.chain import BLOCK_SECONDS, Chain, Recorder
+from subnetsim.subnet.config import Hyperparameters, to_dict
 from subnetsim.subnet.consensus import top_k_nonzero
-from subnetsim.subnet.ledger import Ledger
+from subnetsim.subnet.emission import PendingEmission
+from subnetsim.subnet.ledger import Commit, Ledger, RegistrationRules
+from subnetsim.subnet.records import EpochRecord, canonical_json, digest, run_commitment
 from subnetsim.subnet.rng import numpy_stream
 from subnetsim.subnet.scenario import NeuronGroup, Scenario
+from subnetsim.subnet.store.state_codec import CheckpointError, decode_state, encode_state
 from subnetsim.subnet.transport.sim import SimNetwork
+from subnetsim.subnet.yuma import EpochInputs, YumaParams
 from subnetsim.validators.scripted import ScriptedValidator
+from subnetsim.validators.submission import PendingReveal
+from subnetsim.version import CODE_VERSION
 
-__all__ = ["Neuron", "RunResult", "World", "build_world", "plan_neurons"]
+__all__ = ["CHECKPOINT_TYPES", "Neuron", "RunResult", "World", "build_world", "config_json",
+           "plan_neurons"]
+
+# The only classes a checkpoint can hold (state_codec refuses every other type on load).
+CHECKPOINT_TYPES = (Ledger, Hyperparameters, RegistrationRules, Commit, PendingEmission,
+                    EpochRecord, EpochInputs, YumaParams, PendingReveal)
+_CHAIN_FIELDS = ("pending", "minted", "halt_until", "last_epoch_block", "last_epoch")
+
+
+def config_json(scenario: Scenario) -> str:
+    """The canonical JSON of a scenario: what a run store keeps and block 1 commits to."""
+    return canonical_json(to_dict(scenario))
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,6 +94,11 @@ class World:
         self.chain = Chain(self.env, ledger, scenario.emission, recorder=recorder,
                            netuid=scenario.netuid)
         self.chain.block = start_block
+        self.chain.head_hash = run_commitment(config_json(scenario), seed, scenario.name,
+                                              CODE_VERSION)
+        self.chain.state_commitment = self._commit_state
+        self.checkpoint: tuple[int, bytes] | None = None  # the latest committed state
+        self.governance_state: dict[str, Any] | None = None  # restored, for a gate set up later
         self.neurons, self.joiners = plan_neurons(scenario)
         _genesis(ledger, scenario, self.neurons, self.joiners, seed)
         self.network = SimNetwork(self.env, seed, scenario.network)
@@ -127,36 +149,69 @@ class World:
 
     # --- checkpoints -------------------------------------------------------------------------
 
+    def _commit_state(self, number: int) -> str | None:
+        """Every ``checkpoint_every`` blocks, the state's bytes (kept for the recorder) and
+        their digest (which the chain logs in the block, so a checkpoint is covered by it)."""
+        if number % self.scenario.recording.checkpoint_every:
+            return None
+        self.checkpoint = (number, self.state())
+        return digest(self.checkpoint[1])
+
     def state(self) -> bytes:
-        """The full mutable state at a block boundary, pickled (taken by the recorder)."""
+        """The full mutable state at a block boundary as data-only bytes (``state_codec``).
+
+        The head hash is not part of it: it is the hash of the block the state is committed
+        in, which the store holds."""
         chain = self.chain
         data = {
-            "block": chain.block, "head_hash": chain.head_hash, "pending": chain.pending,
-            "minted": chain.minted, "halt_until": chain.halt_until,
-            "last_epoch_block": chain.last_epoch_block, "last_epoch": chain.last_epoch,
+            "block": chain.block, **{name: getattr(chain, name) for name in _CHAIN_FIELDS},
+            "reset_bond_uids": list(chain._reset_bond_uids),  # noqa: SLF001 - the chain's state
             "ledger": chain.ledger, "validators": [v.state() for v in self.validators],
             "miners": self.miners.state() if self.miners is not None else None,
             "network": self.network.state(),
+            "governance": chain.governance.state() if chain.governance is not None else None,
         }
-        return pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+        return encode_state(data, CHECKPOINT_TYPES)
 
     @classmethod
-    def from_state(cls, scenario: Scenario, seed: int, state: bytes,
+    def from_state(cls, scenario: Scenario, seed: int, state: bytes, head_hash: str,
                    recorder: Recorder | None = None) -> World:
-        """Rebuild a world from a checkpoint taken by ``state``."""
-        data = pickle.loads(state)  # noqa: S301 - our own checkpoint, in our own run store
-        world = cls(scenario, seed, recorder=recorder, start_block=data["block"])
-        chain = world.chain
-        chain.ledger = data["ledger"]
-        for name in ("head_hash", "pending", "minted", "halt_until", "last_epoch_block",
-                     "last_epoch"):
-            setattr(chain, name, data[name])
-        for validator, validator_state in zip(world.validators, data["validators"], strict=True):
-            validator.restore(validator_state)
-        if world.miners is not None:
-            world.miners.restore(data["miners"])
-        world.network.restore(data.get("network", {}))
+        """Rebuild a world from a checkpoint taken by ``state`` at the block whose hash is
+        ``head_hash``; CheckpointError if the bytes are not a state of this scenario."""
+        data = decode_state(state, CHECKPOINT_TYPES)
+        try:
+            world = cls(scenario, seed, recorder=recorder, start_block=data["block"])
+            world._restore(data)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+            raise CheckpointError(f"checkpoint: not a state of this run ({error!r})") from None
+        world.chain.head_hash = head_hash
         return world
+
+    def _restore(self, data: dict[str, Any]) -> None:
+        chain = self.chain
+        if not isinstance(data["ledger"], Ledger):
+            raise TypeError("the ledger is not a Ledger")
+        chain.ledger = data["ledger"]
+        for name in _CHAIN_FIELDS:
+            setattr(chain, name, data[name])
+        chain._reset_bond_uids = list(data["reset_bond_uids"])  # noqa: SLF001
+        for validator, validator_state in zip(self.validators, data["validators"], strict=True):
+            validator.restore(validator_state)
+        if self.miners is not None:
+            self.miners.restore(data["miners"])
+        self.network.restore(data["network"])
+        # A gate is attached by whoever sets up a council, possibly after this; it takes the
+        # saved state from here then (spent nonces and brake deposits).
+        self.governance_state = data["governance"]
+        if self.governance_state is not None and chain.governance is not None:
+            chain.governance.restore(self.governance_state)
+
+    def attach_governance(self, gate: Any) -> None:
+        """Register a council's gate on the chain; a resumed world hands it the spent nonces
+        and brake state its checkpoint held, so a replayed proposal stays refused."""
+        self.chain.governance = gate
+        if self.governance_state is not None:
+            gate.restore(self.governance_state)
 
     # --- results -----------------------------------------------------------------------------
 

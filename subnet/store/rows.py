@@ -22,7 +22,7 @@ from subnetsim.subnet.records import (
     epoch_to_data,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: run heads, writer claims, data-only checkpoints
 INT64_RANGE = (-(2**63), 2**63 - 1)
 
 SCHEMA_SQL = """
@@ -30,7 +30,11 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE runs (
     run_id INTEGER PRIMARY KEY, scenario_name TEXT NOT NULL, config_json TEXT NOT NULL,
     seed INTEGER NOT NULL, code_version TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('running', 'finished')));
+    status TEXT NOT NULL CHECK (status IN ('running', 'finished')),
+    head_number INTEGER, head_hash TEXT);
+CREATE TABLE writers (
+    run_id INTEGER PRIMARY KEY REFERENCES runs, pid INTEGER NOT NULL, host TEXT NOT NULL,
+    started TEXT);
 CREATE TABLE blocks (
     run_id INTEGER NOT NULL REFERENCES runs, number INTEGER NOT NULL, time REAL NOT NULL,
     parent_hash TEXT NOT NULL, extrinsics_hash TEXT NOT NULL, state_root TEXT NOT NULL,
@@ -68,7 +72,17 @@ def connect(path: Path, create: bool) -> sqlite3.Connection:
         reason = "no such file" if not create and not path.exists() else str(exc)
         raise StoreError(f"{path}: cannot open run store ({reason})") from exc
     conn.row_factory = sqlite3.Row
+    conn.text_factory = _text
     return conn
+
+
+def _text(raw: bytes) -> str:
+    """A TEXT value; a damaged or hand-edited one that is not UTF-8 is a StoreError."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise StoreError("run store: a text value is not UTF-8 (the file is damaged or"
+                         " was edited)") from None
 
 
 def prepare_schema(conn: sqlite3.Connection, path: Path, create: bool) -> None:

@@ -44,6 +44,7 @@ from subnetsim.subnet.store.rows import (
     prepare_schema,
     require_json,
 )
+from subnetsim.subnet.store.writers import Claim, holder_alive, own_claim
 
 __all__ = ["SCHEMA_VERSION", "RunInfo", "RunStatus", "RunStore"]
 
@@ -65,6 +66,8 @@ class RunInfo:
     seed: int
     code_version: str
     status: RunStatus
+    head_number: int | None = None  # the head recorded when the run finished
+    head_hash: str | None = None
 
 
 @dataclasses.dataclass(slots=True)
@@ -97,6 +100,7 @@ class RunStore:
         self._keep = keep_checkpoints
         self._pending = _Pending()
         self._last_number: dict[int, int] = {}  # run_id -> newest appended block number
+        self._claimed: set[int] = set()  # runs this object is the writer of
         self._conn = connect(self.path, create)
         try:
             prepare_schema(self._conn, self.path, create)
@@ -105,6 +109,9 @@ class RunStore:
             reason = ("not a SQLite database" if exc.sqlite_errorname == "SQLITE_NOTADB"
                       else f"cannot open run store ({exc})")
             raise StoreError(f"{self.path}: {reason}") from exc
+        except UnicodeDecodeError:  # SQLite's own message about a damaged schema is not UTF-8
+            self._conn.close()
+            raise StoreError(f"{self.path}: cannot open run store (damaged schema)") from None
         except StoreError:
             self._conn.close()
             raise
@@ -126,7 +133,10 @@ class RunStore:
             if flush:
                 self.flush()
         finally:
-            self._conn.close()
+            try:
+                self._release_claims()
+            finally:
+                self._conn.close()
 
     def create_run(self, *, scenario_name: str, config_json: str, seed: int,
                    code_version: str) -> int:
@@ -134,12 +144,68 @@ class RunStore:
         require_json("config_json", config_json)
         if not_int64(seed) or not INT64_RANGE[0] <= seed <= INT64_RANGE[1]:
             raise StoreError(f"seed = {seed!r}: must be an integer in the signed 64-bit range")
+        if not isinstance(scenario_name, str) or not isinstance(code_version, str):
+            raise StoreError("scenario_name and code_version must be strings")
         with self._transaction():
             cursor = self._conn.execute(
                 "INSERT INTO runs (scenario_name, config_json, seed, code_version, status)"
                 " VALUES (?, ?, ?, ?, 'running')", (scenario_name, config_json, seed, code_version))
-        assert cursor.lastrowid is not None
+            assert cursor.lastrowid is not None
+            self._conn.execute("INSERT INTO writers VALUES (?, ?, ?, ?)",
+                               (cursor.lastrowid, *own_claim()))
+        self._claimed.add(cursor.lastrowid)
         return cursor.lastrowid
+
+    def claim_writer(self, run_id: int) -> None:
+        """Become the run's only writer; StoreError naming the holder if a live process is.
+
+        A claim left by a process that is gone (killed) is taken over."""
+        self.run(run_id)
+        if run_id in self._claimed:
+            return
+        with self._transaction():
+            row = self._conn.execute("SELECT pid, host, started FROM writers WHERE run_id = ?",
+                                     (run_id,)).fetchone()
+            holder: Claim | None = None if row is None else (row[0], row[1], row[2])
+            if holder is not None and holder_alive(holder):
+                raise StoreError(f"{self.path}: run {run_id} is being written by pid {holder[0]}"
+                                 f" on host {holder[1]}; wait for it to end (or stop it)")
+            self._conn.execute("INSERT OR REPLACE INTO writers VALUES (?, ?, ?, ?)",
+                               (run_id, *own_claim()))
+        self._claimed.add(run_id)
+
+    def _release_claims(self) -> None:
+        pid = own_claim()[0]
+        for run_id in sorted(self._claimed):
+            with contextlib.suppress(sqlite3.Error, StoreError), self._transaction():
+                self._conn.execute("DELETE FROM writers WHERE run_id = ? AND pid = ?",
+                                   (run_id, pid))
+        self._claimed.clear()
+
+    def _require_writer(self, run_id: int) -> None:
+        if run_id not in self._claimed:
+            self.claim_writer(run_id)
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[RunStore]:
+        """Read inside one transaction: every query sees the same committed state, however a
+        live writer moves on meanwhile (WAL readers never block it)."""
+        self._conn.execute("BEGIN")
+        try:
+            self._conn.execute("SELECT COUNT(*) FROM meta").fetchone()  # pins the snapshot
+            yield self
+        finally:
+            self._conn.execute("COMMIT")
+
+    def finish_run(self, run_id: int) -> None:
+        """Commit buffered blocks, set the run ``finished`` and record its head."""
+        self._require_writer(run_id)
+        with self._transaction(with_pending=True):
+            head = self._conn.execute("SELECT number, hash FROM blocks WHERE run_id = ? ORDER BY"
+                                      " number DESC LIMIT 1", (run_id,)).fetchone()
+            number, hash_ = (None, None) if head is None else (head[0], head[1])
+            self._conn.execute("UPDATE runs SET status = 'finished', head_number = ?,"
+                               " head_hash = ? WHERE run_id = ?", (number, hash_, run_id))
 
     def runs(self) -> list[RunInfo]:
         """All runs, oldest first."""
@@ -148,6 +214,8 @@ class RunStore:
 
     def run(self, run_id: int) -> RunInfo:
         """One run's row; StoreError if there is no such run."""
+        if not_int64(run_id) or not INT64_RANGE[0] <= run_id <= INT64_RANGE[1]:
+            raise StoreError(f"{self.path}: no run {run_id!r}")
         row = self._conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:
             raise StoreError(f"{self.path}: no run {run_id!r}")
@@ -161,12 +229,17 @@ class RunStore:
         return int(row[0])
 
     def set_status(self, run_id: int, status: RunStatus) -> None:
-        """Set a run's status, committing buffered blocks in the same transaction first."""
+        """Set a run's status, committing buffered blocks in the same transaction first;
+        ``finished`` records the head too (``finish_run``)."""
         if status not in _STATUSES:
             raise StoreError(f"status = {status!r}: must be one of {', '.join(_STATUSES)}")
-        self.run(run_id)
+        if status == "finished":
+            self.finish_run(run_id)
+            return
+        self._require_writer(run_id)
         with self._transaction(with_pending=True):
-            self._conn.execute("UPDATE runs SET status = ? WHERE run_id = ?", (status, run_id))
+            self._conn.execute("UPDATE runs SET status = ?, head_number = NULL, head_hash = NULL"
+                               " WHERE run_id = ?", (status, run_id))
 
     @property
     def pending_blocks(self) -> int:
@@ -184,6 +257,7 @@ class RunStore:
         number = block.number
         last = self._last_number.get(run_id)
         if last is None:
+            self._require_writer(run_id)
             last = self._stored_head_number(run_id)
         if last is not None and number <= last:
             raise StoreError(f"run {run_id} block {number}: not above the previous block {last}")
@@ -211,7 +285,7 @@ class RunStore:
         """Commit buffered blocks and a checkpoint atomically, keeping the latest K per run."""
         if not isinstance(state, bytes | bytearray | memoryview):
             raise StoreError(f"checkpoint state: expected bytes, got {type(state).__name__}")
-        self.run(run_id)
+        self._require_writer(run_id)
         with self._transaction(with_pending=True):
             self._conn.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?)",
                                (run_id, block_number, bytes(state)))
@@ -228,14 +302,36 @@ class RunStore:
             (run_id,)).fetchone()
         return None if row is None else (int(row[0]), bytes(row[1]))
 
+    def checkpoints(self, run_id: int) -> list[tuple[int, bytes]]:
+        """Every stored checkpoint of a run as ``(block_number, state)``, oldest first."""
+        self.run(run_id)
+        rows = self._conn.execute("SELECT block, state FROM checkpoints WHERE run_id = ?"
+                                  " ORDER BY block", (run_id,)).fetchall()
+        return [(int(row[0]), bytes(row[1])) for row in rows]
+
+    def orphan_rows(self, run_id: int) -> dict[str, int]:
+        """Rows of a run that name a block the run does not hold (only a hand edit with
+        foreign keys off makes them), per table."""
+        counts = {}
+        for table in ("extrinsics", "events", "epochs", "checkpoints"):
+            row = self._conn.execute(
+                f"SELECT COUNT(*) FROM {table} AS t WHERE t.run_id = ? AND NOT EXISTS (SELECT 1"
+                " FROM blocks AS b WHERE b.run_id = t.run_id AND b.number = t.block)",
+                (run_id,)).fetchone()
+            if row[0]:
+                counts[table] = int(row[0])
+        return counts
+
     def truncate_after(self, run_id: int, block_number: int) -> None:
         """Delete everything of a run after a block (blocks, extrinsics, events, epochs, and
         checkpoints, whose blocks would be gone); buffered blocks are committed first."""
-        self.run(run_id)
+        self._require_writer(run_id)
         with self._transaction(with_pending=True):
             for table, column in _TRUNCATED_TABLES:
                 self._conn.execute(f"DELETE FROM {table} WHERE run_id = ? AND {column} > ?",
                                    (run_id, block_number))
+            self._conn.execute("UPDATE runs SET status = 'running', head_number = NULL,"
+                               " head_hash = NULL WHERE run_id = ?", (run_id,))
         self._last_number.pop(run_id, None)
 
     def head(self, run_id: int) -> BlockRecord | None:
@@ -247,6 +343,9 @@ class RunStore:
 
     def block(self, run_id: int, number: int) -> BlockRecord:
         """One stored block; StoreError if absent."""
+        self.run(run_id)
+        if not_int64(number) or not INT64_RANGE[0] <= number <= INT64_RANGE[1]:
+            raise StoreError(f"run {run_id} has no block {number!r}")
         row = self._conn.execute("SELECT * FROM blocks WHERE run_id = ? AND number = ?",
                                  (run_id, number)).fetchone()
         if row is None:
@@ -291,6 +390,7 @@ class RunStore:
     def epoch_at_or_before(self, run_id: int, block: int) -> EpochRecord | None:
         """The latest epoch computed at or before ``block``, or None."""
         self.run(run_id)
+        block = min(max(block, INT64_RANGE[0]), INT64_RANGE[1])  # SQLite integers are 64-bit
         row = self._conn.execute(
             "SELECT * FROM epochs WHERE run_id = ? AND block <= ?"
             " ORDER BY block DESC, epoch_index DESC LIMIT 1", (run_id, block)).fetchone()
@@ -298,7 +398,7 @@ class RunStore:
 
     def append_command(self, run_id: int, sim_time: float, command: Mapping[str, Any]) -> None:
         """Commit one UI command at once, with the sim time it applies at (for replays)."""
-        self.run(run_id)
+        self._require_writer(run_id)
         text = dumps_json(dict(command), f"run {run_id} command at {sim_time!r}")
         with self._transaction():
             self._conn.execute(

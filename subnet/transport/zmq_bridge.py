@@ -11,9 +11,15 @@ Wire format (multipart frames, every frame checked where it enters):
   is ``{"kind": "tensor", "shape": [...]}`` (its bytes are the next tensor frame) or
   ``{"kind": "none"}``. Anything that is not a float32 tensor within ``MAX_FRAME_BYTES`` is sent
   as ``none``: the caller scores it like any missing reply.
-* errors: ``[b"subnetsim/1", b"error", message]``; ``[b"subnetsim/1", b"stop"]`` ends a server.
+* errors: ``[b"subnetsim/1", b"error", message]``; ``[b"subnetsim/1", b"stop"]`` ends a server,
+  and only when the owner's key sent it.
 
-A request that fails validation gets an error frame and the server keeps serving. A reply that
+Every connection is CURVE-encrypted and authenticated (``zmq_keys``: keys per run); the server
+answers only allow-listed client keys, and a query's ``caller`` must be the name its key was
+issued to, so no local process can speak as ``validator-0`` (or at all, without a key). Every
+field is bounded: targets below ``capacity``, blocks in ``[0, MAX_BLOCK]``, a 2-D input, at most
+``MAX_FRAME_BYTES`` per frame and ``MAXMSGSIZE`` per message. A request that fails validation
+gets an error frame and the server keeps serving. A reply that
 fails validation, or no reply within the client's timeout, reads as every target UNREACHABLE
 (a zero score, never a crash of the run). The remote side answers from its own state: it does
 not follow the caller's chain.
@@ -24,6 +30,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,12 +39,20 @@ import zmq
 
 from subnetsim.subnet.errors import SubnetSimError
 from subnetsim.subnet.transport.sim import OK, REFUSED, UNREACHABLE, Query, Server, ServerReply
+from subnetsim.subnet.transport.zmq_keys import (
+    OWNER,
+    allowed_clients,
+    load_keypair,
+    server_public_key,
+)
 
-__all__ = ["FrameError", "RemoteServer", "decode_query", "encode_query", "serve"]
+__all__ = ["FrameError", "RemoteServer", "decode_query", "encode_query", "is_loopback", "serve"]
 
 PROTOCOL = b"subnetsim/1"
 MAX_FRAME_BYTES = 1 << 20  # one frame, one tensor: 1 MiB
 MAX_TARGETS = 4096
+MAX_BLOCK = 2**53  # far past any run, still exact as a float
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 STATUSES = (OK, REFUSED, UNREACHABLE)
 
 
@@ -83,24 +98,33 @@ def encode_query(query: Query) -> list[bytes]:
     return [PROTOCOL, b"query", json.dumps(header).encode(), inputs.numpy().astype("<f4").tobytes()]
 
 
-def decode_query(frames: list[bytes]) -> Query:
-    """A query from its frames; FrameError names the first thing wrong."""
+def decode_query(frames: list[bytes], capacity: int | None = None) -> Query:
+    """A query from its frames; FrameError names the first thing wrong. With ``capacity``,
+    every target must be a uid below it."""
     if len(frames) != 4 or frames[0] != PROTOCOL or frames[1] != b"query":
         raise FrameError(f"query: expected 4 frames [{PROTOCOL!r}, b'query', header, inputs]")
     header = _header(frames[2])
     targets = _field(header, "targets", list)
+    limit = MAX_TARGETS if capacity is None else capacity
     if (len(targets) > MAX_TARGETS or len(set(map(str, targets))) != len(targets)
-            or not all(isinstance(t, int) and not isinstance(t, bool) and t >= 0
+            or not all(isinstance(t, int) and not isinstance(t, bool) and 0 <= t < limit
                        for t in targets)):
-        raise FrameError(f"header.targets: expected at most {MAX_TARGETS} distinct uids")
+        raise FrameError(f"header.targets: expected at most {MAX_TARGETS} distinct uids in"
+                         f" [0, {limit})")
     deadline = float(_field(header, "deadline", (int, float)))
     if not 0 < deadline <= 60:
         raise FrameError(f"header.deadline = {deadline}: expected (0, 60] seconds")
     block = _field(header, "block", int)
-    return Query(caller_hotkey=_field(header, "caller", str),
-                 targets=np.array(targets, dtype=np.int64),
-                 payload=_tensor(header.get("shape"), frames[3], "inputs"),
-                 deadline=deadline, block=max(block, 0))
+    if not 0 <= block <= MAX_BLOCK:
+        raise FrameError(f"header.block = {block}: expected an integer in [0, {MAX_BLOCK}]")
+    caller = _field(header, "caller", str)
+    if len(caller) > 256:
+        raise FrameError("header.caller: longer than 256 characters")
+    shape = header.get("shape")
+    if not isinstance(shape, list) or len(shape) != 2:
+        raise FrameError(f"header.shape = {shape!r}: expected [batch, inputs]")
+    return Query(caller_hotkey=caller, targets=np.array(targets, dtype=np.int64),
+                 payload=_tensor(shape, frames[3], "inputs"), deadline=deadline, block=block)
 
 
 def _encode_reply(reply: ServerReply) -> list[bytes]:
@@ -146,41 +170,91 @@ def _decode_reply(frames: list[bytes], count: int) -> ServerReply:
                        payloads=tuple(payloads))
 
 
+def is_loopback(endpoint: str) -> bool:
+    """Whether a tcp endpoint binds only the loopback interface (ipc/inproc count as local)."""
+    if not endpoint.startswith("tcp://"):
+        return True
+    host = endpoint[len("tcp://"):].rsplit(":", 1)[0]
+    return host in LOOPBACK_HOSTS
+
+
 def serve(server: Server, endpoint: str = "tcp://127.0.0.1:*",
-          ready: Callable[[str], None] | None = None) -> int:
-    """Answer queries for ``server`` on a REP socket until a stop message; returns how many
-    queries were answered. ``ready`` gets the bound endpoint (with the port chosen)."""
-    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
+          ready: Callable[[str], None] | None = None, *, keys: Path,
+          capacity: int | None = None) -> int:
+    """Answer queries for ``server`` on a CURVE REP socket until the owner's stop message;
+    returns how many queries were answered. ``keys`` is the run's key folder (``zmq_keys``):
+    only its clients are let in. ``ready`` gets the bound endpoint (with the port chosen)."""
+    from zmq.auth.thread import ThreadAuthenticator
+
+    allowed = allowed_clients(keys)
+    own = load_keypair(keys, "server")
+    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+    authenticator = ThreadAuthenticator(context)
+    authenticator.start()
+    authenticator.configure_curve_callback("*", credentials_provider=_AllowList(allowed))
     socket = context.socket(zmq.REP)
-    socket.setsockopt(zmq.LINGER, 0)
-    socket.setsockopt(zmq.MAXMSGSIZE, 4 * MAX_FRAME_BYTES)
-    socket.bind(endpoint)
-    if ready is not None:
-        ready(socket.getsockopt_string(zmq.LAST_ENDPOINT))
-    answered = 0
     try:
-        while True:
-            frames = socket.recv_multipart()
-            if frames[:2] == [PROTOCOL, b"stop"]:
-                socket.send_multipart([PROTOCOL, b"stopped"])
-                return answered
-            try:
-                reply = _encode_reply(server.handle(decode_query(frames)))
-                answered += 1
-            except FrameError as error:
-                reply = [PROTOCOL, b"error", str(error).encode()]
-            socket.send_multipart(reply)
+        socket.setsockopt(zmq.LINGER, 0)
+        socket.setsockopt(zmq.MAXMSGSIZE, 4 * MAX_FRAME_BYTES)
+        socket.curve_server = True
+        socket.curve_publickey, socket.curve_secretkey = own.public, own.secret
+        socket.bind(endpoint)
+        if ready is not None:
+            ready(socket.getsockopt_string(zmq.LAST_ENDPOINT))
+        return _answer(socket, server, allowed, capacity)
     finally:
         socket.close()
+        authenticator.stop()
+        context.term()
+
+
+class _AllowList:
+    """ZAP credentials provider: a client key is let in only if the run issued it."""
+
+    def __init__(self, allowed: dict[bytes, str]) -> None:
+        self.allowed = allowed
+
+    def callback(self, domain: str, key: bytes) -> bool:
+        return key in self.allowed
+
+
+def _answer(socket: zmq.Socket, server: Server, allowed: dict[bytes, str],
+            capacity: int | None) -> int:
+    answered = 0
+    while True:
+        message = socket.recv_multipart(copy=False)
+        who = allowed.get(str(message[0].get("User-Id")).encode()) if message else None
+        frames = [frame.bytes for frame in message]
+        if frames[:2] == [PROTOCOL, b"stop"]:
+            if who == OWNER:
+                socket.send_multipart([PROTOCOL, b"stopped"])
+                return answered
+            socket.send_multipart([PROTOCOL, b"error", b"stop: only the owner may stop"])
+            continue
+        try:
+            query = decode_query(frames, capacity)
+            if query.caller_hotkey != who:
+                raise FrameError(f"header.caller = {query.caller_hotkey!r}: this key was issued"
+                                 f" to {who!r}")
+            reply = _encode_reply(server.handle(query))
+            answered += 1
+        except FrameError as error:
+            reply = [PROTOCOL, b"error", str(error).encode()]
+        except (RuntimeError, ValueError, IndexError) as error:  # e.g. inputs of another width
+            reply = [PROTOCOL, b"error", f"query refused by the server: {error}".encode()[:4096]]
+        socket.send_multipart(reply)
 
 
 class RemoteServer:
     """A ``Server`` whose answers come from a bridge in another process (REQ socket, with the
     lazy-pirate reset after a timeout so one lost reply does not wedge the socket)."""
 
-    def __init__(self, endpoint: str, timeout_ms: int = 5000) -> None:
+    def __init__(self, endpoint: str, timeout_ms: int = 5000, *, keys: Path,
+                 name: str) -> None:
         self.endpoint = endpoint
         self.timeout_ms = timeout_ms
+        self._pair = load_keypair(keys, name)  # this client's CURVE identity
+        self._server_key = server_public_key(keys)
         self.errors: list[str] = []  # why replies were refused, for inspection
         self._socket: zmq.Socket | None = None
 
@@ -191,6 +265,8 @@ class RemoteServer:
             socket.setsockopt(zmq.LINGER, 0)
             socket.setsockopt(zmq.RCVTIMEO, self.timeout_ms)
             socket.setsockopt(zmq.MAXMSGSIZE, 64 * MAX_FRAME_BYTES)
+            socket.curve_serverkey = self._server_key
+            socket.curve_publickey, socket.curve_secretkey = self._pair.public, self._pair.secret
             socket.connect(self.endpoint)
             self._socket = socket
         return self._socket
@@ -218,9 +294,9 @@ class RemoteServer:
             return ServerReply(status=np.full(count, UNREACHABLE, dtype=np.int8),
                                service_seconds=np.full(count, np.inf), payloads=(None,) * count)
 
-    def stop_remote(self) -> None:
-        """Ask the remote server to stop."""
-        self.exchange([PROTOCOL, b"stop"])
+    def stop_remote(self) -> list[bytes] | None:
+        """Ask the remote server to stop (it obeys only the owner's key); returns its reply."""
+        return self.exchange([PROTOCOL, b"stop"])
 
     def close(self) -> None:
         """Drop the socket (a new one connects on the next call)."""

@@ -8,7 +8,10 @@ library and print; the work happens in the library.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -54,11 +57,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or EXIT_OK)
     except SubnetSimError as error:
-        print(f"subnetsim {args.command}: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return _usage_error(args.command, str(error))
+    except BrokenPipeError:  # `subnetsim metagraph DB | head`: the reader has all it wanted
+        _silence_stdout()
+        return EXIT_OK
     except KeyboardInterrupt:
         print(f"subnetsim {args.command}: interrupted", file=sys.stderr)
         return 130
+    # The user's environment, not our bug: a full disk, an unwritable folder, a damaged file.
+    except OSError as error:
+        where = f"{error.filename}: " if error.filename else ""
+        return _usage_error(args.command, f"{where}{error.strerror or error}")
+    except sqlite3.DatabaseError as error:
+        return _usage_error(args.command, f"run store unreadable ({error})")
+    except MemoryError:
+        return _usage_error(args.command, "out of memory (the input is too large)")
+
+
+def _usage_error(command: str, message: str) -> int:
+    """One line on stderr, exit 2 (a broken stderr is ignored)."""
+    with contextlib.suppress(OSError):
+        print(f"subnetsim {command}: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 # --- subnetsim epoch -------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from subnetsim.catalog import DEFAULT_SCENARIO, resolve, shipped
+from subnetsim.catalog import DEFAULT_SCENARIO, resolve, safe_file_name, shipped
 from subnetsim.subnet.errors import ConfigError, StoreError
 
 __all__ = ["register_run_commands"]
@@ -36,9 +36,10 @@ def _register_run(commands: argparse._SubParsersAction) -> None:
         "extrinsic, event and epoch in a SQLite run store with periodic checkpoints. Prints a "
         "progress bar on a terminal and the final btcli-style metagraph.",
     )
-    command.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO,
+    command.add_argument("scenario", nargs="?",
                          help="scenario TOML file, or a shipped scenario's name "
-                         f"({', '.join(shipped())}; default: {DEFAULT_SCENARIO})")
+                         f"({', '.join(shipped())}; default: {DEFAULT_SCENARIO}; with --resume:"
+                         " the stored run's, and a given one must be the same)")
     command.add_argument("--seed", type=int, help="run seed (default: the scenario's seed)")
     budget = command.add_mutually_exclusive_group()
     budget.add_argument("--blocks", type=int, help="blocks to simulate")
@@ -51,7 +52,9 @@ def _register_run(commands: argparse._SubParsersAction) -> None:
                          help="run store file (default: ./runs/<scenario>-seed<seed>.db)")
     command.add_argument("--no-db", action="store_true", help="do not record the run")
     command.add_argument("--resume", action="store_true",
-                         help="continue the store's latest run from its last checkpoint")
+                         help="continue the store's latest run from its last checkpoint (its "
+                         "scenario, seed and tempo; a different --seed, --set or scenario is "
+                         "refused, naming the difference)")
     command.add_argument("--json", action="store_true", help="print a JSON summary")
     command.set_defaults(handler=_run)
 
@@ -59,30 +62,86 @@ def _register_run(commands: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     from subnetsim.progress import block_progress
     from subnetsim.run import run
-    from subnetsim.subnet.scenario import apply_overrides, block_budget, load_scenario
+    from subnetsim.subnet.scenario import block_budget
 
-    scenario = apply_overrides(load_scenario(resolve(args.scenario)), args.overrides)
-    seed = scenario.seed if args.seed is None else args.seed
-    if seed < 0:
-        raise ConfigError("--seed", seed, "must be >= 0")
-    blocks = block_budget(scenario, args.blocks, args.epochs)
+    if args.seed is not None and args.seed < 0:
+        raise ConfigError("--seed", args.seed, "must be >= 0")
     if args.no_db and args.resume:
         raise ConfigError("--resume", True, "needs a run store (drop --no-db)")
-    db = None if args.no_db else (args.db or RUNS_FOLDER / f"{scenario.name}-seed{seed}.db")
+    scenario = _cli_scenario(args.scenario or DEFAULT_SCENARIO, args.overrides)
+    seed = scenario.seed if args.seed is None else args.seed
+    db = None if args.no_db else (args.db or RUNS_FOLDER / f"{safe_file_name(scenario.name)}"
+                                  f"-seed{seed}.db")
+    if args.resume:
+        return _resume(args, Path(db))  # type: ignore[arg-type]
+    blocks = block_budget(scenario, args.blocks, args.epochs)
     with block_progress(enabled=sys.stderr.isatty() and not args.json) as progress:
         if db is None:
             result = run(scenario, seed, blocks=blocks, progress=progress)
         else:
             from subnetsim.subnet.store import RunStore
 
-            if args.resume and not Path(db).exists():
-                raise StoreError(f"{db}: no run store to resume")
             Path(db).parent.mkdir(parents=True, exist_ok=True)
             with RunStore.open(db) as store:
-                result = run(scenario, seed, blocks=blocks, store=store, resume=args.resume,
-                             progress=progress)
+                result = run(scenario, seed, blocks=blocks, store=store, progress=progress)
     print_run_result(result, db, args.json)
     return 0
+
+
+def _cli_scenario(reference: str, overrides: list[str]) -> Any:
+    from subnetsim.subnet.scenario import apply_overrides, load_scenario
+
+    return apply_overrides(load_scenario(resolve(reference)), overrides)
+
+
+def _resume(args: argparse.Namespace, db: Path) -> int:
+    """Continue a stored run exactly as it was started: anything given that differs is refused;
+    ``--epochs`` counts with the stored run's tempo."""
+    from subnetsim.progress import block_progress
+    from subnetsim.run import run, stored_scenario
+    from subnetsim.subnet.scenario import apply_overrides, block_budget
+    from subnetsim.subnet.store import RunStore
+
+    if not db.exists():
+        raise StoreError(f"{db}: no run store to resume")
+    with RunStore.open(db, create=False) as store:
+        info = store.run(store.latest_run_id())
+        stored = stored_scenario(info)
+        if args.scenario is not None:
+            _refuse_difference(_cli_scenario(args.scenario, args.overrides), stored, "scenario")
+        elif args.overrides:
+            _refuse_difference(apply_overrides(stored, args.overrides), stored, "--set")
+        if args.seed is not None and args.seed != info.seed:
+            raise ConfigError("--seed", args.seed, f"the stored run has seed {info.seed}; a"
+                              " resume continues it (drop --seed, or start a new run)")
+        blocks = block_budget(stored, args.blocks, args.epochs)
+        with block_progress(enabled=sys.stderr.isatty() and not args.json) as progress:
+            result = run(stored, info.seed, blocks=blocks, store=store, resume=True,
+                         progress=progress)
+    print_run_result(result, db, args.json)
+    return 0
+
+
+def _refuse_difference(given: Any, stored: Any, what: str) -> None:
+    from subnetsim.subnet.config import to_dict
+
+    differences = _differences(to_dict(given), to_dict(stored))
+    if differences:
+        listed = "; ".join(f"{key}: given {mine!r}, stored {theirs!r}"
+                           for key, mine, theirs in differences[:3])
+        more = f" (and {len(differences) - 3} more)" if len(differences) > 3 else ""
+        raise ConfigError(what, "differs", f"the stored run was started otherwise: {listed}"
+                          f"{more}; a resume continues the stored run (drop it, or start a new"
+                          " run)")
+
+
+def _differences(given: Any, stored: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    if isinstance(given, dict) and isinstance(stored, dict):
+        found = []
+        for key in sorted(set(given) | set(stored), key=str):
+            found += _differences(given.get(key), stored.get(key), f"{path}{key}.")
+        return found
+    return [] if given == stored else [(path.rstrip("."), given, stored)]
 
 
 def print_run_result(result: Any, db: Path | None, as_json: bool) -> None:
@@ -121,6 +180,9 @@ def print_run_result(result: Any, db: Path | None, as_json: bool) -> None:
     print(format_table(headers, rows))
     print(f"\nblocks {result.blocks}  epochs {result.epochs}  seed {result.seed}")
     print(f"digest {result.digest}" + (f"\nrun store {db}" if db else ""))
+    if db:  # the anchor: kept elsewhere, it proves the store later (docs/audit.md)
+        print(f"head {result.blocks}:{result.digest}  (verify --expect {result.blocks}:"
+              f"{result.digest} proves this store)")
 
 
 # --- metagraph, export, verify -------------------------------------------------------------------
@@ -149,7 +211,7 @@ def _register_metagraph(commands: argparse._SubParsersAction) -> None:
 def _metagraph(args: argparse.Namespace) -> int:
     from subnetsim.tables import format_table, metagraph_columns
 
-    with _open_store(args.db) as store:
+    with _open_store(args.db) as store, store.snapshot():
         run_id = args.run_id if args.run_id is not None else store.latest_run_id()
         head = store.head(run_id)
         block = args.block if args.block is not None else (head.number if head else 0)
@@ -181,7 +243,7 @@ def _register_export(commands: argparse._SubParsersAction) -> None:
 def _export(args: argparse.Namespace) -> int:
     from subnetsim.export import export_epochs
 
-    with _open_store(args.db) as store:
+    with _open_store(args.db) as store, store.snapshot():
         path = export_epochs(store, args.run_id, args.out, args.format)
     print(path)
     return 0
@@ -194,6 +256,10 @@ def _register_verify(commands: argparse._SubParsersAction) -> None:
                                   "Exit 0 when everything matches, 1 naming the first block or "
                                   "epoch that does not.")
     _add_db_arguments(command)
+    command.add_argument("--expect", metavar="DIGEST",
+                         help="the head printed at the end of the run (NUMBER:HASH or HASH): "
+                         "without it, a truncated or wholly rewritten store cannot be told "
+                         "from a genuine one (docs/audit.md)")
     command.set_defaults(handler=_verify)
 
 
@@ -204,10 +270,12 @@ def _verify(args: argparse.Namespace) -> int:
     with _open_store(args.db) as store:
         run_id = args.run_id if args.run_id is not None else store.latest_run_id()
         try:
-            report = verify_run(store, run_id, recompute_epoch)
+            report = verify_run(store, run_id, recompute_epoch, expect=args.expect)
         except VerificationError as error:
             print(f"subnetsim verify: FAILED: {error}", file=sys.stderr)
             return 1
     print(f"verified run {run_id}: {report.blocks_checked} blocks, "
-          f"{report.epochs_checked} epochs recomputed, digest {report.digest}")
+          f"{report.epochs_checked} epochs recomputed, {report.checkpoints_checked} checkpoints,"
+          f" {report.commands_checked} commands, head {report.head_number}:{report.digest}"
+          + ("" if args.expect else " (not anchored: pass --expect to detect truncation)"))
     return 0

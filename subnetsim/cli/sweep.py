@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                          help="parallel workers for process/dask (default: one per CPU)")
     command.add_argument("--scheduler", metavar="ADDRESS",
                          help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: "
-                         "a LocalCluster started for the sweep)")
+                         "$DASK_SCHEDULER_ADDRESS, else a LocalCluster started for the sweep)")
     command.add_argument("--resume", action="store_true",
                          help="continue the sweep in DIR: skip runs already written")
     command.set_defaults(handler=_sweep)
@@ -43,14 +44,16 @@ def _sweep(args: argparse.Namespace) -> int:
     from subnetsim.sweep.runner import open_executor, run_sweep
 
     sweep = load_sweep(args.sweep_file)
-    kind = args.executor or ("dask" if args.scheduler else "process")
+    from_env = os.environ.get("DASK_SCHEDULER_ADDRESS") if args.executor in (None, "dask") else None
+    scheduler = args.scheduler or from_env or None
+    kind = args.executor or ("dask" if scheduler else "process")
     workers = 1 if kind == "serial" else args.workers
     with task_progress("runs") as update, \
-            open_executor(kind, args.workers, args.scheduler) as executor:
+            open_executor(kind, args.workers, scheduler) as executor:
         progress = None if update is None else (
             lambda state: update(state.skipped + state.done + state.failed, state.total))
         outcome = run_sweep(sweep, args.out, executor, resume=args.resume, progress=progress,
-                            provenance=provenance(kind, workers, args.scheduler))
+                            provenance=provenance(kind, workers, scheduler))
     print(f"sweep {sweep.name}: {len(sweep.points)} points x {len(sweep.run_seeds)} seeds; "
           f"ran {outcome.ran}, skipped {outcome.skipped} (already done), "
           f"failed {outcome.failed}")

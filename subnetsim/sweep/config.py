@@ -52,6 +52,10 @@ FAST_PATH_PARAMETERS = frozenset({
     "kappa", "bonds_penalty", "bonds_moving_avg", "yuma3_enabled", "liquid_alpha_enabled",
     "alpha_low", "alpha_high", "alpha_sigmoid_steepness",
 })
+# Runs (points x seeds) a sweep may have unless its file raises ``max_runs``: counted before any
+# expansion, so a grid of 10^10 points is refused at once instead of growing toward OOM.
+MAX_RUNS = 100_000
+
 # Set by the sweep itself, so they cannot be swept.
 _RESERVED = {"seed": "run seeds come from root_seed and seeds",
              "blocks": "set the sweep's blocks or epochs instead"}
@@ -75,6 +79,8 @@ class SweepFile:
     warmup_epochs: int = param(0, 0, None, "epochs the metrics ignore")
     metrics: tuple[str, ...] = ()
     fast_path: bool = param(False, doc="replay consensus-only sweeps with the batched epoch")
+    max_runs: int = param(MAX_RUNS, 1, None, "runs (points x seeds) the sweep may expand to; "
+                          "counted before anything is expanded")
     parameters: dict = dataclasses.field(default_factory=dict)
     behaviours: BehaviourGroups = dataclasses.field(default_factory=BehaviourGroups)
 
@@ -141,6 +147,7 @@ def resolve_sweep(file: SweepFile, base: Scenario, default_name: str = "sweep") 
     axes = _axes(file)
     if file.fast_path:
         _check_fast_path(axes)
+    _check_size(file, axes)
     rows = _point_values(file, axes)
     points = tuple(_make_point(index, values, base, file) for index, values in enumerate(rows))
     seeds = tuple(stream_seed(file.root_seed, "sweep.run", replicate) % 2**63
@@ -196,7 +203,7 @@ def _axes(file: SweepFile) -> dict[str, Any]:
     for name, spec in _flatten(file.parameters):
         where = f"parameters.{name}"
         _check_name(name, spec, where)
-        axes[name] = _axis(spec, file.mode, where)
+        axes[name] = _axis(spec, file.mode, where, file.max_runs)
     if file.mode == "zip":
         lengths = {name: len(values) for name, values in axes.items()}
         if len(set(lengths.values())) > 1:
@@ -232,7 +239,22 @@ def _check_name(name: str, spec: Any, where: str) -> None:
                       f"scenario path like emission.block_emission, or neurons[i].field){hint}")
 
 
-def _axis(spec: Any, mode: str, where: str) -> Any:
+def _check_size(file: SweepFile, axes: dict[str, Any]) -> None:
+    """Refuse a sweep whose runs exceed ``max_runs``, from the axes' lengths alone."""
+    lengths = [len(axis) for axis in axes.values() if isinstance(axis, tuple)]
+    if file.mode == "grid":
+        points = math.prod(lengths)
+    elif file.mode == "zip":
+        points = max(lengths, default=1)
+    else:
+        points = file.samples or 0
+    if points * file.seeds > file.max_runs:
+        raise ConfigError("parameters", f"{points} points x {file.seeds} seeds",
+                          f"more than max_runs = {file.max_runs} runs; raise max_runs in the"
+                          " sweep file if you mean it")
+
+
+def _axis(spec: Any, mode: str, where: str, limit: int) -> Any:
     if isinstance(spec, list):
         if not spec:
             raise ConfigError(where, spec, "empty list: give at least one value")
@@ -240,7 +262,7 @@ def _axis(spec: Any, mode: str, where: str) -> Any:
             _check_scalar(value, where)
         return tuple(spec)
     if isinstance(spec, dict):
-        return _range(spec, mode, where)
+        return _range(spec, mode, where, limit)
     _check_scalar(spec, where)
     return (spec,)
 
@@ -250,7 +272,7 @@ def _check_scalar(value: Any, where: str) -> None:
         raise ConfigError(where, value, "values must be numbers, booleans or strings")
 
 
-def _range(spec: dict[str, Any], mode: str, where: str) -> Any:
+def _range(spec: dict[str, Any], mode: str, where: str, limit: int) -> Any:
     """``{start, stop, num}`` / ``{start, stop, step}``: values (stop included);
     ``{low, high, log}``: a uniform (or log-uniform) distribution for mode = random."""
     for key, value in spec.items():
@@ -267,14 +289,22 @@ def _range(spec: dict[str, Any], mode: str, where: str) -> Any:
     if start > stop:
         raise ConfigError(where, spec, f"bad range: start ({start}) > stop ({stop})")
     if "num" in spec:
+        _check_count(spec["num"], limit, where, spec)
         return _linspace(start, stop, spec["num"], where, spec)
     step = spec["step"]
     if step <= 0:
         raise ConfigError(where, spec, f"bad range: step ({step}) must be > 0")
     count = math.floor((stop - start) / step + 1e-9) + 1
+    _check_count(count, limit, where, spec)
     values = [start + i * step for i in range(count)]
     return tuple(values if all(isinstance(v, int) for v in spec.values()) else
                  (round(v, 12) for v in values))
+
+
+def _check_count(count: Any, limit: int, where: str, spec: dict) -> None:
+    """Refuse a range of more values than the sweep may run, before making them."""
+    if isinstance(count, int) and count > limit:
+        raise ConfigError(where, spec, f"{count} values: more than max_runs = {limit}")
 
 
 def _linspace(start: float, stop: float, num: Any, where: str, spec: dict) -> tuple:

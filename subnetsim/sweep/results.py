@@ -76,9 +76,13 @@ class ResultsDir:
             if not resume:
                 raise ConfigError("--out", str(path), "already holds a sweep: pass --resume to "
                                   "continue it, or choose another folder")
-            stored = json.loads(manifest.read_text(encoding="utf-8"))
-            stored.pop("provenance", None)
-            if canonical_json(stored) != identity:
+            try:  # a damaged manifest is a different sweep, not a crash
+                stored = json.loads(manifest.read_bytes())
+            except ValueError:
+                stored = None
+            if isinstance(stored, dict):
+                stored.pop("provenance", None)
+            if stored is None or canonical_json(stored) != identity:
                 raise ConfigError("--out", str(path), "holds a different sweep (scenario, "
                                   "points, seeds or fast_path changed): use another folder")
         (path / "runs").mkdir(parents=True, exist_ok=True)
@@ -97,12 +101,15 @@ class ResultsDir:
         return self.path / "runs" / f"p{point:05d}-r{replicate:04d}.parquet"
 
     def finished(self) -> set[tuple[int, int]]:
-        """(point, replicate) of every complete run file."""
+        """(point, replicate) of every complete run file; a damaged one (a disk error, an edit)
+        is deleted so that its run is done again."""
         found = set()
         for entry in (self.path / "runs").iterdir():
             match = _RUN_FILE.match(entry.name)
-            if match:
+            if match and _readable_run(entry):
                 found.add((int(match[1]), int(match[2])))
+            elif match:
+                entry.unlink()
         return found
 
     def write_run(self, output: RunOutput) -> Path:
@@ -191,3 +198,13 @@ def _arrow_type(values: list[Any]) -> pa.DataType:
     if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
         return pa.float64()
     return pa.string()
+
+
+def _readable_run(path: Path) -> bool:
+    """Whether a run file is a Parquet file carrying this package's run facts."""
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+        json.loads(metadata[_INFO_KEY])
+    except (pa.ArrowException, OSError, KeyError, ValueError):
+        return False
+    return True

@@ -21,12 +21,13 @@ import dataclasses
 import itertools
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from subnetsim.subnet.errors import ConfigError
+from subnetsim.subnet.errors import ConfigError, SubnetSimError
 from subnetsim.subnet.yuma import YumaParams
 from subnetsim.sweep.config import Sweep
 from subnetsim.sweep.replay import ReplayTask
@@ -45,6 +46,11 @@ __all__ = ["EXECUTORS", "SerialExecutor", "SweepOutcome", "SweepProgress", "open
 
 EXECUTORS = ("serial", "process", "dask")
 Task = RunTask | ReplayTask
+SCHEDULER_TIMEOUT_S = 10  # how long to try reaching a Dask scheduler before saying so
+
+
+class SweepLost(SubnetSimError):
+    """The executor went away mid-sweep (a lost Dask scheduler): finished runs are kept."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,12 +121,35 @@ def open_executor(kind: str = "process", workers: int | None = None,
     elif kind == "process":
         # spawn: workers start clean (no copy of the parent's threads or torch state).
         context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(max_workers=workers,
-                                                    mp_context=context) as pool:
-            yield pool
+        with concurrent.futures.ProcessPoolExecutor(
+                max_workers=workers, mp_context=context, initializer=_exit_with_parent,
+                initargs=(os.getpid(),)) as pool:
+            try:
+                yield pool
+            except BaseException:  # Ctrl-C or an error: do not wait for the running runs
+                _stop_workers(pool)
+                raise
     else:
         with _dask_executor(workers, scheduler) as executor:
             yield executor
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: end the worker when the sweep's process is gone (even SIGKILLed,
+    which runs no clean-up of its own), instead of leaving it computing for nobody."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _stop_workers(pool: concurrent.futures.ProcessPoolExecutor) -> None:
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # no public handle
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
 
 
 @contextlib.contextmanager
@@ -130,13 +159,18 @@ def _dask_executor(workers: int, scheduler: str | None) -> Iterator[Any]:
     except ImportError:
         raise ConfigError("--executor", "dask", "needs Dask: pip install 'subnetsim[dask]'") \
             from None
+    scheduler = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
     with contextlib.ExitStack() as stack:
         if scheduler is None:
             cluster = stack.enter_context(LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True,
                 dashboard_address=None))
             scheduler = cluster.scheduler_address
-        client = stack.enter_context(Client(scheduler))
+        try:
+            client = stack.enter_context(Client(scheduler, timeout=SCHEDULER_TIMEOUT_S))
+        except (OSError, TimeoutError, ValueError) as error:
+            raise ConfigError("--scheduler", scheduler, f"cannot reach the Dask scheduler"
+                              f" ({type(error).__name__}: {error})") from None
         yield client.get_executor()
 
 
@@ -184,6 +218,9 @@ def run_sweep(sweep: Sweep, out_dir: str | Path, executor: concurrent.futures.Ex
                 break
             done, _ = concurrent.futures.wait(running, return_when="FIRST_COMPLETED")
             for future in done:
+                if future.cancelled():  # nobody here cancels a running task: the executor died
+                    raise SweepLost("lost the executor (Dask scheduler or workers gone); the"
+                                    " finished runs are kept: rerun with --resume")
                 _collect(results, running.pop(future), future, tracker)
     finally:
         for future in running:

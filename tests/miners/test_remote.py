@@ -21,6 +21,7 @@ from subnetsim.subnet.transport.zmq_bridge import (
     decode_query,
     encode_query,
 )
+from subnetsim.subnet.transport.zmq_keys import create_run_keys
 from subnetsim.world import World
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,23 +58,28 @@ def _query(caller: str = "validator-0") -> Query:
 def test_a_miner_served_in_a_subprocess_answers_exactly_like_the_local_one(tmp_path):
     path = tmp_path / "remote.toml"
     path.write_text(SCENARIO)
-    child = subprocess.Popen([sys.executable, "-m", "subnetsim.remote", str(path)], cwd=ROOT,
+    keys = tmp_path / "keys"
+    child = subprocess.Popen([sys.executable, "-m", "subnetsim.remote", str(path), "--keys",
+                              str(keys)], cwd=ROOT,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         endpoint = child.stdout.readline().strip()
         assert endpoint.startswith("tcp://127.0.0.1:"), child.stderr.read()
-        client = RemoteServer(endpoint, timeout_ms=20_000)
+        client = RemoteServer(endpoint, timeout_ms=20_000, keys=keys, name="validator-0")
         remote = client.handle(_query())
         local = World(load_scenario(path), 4).miners.handle(_query())
         assert remote.status.tolist() == local.status.tolist() == [OK, OK, OK, OK, UNREACHABLE]
         for theirs, ours in zip(remote.payloads[:3], local.payloads[:3], strict=True):
             assert torch.equal(theirs, ours)  # same seed, same bits, another process
         assert torch.isnan(remote.payloads[3]).all()  # bad replies cross the wire unchanged
-        assert client.handle(_query(caller="nobody")).status[0] == REFUSED
+        claimed = client.exchange(encode_query(_query(caller="nobody")))
+        assert claimed[:2] == [PROTOCOL, b"error"] and b"issued to 'validator-0'" in claimed[2]
         garbage = client.exchange([b"not", b"our", b"protocol"])
         assert garbage[:2] == [PROTOCOL, b"error"]
         assert client.handle(_query()).status[0] == OK  # still serving after garbage
-        client.stop_remote()
+        assert client.stop_remote()[:2] == [PROTOCOL, b"error"]  # a validator may not stop it
+        assert client.handle(_query()).status[0] == OK
+        RemoteServer(endpoint, timeout_ms=20_000, keys=keys, name="owner").stop_remote()
         assert child.wait(timeout=20) == 0
     finally:
         if child.poll() is None:
@@ -114,8 +120,10 @@ def test_reply_frames_round_trip_and_anything_odd_is_refused():
         _decode_reply([*frames[:3], b"\0" * 3], 3)
 
 
-def test_no_reply_in_time_reads_as_unreachable_not_an_exception():
-    client = RemoteServer("tcp://127.0.0.1:9", timeout_ms=50)  # nothing listens there
+def test_no_reply_in_time_reads_as_unreachable_not_an_exception(tmp_path):
+    create_run_keys(tmp_path, ["validator-0"])
+    client = RemoteServer("tcp://127.0.0.1:9", timeout_ms=50, keys=tmp_path,
+                          name="validator-0")  # nothing listens there
     reply = client.handle(_query())
     assert (reply.status == UNREACHABLE).all() and client.errors
     client.close()

@@ -75,7 +75,7 @@ def test_resume_from_a_checkpoint_restores_models_optimiser_and_digest(tmp_path)
     assert block == 300 and resumed.digest == clean.digest
     world = build_world(config, 7)
     world.run_to_block(300)
-    restored = World.from_state(config, 7, state)
+    restored = World.from_state(config, 7, state, world.chain.head_hash)
     trainer_rows = list(world.miners.train_streams)
     for mine, theirs in zip(world.miners.bank.weights + world.miners.bank.velocity,
                             restored.miners.bank.weights + restored.miners.bank.velocity,

@@ -48,7 +48,7 @@ def test_a_good_chain_verifies(recorded):
     store, run_id, blocks = recorded
     report = verify_run(store, run_id, honest)
     assert report == VerifyReport(blocks_checked=BLOCKS, epochs_checked=3,
-                                  digest=blocks[-1][0].hash)
+                                  digest=blocks[-1][0].hash, head_number=BLOCKS)
     assert report.digest == store.head(run_id).hash
     assert verify_run(store, run_id).epochs_checked == 0
 
@@ -76,9 +76,9 @@ def test_one_changed_payload_byte_names_the_block(recorded):
 @pytest.mark.parametrize(("column", "block", "message"), [
     ("state_root", 5, "block 5: block hash mismatch"),
     ("hash", 5, "block 5: block hash mismatch"),
-    ("parent_hash", 5, "block 5: parent hash mismatch"),
+    ("parent_hash", 5, "block 5: parent hash is not its parent's hash"),
     ("extrinsics_hash", 9, "block 9: extrinsics hash mismatch"),
-    ("parent_hash", 1, "block 1: parent hash mismatch"),
+    ("parent_hash", 1, "block 1: parent hash is not the run's commitment"),
 ])
 def test_one_changed_block_character_names_the_block(recorded, column, block, message):
     store, run_id, _ = recorded

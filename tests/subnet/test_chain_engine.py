@@ -166,7 +166,7 @@ def test_a_checkpoint_restored_mid_run_continues_to_the_uninterrupted_digest(com
     original = build_world(scenario, seed=4)
     original.run_to_block(67)  # mid-epoch, with commits waiting for their reveal
     checkpoint = original.state()
-    restored = World.from_state(scenario, 4, checkpoint)
+    restored = World.from_state(scenario, 4, checkpoint, original.chain.head_hash)
     restored.start()
     restored.run_to_block(160)
     original.run_to_block(160)  # taking the checkpoint did not disturb the original

@@ -32,6 +32,7 @@ from subnetsim.subnet.records import (
     digest,
     epoch_to_data,
     extrinsics_hash,
+    run_commitment,
 )
 from subnetsim.subnet.store.run_store import SCHEMA_VERSION, RunInfo, RunStore
 from subnetsim.subnet.yuma import EpochInputs, YumaParams
@@ -73,13 +74,22 @@ def make_epoch(number: int, index: int, n: int = 4) -> EpochRecord:
                           stake=inputs.stake + payout.incentive_tao + payout.dividends_tao)
 
 
-def make_block(number: int, parent_hash: str) -> tuple[BlockRecord, list[ExtrinsicRecord],
-                                                         list[EventRecord], EpochRecord | None]:
+def checkpoint_state(number: int) -> bytes:
+    """The checkpoint bytes block ``number`` of the test chain commits to."""
+    return f"state at {number}".encode()
+
+
+def make_block(number: int, parent_hash: str, checkpoint: bool = False
+               ) -> tuple[BlockRecord, list[ExtrinsicRecord], list[EventRecord],
+                          EpochRecord | None]:
     """Block ``number`` of the test chain: everything but the parent link depends on it alone."""
     extrinsics = make_extrinsics(number)
     ext_hash = extrinsics_hash(extrinsics)
     root = digest("state", str(number))
     events = [EventRecord(block=number, kind="tick", data={"n": number})]
+    if checkpoint:  # the block commits to the checkpoint taken at it, as the chain's do
+        events.append(EventRecord(block=number, kind="checkpoint",
+                                  data={"state_digest": digest(checkpoint_state(number))}))
     if number % 4 == 0:
         events.append(EventRecord(block=number, kind="epoch", data={"index": number // 4}))
     epoch = make_epoch(number, number // 4) if number % 4 == 0 else None
@@ -91,18 +101,25 @@ def make_block(number: int, parent_hash: str) -> tuple[BlockRecord, list[Extrins
     return block, extrinsics, events, epoch
 
 
-def build_blocks(count: int, first: int = 1, parent: str = GENESIS_PARENT) -> list[tuple]:
-    """``count`` linked blocks of the test chain, as ``make_block`` tuples."""
+# Block 1's parent of a run made by ``new_run`` (the chain commits to its run row).
+TEST_RUN = {"config_json": '{"tempo":4}', "seed": 7, "scenario_name": "default",
+            "code_version": "test"}
+TEST_COMMITMENT = run_commitment(**TEST_RUN)
+
+
+def build_blocks(count: int, first: int = 1, parent: str = TEST_COMMITMENT,
+                 checkpoints: tuple[int, ...] = ()) -> list[tuple]:
+    """``count`` linked blocks of the test chain, as ``make_block`` tuples; the blocks in
+    ``checkpoints`` commit to a checkpoint."""
     out = []
     for number in range(first, first + count):
-        out.append(make_block(number, parent))
+        out.append(make_block(number, parent, number in checkpoints))
         parent = out[-1][0].hash
     return out
 
 
 def new_run(store: RunStore, name: str = "default") -> int:
-    return store.create_run(scenario_name=name, config_json='{"tempo":4}', seed=7,
-                            code_version="test")
+    return store.create_run(**{**TEST_RUN, "scenario_name": name})
 
 
 def fill(store: RunStore, run_id: int, count: int) -> list[tuple]:
@@ -355,18 +372,20 @@ def test_checkpoint_commits_the_buffer_and_keeps_the_latest_k(tmp_path: Path):
 
 def test_truncate_after_drops_everything_later_and_appending_resumes(store: RunStore):
     run_id = new_run(store)
-    blocks = fill(store, run_id, 12)
-    store.save_checkpoint(run_id, 6, b"six")
-    store.save_checkpoint(run_id, 10, b"ten")
+    blocks = build_blocks(12, checkpoints=(6, 10))
+    for block, extrinsics, events, epoch in blocks:
+        store.append_block(run_id, block, extrinsics, events, epoch)
+    store.save_checkpoint(run_id, 6, checkpoint_state(6))
+    store.save_checkpoint(run_id, 10, checkpoint_state(10))
     store.truncate_after(run_id, 6)
     assert store.head(run_id) == blocks[5][0]
-    assert store.latest_checkpoint(run_id) == (6, b"six")
+    assert store.latest_checkpoint(run_id) == (6, checkpoint_state(6))
     assert store.extrinsics(run_id, 7) == []
     assert max(e.block for e in store.events(run_id)) == 6
     assert [e.index for e in store.epochs(run_id)] == [1]
     for block, extrinsics, events, epoch in blocks[6:]:
         store.append_block(run_id, block, extrinsics, events, epoch)
-    store.flush()
+    store.save_checkpoint(run_id, 10, checkpoint_state(10))  # taken again as block 10 recurs
     assert list(store.blocks(run_id)) == [b[0] for b in blocks]
     assert verify_run(store, run_id).digest == blocks[-1][0].hash
     store.truncate_after(run_id, 0)
@@ -392,7 +411,7 @@ def test_other_schema_version_is_refused(tmp_path: Path):
     conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     conn.commit()
     conn.close()
-    with pytest.raises(StoreError, match="schema version 99; this subnetsim reads version 1"):
+    with pytest.raises(StoreError, match="schema version 99; this subnetsim reads version 2"):
         RunStore.open(path)
 
 
@@ -434,27 +453,26 @@ def test_missing_or_empty_file_without_create(tmp_path: Path):
 CHILD = textwrap.dedent("""
     import sys
     sys.path.insert(0, sys.argv[3])
-    from tests.subnet.test_store import make_block
-    from subnetsim.subnet.records import GENESIS_PARENT
+    from tests.subnet.test_store import TEST_COMMITMENT, checkpoint_state, make_block, new_run
     from subnetsim.subnet.store import RunStore
 
     path, last = sys.argv[1], int(sys.argv[2])
     store = RunStore.open(path)
     runs = store.runs()
-    run_id = runs[0].run_id if runs else store.create_run(
-        scenario_name="crash", config_json="{}", seed=1, code_version="test")
+    run_id = runs[0].run_id if runs else new_run(store)
+    store.claim_writer(run_id)
     checkpoint = store.latest_checkpoint(run_id)
-    # Resume as the simulator does: back to the checkpoint, which holds the head hash there.
-    start, parent = (1, GENESIS_PARENT) if checkpoint is None else (
-        checkpoint[0] + 1, checkpoint[1].decode())
+    # Resume as the simulator does: back to the checkpoint and the hash of its block.
+    start, parent = (1, TEST_COMMITMENT) if checkpoint is None else (
+        checkpoint[0] + 1, store.block(run_id, checkpoint[0]).hash)
     store.truncate_after(run_id, start - 1)
     print("ready", flush=True)
     for number in range(start, last + 1):
-        block, extrinsics, events, epoch = make_block(number, parent)
+        block, extrinsics, events, epoch = make_block(number, parent, number % 7 == 0)
         store.append_block(run_id, block, extrinsics, events, epoch)
         parent = block.hash
         if number % 7 == 0:
-            store.save_checkpoint(run_id, number, parent.encode())
+            store.save_checkpoint(run_id, number, checkpoint_state(number))
         elif number % 3 == 0:
             store.flush()
     store.set_status(run_id, "finished")
@@ -471,7 +489,7 @@ def _check_after_crash(path: Path) -> int:
         checkpoint = store.latest_checkpoint(run_id)
         if checkpoint is not None:
             assert head is not None and checkpoint[0] <= head.number
-            assert store.block(run_id, checkpoint[0]).hash == checkpoint[1].decode()
+            assert checkpoint[1] == checkpoint_state(checkpoint[0])
         return report.blocks_checked
 
 
@@ -508,4 +526,5 @@ def test_sigkill_at_a_random_moment_leaves_a_consistent_store(tmp_path: Path):
                    capture_output=True, timeout=60)
     with RunStore.open(path, create=False) as store:
         assert store.run(1).status == "finished"
-        assert verify_run(store, 1).digest == build_blocks(last)[-1][0].hash
+        assert verify_run(store, 1).digest == build_blocks(
+            last, checkpoints=tuple(range(7, last + 1, 7)))[-1][0].hash
