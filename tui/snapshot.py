@@ -83,6 +83,7 @@ class CouncilMember:
     name: str
     online: bool
     signed: bool
+    behaviour: str = "honest"  # honest, offline, malicious (cheating) or captured
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -118,6 +119,10 @@ class GovernanceSnapshot:
     has_council: bool = False
     drills: tuple[str, ...] = ()
     drill: DrillStatus = DrillStatus(state="idle")
+    halt_block: int | None = None  # the block the halt in force took effect in
+    rounds: tuple[str, ...] = ()  # one line per signing attempt, in order
+    lifecycle: tuple[tuple[str, int | None, str], ...] = ()  # (stage, block, detail)
+    verdict: str = ""  # the drill's checks, once its block budget is reached
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -146,6 +151,7 @@ class Snapshot:
     commands: tuple[Mapping[str, Any], ...]  # the session's command log so far
     governance: GovernanceSnapshot
     notice: str = ""
+    markers: tuple[tuple[int, str], ...] = ()  # (block, halt|extend|resume|edit), for charts
 
 
 def gini(values: Sequence[float] | np.ndarray) -> float:

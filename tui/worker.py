@@ -27,7 +27,8 @@ from subnetsim.sessions import save_session
 from subnetsim.subnet.errors import SubnetSimError
 from subnetsim.subnet.scenario import Scenario
 from subnetsim.tui import messages
-from subnetsim.tui.drills import DRILL_FOLDER, governance_of, list_drills, run_drill
+from subnetsim.tui.council_view import council_snapshot
+from subnetsim.tui.drills import DRILL_FOLDER, list_drills, load_drill_scenario
 from subnetsim.tui.session import Session
 from subnetsim.tui.snapshot import DrillStatus, Snapshot
 
@@ -55,11 +56,10 @@ class WorkerSettings:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _HelperDone:
-    """A save or drill thread finished (``session`` it was started from)."""
+    """A save thread finished (``session`` it was started from)."""
 
     session: int
     notice: str
-    drill: DrillStatus | None = None
 
 
 class SimulationWorker:
@@ -219,19 +219,21 @@ class SimulationWorker:
         self._spawn(self._save, job, daemon=False)
 
     def _on_StartDrill(self, command: messages.StartDrill) -> None:
-        if self._drill.state == "running":
-            self._say(f"drill {self._drill.name} is still running")
+        session = self._session
+        try:
+            session.start_drill(command.name, load_drill_scenario(command.name,
+                                                                  self.drill_folder))
+        except SubnetSimError as error:
+            self._drill = DrillStatus(state="failed", name=command.name, error=str(error))
+            self._say(f"refused: drill {command.name}: {error}")
             return
         self._drill = DrillStatus(state="running", name=command.name)
-        self._say(f"drill {command.name} started", kind="drill")
-        self._spawn(self._drill_job, (command.name, self._session.seed, self._session.number),
-                    daemon=True)
+        self._say(f"drill {command.name} staged in this world after block {session.block}",
+                  kind="drill")
 
     def _on__HelperDone(self, done: _HelperDone) -> None:
-        if done.drill is not None:
-            self._drill = done.drill
         if done.session == self._session.number:
-            self._say(done.notice, kind="drill" if done.drill else "save")
+            self._say(done.notice, kind="save")
 
     # --- helper threads (own worlds; they report through the inbox) ----------------------------
 
@@ -252,15 +254,6 @@ class SimulationWorker:
         self._inbox.put(_HelperDone(session, f"saved {saved.db} (run {saved.run_id}) and "
                                     f"{saved.session_file.name}: digest {saved.digest[:16]} "
                                     f"{check} the session"))
-
-    def _drill_job(self, name: str, seed: int, session: int) -> None:
-        try:
-            report = run_drill(name, seed, self.drill_folder)
-        except SubnetSimError as error:
-            status = DrillStatus(state="failed", name=name, error=str(error))
-        else:
-            status = DrillStatus(state="done", name=name, report=report)
-        self._inbox.put(_HelperDone(session, f"drill {name}: {status.state}", drill=status))
 
     # --- snapshots -----------------------------------------------------------------------------
 
@@ -306,10 +299,12 @@ class SimulationWorker:
         session = self._session
         while len(self._samples) > 2 and self._samples[-1][0] - self._samples[0][0] > 2.0:
             self._samples.popleft()
-        governance = governance_of(session.world, self._drill, list_drills(self.drill_folder))
+        governance = council_snapshot(session.world, self._drill, list_drills(self.drill_folder),
+                                      session.halts, session.verdict())
         return Snapshot(
             session=session.number, scenario_name=self.scenario.name, seed=session.seed,
             budget=self.budget, state=self._state(), speed_label=self.speed_label,
             blocks_per_second=self._rate(), governance=governance, notice=self._notice,
+            markers=session.markers(),
             **session.views(),
         )

@@ -30,7 +30,7 @@ from subnetsim.subnet.governance_config import AttackConfig, GovernanceConfig
 from subnetsim.subnet.governance_gate import GovernanceGate, genesis_hash
 from subnetsim.subnet.rng import stream_seed
 
-__all__ = ["Governance", "stage_governance"]
+__all__ = ["Governance", "check_attacks", "stage_governance"]
 
 
 @dataclasses.dataclass(eq=False, slots=True, kw_only=True)
@@ -59,6 +59,7 @@ class Governance:
 def stage_governance(world: Any, governance: GovernanceConfig,
                      attacks: tuple[AttackConfig, ...], seed: int) -> Governance:
     """Stage the council and the attacks on ``world`` (a started world) now."""
+    check_attacks(world, attacks)  # before anything changes in the world
     chain, env = world.chain, world.env
     netuid = world.scenario.netuid
     network_id = genesis_hash(chain.ledger, netuid)
@@ -94,14 +95,23 @@ def _actors(world: Any, governance: GovernanceConfig, attacks: tuple[AttackConfi
     return actors
 
 
-def _attack(world: Any, attack: AttackConfig, index: int, council: Council, seed: int) -> Any:
-    chain = world.chain
-    if attack.kind == "cabal":
+def check_attacks(world: Any, attacks: tuple[AttackConfig, ...]) -> None:
+    """ConfigError naming the attack if ``world`` cannot stage it (e.g. a cabal of uids that
+    are not scripted ``fixed`` validators)."""
+    for index, attack in enumerate(attacks):
+        if attack.kind != "cabal":
+            continue
         cabal = [v for v in world.validators if v.uid in attack.validators]
         if len(cabal) != len(attack.validators) or any(v.behaviour != "fixed" for v in cabal):
             raise ConfigError(f"attacks[{index}].validators", list(attack.validators),
                               "cabal members must be validators with the fixed behaviour")
-        return CabalAttack(attack, chain, cabal)
+
+
+def _attack(world: Any, attack: AttackConfig, index: int, council: Council, seed: int) -> Any:
+    chain = world.chain
+    if attack.kind == "cabal":
+        return CabalAttack(attack, chain, [v for v in world.validators
+                                           if v.uid in attack.validators])
     if attack.kind == "sybil":
         return SybilFlood(attack, chain, world.neurons[attack.funding_uid].coldkey)
     if attack.kind == "forged_halt":

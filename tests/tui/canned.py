@@ -96,13 +96,22 @@ def canned_snapshot(block: int = 117, state: str = "running") -> Snapshot:
     )
     governance = GovernanceSnapshot(
         halted_scopes=("weights",), halt_until=200, has_council=True,
-        council=tuple(CouncilMember(name=f"member-{i}", online=i != 4, signed=i < 3)
+        council=tuple(CouncilMember(name=f"member-{i}", online=i != 4, signed=i < 3,
+                                    behaviour={4: "offline", 5: "malicious"}.get(i, "honest"))
                       for i in range(1, 6)),
         proposals=(ProposalView(proposal_id="p-7", action="RESUME", scope="weights",
                                 signatures=2, threshold=4, status="collecting"),),
         drills=("cabal", "forged_halt"),
-        drill=DrillStatus(state="done", name="cabal",
-                          report=(("halt_block", "95"), ("time_to_halt_s", "60.0000"))),
+        drill=DrillStatus(state="running", name="cabal"),
+        halt_block=95,
+        rounds=("HALT #1 at 93: signers 1,4,5: commitments missing, excluded 4",
+                "HALT #2 at 94: signers 1,2,5: invalid share, excluded 5",
+                "HALT #3 at 94: signers 1,2,3: aggregate verified"),
+        lifecycle=(("detected", 90, "weight_bloc"), ("proposed", 93, "HALT weights"),
+                   ("signed", 94, "3 round(s)"), ("applied", 95, ""),
+                   ("gossiped", 95, "p50 0.25 s, p95 0.31 s after the block"),
+                   ("resumed", None, "")),
+        verdict="report at block 117: PASSED (10 checks) · halt 95 · resume None",
     )
     return Snapshot(
         session=0, scenario_name="canned", seed=3, block=block, epoch_index=5,
@@ -114,7 +123,7 @@ def canned_snapshot(block: int = 117, state: str = "running") -> Snapshot:
         history=_history(), events=events, hyper=Hyperparameters(tempo=20, kappa=0.5),
         commands=({"block": 100, "command": "set_hyperparameter", "name": "kappa",
                    "value": 0.6},),
-        governance=governance, notice="",
+        governance=governance, notice="", markers=((60, "edit"), (95, "halt")),
     )
 
 

@@ -24,7 +24,7 @@ async def test_first_snapshot_fills_status_and_overview() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         status = _text(app, "#status")
-        assert "RUNNING" in status and "block 117/240" in status and "HALTED: weights" in status
+        assert "RUNNING" in status and "block 117/240" in status and "HALTED at block 95: weights (until 200)" in status
         figures = _text(app, "#overview-figures")
         assert "12 registered, 4 with a validator permit" in figures
         assert app.query_one("#halt-banner").display
@@ -123,7 +123,14 @@ async def test_governance_panel_shows_halt_council_and_drills() -> None:
         assert "HALTED" in _text(app, "#halt-state") and "block 200" in _text(app, "#halt-state")
         assert app.query_one("#council-table", DataTable).row_count == 5
         assert app.query_one("#proposal-table", DataTable).get_row_at(0)[3] == "2/4"
-        assert "halt_block" in _text(app, "#drill-report")
+        assert "PASSED" in _text(app, "#drill-report")
+        assert "excluded 5" in _text(app, "#signing-rounds")
+        states = [app.query_one("#council-table", DataTable).get_row_at(i)[1] for i in (3, 4)]
+        assert states == ["OFFLINE", "CHEATING"]
+        life = app.query_one("#lifecycle-table", DataTable)
+        assert [life.get_row_at(i)[:2] for i in range(4)] == [
+            ["detected", "90"], ["proposed", "93"], ["signed", "94"], ["applied", "95"]]
+        assert "HALTED at block 95" in _text(app, "#status")
         picker = app.query_one(OptionList)
         picker.focus()
         picker.highlighted = 1

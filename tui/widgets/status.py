@@ -7,7 +7,7 @@ from textual.widgets import Static
 
 from subnetsim.tui.snapshot import Snapshot
 
-__all__ = ["StatusBar", "status_text"]
+__all__ = ["StatusBar", "halt_banner", "status_text"]
 
 STATE_STYLES = {"running": "bold green", "paused": "bold yellow", "finished": "bold cyan",
                 "crashed": "bold white on red"}
@@ -24,11 +24,19 @@ def status_text(snapshot: Snapshot) -> Text:
     text.append("\n")
     halted = snapshot.metagraph.halted_scopes
     if halted:
-        text.append(f" HALTED: {', '.join(halted)} ", style="bold white on red")
+        text.append(f" {halt_banner(snapshot)} ", style="bold white on red")
         text.append(" ")
     text.append(snapshot.notice or "space pause · n step · e epoch · +/- speed · ? help",
                 style="italic")
     return text
+
+
+def halt_banner(snapshot: Snapshot) -> str:
+    """``HALTED at block 64: emissions, weights (until 124)``: on every panel while halted."""
+    governance = snapshot.governance
+    since = f" at block {governance.halt_block}" if governance.halt_block is not None else ""
+    until = f" (until {governance.halt_until})" if governance.halt_until is not None else ""
+    return f"HALTED{since}: {', '.join(snapshot.metagraph.halted_scopes)}{until}"
 
 
 class StatusBar(Static):
