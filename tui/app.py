@@ -14,11 +14,12 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.timer import Timer
-from textual.widgets import Footer, TabbedContent, TabPane, Tabs
+from textual.widgets import Footer, Input, TabbedContent, TabPane, Tabs
 
 from subnetsim.tui import messages
 from subnetsim.tui.snapshot import Snapshot
 from subnetsim.tui.widgets.charts import ChartsPane
+from subnetsim.tui.widgets.confirm import ConfirmScreen
 from subnetsim.tui.widgets.governance import GovernancePane
 from subnetsim.tui.widgets.help import HelpScreen
 from subnetsim.tui.widgets.log import LogPane
@@ -50,17 +51,19 @@ class DashboardApp(App[Snapshot | None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "subnetsim"
+    # Save, Quit and Help come first: at 80 columns the footer has room for about six keys.
     BINDINGS = [
         Binding("space", "toggle_pause", "Pause/Run"),
+        Binding("s", "save", "Save"),
+        Binding("q", "quit_dashboard", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
         Binding("n", "step_block", "Block"),
         Binding("e", "step_epoch", "Epoch"),
         Binding("plus,equals_sign", "speed(1)", "Speed+", key_display="+"),
         Binding("minus", "speed(-1)", "Speed-", key_display="-"),
         Binding("r", "restart", "Restart"),
-        Binding("s", "save", "Save"),
-        Binding("q", "quit_dashboard", "Quit"),
         Binding("ctrl+c", "quit_dashboard", "Quit", show=False),  # as in any terminal program
-        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("escape", "leave_input", "Leave input", show=False),
         *(Binding(str(number), f"panel('{panel_id}')", title, show=False)
           for number, (panel_id, title, _) in enumerate(PANELS, start=1)),
     ]
@@ -150,9 +153,13 @@ class DashboardApp(App[Snapshot | None]):
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self.render_latest()
+        self._focus_panel(str(event.pane.id))
+
+    def _focus_panel(self, panel_id: str) -> None:
         # Focus the panel's main widget, so its own keys (sort, filter, Enter) work at once.
-        pane = self.query_one(f"#{event.pane.id}-pane")
-        target = next(iter(pane.query(FOCUS_TARGETS)), None)
+        pane = self.query_one(f"#{panel_id}-pane")
+        # A panel that is itself the main widget (the Log) takes the focus itself.
+        target = pane if pane.can_focus else next(iter(pane.query(FOCUS_TARGETS)), None)
         # Panels with nothing to focus take the tab bar, or the hidden panel's widget would keep
         # the focus and TabbedContent would switch back to it.
         (target or self.query_one(TabbedContent).query_one(Tabs)).focus()
@@ -180,7 +187,20 @@ class DashboardApp(App[Snapshot | None]):
         self.driver.send(messages.ChangeSpeed(steps=steps))
 
     def action_restart(self) -> None:
-        self.driver.send(messages.Restart())
+        """Restart only once confirmed: it discards the session's world."""
+
+        def answered(confirmed: bool | None) -> None:
+            if confirmed:
+                self.driver.send(messages.Restart())
+            self.render_latest()
+
+        self.push_screen(ConfirmScreen("Restart from genesis with the next seed? The session's "
+                                       "world is discarded (its edits are kept)."), answered)
+
+    def action_leave_input(self) -> None:
+        """Esc in an input hands the keys back to the panel (its table, list or log)."""
+        if isinstance(self.focused, Input):
+            self._focus_panel(self.query_one(TabbedContent).active)
 
     def action_save(self) -> None:
         self.driver.send(messages.SaveRun())

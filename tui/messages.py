@@ -60,9 +60,11 @@ class ChangeSpeed:
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Restart:
-    """Start a new session on the same scenario; ``seed`` None means the current seed + 1."""
+    """Start a new session on the same scenario; ``seed`` None means the current seed + 1;
+    ``keep_edits``: the session's edited hyperparameters become the new genesis values."""
 
     seed: int | None = None
+    keep_edits: bool = True
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -151,6 +151,7 @@ class Snapshot:
     commands: tuple[Mapping[str, Any], ...]  # the session's command log so far
     governance: GovernanceSnapshot
     notice: str = ""
+    scenario_hyper: Hyperparameters | None = None  # the scenario file's values (for the diff)
     markers: tuple[tuple[int, str], ...] = ()  # (block, halt|extend|resume|edit), for charts
 
 

@@ -31,6 +31,7 @@ from subnetsim.tui.council_view import council_snapshot
 from subnetsim.tui.drills import DRILL_FOLDER, list_drills, load_drill_scenario
 from subnetsim.tui.session import Session
 from subnetsim.tui.snapshot import DrillStatus, Snapshot
+from subnetsim.tui.tuning import parameter_diff
 
 __all__ = ["DEFAULT_SPEED", "SPEEDS", "SimulationWorker", "WorkerSettings"]
 
@@ -69,6 +70,7 @@ class SimulationWorker:
                  post: Callable[[Snapshot], None],
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.scenario = settings.scenario
+        self.file_hyper = settings.scenario.hyperparameters  # before any kept edit
         self.budget = settings.budget
         self.save_folder = settings.save_folder
         self.drill_folder = settings.drill_folder
@@ -194,11 +196,18 @@ class SimulationWorker:
 
     def _on_Restart(self, command: messages.Restart) -> None:
         seed = self._session.seed + 1 if command.seed is None else command.seed
+        hyper = self._session.world.chain.ledger.hyper
+        kept = [name for name, *_ in parameter_diff(hyper, self.scenario.hyperparameters, ())]
+        if command.keep_edits and kept:
+            # The edits become the new session's genesis values (its scenario, saved with it).
+            self.scenario = dataclasses.replace(self.scenario, hyperparameters=hyper)
         self._session = Session(self._session.number + 1, self.scenario, seed)
         self._finished, self._step_target = False, None
         self._samples.clear()
         self._restart_pace()
-        self._say(f"restarted with seed {seed}")
+        keeping = f", keeping {', '.join(kept)} from genesis" if command.keep_edits and kept \
+            else ""
+        self._say(f"restarted with seed {seed}{keeping}")
 
     def _on_SetHyperparameter(self, command: messages.SetHyperparameter) -> None:
         session = self._session
@@ -305,6 +314,6 @@ class SimulationWorker:
             session=session.number, scenario_name=self.scenario.name, seed=session.seed,
             budget=self.budget, state=self._state(), speed_label=self.speed_label,
             blocks_per_second=self._rate(), governance=governance, notice=self._notice,
-            markers=session.markers(),
+            markers=session.markers(), scenario_hyper=self.file_hyper,
             **session.views(),
         )

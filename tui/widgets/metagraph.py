@@ -136,8 +136,3 @@ class MetagraphPane(Vertical):
 
     def action_focus_filter(self) -> None:
         self.query_one(Input).focus()
-
-    def on_key(self, event: Any) -> None:
-        if event.key == "escape" and self.query_one(Input).has_focus:
-            self.query_one(DataTable).focus()
-            event.stop()
