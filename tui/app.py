@@ -22,6 +22,7 @@ from subnetsim.tui.widgets.charts import ChartsPane
 from subnetsim.tui.widgets.confirm import ConfirmScreen
 from subnetsim.tui.widgets.governance import GovernancePane
 from subnetsim.tui.widgets.help import HelpScreen
+from subnetsim.tui.widgets.inspector import InspectorScreen
 from subnetsim.tui.widgets.log import LogPane
 from subnetsim.tui.widgets.metagraph import MetagraphPane
 from subnetsim.tui.widgets.overview import OverviewPane
@@ -143,6 +144,9 @@ class DashboardApp(App[Snapshot | None]):
         # background for every change under a modal (~50 ms at 120x40, measured), which would
         # delay keys. Closing the help renders the latest snapshot.
         base = self.screen_stack[0] if self.screen_stack else None
+        if isinstance(self.screen, InspectorScreen) and self.latest is not None:
+            self.screen.show(self.latest)
+            return
         status = base.query(StatusBar) if base is not None else None
         if self.latest is None or not status or self.screen is not base:
             return
@@ -168,6 +172,15 @@ class DashboardApp(App[Snapshot | None]):
 
     def on_parameter_edited(self, message: messages.ParameterEdited) -> None:
         self.driver.send(messages.SetHyperparameter(name=message.name, value=message.value))
+
+    def on_inspect_requested(self, message: messages.InspectRequested) -> None:
+        self.driver.send(messages.InspectUid(uid=message.uid))
+
+        def closed(_: None) -> None:
+            self.driver.send(messages.InspectUid(uid=None))
+            self.render_latest()
+
+        self.push_screen(InspectorScreen(message.uid), closed)
 
     def on_drill_requested(self, message: messages.DrillRequested) -> None:
         self.driver.send(messages.StartDrill(name=message.name))

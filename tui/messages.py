@@ -21,6 +21,8 @@ __all__ = [
     "Command",
     "DashboardDriver",
     "DrillRequested",
+    "InspectRequested",
+    "InspectUid",
     "ParameterEdited",
     "Restart",
     "SaveRun",
@@ -88,12 +90,19 @@ class StartDrill:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class InspectUid:
+    """Carry ``uid``'s history in the snapshots from now on (None: stop); not logged."""
+
+    uid: int | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Stop:
     """End the simulation (the driver sends it from ``stop()``; a save in progress finishes)."""
 
 
 Command = (TogglePause | StepBlocks | StepEpoch | ChangeSpeed | Restart | SetHyperparameter
-           | SaveRun | StartDrill)
+           | SaveRun | StartDrill | InspectUid)
 
 
 class DashboardDriver(Protocol):
@@ -132,3 +141,11 @@ class DrillRequested(Message):
     def __init__(self, name: str) -> None:
         super().__init__()
         self.name = name
+
+
+class InspectRequested(Message):
+    """Enter on a metagraph row: open the inspector on ``uid``."""
+
+    def __init__(self, uid: int) -> None:
+        super().__init__()
+        self.uid = uid

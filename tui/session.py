@@ -21,7 +21,15 @@ from subnetsim.simulation import Simulation
 from subnetsim.subnet.metagraph import metagraph_of
 from subnetsim.subnet.records import BlockRecord, EpochRecord, EventRecord, ExtrinsicRecord
 from subnetsim.subnet.scenario import Scenario
-from subnetsim.tui.snapshot import EpochPoint, LogEntry, epoch_point, group_labels, weights_view
+from subnetsim.tui.snapshot import (
+    EpochPoint,
+    LogEntry,
+    UidDetail,
+    epoch_point,
+    group_labels,
+    weights_view,
+)
+from subnetsim.tui.uid_history import UidHistory
 from subnetsim.world import World
 
 __all__ = ["Session", "format_event"]
@@ -44,6 +52,18 @@ def format_event(kind: str, data: dict[str, Any]) -> str:
     return f"{kind} {details}".rstrip()
 
 
+def _halt_line(event: EventRecord, kind: str) -> LogEntry:
+    """A halt as a uid's inspector lists it: did it stop the uid's pay?"""
+    scopes = set(event.data.get("scopes", ()))
+    if kind == "resume":
+        text = "resumed: pay and weights flow again"
+    elif scopes & {"emissions", "all"}:
+        text = f"{kind} ({', '.join(sorted(scopes))}): its pay stopped"
+    else:
+        text = f"{kind} ({', '.join(sorted(scopes))}): pay continues"
+    return LogEntry(seq=0, block=event.block, kind=kind, text=text)
+
+
 class Session:
     """A world with the history, events and command log the dashboard shows."""
 
@@ -59,6 +79,8 @@ class Session:
         self.drill_scenario: Scenario | None = None  # the drill the report measures
         self._verdict: tuple[int, str] | None = None  # (block, text) of the last report
         self._drill_end = 0
+        self.uid_history = UidHistory()
+        self.halt_lines: list[LogEntry] = []  # halts as every uid's inspector lists them
         # The same API a notebook uses: edits go through Simulation.set_hyperparameter.
         self.simulation = Simulation(scenario, seed, recorder=self.record)
         if scenario.governance is not None:
@@ -90,10 +112,14 @@ class Session:
         if self.drill_log is not None:
             self.drill_log(block, extrinsics, events, epoch)
         for event in events:
-            self.log(event.block, event.kind, format_event(event.kind, dict(event.data)))
+            text = format_event(event.kind, dict(event.data))
+            self.log(event.block, event.kind, text)
+            self.uid_history.add_event(event, self.world.chain.uid_of, text)
             if event.kind in ("halt", "resume", "halt_expired"):
                 self.halts.append((event.block, self._halt_kind(event.kind)))
+                self.halt_lines.append(_halt_line(event, self.halts[-1][1]))
         if epoch is not None:
+            self.uid_history.add_epoch(epoch, self.world.model_losses())
             roles, behaviours = self.roles_and_behaviours()
             point = epoch_point(epoch, group_labels(roles, behaviours),
                                 self.world.chain.ledger.registered)
@@ -138,6 +164,19 @@ class Session:
                     f"{data['attacker_emission_before_halt']:.1f} TAO before the halt")
             self._verdict = (self.block, text)
         return self._verdict[1]
+
+    def inspect(self, uid: int) -> UidDetail | None:
+        """The inspector's view of ``uid`` now (None for a slot out of range)."""
+        ledger = self.world.chain.ledger
+        if not 0 <= uid < ledger.capacity:
+            return None
+        roles, behaviours = self.roles_and_behaviours()
+        hotkey = ledger.hotkeys[uid] if ledger.registered[uid] else ""
+        weights = ledger.weights.astype(float)
+        loss = self.world.model_losses()[uid] if self.world.miners is not None else np.nan
+        return self.uid_history.detail(
+            uid, (hotkey or "", roles[uid], behaviours[uid]), weights, tuple(self.halt_lines),
+            model_loss_now=float(loss))
 
     def markers(self) -> tuple[tuple[int, str], ...]:
         """Halts, resumes and hyperparameter edits by block, for the charts."""

@@ -26,6 +26,7 @@ __all__ = [
     "LogEntry",
     "ProposalView",
     "Snapshot",
+    "UidDetail",
     "WeightsView",
     "epoch_point",
     "gini",
@@ -125,6 +126,22 @@ class GovernanceSnapshot:
     verdict: str = ""  # the drill's checks, once its block budget is reached
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class UidDetail:
+    """One uid in depth, for the inspector: series over epochs, weights, events."""
+
+    uid: int
+    hotkey: str
+    role: str
+    behaviour: str
+    blocks: tuple[int, ...]  # epoch blocks, the x of every series
+    series: tuple[tuple[str, tuple[float, ...]], ...]  # (name, one value per epoch)
+    weights_given: tuple[tuple[int, float], ...]  # (uid, share of its row)
+    weights_received: tuple[tuple[int, float], ...]  # (validator uid, share of column)
+    events: tuple[LogEntry, ...]
+    model_loss_now: float = float("nan")
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Snapshot:
     """Everything the dashboard shows at one moment of a session."""
@@ -153,6 +170,7 @@ class Snapshot:
     notice: str = ""
     scenario_hyper: Hyperparameters | None = None  # the scenario file's values (for the diff)
     markers: tuple[tuple[int, str], ...] = ()  # (block, halt|extend|resume|edit), for charts
+    inspected: UidDetail | None = None  # the uid the inspector shows, while it is open
 
 
 def gini(values: Sequence[float] | np.ndarray) -> float:

@@ -90,6 +90,7 @@ class SimulationWorker:
         self._dirty = True
         self._last_snapshot: Snapshot | None = None
         self._helpers: list[threading.Thread] = []
+        self._inspected: int | None = None
 
     def run(self) -> None:
         """Run until told to stop, then wait for any save in progress (drills are abandoned)."""
@@ -220,6 +221,9 @@ class SimulationWorker:
         self._say(f"set {command.name} = {command.value!r} (was {old!r}) after block "
                   f"{session.block}", kind="command")
 
+    def _on_InspectUid(self, command: messages.InspectUid) -> None:
+        self._inspected = command.uid
+
     def _on_SaveRun(self, command: messages.SaveRun) -> None:
         session = self._session
         job = (self.scenario, session.seed, list(session.commands), session.block,
@@ -315,5 +319,6 @@ class SimulationWorker:
             budget=self.budget, state=self._state(), speed_label=self.speed_label,
             blocks_per_second=self._rate(), governance=governance, notice=self._notice,
             markers=session.markers(), scenario_hyper=self.file_hyper,
+            inspected=session.inspect(self._inspected) if self._inspected is not None else None,
             **session.views(),
         )

@@ -22,6 +22,7 @@ from subnetsim.tui.snapshot import (
     LogEntry,
     ProposalView,
     Snapshot,
+    UidDetail,
     weights_view,
 )
 
@@ -164,3 +165,29 @@ def pause_answer(command: messages.Command, last: Snapshot) -> Snapshot | None:
         state = "paused" if last.state == "running" else "running"
         return dataclasses.replace(last, state=state, notice=state)
     return None
+
+
+def canned_detail(uid: int) -> UidDetail:
+    """A made-up inspector view of ``uid`` over the canned history's five epochs."""
+    blocks = tuple(20 * index for index in range(1, 6))
+    grow = tuple(0.1 * index for index in range(1, 6))
+    return UidDetail(
+        uid=uid, hotkey=f"miner-{uid}", role="miner", behaviour=_behaviour(uid), blocks=blocks,
+        series=(("stake", tuple(2.5 * uid + g for g in grow)), ("incentive", grow),
+                ("dividends", (0.0,) * 5), ("validator_trust", (0.0,) * 5),
+                ("emission_tao", tuple(g * 3 for g in grow)),
+                ("model_loss", tuple(0.5 - g / 2 for g in grow))),
+        weights_given=(), weights_received=((0, 0.4), (1, 0.35), (2, 0.25)),
+        events=(LogEntry(seq=1, block=0, kind="registered", text=f"registered miner-{uid}"),
+                LogEntry(seq=2, block=33, kind="rejected", text="rejected serve: Timeout"),
+                LogEntry(seq=0, block=95, kind="halt", text="halt (weights): pay continues")),
+        model_loss_now=0.2,
+    )
+
+
+def inspect_answer(command: messages.Command, last: Snapshot) -> Snapshot | None:
+    """Answer InspectUid like the real driver: the next snapshot carries the uid's detail."""
+    if isinstance(command, messages.InspectUid):
+        detail = None if command.uid is None else canned_detail(command.uid)
+        return dataclasses.replace(last, inspected=detail)
+    return pause_answer(command, last)

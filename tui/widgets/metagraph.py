@@ -1,7 +1,8 @@
 """Metagraph: btcli's columns for every registered uid, plus its behaviour; sort and filter.
 
-``o`` moves the sort to the next column (or click a header), ``i`` inverts the order, and the
-filter keeps rows whose text holds every typed word (``val``, ``active``, a behaviour, a uid).
+Enter on a row opens the uid inspector. ``o`` moves the sort to the next column (or click a
+header), ``i`` inverts the order, and the filter keeps rows whose text holds every typed word
+(``val``, ``active``, a behaviour, a uid).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
 
+from subnetsim.tui.messages import InspectRequested
 from subnetsim.tui.snapshot import Snapshot
 
 __all__ = ["COLUMNS", "MetagraphPane", "metagraph_rows", "visible_rows"]
@@ -115,6 +117,11 @@ class MetagraphPane(Vertical):
     def _rerender(self) -> None:
         if self._snapshot is not None:
             self.show(self._snapshot)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a row opens the uid inspector."""
+        event.stop()
+        self.post_message(InspectRequested(int(event.data_table.get_row_at(event.cursor_row)[0])))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._rerender()
