@@ -18,6 +18,7 @@ from textual.widgets import Footer, Input, TabbedContent, TabPane, Tabs
 
 from subnetsim.tui import messages
 from subnetsim.tui.snapshot import Snapshot
+from subnetsim.tui.widgets.ab import ABPane
 from subnetsim.tui.widgets.charts import ChartsPane
 from subnetsim.tui.widgets.confirm import ConfirmScreen
 from subnetsim.tui.widgets.governance import GovernancePane
@@ -32,13 +33,14 @@ from subnetsim.tui.widgets.weights import WeightsPane
 
 __all__ = ["PANELS", "QUIET_SECONDS", "REFRESH_SECONDS", "DashboardApp"]
 
-FOCUS_TARGETS = "DataTable.main-table, LogPane, OptionList"
+FOCUS_TARGETS = "DataTable.main-table, LogPane, OptionList, #ab-input"
 REFRESH_SECONDS = 0.3  # at most ~3 repaints a second, whatever the driver posts
 QUIET_SECONDS = 0.25  # a key's answer takes < 0.1 s (docs/tui.md); collections wait that long
 PANELS = (("overview", "Overview", OverviewPane), ("metagraph", "Metagraph", MetagraphPane),
           ("weights", "Weights", WeightsPane), ("charts", "Charts", ChartsPane),
           ("parameters", "Parameters", ParametersPane),
-          ("governance", "Governance", GovernancePane), ("log", "Log", LogPane))
+          ("governance", "Governance", GovernancePane), ("log", "Log", LogPane),
+          ("ab", "A/B", ABPane))
 
 
 def _answers_command(shown: Snapshot | None, latest: Snapshot) -> bool:
@@ -181,6 +183,12 @@ class DashboardApp(App[Snapshot | None]):
             self.render_latest()
 
         self.push_screen(InspectorScreen(message.uid), closed)
+
+    def on_fork_requested(self, message: messages.ForkRequested) -> None:
+        self.driver.send(messages.StartAB(name=message.name, a=message.a, b=message.b))
+
+    def on_fork_stop_requested(self, message: messages.ForkStopRequested) -> None:
+        self.driver.send(messages.StopAB())
 
     def on_drill_requested(self, message: messages.DrillRequested) -> None:
         self.driver.send(messages.StartDrill(name=message.name))

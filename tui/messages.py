@@ -17,6 +17,8 @@ from textual.message import Message
 from subnetsim.tui.snapshot import Snapshot
 
 __all__ = [
+    "ForkRequested",
+    "ForkStopRequested",
     "ChangeSpeed",
     "Command",
     "DashboardDriver",
@@ -28,10 +30,12 @@ __all__ = [
     "SaveRun",
     "SetHyperparameter",
     "SnapshotReady",
+    "StartAB",
     "StartDrill",
     "StepBlocks",
     "StepEpoch",
     "Stop",
+    "StopAB",
     "TogglePause",
 ]
 
@@ -90,6 +94,20 @@ class StartDrill:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class StartAB:
+    """Fork the session now into two worlds: ``name = a`` and ``name = b``, same seed."""
+
+    name: str
+    a: Any
+    b: Any
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class StopAB:
+    """End the A/B fork; the session runs on where it waited."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class InspectUid:
     """Carry ``uid``'s history in the snapshots from now on (None: stop); not logged."""
 
@@ -102,7 +120,7 @@ class Stop:
 
 
 Command = (TogglePause | StepBlocks | StepEpoch | ChangeSpeed | Restart | SetHyperparameter
-           | SaveRun | StartDrill | InspectUid)
+           | SaveRun | StartDrill | InspectUid | StartAB | StopAB)
 
 
 class DashboardDriver(Protocol):
@@ -149,3 +167,17 @@ class InspectRequested(Message):
     def __init__(self, uid: int) -> None:
         super().__init__()
         self.uid = uid
+
+
+class ForkRequested(Message):
+    """The A/B panel validated a setting and two values."""
+
+    def __init__(self, name: str, a: Any, b: Any) -> None:
+        super().__init__()
+        self.name = name
+        self.a = a
+        self.b = b
+
+
+class ForkStopRequested(Message):
+    """The user ended the A/B."""

@@ -32,7 +32,7 @@ from subnetsim.tui.snapshot import (
 from subnetsim.tui.uid_history import UidHistory
 from subnetsim.world import World
 
-__all__ = ["Session", "format_event"]
+__all__ = ["Session", "format_event", "roles_and_behaviours"]
 
 EVENT_LINES = 300  # log lines a snapshot carries (the Log panel keeps its own scrollback)
 
@@ -50,6 +50,18 @@ def format_event(kind: str, data: dict[str, Any]) -> str:
             f"block {until}" if until is not None else "a resume")
     details = " ".join(f"{key}={value}" for key, value in sorted(data.items()))
     return f"{kind} {details}".rstrip()
+
+
+def roles_and_behaviours(world: World) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Role and behaviour per uid slot of the neuron holding it now ("" when empty)."""
+    ledger = world.chain.ledger
+    roles, behaviours = [""] * ledger.capacity, [""] * ledger.capacity
+    for uid in np.flatnonzero(ledger.registered):
+        roles[uid], behaviours[uid] = "unknown", "unknown"
+    for neuron in world.occupants():
+        if ledger.registered[neuron.uid] and ledger.hotkeys[neuron.uid] == neuron.hotkey:
+            roles[neuron.uid], behaviours[neuron.uid] = neuron.role, neuron.behaviour
+    return tuple(roles), tuple(behaviours)
 
 
 def _halt_line(event: EventRecord, kind: str) -> LogEntry:
@@ -186,15 +198,7 @@ class Session:
 
     def roles_and_behaviours(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """Role and behaviour per uid slot of the neuron holding it now ("" when empty)."""
-        world = self.world
-        ledger = world.chain.ledger
-        roles, behaviours = [""] * ledger.capacity, [""] * ledger.capacity
-        for uid in np.flatnonzero(ledger.registered):
-            roles[uid], behaviours[uid] = "unknown", "unknown"
-        for neuron in world.occupants():
-            if ledger.registered[neuron.uid] and ledger.hotkeys[neuron.uid] == neuron.hotkey:
-                roles[neuron.uid], behaviours[neuron.uid] = neuron.role, neuron.behaviour
-        return tuple(roles), tuple(behaviours)
+        return roles_and_behaviours(self.world)
 
     def next_epoch_block(self) -> int:
         """The next epoch block after the current one."""

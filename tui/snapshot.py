@@ -19,6 +19,8 @@ from subnetsim.subnet.metagraph import Metagraph
 from subnetsim.subnet.records import EpochRecord
 
 __all__ = [
+    "ABSide",
+    "ABView",
     "CouncilMember",
     "DrillStatus",
     "EpochPoint",
@@ -143,6 +145,28 @@ class UidDetail:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class ABSide:
+    """One side of an A/B fork: its value of the setting, metagraph and epochs."""
+
+    label: str
+    value: Any
+    digest: str
+    metagraph: Metagraph
+    behaviours: tuple[str, ...]
+    history: tuple[EpochPoint, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class ABView:
+    """An A/B fork: the setting, the block it forked at, where both sides are now."""
+
+    name: str
+    fork_block: int
+    block: int
+    sides: tuple[ABSide, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Snapshot:
     """Everything the dashboard shows at one moment of a session."""
 
@@ -171,6 +195,7 @@ class Snapshot:
     scenario_hyper: Hyperparameters | None = None  # the scenario file's values (for the diff)
     markers: tuple[tuple[int, str], ...] = ()  # (block, halt|extend|resume|edit), for charts
     inspected: UidDetail | None = None  # the uid the inspector shows, while it is open
+    ab: ABView | None = None  # an A/B fork of the session, while one runs
 
 
 def gini(values: Sequence[float] | np.ndarray) -> float:

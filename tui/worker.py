@@ -23,10 +23,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from subnetsim.commands import validated_hyperparameters
 from subnetsim.sessions import save_session
 from subnetsim.subnet.errors import SubnetSimError
 from subnetsim.subnet.scenario import Scenario
 from subnetsim.tui import messages
+from subnetsim.tui.ab import ABRun
 from subnetsim.tui.council_view import council_snapshot
 from subnetsim.tui.drills import DRILL_FOLDER, list_drills, load_drill_scenario
 from subnetsim.tui.session import Session
@@ -91,6 +93,7 @@ class SimulationWorker:
         self._last_snapshot: Snapshot | None = None
         self._helpers: list[threading.Thread] = []
         self._inspected: int | None = None
+        self._ab: ABRun | None = None
 
     def run(self) -> None:
         """Run until told to stop, then wait for any save in progress (drills are abandoned)."""
@@ -138,24 +141,33 @@ class SimulationWorker:
         if rate is None:
             return 0.0  # full speed: the dashboard runs in another process, nothing to yield to
         start_time, start_block = self._pace
-        due = start_time + (self._session.block + 1 - start_block) / rate
+        due = start_time + (self._block + 1 - start_block) / rate
         return min(max(due - self._clock(), 0.0), IDLE_WAIT)
 
     def _run_chunk(self) -> None:
         target = self._target_block()
         session, started = self._session, self._clock()
-        while session.block < target and self._clock() - started < CHUNK_SECONDS:
-            session.world.run_to_block(session.block + 1)
-        self._samples.append((self._clock(), session.block))
-        if self._step_target is not None and session.block >= self._step_target:
+        while self._block < target and self._clock() - started < CHUNK_SECONDS:
+            if self._ab is not None:
+                self._ab.step()  # the session waits while its A/B fork runs
+            else:
+                session.world.run_to_block(session.block + 1)
+        self._samples.append((self._clock(), self._block))
+        if self._step_target is not None and self._block >= self._step_target:
             self._step_target, self._dirty = None, True
-        if not self._paused and not self._finished and session.block >= self.budget:
+        if self._ab is None and not self._paused and not self._finished and \
+                session.block >= self.budget:
             self._paused, self._finished, self._dirty = True, True, True
             self._say(f"reached the scenario's budget of {self.budget} blocks: paused "
                       "(space runs on)")
 
+    @property
+    def _block(self) -> int:
+        """The block the running world (the session, or its A/B fork) has reached."""
+        return self._ab.block if self._ab is not None else self._session.block
+
     def _target_block(self) -> int:
-        block = self._session.block
+        block = self._block
         if self._step_target is not None:
             return self._step_target
         if self._paused:
@@ -184,7 +196,7 @@ class SimulationWorker:
 
     def _on_StepBlocks(self, command: messages.StepBlocks) -> None:
         self._paused = True
-        self._step_target = self._session.block + max(1, command.count)
+        self._step_target = self._block + max(1, command.count)
 
     def _on_StepEpoch(self, command: messages.StepEpoch) -> None:
         self._paused = True
@@ -220,6 +232,26 @@ class SimulationWorker:
             return
         self._say(f"set {command.name} = {command.value!r} (was {old!r}) after block "
                   f"{session.block}", kind="command")
+
+    def _on_StartAB(self, command: messages.StartAB) -> None:
+        session = self._session
+        try:
+            for value in (command.a, command.b):
+                validated_hyperparameters(session.world.chain.ledger.hyper, command.name, value)
+            self._ab = ABRun(session, command.name, command.a, command.b)
+        except SubnetSimError as error:
+            self._say(f"refused: A/B: {error}")
+            return
+        self._step_target = None
+        self._restart_pace()
+        self._say(f"A/B from block {session.block}: {command.name} = {command.a!r} (A) vs "
+                  f"{command.b!r} (B), same seed; the session waits (x ends the A/B)")
+
+    def _on_StopAB(self, command: messages.StopAB) -> None:
+        if self._ab is not None:
+            self._ab, self._step_target = None, None
+            self._restart_pace()
+            self._say(f"A/B ended; the session resumes at block {self._session.block}")
 
     def _on_InspectUid(self, command: messages.InspectUid) -> None:
         self._inspected = command.uid
@@ -281,7 +313,7 @@ class SimulationWorker:
         self._session.log(self._session.block, kind, text)
 
     def _restart_pace(self) -> None:
-        self._pace = (self._clock(), self._session.block)
+        self._pace = (self._clock(), self._block)
 
     def _rate(self) -> float:
         if self._idle() or len(self._samples) < 2:
@@ -298,7 +330,7 @@ class SimulationWorker:
         """Post when a command or a step asked for it, else at most every POST_SECONDS and only
         if the block moved (a paused screen is not repainted for nothing)."""
         now, last = self._clock(), self._last_snapshot
-        moved = last is None or (last.block, last.session) != (self._session.block,
+        moved = last is None or (last.block, last.session) != (self._block,
                                                               self._session.number)
         if not self._dirty and not (moved and now - self._last_post >= POST_SECONDS):
             return
@@ -320,5 +352,6 @@ class SimulationWorker:
             blocks_per_second=self._rate(), governance=governance, notice=self._notice,
             markers=session.markers(), scenario_hyper=self.file_hyper,
             inspected=session.inspect(self._inspected) if self._inspected is not None else None,
+            ab=self._ab.view() if self._ab is not None else None,
             **session.views(),
         )
