@@ -25,6 +25,7 @@ from typing import Any
 
 from subnetsim.commands import validated_hyperparameters
 from subnetsim.sessions import save_session
+from subnetsim.subnet.config import Hyperparameters
 from subnetsim.subnet.errors import SubnetSimError
 from subnetsim.subnet.scenario import Scenario
 from subnetsim.tui import messages
@@ -55,6 +56,7 @@ class WorkerSettings:
     paused: bool = False
     save_folder: Path = Path("runs")
     drill_folder: Path = DRILL_FOLDER
+    file_hyper: Hyperparameters | None = None  # the scenario file's values, before --set
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -72,7 +74,8 @@ class SimulationWorker:
                  post: Callable[[Snapshot], None],
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.scenario = settings.scenario
-        self.file_hyper = settings.scenario.hyperparameters  # before any kept edit
+        # The scenario file's values, before --set and kept edits: the parameter diff's base.
+        self.file_hyper = settings.file_hyper or settings.scenario.hyperparameters
         self.budget = settings.budget
         self.save_folder = settings.save_folder
         self.drill_folder = settings.drill_folder

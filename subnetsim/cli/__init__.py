@@ -146,6 +146,12 @@ def _register_sweep(commands: argparse._SubParsersAction) -> None:
     register(commands)
 
 
+def _register_serve(commands: argparse._SubParsersAction) -> None:
+    from subnetsim.cli.serve_command import register
+
+    register(commands)
+
+
 def _register_drill(commands: argparse._SubParsersAction) -> None:
     from subnetsim.cli.drill import register_drill
 
@@ -164,6 +170,7 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_drill,
     _register_sweep,
     _register_tui,
+    _register_serve,
 ]
 
 
