@@ -28,12 +28,12 @@ from subnetsim.tui.widgets.log import LogPane
 from subnetsim.tui.widgets.metagraph import MetagraphPane
 from subnetsim.tui.widgets.overview import OverviewPane
 from subnetsim.tui.widgets.parameters import ParametersPane
-from subnetsim.tui.widgets.status import StatusBar
+from subnetsim.tui.widgets.status import StatusBar, starting_text
 from subnetsim.tui.widgets.weights import WeightsPane
 
 __all__ = ["PANELS", "QUIET_SECONDS", "REFRESH_SECONDS", "DashboardApp"]
 
-FOCUS_TARGETS = "DataTable.main-table, LogPane, OptionList, #ab-input"
+FOCUS_TARGETS = "DataTable.main-table, LogPane, OptionList"
 REFRESH_SECONDS = 0.3  # at most ~3 repaints a second, whatever the driver posts
 QUIET_SECONDS = 0.25  # a key's answer takes < 0.1 s (docs/tui.md); collections wait that long
 PANELS = (("overview", "Overview", OverviewPane), ("metagraph", "Metagraph", MetagraphPane),
@@ -91,6 +91,17 @@ class DashboardApp(App[Snapshot | None]):
 
     def on_mount(self) -> None:
         self._collecting = gc.isenabled()
+        started = time.monotonic()
+        status = self.query_one(StatusBar)
+        status.update(starting_text(0.0))
+
+        def tick() -> None:  # until the first snapshot replaces it
+            if self.latest is None:
+                status.update(starting_text(time.monotonic() - started))
+            elif self._starting is not None:
+                self._starting.stop()
+
+        self._starting: Timer | None = self.set_interval(0.1, tick)
         self.driver.start(self._receive)
 
     def on_unmount(self) -> None:

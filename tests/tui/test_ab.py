@@ -91,7 +91,7 @@ async def test_the_ab_panel_sends_the_fork_and_shows_both_sides() -> None:
     driver = StubDriver([snapshot])
     app = DashboardApp(driver)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("8")
+        await pilot.press("8", "slash")
         box = app.query_one("#ab-input", Input)
         assert box.has_focus
         await pilot.press(*(_character_to_key(c) for c in "kappa 0.5 0.6"), "enter")

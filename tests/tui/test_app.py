@@ -75,7 +75,13 @@ async def test_weights_panel_shows_heatmaps_and_consensus() -> None:
         await pilot.press("3")
         text = _text(app, "#heatmap")
         assert "Weights" in text and "Bonds" in text and "Consensus per miner" in text
-        assert "v3" in text and "top consensus: uid 11" in text
+        assert "v3" in text and "percentile" in text
+        # Columns by consensus, highest first: the read-out starts on the top miner.
+        readout = _text(app, "#weights-readout")
+        assert "miner 11" in readout and "rank 1 of 8" in readout
+        await pilot.press("right", "down")
+        readout = _text(app, "#weights-readout")
+        assert readout.startswith("v1 → miner 10") and "rank 2 of 8" in readout
 
 
 async def test_charts_panel_plots_each_group() -> None:

@@ -19,10 +19,11 @@ from tests.tui.canned import StubDriver, canned_snapshot, pause_answer
 TYPED = [_character_to_key(c) for c in string.ascii_letters + string.digits
          + string.punctuation + " "]
 INPUTS = [("2", "#metagraph-filter", "metagraph-table"),
-          ("5", "#parameter-input", "parameters-table")]
+          ("5", "#parameter-input", "parameters-table"),
+          ("8", "#ab-input", "ab-table-a")]
 
 
-@pytest.mark.parametrize(("panel", "selector", "home"), INPUTS, ids=["filter", "parameter"])
+@pytest.mark.parametrize(("panel", "selector", "home"), INPUTS, ids=["filter", "parameter", "ab"])
 async def test_typing_into_an_input_never_fires_a_command(panel, selector, home) -> None:
     driver = StubDriver([canned_snapshot()], answer=pause_answer)
     app = DashboardApp(driver)
@@ -32,7 +33,8 @@ async def test_typing_into_an_input_never_fires_a_command(panel, selector, home)
         box.focus()
         await pilot.press(*TYPED)
         assert driver.commands == []  # no pause, step, speed, restart, save, quit or drill
-        assert app.query_one(TabbedContent).active == {"2": "metagraph", "5": "parameters"}[panel]
+        panels = {"2": "metagraph", "5": "parameters", "8": "ab"}
+        assert app.query_one(TabbedContent).active == panels[panel]
         assert not isinstance(app.screen, HelpScreen) and app.is_running
         assert box.value.endswith(string.punctuation + " ")
         await pilot.press("escape")

@@ -1,7 +1,8 @@
 """A/B: fork the session at this block into two worlds that differ in one setting.
 
-Type ``kappa 0.5 0.6`` (a hyperparameter and two values) and Enter: both sides start from the
-session's state at this block on the same seed, and run side by side while the session waits.
+Press ``/``, type ``kappa 0.5 0.6`` (a hyperparameter and two values) and Enter: both sides
+start from the session's state at this block on the same seed, and run side by side while the
+session waits.
 Each side's table lists every uid's incentive, dividends and stake; B's also the change
 from A. The charts below show incentive per behaviour group on each side. ``x`` ends the A/B.
 """
@@ -57,15 +58,16 @@ def ab_rows(side: ABSide, base: ABSide | None) -> list[tuple[str, ...]]:
 class ABPane(Vertical):
     """The A/B input, both sides' tables, and incentive per group on each side."""
 
-    BINDINGS = [Binding("x", "stop_ab", "End A/B")]
+    BINDINGS = [Binding("x", "stop_ab", "End A/B"),
+                Binding("slash", "focus_input", "A/B setting", show=False)]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._hyper: Hyperparameters | None = None
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="A/B: a hyperparameter and two values, e.g. kappa 0.5 0.6 — "
-                    "Enter forks the session here, Esc leaves", id="ab-input",
+        yield Input(placeholder="/ then a hyperparameter and two values, e.g. kappa 0.5 0.6 — "
+                    "Enter forks here, Esc leaves", id="ab-input",
                     select_on_focus=False)
         yield Static("No A/B yet: the session runs on its own.", id="ab-caption")
         with Horizontal(id="ab-tables"):
@@ -86,7 +88,8 @@ class ABPane(Vertical):
         ab = snapshot.ab
         caption = self.query_one("#ab-caption", Static)
         if ab is None:
-            caption.update("No A/B running: type a setting and two values above.")
+            caption.update("No A/B running: / then a setting and two values, e.g. kappa 0.5 "
+                           "0.6, Enter.")
             return
         a, b = ab.sides
         caption.update(f"[b]{ab.name}[/b]: A = {a.value!r}, B = {b.value!r} · forked at block "
@@ -114,6 +117,9 @@ class ABPane(Vertical):
         caption.update(f"forking: {name} = {a!r} vs {b!r} ...")
         self.query_one("#ab-table-a", DataTable).focus()
         self.post_message(ForkRequested(name, a, b))
+
+    def action_focus_input(self) -> None:
+        self.query_one(Input).focus()
 
     def action_stop_ab(self) -> None:
         self.post_message(ForkStopRequested())
