@@ -35,7 +35,7 @@ def council_snapshot(world: Any, drill: DrillStatus, drills: tuple[str, ...],
     halt_block = _halt_in_force(halts) if chain.ledger.halted_scopes else None
     base = {"halted_scopes": tuple(sorted(chain.ledger.halted_scopes)),
             "halt_until": chain.halt_until, "drills": drills, "drill": drill,
-            "halt_block": halt_block, "verdict": verdict}
+            "halt_block": halt_block, "verdict": verdict, "halts": tuple(halts)}
     if governance is None:
         return GovernanceSnapshot(**base)
     council = governance.council

@@ -123,6 +123,7 @@ class GovernanceSnapshot:
     drills: tuple[str, ...] = ()
     drill: DrillStatus = DrillStatus(state="idle")
     halt_block: int | None = None  # the block the halt in force took effect in
+    halts: tuple[tuple[int, str], ...] = ()  # every (block, halt|extend|resume) so far
     rounds: tuple[str, ...] = ()  # one line per signing attempt, in order
     lifecycle: tuple[tuple[str, int | None, str], ...] = ()  # (stage, block, detail)
     verdict: str = ""  # the drill's checks, once its block budget is reached

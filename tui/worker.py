@@ -150,11 +150,19 @@ class SimulationWorker:
     def _run_chunk(self) -> None:
         target = self._target_block()
         session, started = self._session, self._clock()
+        halts = len(session.halts)
         while self._block < target and self._clock() - started < CHUNK_SECONDS:
             if self._ab is not None:
                 self._ab.step()  # the session waits while its A/B fork runs
-            else:
-                session.world.run_to_block(session.block + 1)
+                continue
+            session.world.run_to_block(session.block + 1)
+            if not halts and session.halts and not self._paused:
+                # The first halt of a session: pause on it, or at full speed a drill's halt
+                # would be over before anyone saw it.
+                self._paused, self._step_target, self._dirty = True, None, True
+                self._say(f"HALT took effect in block {session.block}: paused so you can "
+                          "look (space runs on)", kind="halt")
+                break
         self._samples.append((self._clock(), self._block))
         if self._step_target is not None and self._block >= self._step_target:
             self._step_target, self._dirty = None, True

@@ -15,6 +15,8 @@ from subnetsim.subnet.config import Hyperparameters
 from subnetsim.subnet.metagraph import Metagraph
 from subnetsim.tui import messages
 from subnetsim.tui.snapshot import (
+    ABSide,
+    ABView,
     CouncilMember,
     DrillStatus,
     EpochPoint,
@@ -191,3 +193,15 @@ def inspect_answer(command: messages.Command, last: Snapshot) -> Snapshot | None
         detail = None if command.uid is None else canned_detail(command.uid)
         return dataclasses.replace(last, inspected=detail)
     return pause_answer(command, last)
+
+
+def canned_ab() -> ABView:
+    """A made-up A/B: side B's incentive is side A's reversed."""
+    snapshot = canned_snapshot()
+    metagraph = snapshot.metagraph
+    shifted = dataclasses.replace(metagraph, incentive=metagraph.incentive[::-1].copy())
+    sides = (ABSide(label="A", value=0.5, digest="aa" * 32, metagraph=metagraph,
+                    behaviours=snapshot.behaviours, history=snapshot.history),
+             ABSide(label="B", value=0.6, digest="bb" * 32, metagraph=shifted,
+                    behaviours=snapshot.behaviours, history=snapshot.history))
+    return ABView(name="kappa", fork_block=60, block=117, sides=sides)

@@ -18,9 +18,8 @@ from subnetsim.subnet.scenario import load_scenario
 from subnetsim.tui import messages
 from subnetsim.tui.app import DashboardApp
 from subnetsim.tui.driver import SPEEDS, SimulationDriver
-from subnetsim.tui.snapshot import ABSide, ABView
 from subnetsim.tui.widgets.ab import parse_ab
-from tests.tui.canned import StubDriver, canned_snapshot
+from tests.tui.canned import StubDriver, canned_ab, canned_snapshot
 
 SMALL = Path(__file__).resolve().parents[1] / "data" / "small.toml"
 
@@ -75,17 +74,6 @@ def test_parse_ab_checks_both_values() -> None:
         parse_ab("kappa 0.5", Hyperparameters())
 
 
-def canned_ab() -> ABView:
-    snapshot = canned_snapshot()
-    metagraph = snapshot.metagraph
-    shifted = dataclasses.replace(metagraph, incentive=metagraph.incentive[::-1].copy())
-    sides = (ABSide(label="A", value=0.5, digest="aa" * 32, metagraph=metagraph,
-                    behaviours=snapshot.behaviours, history=snapshot.history),
-             ABSide(label="B", value=0.6, digest="bb" * 32, metagraph=shifted,
-                    behaviours=snapshot.behaviours, history=snapshot.history))
-    return ABView(name="kappa", fork_block=60, block=117, sides=sides)
-
-
 async def test_the_ab_panel_sends_the_fork_and_shows_both_sides() -> None:
     snapshot = canned_snapshot()
     driver = StubDriver([snapshot])
@@ -100,6 +88,6 @@ async def test_the_ab_panel_sends_the_fork_and_shows_both_sides() -> None:
         await pilot.pause(0.4)
         a, b = app.query_one("#ab-table-a", DataTable), app.query_one("#ab-table-b", DataTable)
         assert a.row_count == b.row_count == 12
-        assert b.get_row_at(4)[5].startswith(("+", "-"))
+        assert b.get_row_at(4)[2] == "+0.1389"  # B's incentive minus A's, second column
         await pilot.press("x")
         assert driver.commands[-1] == messages.StopAB()

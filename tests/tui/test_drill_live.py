@@ -30,15 +30,16 @@ async def _wait_for(pilot, check, seconds: float = 60.0) -> None:  # noqa: ANN00
 async def test_the_cabal_drill_halts_live_at_the_block_the_drill_report_gives(tmp_path) -> None:
     path = DRILLS / "cabal.toml"
     expected = run_drill(load_drill(path), seed=1).as_json()["halt_block"]
-    # Full speed; the budget pauses the session while the halt is in force (64 to 164).
-    driver = SimulationDriver(load_scenario(path), 1, budget=120, speed=SPEEDS.index(None),
+    # Full speed, the drill's own budget: the session pauses on the halt so it can be seen.
+    driver = SimulationDriver(load_scenario(path), 1, speed=SPEEDS.index(None),
                               save_folder=tmp_path)
     app = DashboardApp(driver)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("6")
         halt = app.query_one("#halt-state", Static)
-        await _wait_for(pilot, lambda: app.latest is not None and app.latest.state == "finished")
+        await _wait_for(pilot, lambda: app.latest is not None and app.latest.state == "paused")
         await pilot.pause(0.4)
+        assert app.latest.block == expected and "paused so you can look" in app.latest.notice
         assert f"HALTED at block {expected}" in str(halt.render())
         status = str(app.query_one("#status", Static).render())
         assert f"HALTED at block {expected}" in status
@@ -46,6 +47,12 @@ async def test_the_cabal_drill_halts_live_at_the_block_the_drill_report_gives(tm
         assert council.row_count == 7 and council.get_row_at(0)[0] == "member-1"
         life = app.query_one("#lifecycle-table", DataTable)
         assert life.get_row_at(3)[:2] == ["applied", str(expected)]
+        await pilot.press("space")  # runs on to the budget: the drill's verdict from this world
+        await _wait_for(pilot, lambda: app.latest.state == "finished")
+        await pilot.pause(0.4)
+        report = str(app.query_one("#drill-report", Static).render())
+        assert f"PASSED (10 checks) · halt {expected} · resume 164" in report
+        assert f"Was HALTED at block {expected}" in str(halt.render())
         await pilot.press("q")
 
 

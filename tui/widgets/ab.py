@@ -42,15 +42,16 @@ def parse_ab(text: str, hyper: Hyperparameters) -> tuple[str, Any, Any]:
 
 
 def ab_rows(side: ABSide, base: ABSide | None) -> list[tuple[str, ...]]:
-    """Per registered uid: uid, behaviour, incentive, dividends, stake (and incentive - A's)."""
+    """Per registered uid: uid, incentive (and its change from A's), dividends, stake,
+    behaviour; the change comes second so a narrow terminal still shows it."""
     metagraph = side.metagraph
     rows = []
     for uid in np.flatnonzero(metagraph.registered):
-        row = [str(uid), side.behaviours[uid], f"{metagraph.incentive[uid]:.4f}",
-               f"{metagraph.dividends[uid]:.4f}", f"{metagraph.stake[uid]:,.1f}"]
+        row = [str(uid), f"{metagraph.incentive[uid]:.4f}"]
         if base is not None:
-            delta = float(metagraph.incentive[uid] - base.metagraph.incentive[uid])
-            row.append(f"{delta:+.4f}")
+            row.append(f"{float(metagraph.incentive[uid] - base.metagraph.incentive[uid]):+.4f}")
+        row += [f"{metagraph.dividends[uid]:.4f}", f"{metagraph.stake[uid]:,.1f}",
+                side.behaviours[uid]]
         rows.append(tuple(row))
     return rows
 
@@ -78,9 +79,10 @@ class ABPane(Vertical):
             yield PlotextPlot(id="ab-plot-b")
 
     def on_mount(self) -> None:
-        columns = ("UID", "BEHAVIOUR", "INCENTIVE", "DIVIDENDS", "STAKE")
-        self.query_one("#ab-table-a", DataTable).add_columns(*columns)
-        self.query_one("#ab-table-b", DataTable).add_columns(*columns, "Δ INCENTIVE")
+        self.query_one("#ab-table-a", DataTable).add_columns(
+            "UID", "A INCENTIVE", "DIVIDENDS", "STAKE", "BEHAVIOUR")
+        self.query_one("#ab-table-b", DataTable).add_columns(
+            "UID", "B INCENTIVE", "Δ vs A", "DIVIDENDS", "STAKE", "BEHAVIOUR")
 
     def show(self, snapshot: Snapshot) -> None:
         """Render both sides (or the prompt when no A/B runs)."""

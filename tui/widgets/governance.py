@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Label, OptionList, Static
 from subnetsim.tui.messages import DrillRequested
 from subnetsim.tui.snapshot import GovernanceSnapshot, Snapshot
 
-__all__ = ["GovernancePane", "drill_text", "halt_text"]
+__all__ = ["GovernancePane", "drill_text", "halt_history", "halt_text"]
 
 MEMBER_STATE = {"honest": "online", "offline": "OFFLINE", "malicious": "CHEATING",
                 "captured": "CAPTURED"}
@@ -24,7 +24,8 @@ MEMBER_STATE = {"honest": "online", "offline": "OFFLINE", "malicious": "CHEATING
 def halt_text(governance: GovernanceSnapshot, block: int) -> str:
     """The halt line: scopes, the block it took effect and expiry, or that nothing is halted."""
     if not governance.halted_scopes:
-        return "[green]Not halted[/green]: emissions, weights, registrations and staking open."
+        return "[green]Not halted[/green]: emissions, weights, registrations and staking open." \
+            + "".join(f"\n{line}" for line in halt_history(governance.halts))
     scopes = ", ".join(governance.halted_scopes)
     since = f" at block {governance.halt_block:,}" if governance.halt_block is not None else ""
     if governance.halt_until is None:
@@ -33,6 +34,19 @@ def halt_text(governance: GovernanceSnapshot, block: int) -> str:
     return f"[b red]HALTED{since}[/b red] {scopes}: expires at block " \
            f"{governance.halt_until:,} ({left:,} blocks, {left * 12 / 60:,.0f} min) unless " \
            "extended."
+
+
+def halt_history(halts: tuple[tuple[int, str], ...]) -> list[str]:
+    """``HALTED at block 64, extended at 118, resumed at 164``, one line per past halt."""
+    lines: list[str] = []
+    for block, kind in halts:
+        if kind == "halt":
+            lines.append(f"Was [b red]HALTED at block {block:,}[/b red]")
+        elif lines and kind == "extend":
+            lines[-1] += f", extended at {block:,}"
+        elif lines and kind == "resume":
+            lines[-1] += f", resumed (or expired) at {block:,}"
+    return lines
 
 
 def drill_text(governance: GovernanceSnapshot) -> str:

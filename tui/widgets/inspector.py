@@ -80,7 +80,7 @@ class InspectorScreen(Screen[None]):
             table.add_rows((str(uid), f"{share:.3f}") for uid, share in rows)
             if not rows:
                 table.add_row("none", "")
-        lines = [f"{e.block:>7,} {e.kind:<9} {e.text}" for e in detail.events[-14:]]
+        lines = [f"{e.block:>7,}  {e.text}" for e in detail.events[-14:]]
         self.query_one("#inspector-events", Static).update(
             "\n".join(line.replace("[", "\\[") for line in lines) or "no events for this uid")
 

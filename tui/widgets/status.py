@@ -19,7 +19,7 @@ def status_text(snapshot: Snapshot) -> Text:
     text.append(f" {snapshot.state.upper()} ", style=STATE_STYLES.get(snapshot.state, "bold"))
     # Short enough for 80 columns: the second line (halt, notice) must stay visible.
     text.append(f" {snapshot.scenario_name} · seed {snapshot.seed} · block {snapshot.block:,}"
-                f"/{snapshot.budget:,} · epoch {snapshot.epoch_index} (next +"
+                f"/{snapshot.budget:,} · epoch {snapshot.epoch_index} (+"
                 f"{snapshot.blocks_until_epoch}) · {snapshot.blocks_per_second:,.0f}/s "
                 f"(target {snapshot.speed_label.replace(' blocks/s', '')})")
     text.append("\n")
