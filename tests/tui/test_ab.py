@@ -88,6 +88,6 @@ async def test_the_ab_panel_sends_the_fork_and_shows_both_sides() -> None:
         await pilot.pause(0.4)
         a, b = app.query_one("#ab-table-a", DataTable), app.query_one("#ab-table-b", DataTable)
         assert a.row_count == b.row_count == 12
-        assert b.get_row_at(4)[2] == "+0.1389"  # B's incentive minus A's, second column
+        assert b.get_row_at(4)[2] == "+1.4e-01"  # B's incentive minus A's, second column
         await pilot.press("x")
         assert driver.commands[-1] == messages.StopAB()

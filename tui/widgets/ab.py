@@ -49,7 +49,7 @@ def ab_rows(side: ABSide, base: ABSide | None) -> list[tuple[str, ...]]:
     for uid in np.flatnonzero(metagraph.registered):
         row = [str(uid), f"{metagraph.incentive[uid]:.4f}"]
         if base is not None:
-            row.append(f"{float(metagraph.incentive[uid] - base.metagraph.incentive[uid]):+.4f}")
+            row.append(f"{float(metagraph.incentive[uid] - base.metagraph.incentive[uid]):+.1e}")
         row += [f"{metagraph.dividends[uid]:.4f}", f"{metagraph.stake[uid]:,.1f}",
                 side.behaviours[uid]]
         rows.append(tuple(row))

@@ -150,7 +150,11 @@ class WeightsPane(Vertical):
         self._draw()
 
     def _cell(self) -> int:
-        return 2 if self._view is not None and self._view.miner_uids.size <= 56 else 1
+        """Two columns per miner when that fits the panel, else one."""
+        if self._view is None:
+            return 1
+        width = self.query_one("#heatmap-scroll", ScrollableContainer).size.width
+        return 2 if LABEL_WIDTH + 2 * self._view.miner_uids.size <= max(width - 2, 0) else 1
 
     def _draw(self) -> None:
         view = self._view
@@ -164,4 +168,8 @@ class WeightsPane(Vertical):
         scroll = self.query_one("#heatmap-scroll", ScrollableContainer)
         x = LABEL_WIDTH + self.cursor[1] * self._cell()
         y = 2 + self.cursor[0]
-        scroll.scroll_to(x=max(0, x - scroll.size.width // 2), y=max(0, y - 2), animate=False)
+        # Scroll only when the cursor would leave the visible region.
+        if not scroll.scroll_x <= x < scroll.scroll_x + scroll.size.width - 2:
+            scroll.scroll_to(x=max(0, x - scroll.size.width // 2), animate=False)
+        if not scroll.scroll_y <= y < scroll.scroll_y + scroll.size.height:
+            scroll.scroll_to(y=max(0, y - 2), animate=False)
