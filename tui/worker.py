@@ -307,9 +307,10 @@ class SimulationWorker:
             self._inbox.put(_HelperDone(session, f"save failed: {error}"))
             return
         check = "matches" if saved.digest == live_digest else "DIFFERS FROM"
-        self._inbox.put(_HelperDone(session, f"saved {saved.db} (run {saved.run_id}) and "
-                                    f"{saved.session_file.name}: digest {saved.digest[:16]} "
-                                    f"{check} the session"))
+        # The verdict first: a narrow status line cuts the end, the Log keeps the whole line.
+        self._inbox.put(_HelperDone(session, f"saved: digest {saved.digest[:12]} {check} the "
+                                    f"session · {saved.session_file.name} · {saved.db} (run "
+                                    f"{saved.run_id})"))
 
     # --- snapshots -----------------------------------------------------------------------------
 

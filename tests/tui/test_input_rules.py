@@ -43,6 +43,18 @@ async def test_typing_into_an_input_never_fires_a_command(panel, selector, home)
         assert driver.commands == [messages.TogglePause()]
 
 
+async def test_typing_a_word_on_the_metagraph_table_filters_instead_of_commands() -> None:
+    driver = StubDriver([canned_snapshot()], answer=pause_answer)
+    app = DashboardApp(driver)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("2", *"trainer")
+        box = app.query_one("#metagraph-filter", Input)
+        # "t" is no command: it starts the filter, and the rest of the word lands there too
+        # ("r", "n", "e" and "i" would have restarted, stepped and inverted the sort).
+        assert box.has_focus and box.value == "trainer"
+        assert driver.commands == []
+
+
 async def test_slash_focuses_the_filter_and_escape_leaves_it() -> None:
     app = DashboardApp(StubDriver([canned_snapshot()]))
     async with app.run_test(size=(80, 24)) as pilot:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -88,7 +89,8 @@ class MetagraphPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter: words to match (uid, hotkey, behaviour, val, active)"
-                    " — / to focus, Esc to leave", id="metagraph-filter")
+                    " — / to focus, Esc to leave", id="metagraph-filter",
+                    select_on_focus=False)
         yield Static("", id="metagraph-caption")
         table: DataTable[str] = DataTable(id="metagraph-table", classes="main-table",
                                           zebra_stripes=True, cursor_type="row")
@@ -143,3 +145,16 @@ class MetagraphPane(Vertical):
 
     def action_focus_filter(self) -> None:
         self.query_one(Input).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """A letter that is no key of this panel or the app starts the filter with itself:
+        typing ``trainer`` on the table filters instead of restarting the session."""
+        table = self.query_one(DataTable)
+        if not table.has_focus or not (event.character or "").isalpha() \
+                or event.key in self.app.active_bindings:
+            return
+        event.stop()
+        box = self.query_one(Input)
+        box.value += event.character or ""
+        box.focus()
+        box.cursor_position = len(box.value)
