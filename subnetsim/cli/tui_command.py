@@ -137,6 +137,9 @@ def _replay(args: argparse.Namespace) -> int:
 
 def _dashboard(scenario: Any, seed: int, blocks: int, args: argparse.Namespace,
                file_hyper: Any) -> int:
+    # Until Textual takes the screen (importing it takes a few seconds) the terminal says why
+    # it waits; the app's own status line then counts the world's build.
+    print("subnetsim tui: starting the dashboard ...", file=sys.stderr, flush=True)
     # The one place the application reaches up into the dashboard (an ignored import in the
     # layer contract): only when the user asked for it, so nothing else loads Textual.
     from subnetsim.tui.launch import open_dashboard
