@@ -12,7 +12,7 @@ import argparse
 import shlex
 import sys
 
-from subnetsim.catalog import DEFAULT_SCENARIO
+from subnetsim.catalog import DEFAULT_SCENARIO, resolve
 from subnetsim.cli.tui_command import SPEED_CHOICES
 from subnetsim.subnet.errors import ConfigError
 
@@ -54,6 +54,12 @@ def tui_command_line(args: argparse.Namespace) -> str:
 def _serve(args: argparse.Namespace) -> int:
     if not 1 <= args.port <= 65535:
         raise ConfigError("--port", args.port, "must be in [1, 65535]")
+    # Check the scenario and --set here: a mistake is one line now, not a dead browser tab.
+    from subnetsim.subnet.scenario import apply_overrides, load_scenario
+
+    apply_overrides(load_scenario(resolve(args.scenario)), args.set)
+    if args.seed is not None and args.seed < 0:
+        raise ConfigError("--seed", args.seed, "must be >= 0")
     from textual_serve.server import Server
 
     command = tui_command_line(args)

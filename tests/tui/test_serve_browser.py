@@ -63,3 +63,25 @@ async def test_the_served_dashboard_shows_a_live_block_counter(served, tmp_path)
         assert blocks == sorted(blocks)  # the counter moves forward while the page watches
         await browser.screenshot(tmp_path / "page.png")
     assert (tmp_path / "page.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_serve_refuses_a_bad_scenario_or_setting_in_one_line(capsys) -> None:
+    from subnetsim.cli import main
+
+    for argv in (["serve", "nope.toml"], ["serve", str(SMALL), "--set", "kapa=1"],
+                 ["serve", str(SMALL), "--port", "0"]):
+        assert main(argv) == 2
+        error = capsys.readouterr().err
+        assert error.startswith("subnetsim serve: error:") and len(error.splitlines()) == 1
+
+
+def test_tui_set_changes_the_scenario_before_genesis(capsys) -> None:
+    from subnetsim.cli import main
+    from subnetsim.run import run
+    from subnetsim.subnet.scenario import apply_overrides, load_scenario
+
+    assert main(["tui", str(SMALL), "--set", "kappa=0.6", "--headless", "--blocks", "45"]) == 0
+    digest = capsys.readouterr().out.split("digest ")[-1].strip()
+    changed = apply_overrides(load_scenario(SMALL), ["kappa=0.6"])
+    assert digest == run(changed, 3, blocks=45).digest != run(load_scenario(SMALL), 3,
+                                                               blocks=45).digest
