@@ -26,7 +26,6 @@ from subnetsim.governance.council_network import (
     CommitRequest,
     CouncilNetwork,
     Envelope,
-    LinkConfig,
     Refusal,
     ShareReply,
     SignRequest,
@@ -40,72 +39,12 @@ from subnetsim.governance.proposals import (
     check_before_signing,
 )
 from subnetsim.subnet.chain import BLOCK_SECONDS, Chain, ExtrinsicResult
-from subnetsim.subnet.config import param
-from subnetsim.subnet.errors import ConfigError
-from subnetsim.subnet.governance_gate import SIGNING_KEY, ProposalError, check_scopes
+from subnetsim.subnet.governance_config import CouncilConfig, ResponsePlan
+from subnetsim.subnet.governance_gate import SIGNING_KEY
 from subnetsim.subnet.rng import numpy_stream
 
 __all__ = ["Council", "CouncilConfig", "CouncilMember", "Enactment", "GroupKey", "ResponsePlan",
            "generate_group_key", "wait_to_land_in"]
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class CouncilConfig:
-    """Who is on the council, its thresholds, and how its members behave."""
-
-    members: int = param(7, 1, 255, "council size n")
-    halt_threshold: int = param(3, 1, 255, "signers a HALT or EXTEND needs")
-    resume_threshold: int = param(5, 1, 255, "signers a RESUME needs (higher than HALT)")
-    offline: tuple[int, ...] = ()  # members that never answer
-    malicious: tuple[int, ...] = ()  # members that send invalid signature shares
-    captured: tuple[int, ...] = ()  # members that refuse to sign a HALT or EXTEND
-    round_timeout_s: float = param(2.0, 0.001, 600.0, "coordinator's wait per FROST round")
-    max_attempts: int = param(8, 1, 1000, "signing rounds before the coordinator gives up")
-    max_lifetime_blocks: int = param(7200, 1, 10_000_000, "longest proposal a member signs")
-    links: LinkConfig = dataclasses.field(default_factory=LinkConfig)
-
-    def __post_init__(self) -> None:
-        if self.halt_threshold > self.members:
-            raise ConfigError("council.halt_threshold", self.halt_threshold,
-                              f"must be <= members ({self.members})")
-        if not self.halt_threshold < self.resume_threshold <= self.members:
-            raise ConfigError("council.resume_threshold", self.resume_threshold,
-                              f"must be above halt_threshold ({self.halt_threshold}) and "
-                              f"<= members ({self.members})")
-        for name in ("offline", "malicious", "captured"):
-            members = getattr(self, name)
-            if any(not 1 <= member <= self.members for member in members):
-                raise ConfigError(f"council.{name}", list(members),
-                                  f"members are numbered 1..{self.members}")
-
-    def behaviour_of(self, member: int) -> str:
-        """honest, offline, malicious or captured."""
-        for name in ("offline", "malicious", "captured"):
-            if member in getattr(self, name):
-                return name
-        return "honest"
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class ResponsePlan:
-    """What the council does once alarmed."""
-
-    halt_scopes: tuple[str, ...] = ("all",)
-    halt_blocks: int = param(100, 1, 10_000_000, "lifetime of a HALT or EXTEND, blocks")
-    extend_margin_blocks: int = param(5, 0, 10_000_000, "extend this long before expiry")
-    resume_after_blocks: int = param(0, 0, 10_000_000, "resume this long after the halt; 0: "
-                                     "never (the halt expires by itself)")
-    resume_scopes: tuple[str, ...] = ("all",)
-    resume_valid_blocks: int = param(10, 1, 10_000_000, "lifetime of a RESUME proposal")
-    relay: str = "governance-relay"
-
-    def __post_init__(self) -> None:
-        for name in ("halt_scopes", "resume_scopes"):
-            scopes = getattr(self, name)
-            try:
-                check_scopes(tuple(sorted(set(scopes))))
-            except ProposalError as error:
-                raise ConfigError(f"response.{name}", list(scopes), str(error)) from None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)

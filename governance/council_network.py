@@ -15,7 +15,7 @@ from typing import Any
 import simpy
 
 from subnetsim.governance import frost
-from subnetsim.subnet.config import param
+from subnetsim.subnet.governance_config import LinkConfig
 from subnetsim.subnet.rng import numpy_stream
 
 __all__ = ["COORDINATOR", "CommitReply", "CommitRequest", "CouncilNetwork", "Envelope",
@@ -76,15 +76,6 @@ class Envelope:
     sender: int
     receiver: int
     message: Message
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class LinkConfig:
-    """Latency and loss of the links between council parties."""
-
-    latency_median_s: float = param(0.15, 0.0, 60.0, "median one-way latency, seconds")
-    latency_sigma: float = param(0.5, 0.0, 5.0, "lognormal sigma of the latency")
-    loss: float = param(0.0, 0.0, 0.99, "chance a message is lost")
 
 
 class CouncilNetwork:

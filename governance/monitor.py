@@ -29,27 +29,10 @@ import numpy as np
 import simpy
 
 from subnetsim.subnet.chain import BLOCK_SECONDS, Chain
-from subnetsim.subnet.config import param
+from subnetsim.subnet.governance_config import MonitorConfig
 
 __all__ = ["Alarm", "Monitor", "MonitorConfig", "find_weight_bloc", "herfindahl",
            "recent_registrations"]
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class MonitorConfig:
-    """Detector thresholds; 0 disables a detector."""
-
-    interval_blocks: int = param(1, 1, 100_000, "blocks between checks")
-    concentration_jump: float = param(0.15, 0.0, 1.0, "rise of incentive HHI over one epoch")
-    correlation_threshold: float = param(0.99, -1.0, 1.0, "correlation that puts two "
-                                         "validators in one bloc")
-    divergence_threshold: float = param(0.9, -1.0, 1.0, "a bloc correlating less than this "
-                                        "with the other validators diverges")
-    bloc_stake_fraction: float = param(0.3, 0.0, 1.0, "validator stake share of a divergent "
-                                       "bloc that raises an alarm")
-    registration_window_blocks: int = param(10, 1, 1_000_000, "window of the burst detector")
-    registration_burst: int = param(8, 0, 1_000_000, "registrations in the window that alarm")
-    scheduled_alarms: tuple[int, ...] = ()  # blocks with a planned drill alarm (an exercise)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

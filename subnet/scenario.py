@@ -24,6 +24,7 @@ from subnetsim.subnet.config import (
 )
 from subnetsim.subnet.emission import EmissionRules
 from subnetsim.subnet.errors import ConfigError
+from subnetsim.subnet.governance_config import AttackConfig, GovernanceConfig, check_uids
 from subnetsim.subnet.ledger import RegistrationRules
 
 __all__ = [
@@ -182,6 +183,9 @@ class Scenario:
     validation: ValidationConfig = dataclasses.field(default_factory=ValidationConfig)
     query_policy: QueryPolicy = dataclasses.field(default_factory=QueryPolicy)
     neurons: tuple[NeuronGroup, ...] = ()
+    # The kill switch and what attacks it (docs/drills.md); None: no council in this world.
+    governance: GovernanceConfig | None = None
+    attacks: tuple[AttackConfig, ...] = ()
 
     def __post_init__(self) -> None:
         genesis = 0
@@ -203,6 +207,10 @@ class Scenario:
             raise ConfigError("neurons", genesis,
                               f"more neurons at genesis than max_allowed_uids "
                               f"({self.hyperparameters.max_allowed_uids})")
+        if self.attacks and self.governance is None:
+            raise ConfigError("attacks", len(self.attacks),
+                              "attacks need a [governance] table (the council that answers)")
+        check_uids(self.governance, self.attacks, genesis)
 
 
 def _options(read: Any, index: int) -> Any:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from subnetsim.staging.inject import drill_entry, inject_drill
 from subnetsim.subnet.config import Hyperparameters, replace_dotted
 from subnetsim.subnet.errors import ConfigError
 from subnetsim.subnet.scenario import Scenario
@@ -27,6 +28,7 @@ __all__ = [
     "FIXED_AT_GENESIS",
     "apply_command",
     "check_command_log",
+    "drill_entry",
     "hyperparameter_entry",
     "load_session_file",
     "advance",
@@ -36,7 +38,7 @@ __all__ = [
 
 # Hyperparameters a running world cannot take: they size the ledger's arrays at genesis.
 FIXED_AT_GENESIS = ("max_allowed_uids",)
-COMMAND_KINDS = ("set_hyperparameter",)
+COMMAND_KINDS = ("set_hyperparameter", "start_drill")
 
 
 def validated_hyperparameters(hyper: Hyperparameters, name: str, value: Any) -> Hyperparameters:
@@ -62,6 +64,9 @@ def apply_command(world: World, entry: Mapping[str, Any]) -> None:
         # Logged in the next block, so the chain covers the command log (verify compares them).
         world.chain.log_event("command", entry=dict(entry))
         return
+    if kind == "start_drill":
+        inject_drill(world, entry)
+        return
     raise ConfigError("command", kind, f"unknown command (known: {', '.join(COMMAND_KINDS)})")
 
 
@@ -77,8 +82,11 @@ def check_command_log(entries: Any) -> list[dict[str, Any]]:
         block = entry.get("block")
         if isinstance(block, bool) or not isinstance(block, int) or block < last:
             raise ConfigError(f"{where}.block", block, f"expected an integer >= {last}")
-        if not isinstance(entry.get("name"), str) or "value" not in entry:
-            raise ConfigError(where, entry, "a set_hyperparameter entry needs name and value")
+        needs = ("value",) if entry["command"] == "set_hyperparameter" else ("governance",
+                                                                              "attacks")
+        if not isinstance(entry.get("name"), str) or any(key not in entry for key in needs):
+            raise ConfigError(where, entry, f"a {entry['command']} entry needs name and "
+                              f"{' and '.join(needs)}")
         last = block
     return [dict(entry) for entry in entries]
 

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from subnetsim.api import load_scenario
-from subnetsim.commands import advance, apply_command, hyperparameter_entry
+from subnetsim.commands import advance, apply_command, drill_entry, hyperparameter_entry
 from subnetsim.frames import (
     METAGRAPH_COLUMNS,
     Occupancy,
@@ -110,6 +110,13 @@ class Simulation:
         ConfigError (naming the field) for a name, value or genesis-only parameter the
         running chain cannot take."""
         entry = hyperparameter_entry(self.block, name, value)
+        apply_command(self.world, entry)
+        self.commands.append(entry)
+
+    def start_drill(self, name: str, drill: Scenario) -> None:
+        """Stage ``drill``'s council and attacks (a scenario with ``[governance]``) in this
+        world now, its blocks counted from here; recorded in ``commands``."""
+        entry = drill_entry(self.block, name, drill)
         apply_command(self.world, entry)
         self.commands.append(entry)
 

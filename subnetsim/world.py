@@ -16,6 +16,7 @@ import simpy
 
 from subnetsim.behaviours import SCRIPTED_VALIDATORS, behaviour_of
 from subnetsim.miners import SERVING_BEHAVIOURS
+from subnetsim.staging import Governance, stage_governance
 from subnetsim.subnet.chain import BLOCK_SECONDS, Chain, Recorder
 from subnetsim.subnet.config import Hyperparameters, to_dict
 from subnetsim.subnet.consensus import top_k_nonzero
@@ -104,6 +105,7 @@ class World:
         self.network = SimNetwork(self.env, seed, scenario.network)
         self.task: Any = None
         self.miners: Any = None
+        self.governance: Governance | None = None  # the scenario's council, once started
         self.validators = self._build_agents()
 
     def _build_agents(self) -> list[Any]:
@@ -252,9 +254,11 @@ class World:
 
 
 def build_world(scenario: Scenario, seed: int, recorder: Recorder | None = None) -> World:
-    """A started world at genesis."""
+    """A started world at genesis, with its council and attackers if the scenario has them."""
     world = World(scenario, seed, recorder=recorder)
     world.start()
+    if scenario.governance is not None:
+        world.governance = stage_governance(world, scenario.governance, scenario.attacks, seed)
     return world
 
 

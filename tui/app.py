@@ -14,18 +14,21 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.timer import Timer
-from textual.widgets import Footer, TabbedContent, TabPane, Tabs
+from textual.widgets import Footer, Input, TabbedContent, TabPane, Tabs
 
 from subnetsim.tui import messages
 from subnetsim.tui.snapshot import Snapshot
+from subnetsim.tui.widgets.ab import ABPane
 from subnetsim.tui.widgets.charts import ChartsPane
+from subnetsim.tui.widgets.confirm import ConfirmScreen
 from subnetsim.tui.widgets.governance import GovernancePane
 from subnetsim.tui.widgets.help import HelpScreen
+from subnetsim.tui.widgets.inspector import InspectorScreen
 from subnetsim.tui.widgets.log import LogPane
 from subnetsim.tui.widgets.metagraph import MetagraphPane
 from subnetsim.tui.widgets.overview import OverviewPane
 from subnetsim.tui.widgets.parameters import ParametersPane
-from subnetsim.tui.widgets.status import StatusBar
+from subnetsim.tui.widgets.status import StatusBar, starting_text
 from subnetsim.tui.widgets.weights import WeightsPane
 
 __all__ = ["PANELS", "QUIET_SECONDS", "REFRESH_SECONDS", "DashboardApp"]
@@ -36,7 +39,8 @@ QUIET_SECONDS = 0.25  # a key's answer takes < 0.1 s (docs/tui.md); collections 
 PANELS = (("overview", "Overview", OverviewPane), ("metagraph", "Metagraph", MetagraphPane),
           ("weights", "Weights", WeightsPane), ("charts", "Charts", ChartsPane),
           ("parameters", "Parameters", ParametersPane),
-          ("governance", "Governance", GovernancePane), ("log", "Log", LogPane))
+          ("governance", "Governance", GovernancePane), ("log", "Log", LogPane),
+          ("ab", "A/B", ABPane))
 
 
 def _answers_command(shown: Snapshot | None, latest: Snapshot) -> bool:
@@ -50,17 +54,19 @@ class DashboardApp(App[Snapshot | None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "subnetsim"
+    # Save, Quit and Help come first: at 80 columns the footer has room for about six keys.
     BINDINGS = [
         Binding("space", "toggle_pause", "Pause/Run"),
+        Binding("s", "save", "Save"),
+        Binding("q", "quit_dashboard", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
         Binding("n", "step_block", "Block"),
         Binding("e", "step_epoch", "Epoch"),
         Binding("plus,equals_sign", "speed(1)", "Speed+", key_display="+"),
         Binding("minus", "speed(-1)", "Speed-", key_display="-"),
         Binding("r", "restart", "Restart"),
-        Binding("s", "save", "Save"),
-        Binding("q", "quit_dashboard", "Quit"),
         Binding("ctrl+c", "quit_dashboard", "Quit", show=False),  # as in any terminal program
-        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("escape", "leave_input", "Leave input", show=False),
         *(Binding(str(number), f"panel('{panel_id}')", title, show=False)
           for number, (panel_id, title, _) in enumerate(PANELS, start=1)),
     ]
@@ -85,6 +91,17 @@ class DashboardApp(App[Snapshot | None]):
 
     def on_mount(self) -> None:
         self._collecting = gc.isenabled()
+        started = time.monotonic()
+        status = self.query_one(StatusBar)
+        status.update(starting_text(0.0))
+
+        def tick() -> None:  # until the first snapshot replaces it
+            if self.latest is None:
+                status.update(starting_text(time.monotonic() - started))
+            elif self._starting is not None:
+                self._starting.stop()
+
+        self._starting: Timer | None = self.set_interval(0.1, tick)
         self.driver.start(self._receive)
 
     def on_unmount(self) -> None:
@@ -140,6 +157,9 @@ class DashboardApp(App[Snapshot | None]):
         # background for every change under a modal (~50 ms at 120x40, measured), which would
         # delay keys. Closing the help renders the latest snapshot.
         base = self.screen_stack[0] if self.screen_stack else None
+        if isinstance(self.screen, InspectorScreen) and self.latest is not None:
+            self.screen.show(self.latest)
+            return
         status = base.query(StatusBar) if base is not None else None
         if self.latest is None or not status or self.screen is not base:
             return
@@ -150,9 +170,13 @@ class DashboardApp(App[Snapshot | None]):
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self.render_latest()
+        self._focus_panel(str(event.pane.id))
+
+    def _focus_panel(self, panel_id: str) -> None:
         # Focus the panel's main widget, so its own keys (sort, filter, Enter) work at once.
-        pane = self.query_one(f"#{event.pane.id}-pane")
-        target = next(iter(pane.query(FOCUS_TARGETS)), None)
+        pane = self.query_one(f"#{panel_id}-pane")
+        # A panel that is itself the main widget (the Log) takes the focus itself.
+        target = pane if pane.can_focus else next(iter(pane.query(FOCUS_TARGETS)), None)
         # Panels with nothing to focus take the tab bar, or the hidden panel's widget would keep
         # the focus and TabbedContent would switch back to it.
         (target or self.query_one(TabbedContent).query_one(Tabs)).focus()
@@ -161,6 +185,21 @@ class DashboardApp(App[Snapshot | None]):
 
     def on_parameter_edited(self, message: messages.ParameterEdited) -> None:
         self.driver.send(messages.SetHyperparameter(name=message.name, value=message.value))
+
+    def on_inspect_requested(self, message: messages.InspectRequested) -> None:
+        self.driver.send(messages.InspectUid(uid=message.uid))
+
+        def closed(_: None) -> None:
+            self.driver.send(messages.InspectUid(uid=None))
+            self.render_latest()
+
+        self.push_screen(InspectorScreen(message.uid), closed)
+
+    def on_fork_requested(self, message: messages.ForkRequested) -> None:
+        self.driver.send(messages.StartAB(name=message.name, a=message.a, b=message.b))
+
+    def on_fork_stop_requested(self, message: messages.ForkStopRequested) -> None:
+        self.driver.send(messages.StopAB())
 
     def on_drill_requested(self, message: messages.DrillRequested) -> None:
         self.driver.send(messages.StartDrill(name=message.name))
@@ -180,7 +219,20 @@ class DashboardApp(App[Snapshot | None]):
         self.driver.send(messages.ChangeSpeed(steps=steps))
 
     def action_restart(self) -> None:
-        self.driver.send(messages.Restart())
+        """Restart only once confirmed: it discards the session's world."""
+
+        def answered(confirmed: bool | None) -> None:
+            if confirmed:
+                self.driver.send(messages.Restart())
+            self.render_latest()
+
+        self.push_screen(ConfirmScreen("Restart from genesis with the next seed? The session's "
+                                       "world is discarded (its edits are kept)."), answered)
+
+    def action_leave_input(self) -> None:
+        """Esc in an input hands the keys back to the panel (its table, list or log)."""
+        if isinstance(self.focused, Input):
+            self._focus_panel(self.query_one(TabbedContent).active)
 
     def action_save(self) -> None:
         self.driver.send(messages.SaveRun())

@@ -32,6 +32,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from subnetsim.subnet.config import Hyperparameters
 from subnetsim.subnet.scenario import Scenario
 from subnetsim.tui import messages
 from subnetsim.tui.drills import DRILL_FOLDER
@@ -74,7 +75,8 @@ class SimulationDriver:
                  speed: int = DEFAULT_SPEED, paused: bool = False,
                  save_folder: Path = Path("runs"), drill_folder: Path = DRILL_FOLDER,
                  clock: Callable[[], float] = time.monotonic,
-                 start_method: str = START_METHOD) -> None:
+                 start_method: str = START_METHOD,
+                 file_hyper: Hyperparameters | None = None) -> None:
         self.scenario = scenario
         self.budget = scenario.blocks if budget is None else budget
         self.save_folder = save_folder
@@ -82,7 +84,7 @@ class SimulationDriver:
         self.failure: BaseException | None = None
         settings = WorkerSettings(scenario=scenario, seed=seed, budget=self.budget, speed=speed,
                                   paused=paused, save_folder=save_folder,
-                                  drill_folder=drill_folder)
+                                  drill_folder=drill_folder, file_hyper=file_hyper)
         context = multiprocessing.get_context(start_method)
         if isinstance(context, multiprocessing.context.ForkServerContext):
             context.set_forkserver_preload(PRELOAD)  # no effect once the server runs

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from subnetsim.subnet.config import Hyperparameters
 from subnetsim.subnet.scenario import Scenario
 from subnetsim.tui.app import DashboardApp
 from subnetsim.tui.driver import SPEEDS, SimulationDriver
@@ -12,11 +13,15 @@ __all__ = ["open_dashboard"]
 
 
 def open_dashboard(scenario: Scenario, seed: int, blocks: int, *, speed: str, paused: bool,
-                   save_dir: Path, scenario_reference: str) -> int:
-    """Run the dashboard until the user quits; print the session's summary; exit code."""
+                   save_dir: Path, scenario_reference: str, overrides: tuple[str, ...] = (),
+                   file_hyper: Hyperparameters | None = None) -> int:
+    """Run the dashboard until the user quits; print the session's summary; exit code.
+
+    ``overrides``: the ``--set`` assignments already applied to ``scenario``;
+    ``file_hyper``: the scenario file's own hyperparameters (the Parameters panel's diff)."""
     level = None if speed == "max" else float(speed)
     driver = SimulationDriver(scenario, seed, budget=blocks, speed=SPEEDS.index(level),
-                              paused=paused, save_folder=save_dir)
+                              paused=paused, save_folder=save_dir, file_hyper=file_hyper)
     try:
         last = DashboardApp(driver).run()
     finally:
@@ -27,6 +32,7 @@ def open_dashboard(scenario: Scenario, seed: int, blocks: int, *, speed: str, pa
         print(f"session {last.scenario_name} seed {last.seed}: block {last.block}, epochs "
               f"{last.epoch_index}, commands {len(last.commands)}\ndigest {last.digest}")
         if not last.commands:
-            print(f"headless twin: subnetsim tui {scenario_reference} --headless --seed "
+            sets = "".join(f" --set {assignment}" for assignment in overrides)
+            print(f"headless twin: subnetsim tui {scenario_reference}{sets} --headless --seed "
                   f"{last.seed} --blocks {last.block}")
     return 0

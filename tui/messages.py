@@ -17,19 +17,25 @@ from textual.message import Message
 from subnetsim.tui.snapshot import Snapshot
 
 __all__ = [
+    "ForkRequested",
+    "ForkStopRequested",
     "ChangeSpeed",
     "Command",
     "DashboardDriver",
     "DrillRequested",
+    "InspectRequested",
+    "InspectUid",
     "ParameterEdited",
     "Restart",
     "SaveRun",
     "SetHyperparameter",
     "SnapshotReady",
+    "StartAB",
     "StartDrill",
     "StepBlocks",
     "StepEpoch",
     "Stop",
+    "StopAB",
     "TogglePause",
 ]
 
@@ -60,9 +66,11 @@ class ChangeSpeed:
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Restart:
-    """Start a new session on the same scenario; ``seed`` None means the current seed + 1."""
+    """Start a new session on the same scenario; ``seed`` None means the current seed + 1;
+    ``keep_edits``: the session's edited hyperparameters become the new genesis values."""
 
     seed: int | None = None
+    keep_edits: bool = True
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,12 +94,33 @@ class StartDrill:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class StartAB:
+    """Fork the session now into two worlds: ``name = a`` and ``name = b``, same seed."""
+
+    name: str
+    a: Any
+    b: Any
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class StopAB:
+    """End the A/B fork; the session runs on where it waited."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class InspectUid:
+    """Carry ``uid``'s history in the snapshots from now on (None: stop); not logged."""
+
+    uid: int | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Stop:
     """End the simulation (the driver sends it from ``stop()``; a save in progress finishes)."""
 
 
 Command = (TogglePause | StepBlocks | StepEpoch | ChangeSpeed | Restart | SetHyperparameter
-           | SaveRun | StartDrill)
+           | SaveRun | StartDrill | InspectUid | StartAB | StopAB)
 
 
 class DashboardDriver(Protocol):
@@ -130,3 +159,25 @@ class DrillRequested(Message):
     def __init__(self, name: str) -> None:
         super().__init__()
         self.name = name
+
+
+class InspectRequested(Message):
+    """Enter on a metagraph row: open the inspector on ``uid``."""
+
+    def __init__(self, uid: int) -> None:
+        super().__init__()
+        self.uid = uid
+
+
+class ForkRequested(Message):
+    """The A/B panel validated a setting and two values."""
+
+    def __init__(self, name: str, a: Any, b: Any) -> None:
+        super().__init__()
+        self.name = name
+        self.a = a
+        self.b = b
+
+
+class ForkStopRequested(Message):
+    """The user ended the A/B."""

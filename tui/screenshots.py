@@ -1,7 +1,8 @@
 """Screenshots of every dashboard panel for the docs: ``python -m tui.screenshots``.
 
 Runs the real driver on ``scenarios/default.toml`` (seed 7) up to a block, paused, and writes
-one SVG per panel at 120x40 into ``docs/`` with Textual's own screenshot export.
+one SVG per panel at 120x40 into ``docs/`` with Textual's own screenshot export, plus the uid
+inspector, an A/B (kappa 0.5 vs 0.6) and the cabal drill's Governance panel.
 """
 
 from __future__ import annotations
@@ -9,53 +10,70 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from subnetsim.catalog import shipped_path
 from subnetsim.subnet.scenario import load_scenario
 from subnetsim.tui import messages
 from subnetsim.tui.app import PANELS, DashboardApp
-from subnetsim.tui.driver import SimulationDriver
+from subnetsim.tui.driver import SPEEDS, SimulationDriver
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 async def take(scenario_path: Path, seed: int, block: int, folder: Path,
                size: tuple[int, int]) -> list[Path]:
-    """Step a paused session to ``block`` and export each panel (and the help screen)."""
+    """Step a paused session to ``block`` and export each panel, the help, the inspector and
+    an A/B; then the Governance panel of the cabal drill, paused on its halt."""
     scenario = load_scenario(scenario_path)
     driver = SimulationDriver(scenario, seed, paused=True, save_folder=folder / "runs")
     app = DashboardApp(driver)
     written = []
     async with app.run_test(size=size) as pilot:
         driver.send(messages.StepBlocks(count=block))
-        while app.latest is None or app.latest.block < block or app.latest.state != "paused":
-            await pilot.pause(0.1)
-        await pilot.pause(0.5)
+        await _until(pilot, lambda: app.latest is not None and app.latest.block >= block
+                     and app.latest.state == "paused")
         for number, (panel_id, _, _) in enumerate(PANELS, start=1):
+            if panel_id in ("governance", "ab"):
+                continue
             await pilot.press(str(number))
             await pilot.pause(0.5)
-            if panel_id == "governance" and app.latest.governance.drills:
-                await _run_a_drill(app, pilot)
             written.append(_save(app, folder / f"tui-{panel_id}.svg"))
         await pilot.press("question_mark")
         await pilot.pause(0.3)
         written.append(_save(app, folder / "tui-help.svg"))
+        await pilot.press("escape", "2", "down", "down", "down", "enter")
+        await pilot.pause(1.0)
+        written.append(_save(app, folder / "tui-inspector.svg"))
+        await pilot.press("escape", "8", "slash", *"kappa", "space", "0", "full_stop", "5",
+                          "space", "0", "full_stop", "6", "enter")
+        await _until(pilot, lambda: app.latest is not None and app.latest.ab is not None)
+        driver.send(messages.StepBlocks(count=400))
+        await _until(pilot, lambda: app.latest is not None and app.latest.ab is not None
+                     and app.latest.ab.block >= block + 400 and app.latest.state == "paused")
+        await pilot.pause(0.5)
+        written.append(_save(app, folder / "tui-ab.svg"))
+    written.append(await _drill_governance(folder, size))
     return written
 
 
-async def _run_a_drill(app: DashboardApp, pilot: object) -> None:
-    """Run the forged-HALT drill from the picker and wait for its report."""
-    assert app.latest is not None, "the dashboard shows a snapshot before screenshots"
-    drills = app.latest.governance.drills
-    if "forged_halt" not in drills:
-        return
-    picker = app.query_one("#drill-list")
-    picker.highlighted = drills.index("forged_halt")  # type: ignore[attr-defined]
-    picker.focus()
-    await pilot.press("enter")  # type: ignore[attr-defined]
-    while app.latest is not None and app.latest.governance.drill.state in ("idle", "running"):
-        await pilot.pause(0.1)  # type: ignore[attr-defined]
-    await pilot.pause(0.5)  # type: ignore[attr-defined]
+async def _drill_governance(folder: Path, size: tuple[int, int]) -> Path:
+    """The cabal drill file at full speed, seed 1: the Governance panel paused on the halt."""
+    driver = SimulationDriver(load_scenario(shipped_path("drills") / "cabal.toml"), 1,
+                              speed=SPEEDS.index(None), save_folder=folder / "runs")
+    app = DashboardApp(driver)
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("6")
+        await _until(pilot, lambda: app.latest is not None and app.latest.state == "paused")
+        await pilot.pause(0.5)
+        return _save(app, folder / "tui-governance.svg")
+
+
+async def _until(pilot: Any, check: Callable[[], bool]) -> None:
+    while not check():
+        await pilot.pause(0.1)
 
 
 def _save(app: DashboardApp, path: Path) -> Path:

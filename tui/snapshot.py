@@ -19,6 +19,8 @@ from subnetsim.subnet.metagraph import Metagraph
 from subnetsim.subnet.records import EpochRecord
 
 __all__ = [
+    "ABSide",
+    "ABView",
     "CouncilMember",
     "DrillStatus",
     "EpochPoint",
@@ -26,6 +28,7 @@ __all__ = [
     "LogEntry",
     "ProposalView",
     "Snapshot",
+    "UidDetail",
     "WeightsView",
     "epoch_point",
     "gini",
@@ -83,6 +86,7 @@ class CouncilMember:
     name: str
     online: bool
     signed: bool
+    behaviour: str = "honest"  # honest, offline, malicious (cheating) or captured
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -118,6 +122,49 @@ class GovernanceSnapshot:
     has_council: bool = False
     drills: tuple[str, ...] = ()
     drill: DrillStatus = DrillStatus(state="idle")
+    halt_block: int | None = None  # the block the halt in force took effect in
+    halts: tuple[tuple[int, str], ...] = ()  # every (block, halt|extend|resume) so far
+    rounds: tuple[str, ...] = ()  # one line per signing attempt, in order
+    lifecycle: tuple[tuple[str, int | None, str], ...] = ()  # (stage, block, detail)
+    verdict: str = ""  # the drill's checks, once its block budget is reached
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class UidDetail:
+    """One uid in depth, for the inspector: series over epochs, weights, events."""
+
+    uid: int
+    hotkey: str
+    role: str
+    behaviour: str
+    blocks: tuple[int, ...]  # epoch blocks, the x of every series
+    series: tuple[tuple[str, tuple[float, ...]], ...]  # (name, one value per epoch)
+    weights_given: tuple[tuple[int, float], ...]  # (uid, share of its row)
+    weights_received: tuple[tuple[int, float], ...]  # (validator uid, share of column)
+    events: tuple[LogEntry, ...]
+    model_loss_now: float = float("nan")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class ABSide:
+    """One side of an A/B fork: its value of the setting, metagraph and epochs."""
+
+    label: str
+    value: Any
+    digest: str
+    metagraph: Metagraph
+    behaviours: tuple[str, ...]
+    history: tuple[EpochPoint, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class ABView:
+    """An A/B fork: the setting, the block it forked at, where both sides are now."""
+
+    name: str
+    fork_block: int
+    block: int
+    sides: tuple[ABSide, ...]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -146,6 +193,10 @@ class Snapshot:
     commands: tuple[Mapping[str, Any], ...]  # the session's command log so far
     governance: GovernanceSnapshot
     notice: str = ""
+    scenario_hyper: Hyperparameters | None = None  # the scenario file's values (for the diff)
+    markers: tuple[tuple[int, str], ...] = ()  # (block, halt|extend|resume|edit), for charts
+    inspected: UidDetail | None = None  # the uid the inspector shows, while it is open
+    ab: ABView | None = None  # an A/B fork of the session, while one runs
 
 
 def gini(values: Sequence[float] | np.ndarray) -> float:

@@ -23,13 +23,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from subnetsim.commands import validated_hyperparameters
 from subnetsim.sessions import save_session
+from subnetsim.subnet.config import Hyperparameters
 from subnetsim.subnet.errors import SubnetSimError
 from subnetsim.subnet.scenario import Scenario
 from subnetsim.tui import messages
-from subnetsim.tui.drills import DRILL_FOLDER, governance_of, list_drills, run_drill
+from subnetsim.tui.ab import ABRun
+from subnetsim.tui.council_view import council_snapshot
+from subnetsim.tui.drills import DRILL_FOLDER, list_drills, load_drill_scenario
 from subnetsim.tui.session import Session
 from subnetsim.tui.snapshot import DrillStatus, Snapshot
+from subnetsim.tui.tuning import parameter_diff
 
 __all__ = ["DEFAULT_SPEED", "SPEEDS", "SimulationWorker", "WorkerSettings"]
 
@@ -51,15 +56,15 @@ class WorkerSettings:
     paused: bool = False
     save_folder: Path = Path("runs")
     drill_folder: Path = DRILL_FOLDER
+    file_hyper: Hyperparameters | None = None  # the scenario file's values, before --set
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _HelperDone:
-    """A save or drill thread finished (``session`` it was started from)."""
+    """A save thread finished (``session`` it was started from)."""
 
     session: int
     notice: str
-    drill: DrillStatus | None = None
 
 
 class SimulationWorker:
@@ -69,6 +74,8 @@ class SimulationWorker:
                  post: Callable[[Snapshot], None],
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.scenario = settings.scenario
+        # The scenario file's values, before --set and kept edits: the parameter diff's base.
+        self.file_hyper = settings.file_hyper or settings.scenario.hyperparameters
         self.budget = settings.budget
         self.save_folder = settings.save_folder
         self.drill_folder = settings.drill_folder
@@ -88,6 +95,8 @@ class SimulationWorker:
         self._dirty = True
         self._last_snapshot: Snapshot | None = None
         self._helpers: list[threading.Thread] = []
+        self._inspected: int | None = None
+        self._ab: ABRun | None = None
 
     def run(self) -> None:
         """Run until told to stop, then wait for any save in progress (drills are abandoned)."""
@@ -135,24 +144,41 @@ class SimulationWorker:
         if rate is None:
             return 0.0  # full speed: the dashboard runs in another process, nothing to yield to
         start_time, start_block = self._pace
-        due = start_time + (self._session.block + 1 - start_block) / rate
+        due = start_time + (self._block + 1 - start_block) / rate
         return min(max(due - self._clock(), 0.0), IDLE_WAIT)
 
     def _run_chunk(self) -> None:
         target = self._target_block()
         session, started = self._session, self._clock()
-        while session.block < target and self._clock() - started < CHUNK_SECONDS:
+        halts = len(session.halts)
+        while self._block < target and self._clock() - started < CHUNK_SECONDS:
+            if self._ab is not None:
+                self._ab.step()  # the session waits while its A/B fork runs
+                continue
             session.world.run_to_block(session.block + 1)
-        self._samples.append((self._clock(), session.block))
-        if self._step_target is not None and session.block >= self._step_target:
+            if not halts and session.halts and not self._paused:
+                # The first halt of a session: pause on it, or at full speed a drill's halt
+                # would be over before anyone saw it.
+                self._paused, self._step_target, self._dirty = True, None, True
+                self._say(f"HALT took effect in block {session.block}: paused so you can "
+                          "look (space runs on)", kind="halt")
+                break
+        self._samples.append((self._clock(), self._block))
+        if self._step_target is not None and self._block >= self._step_target:
             self._step_target, self._dirty = None, True
-        if not self._paused and not self._finished and session.block >= self.budget:
+        if self._ab is None and not self._paused and not self._finished and \
+                session.block >= self.budget:
             self._paused, self._finished, self._dirty = True, True, True
             self._say(f"reached the scenario's budget of {self.budget} blocks: paused "
                       "(space runs on)")
 
+    @property
+    def _block(self) -> int:
+        """The block the running world (the session, or its A/B fork) has reached."""
+        return self._ab.block if self._ab is not None else self._session.block
+
     def _target_block(self) -> int:
-        block = self._session.block
+        block = self._block
         if self._step_target is not None:
             return self._step_target
         if self._paused:
@@ -181,7 +207,7 @@ class SimulationWorker:
 
     def _on_StepBlocks(self, command: messages.StepBlocks) -> None:
         self._paused = True
-        self._step_target = self._session.block + max(1, command.count)
+        self._step_target = self._block + max(1, command.count)
 
     def _on_StepEpoch(self, command: messages.StepEpoch) -> None:
         self._paused = True
@@ -194,11 +220,18 @@ class SimulationWorker:
 
     def _on_Restart(self, command: messages.Restart) -> None:
         seed = self._session.seed + 1 if command.seed is None else command.seed
+        hyper = self._session.world.chain.ledger.hyper
+        kept = [name for name, *_ in parameter_diff(hyper, self.scenario.hyperparameters, ())]
+        if command.keep_edits and kept:
+            # The edits become the new session's genesis values (its scenario, saved with it).
+            self.scenario = dataclasses.replace(self.scenario, hyperparameters=hyper)
         self._session = Session(self._session.number + 1, self.scenario, seed)
         self._finished, self._step_target = False, None
         self._samples.clear()
         self._restart_pace()
-        self._say(f"restarted with seed {seed}")
+        keeping = f", keeping {', '.join(kept)} from genesis" if command.keep_edits and kept \
+            else ""
+        self._say(f"restarted with seed {seed}{keeping}")
 
     def _on_SetHyperparameter(self, command: messages.SetHyperparameter) -> None:
         session = self._session
@@ -211,6 +244,29 @@ class SimulationWorker:
         self._say(f"set {command.name} = {command.value!r} (was {old!r}) after block "
                   f"{session.block}", kind="command")
 
+    def _on_StartAB(self, command: messages.StartAB) -> None:
+        session = self._session
+        try:
+            for value in (command.a, command.b):
+                validated_hyperparameters(session.world.chain.ledger.hyper, command.name, value)
+            self._ab = ABRun(session, command.name, command.a, command.b)
+        except SubnetSimError as error:
+            self._say(f"refused: A/B: {error}")
+            return
+        self._step_target = None
+        self._restart_pace()
+        self._say(f"A/B from block {session.block}: {command.name} = {command.a!r} (A) vs "
+                  f"{command.b!r} (B), same seed; the session waits (x ends the A/B)")
+
+    def _on_StopAB(self, command: messages.StopAB) -> None:
+        if self._ab is not None:
+            self._ab, self._step_target = None, None
+            self._restart_pace()
+            self._say(f"A/B ended; the session resumes at block {self._session.block}")
+
+    def _on_InspectUid(self, command: messages.InspectUid) -> None:
+        self._inspected = command.uid
+
     def _on_SaveRun(self, command: messages.SaveRun) -> None:
         session = self._session
         job = (self.scenario, session.seed, list(session.commands), session.block,
@@ -219,19 +275,21 @@ class SimulationWorker:
         self._spawn(self._save, job, daemon=False)
 
     def _on_StartDrill(self, command: messages.StartDrill) -> None:
-        if self._drill.state == "running":
-            self._say(f"drill {self._drill.name} is still running")
+        session = self._session
+        try:
+            session.start_drill(command.name, load_drill_scenario(command.name,
+                                                                  self.drill_folder))
+        except SubnetSimError as error:
+            self._drill = DrillStatus(state="failed", name=command.name, error=str(error))
+            self._say(f"refused: drill {command.name}: {error}")
             return
         self._drill = DrillStatus(state="running", name=command.name)
-        self._say(f"drill {command.name} started", kind="drill")
-        self._spawn(self._drill_job, (command.name, self._session.seed, self._session.number),
-                    daemon=True)
+        self._say(f"drill {command.name} staged in this world after block {session.block}",
+                  kind="drill")
 
     def _on__HelperDone(self, done: _HelperDone) -> None:
-        if done.drill is not None:
-            self._drill = done.drill
         if done.session == self._session.number:
-            self._say(done.notice, kind="drill" if done.drill else "save")
+            self._say(done.notice, kind="save")
 
     # --- helper threads (own worlds; they report through the inbox) ----------------------------
 
@@ -249,18 +307,10 @@ class SimulationWorker:
             self._inbox.put(_HelperDone(session, f"save failed: {error}"))
             return
         check = "matches" if saved.digest == live_digest else "DIFFERS FROM"
-        self._inbox.put(_HelperDone(session, f"saved {saved.db} (run {saved.run_id}) and "
-                                    f"{saved.session_file.name}: digest {saved.digest[:16]} "
-                                    f"{check} the session"))
-
-    def _drill_job(self, name: str, seed: int, session: int) -> None:
-        try:
-            report = run_drill(name, seed, self.drill_folder)
-        except SubnetSimError as error:
-            status = DrillStatus(state="failed", name=name, error=str(error))
-        else:
-            status = DrillStatus(state="done", name=name, report=report)
-        self._inbox.put(_HelperDone(session, f"drill {name}: {status.state}", drill=status))
+        # The verdict first: a narrow status line cuts the end, the Log keeps the whole line.
+        self._inbox.put(_HelperDone(session, f"saved: digest {saved.digest[:12]} {check} the "
+                                    f"session · {saved.session_file.name} · {saved.db} (run "
+                                    f"{saved.run_id})"))
 
     # --- snapshots -----------------------------------------------------------------------------
 
@@ -275,7 +325,7 @@ class SimulationWorker:
         self._session.log(self._session.block, kind, text)
 
     def _restart_pace(self) -> None:
-        self._pace = (self._clock(), self._session.block)
+        self._pace = (self._clock(), self._block)
 
     def _rate(self) -> float:
         if self._idle() or len(self._samples) < 2:
@@ -292,7 +342,7 @@ class SimulationWorker:
         """Post when a command or a step asked for it, else at most every POST_SECONDS and only
         if the block moved (a paused screen is not repainted for nothing)."""
         now, last = self._clock(), self._last_snapshot
-        moved = last is None or (last.block, last.session) != (self._session.block,
+        moved = last is None or (last.block, last.session) != (self._block,
                                                               self._session.number)
         if not self._dirty and not (moved and now - self._last_post >= POST_SECONDS):
             return
@@ -306,10 +356,14 @@ class SimulationWorker:
         session = self._session
         while len(self._samples) > 2 and self._samples[-1][0] - self._samples[0][0] > 2.0:
             self._samples.popleft()
-        governance = governance_of(session.world, self._drill, list_drills(self.drill_folder))
+        governance = council_snapshot(session.world, self._drill, list_drills(self.drill_folder),
+                                      session.halts, session.verdict())
         return Snapshot(
             session=session.number, scenario_name=self.scenario.name, seed=session.seed,
             budget=self.budget, state=self._state(), speed_label=self.speed_label,
             blocks_per_second=self._rate(), governance=governance, notice=self._notice,
+            markers=session.markers(), scenario_hyper=self.file_hyper,
+            inspected=session.inspect(self._inspected) if self._inspected is not None else None,
+            ab=self._ab.view() if self._ab is not None else None,
             **session.views(),
         )

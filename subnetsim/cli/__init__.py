@@ -177,6 +177,12 @@ def _register_sweep(commands: argparse._SubParsersAction) -> None:
     register(commands)
 
 
+def _register_serve(commands: argparse._SubParsersAction) -> None:
+    from subnetsim.cli.serve_command import register
+
+    register(commands)
+
+
 def _register_drill(commands: argparse._SubParsersAction) -> None:
     from subnetsim.cli.drill import register_drill
 
@@ -197,6 +203,7 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _tune.register,
     _report.register,
     _register_tui,
+    _register_serve,
 ]
 
 

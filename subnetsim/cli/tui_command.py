@@ -10,6 +10,7 @@ compared with a dashboard session's; with ``--replay`` it replays a saved sessio
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     command.add_argument("--speed", choices=SPEED_CHOICES, default="100",
                          help="starting speed in blocks/s (default 100; max: as fast as it "
                          "goes)")
+    command.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                         help="change a scenario value before genesis, e.g. kappa=0.6 or "
+                         "validation.top_k=8 (repeatable; the Parameters panel shows the diff)")
     command.add_argument("--paused", action="store_true", help="start paused at genesis")
     command.add_argument("--save-dir", type=Path, default=RUNS_FOLDER,
                          help="where s saves run stores and session logs (default: runs/)")
@@ -59,20 +63,28 @@ def _tui(args: argparse.Namespace) -> int:
         if not args.headless:
             raise ConfigError("--replay", str(args.replay), "needs --headless")
         return _replay(args)
-    from subnetsim.subnet.scenario import load_scenario
+    from subnetsim.subnet.scenario import apply_overrides, load_scenario
 
     scenario = load_scenario(resolve(args.scenario))
+    file_hyper = scenario.hyperparameters
+    scenario = apply_overrides(scenario, args.set)
     seed = _checked_seed(scenario.seed if args.seed is None else args.seed)
     blocks = _checked_blocks(scenario.blocks if args.blocks is None else args.blocks)
     if args.headless:
         return _headless(scenario, seed, blocks)
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+    if not (sys.stdin.isatty() and sys.stdout.isatty()) and not _served():
         # No terminal to draw on (CI, a pipe, a cron job): run the headless twin instead of
         # painting escape codes into a file and waiting for keys that never come.
         print("subnetsim tui: no terminal; running the headless twin (--headless)",
               file=sys.stderr)
         return _headless(scenario, seed, blocks)
-    return _dashboard(scenario, seed, blocks, args)
+    return _dashboard(scenario, seed, blocks, args, file_hyper)
+
+
+def _served() -> bool:
+    """Whether ``subnetsim serve`` started us: the browser is the terminal (textual-serve
+    runs the dashboard with Textual's web driver, and no TTY)."""
+    return os.environ.get("TEXTUAL_DRIVER", "").startswith("textual.drivers.web_driver")
 
 
 def _checked_seed(seed: int) -> int:
@@ -123,10 +135,15 @@ def _replay(args: argparse.Namespace) -> int:
     return 0 if same else 1
 
 
-def _dashboard(scenario: Any, seed: int, blocks: int, args: argparse.Namespace) -> int:
+def _dashboard(scenario: Any, seed: int, blocks: int, args: argparse.Namespace,
+               file_hyper: Any) -> int:
+    # Until Textual takes the screen (importing it takes a few seconds) the terminal says why
+    # it waits; the app's own status line then counts the world's build.
+    print("subnetsim tui: starting the dashboard ...", file=sys.stderr, flush=True)
     # The one place the application reaches up into the dashboard (an ignored import in the
     # layer contract): only when the user asked for it, so nothing else loads Textual.
     from subnetsim.tui.launch import open_dashboard
 
     return open_dashboard(scenario, seed, blocks, speed=args.speed, paused=args.paused,
-                          save_dir=args.save_dir, scenario_reference=str(args.scenario))
+                          save_dir=args.save_dir, scenario_reference=str(args.scenario),
+                          overrides=tuple(args.set), file_hyper=file_hyper)

@@ -250,7 +250,7 @@ def _checks(run: DrillRun, data: dict[str, Any]) -> dict[str, bool]:
         "no_weights_while_halted": data["weights_accepted_while_halted"] == 0,
         "no_registrations_while_halted": data["registrations_accepted_while_halted"] == 0,
         "attacker_governance_rejected": not any(s["accepted"] for s in submissions
-                                                if s["actor"] == "attack"
+                                                if s["actor"].startswith("attack")
                                                 and s["kind"] == "governance"),
         "ledger_conserved": data["conservation"]["ok"],
     }

@@ -108,9 +108,12 @@ def test_the_reported_halt_verifies_with_a_standard_ed25519_verifier(cabal):
 
 def test_without_enough_members_for_a_resume_the_halt_expires_after_its_extension():
     config = load_drill(DRILLS / "cabal.toml")
-    config = dataclasses.replace(
-        config, council=dataclasses.replace(config.council, offline=(1, 2, 3), max_attempts=3),
+    governance = dataclasses.replace(
+        config.governance,
+        council=dataclasses.replace(config.council, offline=(1, 2, 3), max_attempts=3),
         expect=dataclasses.replace(config.expect, resume=False))
+    config = dataclasses.replace(
+        config, scenario=dataclasses.replace(config.scenario, governance=governance))
     run = simulate_drill(config)
     report = build_report(run).as_json()
 
@@ -135,7 +138,7 @@ def test_forged_replayed_and_foreign_halts_are_refused_for_the_right_reason():
 def test_the_brake_halts_a_subnet_whose_council_is_captured():
     run = simulate_drill(load_drill(DRILLS / "captured_council.toml"))
     report = build_report(run).as_json()
-    plan, gate = run.config.stakeholders, run.config.gate
+    plan, gate = run.config.governance.stakeholders, run.config.governance.gate
 
     assert [e.accepted for e in run.council.enactments] == [False]
     assert report["halt"] is None and report["halt_block"] is not None
@@ -177,13 +180,14 @@ def test_the_drill_command_exits_1_when_a_check_fails(tmp_path, capsys):
 
 
 def test_a_bad_drill_file_is_one_line_and_exit_2(tmp_path, capsys):
-    (tmp_path / "bad.toml").write_text("[council]\nmembers = 3\nhalt_threshold = 4\n")
+    (tmp_path / "bad.toml").write_text(
+        "[governance.council]\nmembers = 3\nhalt_threshold = 4\n")
     assert main(["drill", str(tmp_path / "bad.toml")]) == 2
     error = capsys.readouterr().err
     assert "council.halt_threshold" in error and len(error.strip().splitlines()) == 1
 
 
 def test_unknown_keys_in_a_drill_name_their_path(tmp_path):
-    (tmp_path / "typo.toml").write_text("[attack]\nkind = \"cabal\"\nstart = 5\n")
-    with pytest.raises(ConfigError, match="attack.start"):
+    (tmp_path / "typo.toml").write_text("[governance]\n[[attacks]]\nkind = \"cabal\"\nstart = 5\n")
+    with pytest.raises(ConfigError, match=r"attacks\[0\]\.start"):
         load_drill(tmp_path / "typo.toml")

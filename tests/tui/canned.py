@@ -15,6 +15,8 @@ from subnetsim.subnet.config import Hyperparameters
 from subnetsim.subnet.metagraph import Metagraph
 from subnetsim.tui import messages
 from subnetsim.tui.snapshot import (
+    ABSide,
+    ABView,
     CouncilMember,
     DrillStatus,
     EpochPoint,
@@ -22,6 +24,7 @@ from subnetsim.tui.snapshot import (
     LogEntry,
     ProposalView,
     Snapshot,
+    UidDetail,
     weights_view,
 )
 
@@ -96,13 +99,22 @@ def canned_snapshot(block: int = 117, state: str = "running") -> Snapshot:
     )
     governance = GovernanceSnapshot(
         halted_scopes=("weights",), halt_until=200, has_council=True,
-        council=tuple(CouncilMember(name=f"member-{i}", online=i != 4, signed=i < 3)
+        council=tuple(CouncilMember(name=f"member-{i}", online=i != 4, signed=i < 3,
+                                    behaviour={4: "offline", 5: "malicious"}.get(i, "honest"))
                       for i in range(1, 6)),
         proposals=(ProposalView(proposal_id="p-7", action="RESUME", scope="weights",
                                 signatures=2, threshold=4, status="collecting"),),
         drills=("cabal", "forged_halt"),
-        drill=DrillStatus(state="done", name="cabal",
-                          report=(("halt_block", "95"), ("time_to_halt_s", "60.0000"))),
+        drill=DrillStatus(state="running", name="cabal"),
+        halt_block=95,
+        rounds=("HALT #1 at 93: signers 1,4,5: commitments missing, excluded 4",
+                "HALT #2 at 94: signers 1,2,5: invalid share, excluded 5",
+                "HALT #3 at 94: signers 1,2,3: aggregate verified"),
+        lifecycle=(("detected", 90, "weight_bloc"), ("proposed", 93, "HALT weights"),
+                   ("signed", 94, "3 round(s)"), ("applied", 95, ""),
+                   ("gossiped", 95, "p50 0.25 s, p95 0.31 s after the block"),
+                   ("resumed", None, "")),
+        verdict="report at block 117: PASSED (10 checks) · halt 95 · resume None",
     )
     return Snapshot(
         session=0, scenario_name="canned", seed=3, block=block, epoch_index=5,
@@ -111,10 +123,11 @@ def canned_snapshot(block: int = 117, state: str = "running") -> Snapshot:
         roles=roles, behaviours=behaviours,
         weights=weights_view(weights, weights > 0, weights // 2, metagraph.registered,
                              metagraph.consensus),
-        history=_history(), events=events, hyper=Hyperparameters(tempo=20, kappa=0.5),
+        history=_history(), events=events, hyper=Hyperparameters(tempo=20, kappa=0.6),
+        scenario_hyper=Hyperparameters(tempo=20, kappa=0.5),
         commands=({"block": 100, "command": "set_hyperparameter", "name": "kappa",
                    "value": 0.6},),
-        governance=governance, notice="",
+        governance=governance, notice="", markers=((60, "edit"), (95, "halt")),
     )
 
 
@@ -154,3 +167,41 @@ def pause_answer(command: messages.Command, last: Snapshot) -> Snapshot | None:
         state = "paused" if last.state == "running" else "running"
         return dataclasses.replace(last, state=state, notice=state)
     return None
+
+
+def canned_detail(uid: int) -> UidDetail:
+    """A made-up inspector view of ``uid`` over the canned history's five epochs."""
+    blocks = tuple(20 * index for index in range(1, 6))
+    grow = tuple(0.1 * index for index in range(1, 6))
+    return UidDetail(
+        uid=uid, hotkey=f"miner-{uid}", role="miner", behaviour=_behaviour(uid), blocks=blocks,
+        series=(("stake", tuple(2.5 * uid + g for g in grow)), ("incentive", grow),
+                ("dividends", (0.0,) * 5), ("validator_trust", (0.0,) * 5),
+                ("emission_tao", tuple(g * 3 for g in grow)),
+                ("model_loss", tuple(0.5 - g / 2 for g in grow))),
+        weights_given=(), weights_received=((0, 0.4), (1, 0.35), (2, 0.25)),
+        events=(LogEntry(seq=1, block=0, kind="registered", text=f"registered miner-{uid}"),
+                LogEntry(seq=2, block=33, kind="rejected", text="rejected serve: Timeout"),
+                LogEntry(seq=0, block=95, kind="halt", text="halt (weights): pay continues")),
+        model_loss_now=0.2,
+    )
+
+
+def inspect_answer(command: messages.Command, last: Snapshot) -> Snapshot | None:
+    """Answer InspectUid like the real driver: the next snapshot carries the uid's detail."""
+    if isinstance(command, messages.InspectUid):
+        detail = None if command.uid is None else canned_detail(command.uid)
+        return dataclasses.replace(last, inspected=detail)
+    return pause_answer(command, last)
+
+
+def canned_ab() -> ABView:
+    """A made-up A/B: side B's incentive is side A's reversed."""
+    snapshot = canned_snapshot()
+    metagraph = snapshot.metagraph
+    shifted = dataclasses.replace(metagraph, incentive=metagraph.incentive[::-1].copy())
+    sides = (ABSide(label="A", value=0.5, digest="aa" * 32, metagraph=metagraph,
+                    behaviours=snapshot.behaviours, history=snapshot.history),
+             ABSide(label="B", value=0.6, digest="bb" * 32, metagraph=shifted,
+                    behaviours=snapshot.behaviours, history=snapshot.history))
+    return ABView(name="kappa", fork_block=60, block=117, sides=sides)

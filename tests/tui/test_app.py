@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Input, OptionList, RichLog, Static, Tabbe
 import subnetsim.tui.app
 from subnetsim.tui import messages
 from subnetsim.tui.app import PANELS, DashboardApp
+from subnetsim.tui.widgets.confirm import ConfirmScreen
 from subnetsim.tui.widgets.help import HelpScreen
 from tests.tui.canned import StubDriver, canned_snapshot, pause_answer
 
@@ -25,7 +26,8 @@ async def test_first_snapshot_fills_status_and_overview() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         status = _text(app, "#status")
-        assert "RUNNING" in status and "block 117/240" in status and "HALTED: weights" in status
+        assert "RUNNING" in status and "block 117/240" in status
+        assert "HALTED at block 95: weights (until 200)" in status
         figures = _text(app, "#overview-figures")
         assert "12 registered, 4 with a validator permit" in figures
         assert app.query_one("#halt-banner").display
@@ -74,7 +76,13 @@ async def test_weights_panel_shows_heatmaps_and_consensus() -> None:
         await pilot.press("3")
         text = _text(app, "#heatmap")
         assert "Weights" in text and "Bonds" in text and "Consensus per miner" in text
-        assert "v3" in text and "top consensus: uid 11" in text
+        assert "v3" in text and "percentile" in text
+        # Columns by consensus, highest first: the read-out starts on the top miner.
+        readout = _text(app, "#weights-readout")
+        assert "miner 11" in readout and "rank 1 of 8" in readout
+        await pilot.press("right", "down")
+        readout = _text(app, "#weights-readout")
+        assert readout.startswith("v1 → miner 10") and "rank 2 of 8" in readout
 
 
 async def test_charts_panel_plots_each_group() -> None:
@@ -93,7 +101,7 @@ async def test_parameters_refuse_bad_values_and_send_good_ones() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("5")
         table = app.query_one("#parameters-table", DataTable)
-        assert table.get_row_at(1)[:2] == ["kappa", "0.5"]
+        assert table.get_row_at(1)[:4] == ["kappa", "0.6", "0.5", "100"]
         box = app.query_one("#parameter-input", Input)
         box.focus()
         for text in ("kappa=1.5", "max_allowed_uids=8", "alpha_low=0.95", "kapa=0.6"):
@@ -104,7 +112,7 @@ async def test_parameters_refuse_bad_values_and_send_good_ones() -> None:
         box.value = "kappa=0.6"
         await pilot.press("enter")
         assert driver.commands == [messages.SetHyperparameter(name="kappa", value=0.6)]
-        assert "block 100: kappa = 0.6" in _text(app, "#parameter-log")
+        assert "kappa 0.5 → 0.6 (block 100)" in _text(app, "#parameter-log")
 
 
 async def test_enter_on_a_parameter_row_starts_an_edit() -> None:
@@ -113,7 +121,11 @@ async def test_enter_on_a_parameter_row_starts_an_edit() -> None:
         await pilot.press("5")
         app.query_one("#parameters-table", DataTable).focus()
         await pilot.press("down", "enter")
-        assert app.query_one("#parameter-input", Input).value == "kappa=0.5"
+        box = app.query_one("#parameter-input", Input)
+        assert box.value == "kappa=0.6" and box.has_focus
+        # Nothing selected: Backspace deletes one character, typing appends.
+        await pilot.press("backspace", "7")
+        assert box.value == "kappa=0.7"
 
 
 async def test_governance_panel_shows_halt_council_and_drills() -> None:
@@ -124,7 +136,14 @@ async def test_governance_panel_shows_halt_council_and_drills() -> None:
         assert "HALTED" in _text(app, "#halt-state") and "block 200" in _text(app, "#halt-state")
         assert app.query_one("#council-table", DataTable).row_count == 5
         assert app.query_one("#proposal-table", DataTable).get_row_at(0)[3] == "2/4"
-        assert "halt_block" in _text(app, "#drill-report")
+        assert "PASSED" in _text(app, "#drill-report")
+        assert "excluded 5" in _text(app, "#signing-rounds")
+        states = [app.query_one("#council-table", DataTable).get_row_at(i)[1] for i in (3, 4)]
+        assert states == ["OFFLINE", "CHEATING"]
+        life = app.query_one("#lifecycle-table", DataTable)
+        assert [life.get_row_at(i)[:2] for i in range(4)] == [
+            ["detected", "90"], ["proposed", "93"], ["signed", "94"], ["applied", "95"]]
+        assert "HALTED at block 95" in _text(app, "#status")
         picker = app.query_one(OptionList)
         picker.focus()
         picker.highlighted = 1
@@ -151,7 +170,9 @@ async def test_control_keys_send_commands() -> None:
     driver = StubDriver([canned_snapshot()])
     app = DashboardApp(driver)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("space", "n", "e", "plus", "minus", "r", "s")
+        await pilot.press("space", "n", "e", "plus", "minus", "r")
+        assert isinstance(app.screen, ConfirmScreen)  # a restart discards the world: asked
+        await pilot.press("n", "r", "y", "s")
         assert driver.commands == [
             messages.TogglePause(), messages.StepBlocks(count=1), messages.StepEpoch(),
             messages.ChangeSpeed(steps=1), messages.ChangeSpeed(steps=-1), messages.Restart(),

@@ -1,20 +1,30 @@
-"""SVG snapshots of the main panels at 120x40 on canned data (goldens in __snapshots__).
+"""SVG snapshots of every view at 120x40 and 80x24 on canned data (goldens in __snapshots__).
 
 Update on purpose only: ``pytest tests/tui/test_snapshots.py --snapshot-update``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from subnetsim.tui.app import DashboardApp
-from tests.tui.canned import StubDriver, canned_snapshot
+from tests.tui.canned import StubDriver, canned_ab, canned_snapshot, inspect_answer
+
+VIEWS = {
+    "overview": ("1",), "metagraph": ("2",), "weights": ("3", "right", "right", "down"),
+    "charts": ("4",), "parameters": ("5",), "governance": ("6",), "log": ("7",),
+    "ab": ("8",), "help": ("question_mark",), "inspector": ("2", "down", "down", "enter"),
+    "restart": ("r",),
+}
+SIZES = {"120x40": (120, 40), "80x24": (80, 24)}
 
 
-@pytest.mark.parametrize("keys", [("1",), ("2",), ("3",), ("4",), ("5",), ("6",), ("7",),
-                                  ("question_mark",)],
-                         ids=["overview", "metagraph", "weights", "charts", "parameters",
-                              "governance", "log", "help"])
-def test_panel_snapshot(snap_compare, keys: tuple[str, ...]) -> None:
-    app = DashboardApp(StubDriver([canned_snapshot()]))
-    assert snap_compare(app, press=keys, terminal_size=(120, 40))
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("view", VIEWS)
+def test_view_snapshot(snap_compare, view: str, size: str) -> None:
+    snapshot = dataclasses.replace(canned_snapshot(), ab=canned_ab() if view == "ab" else None)
+    app = DashboardApp(StubDriver([snapshot], answer=inspect_answer))
+    app.animation_level = "none"  # the tab underline slides: a busy machine caught it mid-way
+    assert snap_compare(app, press=VIEWS[view], terminal_size=SIZES[size])

@@ -1,4 +1,9 @@
-"""Charts: incentive and dividends per behaviour group over epochs (textual-plotext)."""
+"""Charts: incentive and dividends share per behaviour group over epochs (textual-plotext).
+
+Shares are drawn on a zero-based axis from 0 to 1 against the epoch's block, every group is in
+the legend (one that earned nothing is a line at zero), and halts, resumes and edits are
+vertical lines.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +12,19 @@ from textual.containers import Horizontal
 from textual_plotext import PlotextPlot
 
 from subnetsim.tui.snapshot import EpochPoint, Snapshot
+from subnetsim.tui.widgets.plotting import draw_lines
 
 __all__ = ["ChartsPane", "group_series"]
 
 
 def group_series(history: tuple[EpochPoint, ...],
                  field: str) -> dict[str, tuple[list[int], list[float]]]:
-    """Per group: (epoch indices, values) of ``incentive_by_group`` or ``dividends_by_group``."""
+    """Per group: (epoch blocks, values) of ``incentive_by_group`` or ``dividends_by_group``."""
     series: dict[str, tuple[list[int], list[float]]] = {}
     for point in history:
         for group, value in getattr(point, field):
-            epochs, values = series.setdefault(group, ([], []))
-            epochs.append(point.index)
+            blocks, values = series.setdefault(group, ([], []))
+            blocks.append(point.block)
             values.append(value)
     return series
 
@@ -33,20 +39,8 @@ class ChartsPane(Horizontal):
     def show(self, snapshot: Snapshot) -> None:
         """Render ``snapshot``."""
         for plot_id, field, title in (
-            ("#incentive-plot", "incentive_by_group", "Incentive share per group"),
-            ("#dividends-plot", "dividends_by_group", "Dividends share per group"),
+            ("#incentive-plot", "incentive_by_group", "Incentive per group"),
+            ("#dividends-plot", "dividends_by_group", "Dividends per group"),
         ):
-            plot = self.query_one(plot_id, PlotextPlot)
-            plt = plot.plt
-            plt.clear_data()
-            plt.clear_figure()
-            plt.title(title)
-            plt.xlabel("epoch")
-            series = group_series(snapshot.history, field)
-            for group, (epochs, values) in sorted(series.items()):
-                if any(values):
-                    plt.plot(epochs, values, label=group, marker="braille")
-            if not series:
-                plt.title(f"{title}: no epoch yet")
-            plt.ylim(0, 1)
-            plot.refresh()
+            draw_lines(self.query_one(plot_id, PlotextPlot), title, "share (0-1)",
+                       group_series(snapshot.history, field), snapshot.markers, top=1.0)

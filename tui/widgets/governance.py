@@ -1,7 +1,7 @@
-"""Governance: halt state and expiry, the council and its proposals, and the drill picker.
+"""Governance: halt state, the council, each signing round, the proposal's life, and drills.
 
-Built against ``GovernanceSnapshot`` only: the council tables fill in when the world has a
-council; the drill picker lists the shipped drills.
+Built against ``GovernanceSnapshot`` only. A scenario with ``[governance]`` has a council from
+genesis; picking a drill injects one (and its attacks) into the running world.
 """
 
 from __future__ import annotations
@@ -9,61 +9,84 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Label, OptionList, Static
 
 from subnetsim.tui.messages import DrillRequested
 from subnetsim.tui.snapshot import GovernanceSnapshot, Snapshot
 
-__all__ = ["GovernancePane", "drill_text", "halt_text"]
+__all__ = ["GovernancePane", "drill_text", "halt_history", "halt_text"]
+
+MEMBER_STATE = {"honest": "online", "offline": "OFFLINE", "malicious": "CHEATING",
+                "captured": "CAPTURED"}
 
 
 def halt_text(governance: GovernanceSnapshot, block: int) -> str:
-    """The halt line: scopes and expiry, or that the chain runs normally."""
+    """The halt line: scopes, the block it took effect and expiry, or that nothing is halted."""
     if not governance.halted_scopes:
-        return "[green]Not halted[/green]: emissions, weights, registrations and staking open."
+        return "[green]Not halted[/green]: emissions, weights, registrations and staking open." \
+            + "".join(f"\n{line}" for line in halt_history(governance.halts))
     scopes = ", ".join(governance.halted_scopes)
+    since = f" at block {governance.halt_block:,}" if governance.halt_block is not None else ""
     if governance.halt_until is None:
-        return f"[b red]HALTED[/b red] {scopes}: until a RESUME is signed."
+        return f"[b red]HALTED{since}[/b red] {scopes}: until a RESUME is signed."
     left = governance.halt_until - block
-    return f"[b red]HALTED[/b red] {scopes}: expires at block {governance.halt_until:,} " \
-           f"({left:,} blocks, {left * 12 / 60:,.0f} min) unless extended."
+    return f"[b red]HALTED{since}[/b red] {scopes}: expires at block " \
+           f"{governance.halt_until:,} ({left:,} blocks, {left * 12 / 60:,.0f} min) unless " \
+           "extended."
+
+
+def halt_history(halts: tuple[tuple[int, str], ...]) -> list[str]:
+    """``HALTED at block 64, extended at 118, resumed at 164``, one line per past halt."""
+    lines: list[str] = []
+    for block, kind in halts:
+        if kind == "halt":
+            lines.append(f"Was [b red]HALTED at block {block:,}[/b red]")
+        elif lines and kind == "extend":
+            lines[-1] += f", extended at {block:,}"
+        elif lines and kind == "resume":
+            lines[-1] += f", resumed (or expired) at {block:,}"
+    return lines
 
 
 def drill_text(governance: GovernanceSnapshot) -> str:
-    """What the drill side shows: availability, progress, or the last report."""
+    """The drill side: the verdict once due, the state of a started drill, or how to start."""
     drill = governance.drill
+    if governance.verdict:
+        return _plain(governance.verdict)
+    if drill.state == "failed":
+        return f"[red]Drill {_plain(drill.name)} refused: {_plain(str(drill.error))}[/red]"
+    if drill.state == "running" or governance.has_council:
+        return "The report is due at the drill's block budget."
     if not governance.drills:
         return "No drill files in scenarios/drills."
-    if drill.state == "running":
-        return f"Drill {drill.name} running ..."
-    if drill.state == "failed":
-        return f"[red]Drill {_plain(drill.name)} failed: {_plain(str(drill.error))}[/red]"
-    if drill.state == "done":
-        lines = [f"[b]Drill {_plain(drill.name)} report[/b]"]
-        # Report values hold brackets (lists, TOML tables): escape them, they are not markup.
-        lines += [f"{_plain(key):<30} {_plain(_short(value))}" for key, value in drill.report]
-        return "\n".join(lines)
-    return "Pick a drill and press Enter to run it beside the session."
+    return "Enter on a drill stages its council and attack in this world, from this block."
 
 
-def _short(value: str, width: int = 40) -> str:
-    return value if len(value) <= width else value[: width - 1] + "…"
+def rounds_text(governance: GovernanceSnapshot) -> str:
+    """Every signing attempt: who committed, and whether the aggregate verified."""
+    if not governance.rounds:
+        return "no signing yet"
+    return "\n".join(_plain(line) for line in governance.rounds[-8:])
 
 
 class GovernancePane(Horizontal):
-    """Council and proposals on the left, drills on the right."""
+    """Council, rounds and the proposal's life on the left; drills and verdict on the right."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._drills: tuple[str, ...] = ()
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="council-side"):
+        with VerticalScroll(id="council-side"):
             yield Static("", id="halt-state")
             yield Label("Council", classes="section")
             yield DataTable(id="council-table", cursor_type="none")
-            yield Label("Open proposals", classes="section")
+            yield Label("Proposal life", classes="section")
+            yield DataTable(id="lifecycle-table", cursor_type="none")
+            yield Label("Signing rounds", classes="section")
+            yield Static("", id="signing-rounds")
+            yield Label("Proposals", classes="section")
             yield DataTable(id="proposal-table", cursor_type="none")
         with VerticalScroll(id="drill-side"):
             yield Label("Drills", classes="section")
@@ -71,7 +94,8 @@ class GovernancePane(Horizontal):
             yield Static("", id="drill-report")
 
     def on_mount(self) -> None:
-        self.query_one("#council-table", DataTable).add_columns("MEMBER", "ONLINE", "SIGNED")
+        self.query_one("#council-table", DataTable).add_columns("MEMBER", "STATE", "SIGNED")
+        self.query_one("#lifecycle-table", DataTable).add_columns("STAGE", "BLOCK", "DETAIL")
         self.query_one("#proposal-table", DataTable).add_columns(
             "ID", "ACTION", "SCOPE", "SIGNATURES", "STATUS")
 
@@ -83,8 +107,13 @@ class GovernancePane(Horizontal):
         council.clear()
         if not governance.has_council:
             council.add_row("no council in this scenario", "", "")
-        council.add_rows((m.name, "yes" if m.online else "NO", "yes" if m.signed else "")
-                         for m in governance.council)
+        council.add_rows((m.name, MEMBER_STATE.get(m.behaviour, m.behaviour),
+                          "yes" if m.signed else "") for m in governance.council)
+        lifecycle = self.query_one("#lifecycle-table", DataTable)
+        lifecycle.clear()
+        lifecycle.add_rows((stage, "-" if block is None else f"{block:,}", detail)
+                           for stage, block, detail in governance.lifecycle)
+        self.query_one("#signing-rounds", Static).update(rounds_text(governance))
         proposals = self.query_one("#proposal-table", DataTable)
         proposals.clear()
         proposals.add_rows((p.proposal_id, p.action, p.scope,

@@ -16,17 +16,20 @@ applied between chunks at a block boundary (parameter changes are recorded for r
 
 [b]space[/b]   pause / resume            [b]n[/b]   step one block      [b]e[/b]   step one epoch
 [b]+ / -[/b]   speed up / down (1 blocks/s .. max)
-[b]r[/b]       restart from genesis with the next seed
+[b]r[/b]       restart from genesis with the next seed (asks first; edits become genesis values)
 [b]s[/b]       save: the session replayed into a SQLite run store (runs/) with its command log
-[b]q[/b]       quit (prints the final digest)       [b]?[/b]   this help       [b]1-7[/b]  panels
+[b]q[/b]       quit (prints the final digest)       [b]?[/b]   this help       [b]1-8[/b]  panels
 
 [b]Overview[/b]    block, epoch, speed, halt banner, emission and stake concentration per epoch
-[b]Metagraph[/b]   btcli columns + behaviour; [b]/[/b] filter, [b]o[/b] sort column, [b]i[/b] invert
+[b]Metagraph[/b]   btcli columns + behaviour; [b]/[/b] filter, [b]o[/b] sort, [b]i[/b] invert,
+            [b]Enter[/b] inspects a uid (history, weights, events)
 [b]Weights[/b]     validator x miner weights and bonds as heatmaps, consensus per miner
 [b]Charts[/b]      incentive and dividends share per behaviour group over epochs
-[b]Parameters[/b]  type name=value (or Enter on a row); refused with the reason if invalid
-[b]Governance[/b]  halt state and expiry, council and proposals, drill picker (Enter runs one)
+[b]Parameters[/b]  type name=value (or Enter on a row); diff from the scenario; no-effect warnings
+[b]Governance[/b]  halt, council, signing rounds, the proposal's life; Enter on a drill stages it
 [b]Log[/b]         registrations, rejected extrinsics, halts, epochs, commands
+[b]A/B[/b]         kappa 0.5 0.6: fork the session here into two worlds, same seed; [b]x[/b] ends
+Esc leaves any input; while one has focus, keys type text and run no command.
 
 Replay a saved session headless:  subnetsim tui --headless --replay runs/<name>.session.json
 

@@ -1,18 +1,21 @@
 """Metagraph: btcli's columns for every registered uid, plus its behaviour; sort and filter.
 
-``o`` moves the sort to the next column (or click a header), ``i`` inverts the order, and the
-filter keeps rows whose text holds every typed word (``val``, ``active``, a behaviour, a uid).
+Enter on a row opens the uid inspector. ``o`` moves the sort to the next column (or click a
+header), ``i`` inverts the order, and the filter keeps rows whose text holds every typed word
+(``val``, ``active``, a behaviour, a uid).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
 
+from subnetsim.tui.messages import InspectRequested
 from subnetsim.tui.snapshot import Snapshot
 
 __all__ = ["COLUMNS", "MetagraphPane", "metagraph_rows", "visible_rows"]
@@ -86,7 +89,8 @@ class MetagraphPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter: words to match (uid, hotkey, behaviour, val, active)"
-                    " — / to focus, Esc to leave", id="metagraph-filter")
+                    " — / to focus, Esc to leave", id="metagraph-filter",
+                    select_on_focus=False)
         yield Static("", id="metagraph-caption")
         table: DataTable[str] = DataTable(id="metagraph-table", classes="main-table",
                                           zebra_stripes=True, cursor_type="row")
@@ -116,6 +120,11 @@ class MetagraphPane(Vertical):
         if self._snapshot is not None:
             self.show(self._snapshot)
 
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a row opens the uid inspector."""
+        event.stop()
+        self.post_message(InspectRequested(int(event.data_table.get_row_at(event.cursor_row)[0])))
+
     def on_input_changed(self, event: Input.Changed) -> None:
         self._rerender()
 
@@ -137,7 +146,15 @@ class MetagraphPane(Vertical):
     def action_focus_filter(self) -> None:
         self.query_one(Input).focus()
 
-    def on_key(self, event: Any) -> None:
-        if event.key == "escape" and self.query_one(Input).has_focus:
-            self.query_one(DataTable).focus()
-            event.stop()
+    def on_key(self, event: events.Key) -> None:
+        """A letter that is no key of this panel or the app starts the filter with itself:
+        typing ``trainer`` on the table filters instead of restarting the session."""
+        table = self.query_one(DataTable)
+        if not table.has_focus or not (event.character or "").isalpha() \
+                or event.key in self.app.active_bindings:
+            return
+        event.stop()
+        box = self.query_one(Input)
+        box.value += event.character or ""
+        box.focus()
+        box.cursor_position = len(box.value)

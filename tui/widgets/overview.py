@@ -1,13 +1,14 @@
-"""Overview: the session's key figures, the halt banner, and per-epoch sparklines."""
+"""Overview: the session's key figures, the halt banner, and per-epoch charts with axes."""
 
 from __future__ import annotations
 
-import numpy as np
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Label, Sparkline, Static
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Static
+from textual_plotext import PlotextPlot
 
 from subnetsim.tui.snapshot import Snapshot
+from subnetsim.tui.widgets.plotting import draw_lines
 
 __all__ = ["OverviewPane", "overview_lines"]
 
@@ -39,16 +40,14 @@ def overview_lines(snapshot: Snapshot) -> str:
 
 
 class OverviewPane(VerticalScroll):
-    """Block, epoch, speed, halt banner, emission and stake-concentration sparklines."""
+    """Block, epoch, speed, halt banner, emission and stake-concentration charts."""
 
     def compose(self) -> ComposeResult:
         yield Static("", id="halt-banner")
         yield Static("", id="overview-figures")
-        with Vertical(classes="spark-box"):
-            yield Label("Emission paid per epoch (TAO)", id="emission-label")
-            yield Sparkline([], id="emission-spark")
-            yield Label("Stake concentration per epoch (Gini)", id="gini-label")
-            yield Sparkline([], id="gini-spark")
+        with Horizontal(id="overview-charts"):
+            yield PlotextPlot(id="emission-plot")
+            yield PlotextPlot(id="gini-plot")
 
     def show(self, snapshot: Snapshot) -> None:
         """Render ``snapshot``."""
@@ -60,19 +59,11 @@ class OverviewPane(VerticalScroll):
             banner.update(f"HALTED: {', '.join(halted)} — " + (
                 f"until block {until:,}" if until is not None else "until a resume"))
         self.query_one("#overview-figures", Static).update(overview_lines(snapshot))
-        emission = [point.emission for point in snapshot.history]
-        gini = [point.stake_gini for point in snapshot.history]
-        self.query_one("#emission-spark", Sparkline).data = emission
-        self.query_one("#gini-spark", Sparkline).data = gini
-        self.query_one("#emission-label", Label).update(_spark_label(
-            "Emission paid per epoch (TAO)", emission))
-        self.query_one("#gini-label", Label).update(_spark_label(
-            "Stake concentration per epoch (Gini)", gini))
-
-
-def _spark_label(title: str, values: list[float]) -> str:
-    if not values:
-        return f"{title}: no epoch yet"
-    data = np.asarray(values)
-    return (f"{title}: last {data[-1]:,.3f}, min {data.min():,.3f}, max {data.max():,.3f} "
-            f"over {data.size} epochs")
+        blocks = [point.block for point in snapshot.history]
+        # Zero-based axes: a 0.8 % change in the Gini must look like one, not like a collapse.
+        draw_lines(self.query_one("#emission-plot", PlotextPlot), "Emission paid per epoch",
+                   "TAO", {"paid": (blocks, [p.emission for p in snapshot.history])},
+                   snapshot.markers)
+        draw_lines(self.query_one("#gini-plot", PlotextPlot), "Stake concentration", "Gini",
+                   {"stake Gini": (blocks, [p.stake_gini for p in snapshot.history])},
+                   snapshot.markers, top=1.0)

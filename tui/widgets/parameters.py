@@ -9,6 +9,7 @@ the driver, applied at the next chunk boundary and recorded in the session's com
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from textual.app import ComposeResult
@@ -20,6 +21,7 @@ from subnetsim.subnet.config import Hyperparameters, parse_assignment
 from subnetsim.subnet.errors import SubnetSimError
 from subnetsim.tui.messages import ParameterEdited
 from subnetsim.tui.snapshot import Snapshot
+from subnetsim.tui.tuning import edit_blocks, ineffective_settings, parameter_diff
 
 __all__ = ["ParametersPane", "parameter_rows"]
 
@@ -32,8 +34,12 @@ def _value_text(value: Any) -> str:
     return str(value)
 
 
-def parameter_rows(hyper: Hyperparameters) -> list[tuple[str, str, str, str]]:
-    """(name, value, allowed range, description) for every hyperparameter."""
+def parameter_rows(hyper: Hyperparameters, scenario: Hyperparameters | None = None,
+                   commands: Sequence[Mapping[str, Any]] = ()
+                   ) -> list[tuple[str, str, str, str, str, str]]:
+    """(name, value, scenario value, blocks edited, allowed range, description) for every
+    hyperparameter; the scenario column is blank where the value is the scenario's."""
+    edits = edit_blocks(commands)
     rows = []
     for field in dataclasses.fields(Hyperparameters):
         low, high = field.metadata.get("range", (None, None))
@@ -45,7 +51,10 @@ def parameter_rows(hyper: Hyperparameters) -> list[tuple[str, str, str, str]]:
         doc = field.metadata.get("doc", "")
         if field.name in FIXED_AT_GENESIS:
             doc += " (fixed at genesis)"
-        rows.append((field.name, _value_text(getattr(hyper, field.name)), allowed, doc))
+        value = getattr(hyper, field.name)
+        then = getattr(scenario, field.name) if scenario is not None else value
+        rows.append((field.name, _value_text(value), "" if then == value else _value_text(then),
+                     ", ".join(f"{b:,}" for b in edits.get(field.name, [])), allowed, doc))
     return rows
 
 
@@ -60,13 +69,16 @@ class ParametersPane(Vertical):
         table: DataTable[str] = DataTable(id="parameters-table", classes="main-table",
                                           cursor_type="row")
         yield table
+        # No select-all on focus: Enter on a row pre-fills the text, and typing must edit it.
         yield Input(placeholder="name=value, e.g. kappa=0.6 — Enter applies at the next "
-                    "chunk boundary", id="parameter-input")
+                    "chunk boundary, Esc leaves", id="parameter-input", select_on_focus=False)
         yield Static("", id="parameter-error")
+        yield Static("", id="parameter-warnings")
         yield Static("", id="parameter-log")
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("NAME", "VALUE", "RANGE", "DESCRIPTION")
+        self.query_one(DataTable).add_columns("NAME", "VALUE", "SCENARIO", "EDITED AT",
+                                              "RANGE", "DESCRIPTION")
 
     def show(self, snapshot: Snapshot) -> None:
         """Render ``snapshot``."""
@@ -74,18 +86,26 @@ class ParametersPane(Vertical):
         table = self.query_one(DataTable)
         cursor = table.cursor_row
         table.clear()
-        table.add_rows(parameter_rows(snapshot.hyper))
+        table.add_rows(parameter_rows(snapshot.hyper, snapshot.scenario_hyper, snapshot.commands))
         table.move_cursor(row=cursor, animate=False)
-        changes = [f"block {entry['block']:,}: {entry['name']} = {entry['value']!r}"
-                   for entry in snapshot.commands if entry.get("command") == "set_hyperparameter"]
+        diff = parameter_diff(snapshot.hyper, snapshot.scenario_hyper or snapshot.hyper,
+                              snapshot.commands)
+        changes = [f"{name} {_value_text(then)} → {_value_text(now)}"
+                   + (f" (block {blocks})" if blocks else " (at genesis)")
+                   for name, then, now, blocks in diff]
         self.query_one("#parameter-log", Static).update(
-            "Changes this session: " + ("; ".join(changes[-6:]) if changes else "none"))
+            "Differs from the scenario: " + ("; ".join(changes) if changes else "nothing")
+            + " · r restarts keeping these")
+        notes = ineffective_settings(snapshot.hyper, snapshot.scenario_hyper)
+        self.query_one("#parameter-warnings", Static).update(
+            "\n".join(f"[yellow]no effect: {note}[/yellow]" for note in notes))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         name, value = event.data_table.get_row_at(event.cursor_row)[:2]
         box = self.query_one(Input)
         box.value = f"{name}={value}"
         box.focus()
+        box.cursor_position = len(box.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

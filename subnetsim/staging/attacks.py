@@ -1,4 +1,4 @@
-"""What a drill stages around the council: attacks, the stakeholders' brake and an exit probe.
+"""What a scenario stages around its council: attacks, the stakeholders' brake, an exit probe.
 
 Each is a SimPy process that submits extrinsics like any other agent and keeps what the chain
 answered, so the report can say what got through:
@@ -23,10 +23,10 @@ import numpy as np
 import simpy
 from nacl.signing import SigningKey
 
-from subnetsim.drill.config import AttackConfig, BrakePlan
 from subnetsim.governance.council import Council, wait_to_land_in
 from subnetsim.subnet.chain import BLOCK_SECONDS, Chain, ExtrinsicResult
 from subnetsim.subnet.extrinsics import BrakeVote, Extrinsic, Register, RemoveStake, SubmitProposal
+from subnetsim.subnet.governance_config import AttackConfig, BrakePlan
 from subnetsim.subnet.governance_gate import NONCE_BYTES, Proposal
 from subnetsim.subnet.rng import numpy_stream
 
