@@ -344,7 +344,7 @@ class Ledger:
                                  f"{len(uids)} uids, {len(values)} weights")
         if len(set(uids)) != len(uids):
             raise ExtrinsicError("DuplicateUids")
-        if any(not 0 <= target < self.capacity or not self.registered[target] for target in uids):
+        if uids and not self._registered_uids(uids):
             raise ExtrinsicError("UidVecContainsInvalidOne")
         array = np.asarray(values, dtype=np.float64)
         if not np.isfinite(array).all() or (array < 0).any():
@@ -362,6 +362,14 @@ class Ledger:
         if peak == 0:
             return np.zeros(len(uids), dtype=np.int32)
         return np.rint(array / peak * U16_MAX).astype(np.int32)  # max-upscale, nearest
+
+    def _registered_uids(self, uids: tuple[int, ...]) -> bool:
+        """Whether every uid is a registered uid below capacity (one numpy lookup when they
+        are all ints, as they are from any agent; one by one otherwise)."""
+        if set(map(type, uids)) == {int}:
+            return (min(uids) >= 0 and max(uids) < self.capacity
+                    and bool(self.registered[list(uids)].all()))
+        return all(0 <= target < self.capacity and self.registered[target] for target in uids)
 
     def _commit_weights(self, call: CommitWeights, block: int) -> dict[str, object]:
         uid = self._check_weight_caller(call.hotkey)
