@@ -154,6 +154,50 @@ def _einsum_dot(a, b):
 
 
 @njit(cache=True)
+def _einsum_dot_rows(rows, b, out):
+    """``_einsum_dot(rows[q], b)`` for every row ``q`` of a (4, n) block, the four rows'
+    chains interleaved: each row keeps its own two lanes and order (the same bits), but the
+    eight chains hide the add latency that one row's two chains are bound by."""
+    count = b.shape[0]
+    a0 = a1 = b0 = b1 = c0 = c1 = d0 = d1 = 0.0
+    i = 0
+    while count - i >= 8:
+        for offset in (6, 4, 2, 0):
+            x0, x1 = b[i + offset], b[i + offset + 1]
+            a0 = rows[0, i + offset] * x0 + a0
+            a1 = rows[0, i + offset + 1] * x1 + a1
+            b0 = rows[1, i + offset] * x0 + b0
+            b1 = rows[1, i + offset + 1] * x1 + b1
+            c0 = rows[2, i + offset] * x0 + c0
+            c1 = rows[2, i + offset + 1] * x1 + c1
+            d0 = rows[3, i + offset] * x0 + d0
+            d1 = rows[3, i + offset + 1] * x1 + d1
+        i += 8
+    while i < count:
+        x0 = b[i]
+        a0 = rows[0, i] * x0 + a0
+        b0 = rows[1, i] * x0 + b0
+        c0 = rows[2, i] * x0 + c0
+        d0 = rows[3, i] * x0 + d0
+        if i + 1 < count:
+            x1 = b[i + 1]
+            a1 = rows[0, i + 1] * x1 + a1
+            b1 = rows[1, i + 1] * x1 + b1
+            c1 = rows[2, i + 1] * x1 + c1
+            d1 = rows[3, i + 1] * x1 + d1
+        else:  # the odd last element pairs with a zero-padded lane
+            a1 = 0.0 * 0.0 + a1
+            b1 = 0.0 * 0.0 + b1
+            c1 = 0.0 * 0.0 + c1
+            d1 = 0.0 * 0.0 + d1
+        i += 2
+    out[0] = 0.0 + (a0 + a1)
+    out[1] = 0.0 + (b0 + b1)
+    out[2] = 0.0 + (c0 + c1)
+    out[3] = 0.0 + (d0 + d1)
+
+
+@njit(cache=True)
 def _reciprocal(total):
     """1 / total, or 0 for a zero or subnormal total (``consensus._reciprocal``)."""
     return 1.0 / total if total >= TINY else 0.0
@@ -243,27 +287,43 @@ def _consensus_columns(W, stake_rows, threshold, first, last, C):
     """Consensus of columns ``first:last``, gathered a cache line (8 columns) at a time.
     Only rows with stake take part, and zero weights stay out of the selection: with any
     stake participating, 0 always has enough stake at or above it, so the answer is a
-    positive weight or 0."""
+    positive weight or 0. A column whose positive weights together hold less than the
+    threshold has consensus 0 without a selection (the selection would carry that same
+    stake down to an empty set)."""
     v = W.shape[0]
     group = 8
+    participants = np.empty(v, dtype=np.int64)
+    count = 0
+    for r in range(v):
+        if stake_rows[r] > 0:
+            participants[count] = r
+            count += 1
     values = np.empty((group, v))
     stakes = np.empty((group, v))
     spare = np.empty((2, v))
     counts = np.zeros(group, dtype=np.int64)
+    totals = np.zeros(group)
     for j0 in range(first, last, group):
         width = min(group, last - j0)
         counts[:] = 0
-        for r in range(v):
+        totals[:] = 0.0
+        for q in range(count):
+            r = participants[q]
             stake = stake_rows[r]
-            if stake > 0:
-                for g in range(width):
-                    weight = W[r, j0 + g]
-                    values[g, counts[g]] = weight
-                    stakes[g, counts[g]] = stake
-                    counts[g] += weight > 0
+            for g in range(width):
+                weight = W[r, j0 + g]
+                at = counts[g]
+                values[g, at] = weight
+                stakes[g, at] = stake
+                positive = weight > 0
+                counts[g] = at + positive
+                totals[g] += stake if positive else 0.0
         for g in range(width):
-            C[j0 + g] = _weighted_median(values[g], stakes[g], spare[0], spare[1], counts[g],
-                                         threshold)
+            if totals[g] < threshold:
+                C[j0 + g] = 0.0
+            else:
+                C[j0 + g] = _weighted_median(values[g], stakes[g], spare[0], spare[1],
+                                             counts[g], threshold)
 
 
 # --- the median by one sort per column, for many kappas over the same weights -------------
@@ -446,15 +506,24 @@ def _classic_bonds(W, C, bonds, restart, old_reciprocals, A_rows, I, beta, alpha
         mix[0] = _pairwise_sum(np.ascontiguousarray(B[:, 0]))
     for j in range(n):
         mix[j] = _reciprocal(mix[j])
-    # Column-normalised bonds: their column peaks and each row's dot product with I.
-    peak = np.zeros(n)
-    row = np.empty(n)
-    for r in range(v):
+    # Column-normalised bonds: their column peaks and each row's dot product with I, four
+    # rows at a time.
+    peak = np.empty(n)
+    if v > 0:
         for j in range(n):
-            value = B[r, j] * mix[j]
-            row[j] = value
-            peak[j] = max(peak[j], value) if r > 0 else value
-        dividend_rows[r] = _einsum_dot(row, I)
+            peak[j] = B[0, j] * mix[j]
+    block = np.zeros((4, n))
+    dots = np.empty(4)
+    for r0 in range(0, v, 4):
+        width = min(4, v - r0)
+        for q in range(width):
+            for j in range(n):
+                value = B[r0 + q, j] * mix[j]
+                block[q, j] = value
+                peak[j] = max(peak[j], value)
+        _einsum_dot_rows(block, I, dots)
+        for q in range(width):
+            dividend_rows[r0 + q] = dots[q]
     _normalize(dividend_rows)
     for j in range(n):
         peak[j] = _reciprocal(peak[j])
@@ -514,11 +583,16 @@ def _yuma3_bonds(W, C, bonds, restart, present, A_rows, I, beta, alpha, liquid, 
         sums[0] = _pairwise_sum(np.ascontiguousarray(B[:, 0]))
     for j in range(n):
         sums[j] = _reciprocal(sums[j])
-    row = np.empty(n)
-    for r in range(v):
-        for j in range(n):
-            row[j] = B[r, j] * sums[j]
-        dividend_rows[r] = A_rows[r] * _einsum_dot(row, I)
+    block = np.zeros((4, n))
+    dots = np.empty(4)
+    for r0 in range(0, v, 4):
+        width = min(4, v - r0)
+        for q in range(width):
+            for j in range(n):
+                block[q, j] = B[r0 + q, j] * sums[j]
+        _einsum_dot_rows(block, I, dots)
+        for q in range(width):
+            dividend_rows[r0 + q] = A_rows[r0 + q] * dots[q]
     _normalize(dividend_rows)
 
 
