@@ -23,6 +23,7 @@ Symbols (locals only):
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,6 +46,9 @@ __all__ = [
 NO_COMMIT = -1  # commit_block value of a validator with no unexpired weight commit
 BACKENDS = ("compiled", "numpy")
 _DEFAULTS = Hyperparameters()  # subtensor's defaults, defined once in subnet/config.py
+# The kernel's packed parameter columns, read from a YumaParams in one call each.
+_FLOAT_PARAMS = operator.attrgetter(*yuma_kernel.FLOAT_PARAMS)
+_INT_PARAMS = operator.attrgetter(*yuma_kernel.INT_PARAMS)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -246,14 +250,8 @@ def _run_compiled(
 ) -> EpochOutputs:
     """The same epochs through the compiled kernel (params packed for it); ``single``: the one
     epoch of a batch of one, without the batch axis."""
-    fparams = np.array(
-        [[getattr(p, name) for name in yuma_kernel.FLOAT_PARAMS] for p in params_list],
-        dtype=np.float64,
-    )
-    iparams = np.array(
-        [[getattr(p, name) for name in yuma_kernel.INT_PARAMS] for p in params_list],
-        dtype=np.int64,
-    )
+    fparams = np.array([_FLOAT_PARAMS(p) for p in params_list], dtype=np.float64)
+    iparams = np.array([_INT_PARAMS(p) for p in params_list], dtype=np.int64)
     outputs = yuma_kernel.run_epochs(inputs_list, fparams, iparams)
     if single:
         return EpochOutputs(**{name: value[0] for name, value in outputs.items()})
