@@ -542,10 +542,8 @@ def _liquid_exponent(W, C, bonds, restart, beta, steepness, exponent):
             w = W[r, j]
             wb = w + beta * (min(w, C[j]) - w)
             old = 0.0 if restart[j] else bonds[r, j]
-            if wb >= old:  # buying
-                distance = min(max(wb - C[j], 0.0), 1.0)
-            else:
-                distance = min(max(old - wb, 0.0), 1.0)
+            # Buying (W~ >= old): the distance above consensus; selling: the drop.
+            distance = min(max(wb - C[j] if wb >= old else old - wb, 0.0), 1.0)
             exponent[r, j] = min(max(-slope * (distance - 0.5), -20.0), 20.0)
 
 
