@@ -26,20 +26,30 @@ sums it directly. Both compare against ``kappa * total * (1 - 1e-12)``; they can
 when the true share lies within float64 round-off (~1e-16 relative) of that threshold, which
 the 1e-12 margin keeps away from every exact tie the chain can produce (MEDIAN_TOLERANCE).
 
-No loop here accumulates across threads: ``prange`` runs only over the independent epochs of a
-batch, so results do not depend on the number of threads. A single epoch runs on one thread:
-on this shared 2-core machine a parallel region waits for a scheduler slice (~8 ms measured
-for the column-parallel median), far more than the median's whole cost.
+Batches share what does not vary: with one input and the same front parameters (stake
+threshold, permits, activity, commit-reveal) the masks, stake, row-normalised weights and the
+old bonds' column sums are computed once, and from SORTED_MEDIAN_BATCH epochs on every column
+is sorted once and each kappa's consensus found by binary search (the numpy reference does the
+same by keeping a batch axis of 1). The (v, n) scratch matrix is kept between calls, and W~ and
+the restarted old bonds are recomputed where they are read instead of being stored.
+
+No loop here accumulates across threads: epochs of a batch run in contiguous ranges on a few
+Python threads (the kernel releases the GIL), each epoch writing only its own slots, so results
+do not depend on the number of threads. Threads rather than ``prange``: a parallel (parfor)
+kernel cost ~10 s more on a cold compile, and a parallel region on this shared 2-core machine
+waits for a scheduler slice (~8 ms measured) that a single epoch cannot afford.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from subnetsim.subnet.consensus import MEDIAN_TOLERANCE
 
@@ -76,6 +86,8 @@ STAGE_ALL, STAGE_FRONT, STAGE_BACK = 0, 1, 2
 # epoch or, from SORTED_MEDIAN_BATCH epochs up, from one sort per column for all K kappas.
 MODE_EACH, MODE_SHARED, MODE_SHARED_SORTED = 0, 1, 2
 SORTED_MEDIAN_BATCH = 4
+# Batches from this size on run their epochs on numba.get_num_threads() threads.
+PARALLEL_BATCH = 8
 
 # Rows of the packed outputs: per-epoch float vectors (K, F_ROWS, n), the last two scratch
 # kept between the stages (column sums of A W~, reciprocals of the old bonds' column sums) ...
@@ -351,7 +363,9 @@ def _consensus_sorted(W, stake_rows, thresholds, out_f):
                 values[count] = weight
                 stakes[count] = stake
                 count += 1
-        order = np.argsort(values[:count])  # ascending; tie order does not matter
+        # Ascending; tie order does not matter. Mergesort: the kind _top_k_nonzero compiles
+        # anyway (a second sort kind would add seconds to the cold compile).
+        order = np.argsort(values[:count], kind="mergesort")
         total = 0.0
         for p in range(count):
             index = order[count - 1 - p]
@@ -722,31 +736,20 @@ def _epoch_at(k, stage, mode, stake, weights, bonds, weight_set, uids, commit, s
                          fv[F_EMISSION])
 
 
-@njit(cache=True)
-def _epochs_serial(stage, mode, stake, weights, bonds, weight_set, uids, commit, scalars, rows,
-                   fparams, iparams, out_f, out_b, out_bonds, W_scratch, present_scratch,
-                   exp_scratch, want_present):
-    if mode != MODE_EACH and stage != STAGE_BACK:
+@njit(cache=True, nogil=True)
+def _epochs(stage, mode, first, last, stake, weights, bonds, weight_set, uids, commit, scalars,
+            rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch, present_scratch,
+            exp_scratch, want_present):
+    """Epochs ``first:last`` of the batch; ``first == -1``: the shared front alone. Without
+    the GIL, so threads can run disjoint ranges of epochs side by side."""
+    if first < 0:
         _shared_front(mode, stake, weights, bonds, weight_set, uids, commit, scalars, rows,
                       fparams, iparams, out_f, out_b, W_scratch, present_scratch, want_present)
-    for k in range(out_f.shape[0]):
+        return
+    for k in range(first, last):
         _epoch_at(k, stage, mode, stake, weights, bonds, weight_set, uids, commit, scalars,
                   rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch, present_scratch,
                   exp_scratch, want_present)
-
-
-@njit(cache=True, parallel=True)
-def _epochs_parallel(stage, mode, stake, weights, bonds, weight_set, uids, commit, scalars,
-                     rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch,
-                     present_scratch, exp_scratch, want_present):
-    if mode != MODE_EACH and stage != STAGE_BACK:
-        _shared_front(mode, stake, weights, bonds, weight_set, uids, commit, scalars, rows,
-                      fparams, iparams, out_f, out_b, W_scratch, present_scratch, want_present)
-    for k in prange(out_f.shape[0]):  # epochs are independent: any thread count, same bytes
-        # np.int64: prange's index is unsigned, and unsigned mixed with int64 types as float.
-        _epoch_at(np.int64(k), stage, mode, stake, weights, bonds, weight_set, uids, commit,
-                  scalars, rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch,
-                  present_scratch, exp_scratch, want_present)
 
 
 # --- entry point --------------------------------------------------------------------------
@@ -764,6 +767,29 @@ def _scratch_array(name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray
         array = np.empty(shape, dtype=dtype)
         arrays[name] = array
     return array
+
+
+_pool: list[ThreadPoolExecutor] = []  # one executor, made on the first parallel batch
+
+
+def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) -> None:
+    """One stage of all epochs: the shared front first (shared modes), then the epochs, in
+    contiguous ranges on up to ``numba.get_num_threads()`` threads. Each epoch writes only its
+    own slots, so the bytes do not depend on the thread count."""
+    if mode != MODE_EACH and stage != STAGE_BACK:
+        _epochs(stage, mode, -1, -1, *arguments)
+    threads = min(numba.get_num_threads(), batch)
+    if threads <= 1 or batch < PARALLEL_BATCH:
+        _epochs(stage, mode, 0, batch, *arguments)
+        return
+    if not _pool:
+        _pool.append(ThreadPoolExecutor(max_workers=numba.config.NUMBA_NUM_THREADS,
+                                         thread_name_prefix="yuma-kernel"))
+    bounds = np.linspace(0, batch, threads + 1).astype(int)
+    futures = [_pool[0].submit(_epochs, stage, mode, int(first), int(last), *arguments)
+               for first, last in zip(bounds[:-1], bounds[1:], strict=True)]
+    for future in futures:
+        future.result()
 
 
 def _stacked(arrays: list[np.ndarray]) -> np.ndarray:
@@ -813,20 +839,19 @@ def run_epochs(inputs_list: Sequence[Any], fparams: np.ndarray,
     else:
         present = _scratch_array("present-unused", (1, 1, 1), np.bool_)
         exponent = _scratch_array("exp-unused", (1, 1, 1), np.float64)
-    kernel = _epochs_parallel if batch > 1 else _epochs_serial
     arguments = (
-        mode, _stacked([x.stake for x in inputs_list]),
+        _stacked([x.stake for x in inputs_list]),
         _stacked([x.weights for x in inputs_list]), _stacked([x.bonds for x in inputs_list]),
         _stacked([x.weight_set for x in inputs_list]), uids,
         _stacked([x.commit_block for x in inputs_list]), scalars, rows, fparams, iparams,
         out_f, out_b, out_bonds, W_scratch, present, exponent, liquid,
     )
     if not liquid:
-        kernel(STAGE_ALL, *arguments)
+        _run_stage(STAGE_ALL, mode, batch, arguments)
     else:
-        kernel(STAGE_FRONT, *arguments)
+        _run_stage(STAGE_FRONT, mode, batch, arguments)
         np.exp(exponent, out=exponent)  # numpy's exp, as the reference computes it
-        kernel(STAGE_BACK, *arguments)
+        _run_stage(STAGE_BACK, mode, batch, arguments)
     return {
         "incentive": out_f[:, F_I], "dividends": out_f[:, F_D], "consensus": out_f[:, F_C],
         "validator_trust": out_f[:, F_TRUST], "bonds": out_bonds,
