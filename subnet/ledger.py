@@ -183,7 +183,11 @@ class Ledger:
     def _writable(self, *names: str) -> None:
         """Unlock matrices for a write (their cached digests stop being trusted)."""
         for name in names:
-            getattr(self, name).flags.writeable = True
+            matrix = getattr(self, name)
+            try:
+                matrix.flags.writeable = True
+            except ValueError:  # memory it does not own, e.g. unpickled from a checkpoint
+                setattr(self, name, matrix.copy())
 
     def set_bonds(self, rows: np.ndarray, values: np.ndarray) -> None:
         """Store an epoch's bonds: ``values`` for ``rows``, every other row empty."""
