@@ -60,7 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--blocks", type=int, default=7200, help="blocks of large.toml")
     parser.add_argument("--profile", type=int, default=1800, help="blocks to profile (0: skip)")
-    args = parser.parse_args()
+    args, _ = parser.parse_known_args()  # make bench passes every script the same options
     print(f"{'scenario':<16}{'blocks':>7}{'build s':>9}{'(cpu)':>7}{'run s':>8}{'(cpu)':>7}"
           f"{'total s':>9}{'rounds/s':>10}{'queries/s':>11}{'target':>10}")
     for name, blocks, target in (("large", args.blocks, TARGET_SECONDS), ("default", 3600, None)):

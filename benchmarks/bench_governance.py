@@ -139,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Print the table and whether 7-of-12 signing meets its budget (informative only)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=50, help="timed runs per benchmark")
-    arguments = parser.parse_args(argv)
+    arguments, _ = parser.parse_known_args(argv)  # make bench passes all scripts its options
     measurements = collect(arguments.repeats)
     print(format_table(measurements))
     signing = next(m for m in measurements if m.name == "sign+aggregate+verify 7-of-12")

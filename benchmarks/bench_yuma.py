@@ -19,6 +19,7 @@ import importlib.util
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +63,21 @@ def median_seconds(function, repeats: int) -> float:
         function()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def interleaved_medians(functions: dict[str, Callable[[], object]],
+                        repeats: int) -> dict[str, float]:
+    """Median seconds of each function, calling them in turn: on a shared machine a busy
+    moment then slows every contender alike, so their ratio holds."""
+    times: dict[str, list[float]] = {name: [] for name in functions}
+    for function in functions.values():
+        function()  # warm-up
+    for _ in range(repeats):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def load_yuma_simulation(checkout: Path):
@@ -114,12 +130,11 @@ def main() -> None:
         for validators, uids in SIZES:
             inputs = make_inputs(validators, uids)
             repeats = 30 if uids <= 1024 else 10
-            seconds = {
-                backend: median_seconds(
-                    lambda b=backend: epoch(inputs, params, backend=b), repeats  # noqa: B023
-                )
-                for backend in ("numpy", "compiled")
-            }
+            seconds = interleaved_medians(
+                {backend: lambda b=backend: epoch(inputs, params, backend=b)  # noqa: B023
+                 for backend in ("numpy", "compiled")},
+                repeats,
+            )
             ratio = seconds["numpy"] / seconds["compiled"]
             target = SPEEDUP_TARGETS.get((validators, uids))
             goal = (f">= {target:g}x" if target else "").rjust(9)
@@ -136,14 +151,21 @@ def main() -> None:
     settings = [YumaParams(kappa=float(k), bonds_moving_avg=0.9 + 0.05 * (i % 2))
                 for i, k in enumerate(kappas)]
     histories = [make_inputs(64, 256, seed) for seed in range(32)]
+    seconds = interleaved_medians(
+        {b: lambda b=b: epoch_batch(inputs, settings, backend=b) for b in ("numpy", "compiled")},
+        10,
+    )
+    history_seconds = interleaved_medians(
+        {b: lambda b=b: epoch_batch(histories, YumaParams(), backend=b)
+         for b in ("numpy", "compiled")},
+        10,
+    )
     for backend in ("numpy", "compiled"):
-        seconds = median_seconds(lambda b=backend: epoch_batch(inputs, settings, backend=b), 10)
-        print(f"batched K={BATCH} settings 64x256, {backend:<9}{BATCH / seconds:>10,.0f} epochs/s"
-              f"  (>= {BATCH_TARGET:,})")
-        seconds = median_seconds(
-            lambda b=backend: epoch_batch(histories, YumaParams(), backend=b), 10
-        )
-        print(f"batched K=32 weight matrices 64x256, {backend:<9}{32 / seconds:>10,.0f} epochs/s")
+        print(f"batched K={BATCH} settings 64x256, {backend:<9}"
+              f"{BATCH / seconds[backend]:>10,.0f} epochs/s  (>= {BATCH_TARGET:,})")
+    for backend in ("numpy", "compiled"):
+        print(f"batched K=32 weight matrices 64x256, {backend:<9}"
+              f"{32 / history_seconds[backend]:>10,.0f} epochs/s")
 
 
 if __name__ == "__main__":

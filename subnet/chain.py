@@ -288,8 +288,7 @@ class Chain:
                      payout: EpochPayout) -> None:
         ledger = self.ledger
         rows = inputs.validator_uids
-        ledger.bonds[:] = 0
-        ledger.bonds[rows] = np.floor(outputs.bonds * U16_MAX).astype(np.int32)
+        ledger.set_bonds(rows, np.floor(outputs.bonds * U16_MAX).astype(np.int32))
         ledger.validator_permit[:] = outputs.validator_permit & ledger.registered
         owner_balance = ledger.balances.get(OWNER_COLDKEY, 0.0)
         ledger.balances[OWNER_COLDKEY] = owner_balance + payout.owner_tao

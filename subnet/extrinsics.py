@@ -147,5 +147,6 @@ def weights_commit_hash(hotkey: str, uids: tuple[int, ...], weights: tuple[float
                         salt: str) -> str:
     """The commitment a validator publishes: it binds its hotkey, so it cannot be replayed
     by another validator (as subtensor's CRv3 binds the hotkey into the payload)."""
-    text = f"{hotkey}|{','.join(map(str, uids))}|{','.join(repr(float(w)) for w in weights)}|{salt}"
+    floats = ",".join(map(repr, map(float, weights)))  # repr(float(w)) each, at C speed
+    text = f"{hotkey}|{','.join(map(str, uids))}|{floats}|{salt}"
     return hashlib.blake2b(text.encode(), digest_size=32).hexdigest()

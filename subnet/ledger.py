@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -84,9 +85,12 @@ class Ledger:
     registrations_this_interval: int = 0
     halted_scopes: frozenset[str] = frozenset()
     burned: float = 0.0  # TAO destroyed by registration burns
-    # Digest of each large matrix with the copy it was computed from: hashing 600 KB every
-    # block dominated the engine's profile, comparing against a copy is ~10x cheaper.
+    # Digest of each large matrix with the array it was computed from, and the repr of the
+    # long lists in the state root: hashing and printing them every block dominated the
+    # engine's profile (``state_root``).
     _matrix_digests: dict[str, tuple[np.ndarray, bytes]] = dataclasses.field(
+        default_factory=dict, repr=False, compare=False)
+    _repr_cache: dict[str, tuple[list[Any], bytes]] = dataclasses.field(
         default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -135,31 +139,72 @@ class Ledger:
         hasher = hashlib.blake2b(digest_size=32)
         for array in (self.registered, self.block_at_registration, self.stake, self.last_update,
                       self.validator_permit):
-            hasher.update(np.ascontiguousarray(array).tobytes())
+            hasher.update(np.ascontiguousarray(array))  # its bytes, without a copy
         for name in ("weights", "weight_set", "bonds"):
             hasher.update(self._matrix_digest(name))
-        hasher.update(repr((self.hotkeys, self.epoch_index, self.burn,
-                            sorted(self.halted_scopes), sorted(self.balances.items()))).encode())
+        # The text of repr((hotkeys, epoch_index, burn, sorted(halted_scopes),
+        # sorted(balances.items()))), fed in parts: the two long lists are cached.
+        hasher.update(b"(")
+        hasher.update(self._cached_repr("hotkeys", self.hotkeys, self.hotkeys))
+        hasher.update(f", {self.epoch_index!r}, {self.burn!r}, "
+                      f"{sorted(self.halted_scopes)!r}, ".encode())
+        hasher.update(self._cached_repr("balances", [*self.balances.keys(),
+                                                     *self.balances.values()],
+                                        lambda: sorted(self.balances.items())))
+        hasher.update(b")")
         return hasher.hexdigest()
 
+    def _cached_repr(self, name: str, parts: list[Any], value: Any) -> bytes:
+        """``repr`` of ``value`` (or of ``value()``) as bytes, reused while every object in
+        ``parts`` is the very object it was the last time. Identity, not equality: an equal
+        but different object (0.0 and -0.0, 1 and 1.0) could print differently."""
+        cached = self._repr_cache.get(name)
+        if (cached is not None and len(cached[0]) == len(parts)
+                and all(map(operator.is_, parts, cached[0]))):
+            return cached[1]
+        text = repr(value() if callable(value) else value).encode()
+        self._repr_cache[name] = (list(parts), text)
+        return text
+
     def _matrix_digest(self, name: str) -> bytes:
+        """The matrix's digest, reused while the same array has stayed read-only since it was
+        taken. The ledger keeps its matrices read-only between blocks and unlocks them only
+        in its own writers (``_writable``), so a write anywhere else fails loudly instead of
+        leaving a stale digest."""
         matrix = getattr(self, name)
         cached = self._matrix_digests.get(name)
-        if cached is not None and np.array_equal(cached[0], matrix):
+        if cached is not None and cached[0] is matrix and not matrix.flags.writeable:
             return cached[1]
         value = hashlib.blake2b(np.ascontiguousarray(matrix).tobytes(), digest_size=32).digest()
-        self._matrix_digests[name] = (matrix.copy(), value)
+        matrix.flags.writeable = False
+        self._matrix_digests[name] = (matrix, value)
         return value
+
+    def _writable(self, *names: str) -> None:
+        """Unlock matrices for a write (their cached digests stop being trusted)."""
+        for name in names:
+            matrix = getattr(self, name)
+            try:
+                matrix.flags.writeable = True
+            except ValueError:  # memory it does not own, e.g. unpickled from a checkpoint
+                setattr(self, name, matrix.copy())
+
+    def set_bonds(self, rows: np.ndarray, values: np.ndarray) -> None:
+        """Store an epoch's bonds: ``values`` for ``rows``, every other row empty."""
+        self._writable("bonds")
+        self.bonds[:] = 0
+        self.bonds[rows] = values
 
     def __getstate__(self) -> dict[str, object]:
         # Checkpoints carry the state, not the digest cache (it is rebuilt on first use).
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                if f.name != "_matrix_digests"}
+                if f.name not in ("_matrix_digests", "_repr_cache")}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         for name, value in state.items():
             object.__setattr__(self, name, value)
         self._matrix_digests = {}
+        self._repr_cache = {}
 
     # --- extrinsics --------------------------------------------------------------------------
 
@@ -220,6 +265,7 @@ class Ledger:
         for key in [key for key in self.stake_by_owner if key[1] == uid]:
             self.balances[key[0]] = self.balances.get(key[0], 0.0) + self.stake_by_owner.pop(key)
         self.stake[uid] = 0.0
+        self._writable("weights", "weight_set", "bonds")
         self.weights[uid] = 0
         self.weights[:, uid] = 0  # subtensor clear_neuron: weights FOR the uid set to 0
         self.weight_set[uid] = False
@@ -287,6 +333,7 @@ class Ledger:
     def _store_weights(self, uid: int, uids: tuple[int, ...], values: tuple[float, ...],
                        block: int) -> None:
         row = self.checked_weight_row(uid, uids, values)
+        self._writable("weights", "weight_set")
         self.weights[uid] = 0
         self.weight_set[uid] = False
         self.weights[uid, list(uids)] = row
@@ -301,7 +348,7 @@ class Ledger:
                                  f"{len(uids)} uids, {len(values)} weights")
         if len(set(uids)) != len(uids):
             raise ExtrinsicError("DuplicateUids")
-        if any(not 0 <= target < self.capacity or not self.registered[target] for target in uids):
+        if uids and not self._registered_uids(uids):
             raise ExtrinsicError("UidVecContainsInvalidOne")
         array = np.asarray(values, dtype=np.float64)
         if not np.isfinite(array).all() or (array < 0).any():
@@ -319,6 +366,14 @@ class Ledger:
         if peak == 0:
             return np.zeros(len(uids), dtype=np.int32)
         return np.rint(array / peak * U16_MAX).astype(np.int32)  # max-upscale, nearest
+
+    def _registered_uids(self, uids: tuple[int, ...]) -> bool:
+        """Whether every uid is a registered uid below capacity (one numpy lookup when they
+        are all ints, as they are from any agent; one by one otherwise)."""
+        if set(map(type, uids)) == {int}:
+            return (min(uids) >= 0 and max(uids) < self.capacity
+                    and bool(self.registered[list(uids)].all()))
+        return all(0 <= target < self.capacity and self.registered[target] for target in uids)
 
     def _commit_weights(self, call: CommitWeights, block: int) -> dict[str, object]:
         uid = self._check_weight_caller(call.hotkey)

@@ -23,6 +23,7 @@ Symbols (locals only):
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,6 +46,9 @@ __all__ = [
 NO_COMMIT = -1  # commit_block value of a validator with no unexpired weight commit
 BACKENDS = ("compiled", "numpy")
 _DEFAULTS = Hyperparameters()  # subtensor's defaults, defined once in subnet/config.py
+# The kernel's packed parameter columns, read from a YumaParams in one call each.
+_FLOAT_PARAMS = operator.attrgetter(*yuma_kernel.FLOAT_PARAMS)
+_INT_PARAMS = operator.attrgetter(*yuma_kernel.INT_PARAMS)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -175,6 +179,8 @@ def active_mask(last_update: np.ndarray, activity_cutoff: Any,
 
 def epoch(inputs: EpochInputs, params: YumaParams, backend: str = "compiled") -> EpochOutputs:
     """Run one epoch of Yuma Consensus (``backend`` as in ``epoch_batch``)."""
+    if backend == "compiled":  # the chain's path: no batch checks or views to build
+        return _run_compiled([inputs], [params], single=True)
     return epoch_batch(inputs, [params], backend=backend).select(0)
 
 
@@ -202,7 +208,7 @@ def epoch_batch(
     if any(not np.array_equal(x.validator_uids, rows) for x in inputs_list[1:]):
         raise ValueError("epoch_batch: all inputs must share validator_uids")
     if backend == "compiled":
-        return _run_compiled(inputs_list, params_list, rows)
+        return _run_compiled(inputs_list, params_list)
     # Arrays keep a batch axis of 1 where every epoch shares them, so work that does not depend
     # on what varies (masks, normalisation, the median's sort) is done once, not K times.
     outputs = _run(_stack_inputs(inputs_list), _stack_params(params_list), rows)
@@ -240,22 +246,16 @@ def _stack_inputs(inputs_list: list[EpochInputs]) -> dict[str, np.ndarray]:
 
 
 def _run_compiled(
-    inputs_list: list[EpochInputs], params_list: list[YumaParams], rows: np.ndarray
+    inputs_list: list[EpochInputs], params_list: list[YumaParams], single: bool = False
 ) -> EpochOutputs:
-    """The same epochs through the compiled kernel (inputs and params packed for it)."""
-    x = _stack_inputs(inputs_list)
-    x["scalars"] = np.stack(
-        [x["current_block"], x["recent_registration_block"], x["owner_uid"]], axis=-1
-    )
-    fparams = np.array(
-        [[getattr(p, name) for name in yuma_kernel.FLOAT_PARAMS] for p in params_list],
-        dtype=np.float64,
-    )
-    iparams = np.array(
-        [[getattr(p, name) for name in yuma_kernel.INT_PARAMS] for p in params_list],
-        dtype=np.int64,
-    )
-    return EpochOutputs(**yuma_kernel.run_epochs(x, fparams, iparams, rows))
+    """The same epochs through the compiled kernel (params packed for it); ``single``: the one
+    epoch of a batch of one, without the batch axis."""
+    fparams = np.array([_FLOAT_PARAMS(p) for p in params_list], dtype=np.float64)
+    iparams = np.array([_INT_PARAMS(p) for p in params_list], dtype=np.int64)
+    outputs = yuma_kernel.run_epochs(inputs_list, fparams, iparams)
+    if single:
+        return EpochOutputs(**{name: value[0] for name, value in outputs.items()})
+    return EpochOutputs(**outputs)
 
 
 def _stack_params(params_list: list[YumaParams]) -> dict[str, np.ndarray]:

@@ -26,20 +26,37 @@ sums it directly. Both compare against ``kappa * total * (1 - 1e-12)``; they can
 when the true share lies within float64 round-off (~1e-16 relative) of that threshold, which
 the 1e-12 margin keeps away from every exact tie the chain can produce (MEDIAN_TOLERANCE).
 
-No loop here accumulates across threads: ``prange`` runs only over the independent epochs of a
-batch, so results do not depend on the number of threads. A single epoch runs on one thread:
-on this shared 2-core machine a parallel region waits for a scheduler slice (~8 ms measured
-for the column-parallel median), far more than the median's whole cost.
+Batches share what does not vary: with one input and the same front parameters (stake
+threshold, permits, activity, commit-reveal) the masks, stake, row-normalised weights and the
+old bonds' column sums are computed once, and from SORTED_MEDIAN_BATCH epochs on every column
+is sorted once and each kappa's consensus found by binary search (the numpy reference does the
+same by keeping a batch axis of 1). The (v, n) scratch matrix is kept between calls, and W~ and
+the restarted old bonds are recomputed where they are read instead of being stored.
+
+No loop here accumulates across threads: epochs of a batch run in contiguous ranges on a few
+Python threads (the kernel releases the GIL), each epoch writing only its own slots, so results
+do not depend on the number of threads. Threads rather than ``prange``: a parallel (parfor)
+kernel cost ~10 s more on a cold compile, and a parallel region on this shared 2-core machine
+waits for a scheduler slice (~8 ms measured) that a single epoch cannot afford.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from subnetsim.subnet.consensus import MEDIAN_TOLERANCE
 
-__all__ = ["FLOAT_PARAMS", "INT_PARAMS", "run_epochs", "weighted_median_columns"]
+__all__ = [
+    "FLOAT_PARAMS", "INT_PARAMS", "run_epochs", "weighted_median_columns",
+    "weighted_median_columns_sorted",
+]
 
 NO_COMMIT = -1  # yuma.NO_COMMIT (yuma imports this module, so the value is repeated here)
 TINY = float(np.finfo(float).tiny)  # totals below this normalise to zero (consensus._reciprocal)
@@ -64,6 +81,24 @@ _YUMA3, _LIQUID, _MAX_VALIDATORS, _ACTIVITY_CUTOFF, _COMMIT_REVEAL = range(5)
 
 # Stages of one epoch: all of it, or split around numpy's exp for liquid alpha.
 STAGE_ALL, STAGE_FRONT, STAGE_BACK = 0, 1, 2
+# How K epochs are computed: each from its own inputs, or (one input, the same front
+# parameters) sharing masks, stake and normalisation, with the consensus by selection per
+# epoch or, from SORTED_MEDIAN_BATCH epochs up, from one sort per column for all K kappas.
+MODE_EACH, MODE_SHARED, MODE_SHARED_SORTED = 0, 1, 2
+SORTED_MEDIAN_BATCH = 4
+# Batches from this size on run their epochs on numba.get_num_threads() threads.
+PARALLEL_BATCH = 8
+
+# Rows of the packed outputs: per-epoch float vectors (K, F_ROWS, n), the last two scratch
+# kept between the stages (column sums of A W~, reciprocals of the old bonds' column sums) ...
+F_I, F_D, F_C, F_TRUST, F_EMISSION, F_SERVER, F_VALIDATOR, F_A, F_S, F_DELTA, F_OLD = range(11)
+F_ROWS = 11
+# ... per-epoch bool vectors (K, B_ROWS, n), the last the bond columns that restart at zero ...
+B_ACTIVE, B_PERMIT, B_RESTART = range(3)
+B_ROWS = 3
+# ... and of the packed per-uid integer inputs (Ki, U_ROWS, n).
+U_LAST_UPDATE, U_REGISTERED, U_PERMIT, U_RESET = range(4)
+U_ROWS = 4
 
 
 # --- numpy's summation orders -------------------------------------------------------------
@@ -128,6 +163,50 @@ def _einsum_dot(a, b):
         lane1 = a[i + 1] * b[i + 1] + lane1 if i + 1 < count else 0.0 * 0.0 + lane1
         i += 2
     return 0.0 + (lane0 + lane1)
+
+
+@njit(cache=True)
+def _einsum_dot_rows(rows, b, out):
+    """``_einsum_dot(rows[q], b)`` for every row ``q`` of a (4, n) block, the four rows'
+    chains interleaved: each row keeps its own two lanes and order (the same bits), but the
+    eight chains hide the add latency that one row's two chains are bound by."""
+    count = b.shape[0]
+    a0 = a1 = b0 = b1 = c0 = c1 = d0 = d1 = 0.0
+    i = 0
+    while count - i >= 8:
+        for offset in (6, 4, 2, 0):
+            x0, x1 = b[i + offset], b[i + offset + 1]
+            a0 = rows[0, i + offset] * x0 + a0
+            a1 = rows[0, i + offset + 1] * x1 + a1
+            b0 = rows[1, i + offset] * x0 + b0
+            b1 = rows[1, i + offset + 1] * x1 + b1
+            c0 = rows[2, i + offset] * x0 + c0
+            c1 = rows[2, i + offset + 1] * x1 + c1
+            d0 = rows[3, i + offset] * x0 + d0
+            d1 = rows[3, i + offset + 1] * x1 + d1
+        i += 8
+    while i < count:
+        x0 = b[i]
+        a0 = rows[0, i] * x0 + a0
+        b0 = rows[1, i] * x0 + b0
+        c0 = rows[2, i] * x0 + c0
+        d0 = rows[3, i] * x0 + d0
+        if i + 1 < count:
+            x1 = b[i + 1]
+            a1 = rows[0, i + 1] * x1 + a1
+            b1 = rows[1, i + 1] * x1 + b1
+            c1 = rows[2, i + 1] * x1 + c1
+            d1 = rows[3, i + 1] * x1 + d1
+        else:  # the odd last element pairs with a zero-padded lane
+            a1 = 0.0 * 0.0 + a1
+            b1 = 0.0 * 0.0 + b1
+            c1 = 0.0 * 0.0 + c1
+            d1 = 0.0 * 0.0 + d1
+        i += 2
+    out[0] = 0.0 + (a0 + a1)
+    out[1] = 0.0 + (b0 + b1)
+    out[2] = 0.0 + (c0 + c1)
+    out[3] = 0.0 + (d0 + d1)
 
 
 @njit(cache=True)
@@ -220,27 +299,89 @@ def _consensus_columns(W, stake_rows, threshold, first, last, C):
     """Consensus of columns ``first:last``, gathered a cache line (8 columns) at a time.
     Only rows with stake take part, and zero weights stay out of the selection: with any
     stake participating, 0 always has enough stake at or above it, so the answer is a
-    positive weight or 0."""
+    positive weight or 0. A column whose positive weights together hold less than the
+    threshold has consensus 0 without a selection (the selection would carry that same
+    stake down to an empty set)."""
     v = W.shape[0]
     group = 8
+    participants = np.empty(v, dtype=np.int64)
+    count = 0
+    for r in range(v):
+        if stake_rows[r] > 0:
+            participants[count] = r
+            count += 1
     values = np.empty((group, v))
     stakes = np.empty((group, v))
     spare = np.empty((2, v))
     counts = np.zeros(group, dtype=np.int64)
+    totals = np.zeros(group)
     for j0 in range(first, last, group):
         width = min(group, last - j0)
         counts[:] = 0
+        totals[:] = 0.0
+        for q in range(count):
+            r = participants[q]
+            stake = stake_rows[r]
+            for g in range(width):
+                weight = W[r, j0 + g]
+                at = counts[g]
+                values[g, at] = weight
+                stakes[g, at] = stake
+                positive = weight > 0
+                counts[g] = at + positive
+                totals[g] += stake if positive else 0.0
+        for g in range(width):
+            if totals[g] < threshold:
+                C[j0 + g] = 0.0
+            else:
+                C[j0 + g] = _weighted_median(values[g], stakes[g], spare[0], spare[1],
+                                             counts[g], threshold)
+
+
+# --- the median by one sort per column, for many kappas over the same weights -------------
+
+
+@njit(cache=True)
+def _consensus_sorted(W, stake_rows, thresholds, out_f):
+    """Consensus of every column for each of K thresholds: each column's participating
+    positive weights are sorted once (descending, with the running stake of the weights at or
+    above each), then each threshold is a binary search: the first position whose running
+    stake reaches it holds the answer (a tie group's running stake only grows within the
+    group, so the first position reaching it carries the group's value). Writes
+    ``out_f[k, F_C]``."""
+    v, n = W.shape
+    values = np.empty(v)
+    stakes = np.empty(v)
+    ordered = np.empty(v)
+    running = np.empty(v)
+    for j in range(n):
+        count = 0
         for r in range(v):
             stake = stake_rows[r]
-            if stake > 0:
-                for g in range(width):
-                    weight = W[r, j0 + g]
-                    values[g, counts[g]] = weight
-                    stakes[g, counts[g]] = stake
-                    counts[g] += weight > 0
-        for g in range(width):
-            C[j0 + g] = _weighted_median(values[g], stakes[g], spare[0], spare[1], counts[g],
-                                         threshold)
+            weight = W[r, j]
+            if stake > 0 and weight > 0:
+                values[count] = weight
+                stakes[count] = stake
+                count += 1
+        # Ascending; tie order does not matter. Mergesort: the kind _top_k_nonzero compiles
+        # anyway (a second sort kind would add seconds to the cold compile).
+        order = np.argsort(values[:count], kind="mergesort")
+        total = 0.0
+        for p in range(count):
+            index = order[count - 1 - p]
+            total += stakes[index]
+            running[p] = total
+            ordered[p] = values[index]
+        for k in range(thresholds.shape[0]):
+            threshold = thresholds[k]
+            low, high = 0, count
+            while low < high:
+                middle = (low + high) // 2
+                if running[middle] >= threshold:
+                    high = middle
+                else:
+                    low = middle + 1
+            out_f[k, F_C, j] = ordered[low] if low < count else 0.0
 
 
 # --- one epoch ----------------------------------------------------------------------------
@@ -257,155 +398,213 @@ def _top_k_nonzero(S, k, owner, permit):
 
 
 @njit(cache=True)
-def _masked_weights(weights, weight_set, rows, prev_permit, last_update, registered, commit,
-                    owner, commit_reveal, W, present):
-    """Section 2.5 (``yuma._masked_weights``): masks, then row normalisation, in place."""
+def _uid_front(stake, uids, scalars, fp, ip, fv, bv):
+    """Sections 2.1-2.4 (activity, stake, permits, active stake) into ``fv``/``bv``, and the
+    bond columns that restart from zero (new since the last epoch, or reset)."""
+    n = stake.shape[0]
+    current_block, recent_block, owner = scalars[0], scalars[1], scalars[2]
+    S, A = fv[F_S], fv[F_A]
+    active, permit, restart = bv[B_ACTIVE], bv[B_PERMIT], bv[B_RESTART]
+    for j in range(n):
+        active[j] = uids[U_LAST_UPDATE, j] + ip[_ACTIVITY_CUTOFF] >= current_block
+        below = stake[j] < fp[_THRESHOLD] and j != owner
+        S[j] = 0.0 if below else stake[j]
+        restart[j] = uids[U_REGISTERED, j] >= recent_block or uids[U_RESET, j] != 0
+    _normalize(S)
+    _top_k_nonzero(S, ip[_MAX_VALIDATORS], owner, permit)
+    for j in range(n):
+        A[j] = S[j] * active[j] * (uids[U_PERMIT, j] != 0)
+    _normalize(A)
+
+
+@njit(cache=True)
+def _masked_weights(weights, weight_set, rows, uids, commit, owner, commit_reveal, W,
+                    present, want_present):
+    """Section 2.5 (``yuma._masked_weights``): masks, then row normalisation, into ``W``;
+    the sparse presence mask into ``present`` when ``want_present`` (liquid alpha reads it)."""
     v, n = W.shape
     for r in range(v):
         uid = rows[r]
-        row_ok = prev_permit[uid]
+        row_ok = uids[U_PERMIT, uid] != 0
         own_row = uid == owner
-        update = last_update[uid]
+        update = uids[U_LAST_UPDATE, uid]
         committed = commit_reveal and commit[r] != NO_COMMIT
         for j in range(n):
+            registered = uids[U_REGISTERED, j]
             keep = weight_set[r, j] and row_ok and (own_row or j != uid)
-            keep = keep and update > registered[j]
-            if committed and commit[r] < registered[j]:
+            keep = keep and update > registered
+            if committed and commit[r] < registered:
                 keep = False
-            present[r, j] = keep
+            if want_present:
+                present[r, j] = keep
             W[r, j] = weights[r, j] if keep else 0.0
         _normalize(W[r])
 
 
 @njit(cache=True)
-def _clip_and_rank(A_rows, W, C, present, beta, bonds, restart, I, trust_rows, Wb, present_b,
-                   old):
-    """Sections 2.7-2.9 and the 2.10 inputs in one pass over the rows: clipped weights' row
-    sums (trust), the stake-weighted column sums (``einsum("kv,kvn->kn")``) normalised into
-    ``I``, W~ = W + beta (Wc - W) with its sparse presence, and the stored bonds with new or
-    reset columns restarted from zero."""
+def _old_reciprocals(bonds, restart, out):
+    """1 / column sums of the stored bonds with restarted columns zeroed (classic bonds
+    normalise them; ``normalize_columns(old)`` is ``old * out``)."""
+    v, n = bonds.shape
+    out[:] = 0.0
+    for r in range(v):
+        for j in range(n):
+            out[j] = out[j] + (0.0 if restart[j] else bonds[r, j])
+    if n == 1:  # numpy sums a single column as a contiguous run: pairwise
+        column = np.empty(v)
+        for r in range(v):
+            column[r] = 0.0 if restart[0] else bonds[r, 0]
+        out[0] = _pairwise_sum(column)
+    for j in range(n):
+        out[j] = _reciprocal(out[j])
+
+
+@njit(cache=True)
+def _rank(W, C, A_rows, beta, classic, I, trust_rows, delta_sums):
+    """Sections 2.7-2.9 in one pass: clipped weights' row sums (trust), the stake-weighted
+    column sums of the clipped weights (``einsum("kv,kvn->kn")``, not yet normalised) and,
+    for classic bonds, the column sums of ``A * W~`` with W~ = W + beta (Wc - W)."""
     v, n = W.shape
     I[:] = 0.0
+    delta_sums[:] = 0.0
     clipped_row = np.empty(n)
     for r in range(v):
         a = A_rows[r]
-        for j in range(n):
-            w = W[r, j]
-            clipped = min(w, C[j])
-            clipped_row[j] = clipped
-            I[j] = a * clipped + I[j]
-            Wb[r, j] = w + beta * (clipped - w)
-            if beta == 0:
-                present_b[r, j] = present[r, j]
-            elif beta == 1:
-                present_b[r, j] = present[r, j] and not (C[j] == 0 and w > 0)
-            else:
-                present_b[r, j] = Wb[r, j] > 0
-            old[r, j] = 0.0 if restart[j] else bonds[r, j]
+        if classic:
+            for j in range(n):
+                w = W[r, j]
+                clipped = min(w, C[j])
+                clipped_row[j] = clipped
+                I[j] = a * clipped + I[j]
+                delta_sums[j] = delta_sums[j] + a * (w + beta * (clipped - w))
+        else:
+            for j in range(n):
+                clipped = min(W[r, j], C[j])
+                clipped_row[j] = clipped
+                I[j] = a * clipped + I[j]
         trust_rows[r] = _pairwise_sum(clipped_row)
-    if n == 1 and v > 0:  # numpy's inner run is then the row axis: its dot product
+    if n == 1 and v > 0:  # numpy's inner run is then the row axis: pairwise, dot product
         column = np.empty(v)
         for r in range(v):
             column[r] = min(W[r, 0], C[0])
         I[0] = _einsum_dot(A_rows, column)
-    _normalize(I)
+        if classic:
+            for r in range(v):
+                w = W[r, 0]
+                column[r] = A_rows[r] * (w + beta * (column[r] - w))
+            delta_sums[0] = _pairwise_sum(column)
 
 
 @njit(cache=True)
-def _fix_single_column(matrix, sums):
-    """With one column numpy sums it as a contiguous run: pairwise, not row by row."""
-    if matrix.shape[1] == 1:
-        sums[0] = _pairwise_sum(np.ascontiguousarray(matrix[:, 0]))
-
-
-@njit(cache=True)
-def _classic_bonds(old, Wb, A_rows, I, alpha, B, dividend_rows):
-    """Section 2.10a (``yuma._classic_bonds``) in four passes; ``B`` gets the
-    column-max-upscaled bonds."""
-    v, n = Wb.shape
-    delta_sums = np.zeros(n)
-    old_sums = np.zeros(n)
-    for r in range(v):
-        a = A_rows[r]
-        for j in range(n):
-            delta_sums[j] = delta_sums[j] + a * Wb[r, j]
-            old_sums[j] = old_sums[j] + old[r, j]
-    if n == 1:
-        delta_column = np.empty((v, 1))
-        for r in range(v):
-            delta_column[r, 0] = A_rows[r] * Wb[r, 0]
-        _fix_single_column(delta_column, delta_sums)
-        _fix_single_column(old, old_sums)
-    for j in range(n):
-        delta_sums[j] = _reciprocal(delta_sums[j])
-        old_sums[j] = _reciprocal(old_sums[j])
+def _classic_bonds(W, C, bonds, restart, old_reciprocals, A_rows, I, beta, alpha,
+                   delta_sums, B, dividend_rows):
+    """Section 2.10a (``yuma._classic_bonds``) in three passes over the pairs; ``B`` gets the
+    column-max-upscaled bonds. W~ and the restarted old bonds are recomputed from ``W`` and
+    ``bonds`` (the same operations, so the same bits) instead of being kept in memory."""
+    v, n = W.shape
     keep = 1 - alpha
-    mix_sums = np.zeros(n)
+    delta_reciprocals = np.empty(n)
+    for j in range(n):
+        delta_reciprocals[j] = _reciprocal(delta_sums[j])
+    mix = np.zeros(n)
     for r in range(v):
         a = A_rows[r]
         for j in range(n):
-            mixed = alpha * (a * Wb[r, j] * delta_sums[j]) + keep * (old[r, j] * old_sums[j])
+            w = W[r, j]
+            wb = w + beta * (min(w, C[j]) - w)
+            old = 0.0 if restart[j] else bonds[r, j]
+            mixed = alpha * (a * wb * delta_reciprocals[j]) + keep * (old * old_reciprocals[j])
             B[r, j] = mixed
-            mix_sums[j] = mix_sums[j] + mixed
-    _fix_single_column(B, mix_sums)
-    peak = np.zeros(n)
+            mix[j] = mix[j] + mixed
+    if n == 1 and v > 0:
+        mix[0] = _pairwise_sum(np.ascontiguousarray(B[:, 0]))
     for j in range(n):
-        mix_sums[j] = _reciprocal(mix_sums[j])
-    for r in range(v):
+        mix[j] = _reciprocal(mix[j])
+    # Column-normalised bonds: their column peaks and each row's dot product with I, four
+    # rows at a time.
+    peak = np.empty(n)
+    if v > 0:
         for j in range(n):
-            value = B[r, j] * mix_sums[j]
-            B[r, j] = value
-            peak[j] = max(peak[j], value) if r > 0 else value
-        dividend_rows[r] = _einsum_dot(B[r], I)
+            peak[j] = B[0, j] * mix[j]
+    block = np.zeros((4, n))
+    dots = np.empty(4)
+    for r0 in range(0, v, 4):
+        width = min(4, v - r0)
+        for q in range(width):
+            for j in range(n):
+                value = B[r0 + q, j] * mix[j]
+                block[q, j] = value
+                peak[j] = max(peak[j], value)
+        _einsum_dot_rows(block, I, dots)
+        for q in range(width):
+            dividend_rows[r0 + q] = dots[q]
     _normalize(dividend_rows)
     for j in range(n):
         peak[j] = _reciprocal(peak[j])
     for r in range(v):
         for j in range(n):
-            B[r, j] = B[r, j] * peak[j]
+            B[r, j] = (B[r, j] * mix[j]) * peak[j]
 
 
 @njit(cache=True)
-def _liquid_exponent(old, Wb, C, steepness, exponent):
+def _liquid_exponent(W, C, bonds, restart, beta, steepness, exponent):
     """The sigmoid's clipped exponent per pair (``yuma._liquid_alpha`` before its exp)."""
-    v, n = Wb.shape
+    v, n = W.shape
     slope = steepness / 100.0
     for r in range(v):
         for j in range(n):
-            if Wb[r, j] >= old[r, j]:  # buying
-                distance = min(max(Wb[r, j] - C[j], 0.0), 1.0)
-            else:
-                distance = min(max(old[r, j] - Wb[r, j], 0.0), 1.0)
+            w = W[r, j]
+            wb = w + beta * (min(w, C[j]) - w)
+            old = 0.0 if restart[j] else bonds[r, j]
+            # Buying (W~ >= old): the distance above consensus; selling: the drop.
+            distance = min(max(wb - C[j] if wb >= old else old - wb, 0.0), 1.0)
             exponent[r, j] = min(max(-slope * (distance - 0.5), -20.0), 20.0)
 
 
 @njit(cache=True)
-def _yuma3_bonds(old, Wb, present_b, A_rows, I, alpha, liquid, exp_term, low, high,
-                 B, dividend_rows):
+def _yuma3_bonds(W, C, bonds, restart, present, A_rows, I, beta, alpha, liquid, exp_term,
+                 low, high, B, dividend_rows):
     """Section 2.10b (``yuma._yuma3_bonds``); ``exp_term`` is numpy's exp of the exponent."""
-    v, n = Wb.shape
+    v, n = W.shape
     keep = 1 - alpha
     sums = np.zeros(n)
     for r in range(v):
         for j in range(n):
+            w = W[r, j]
+            clipped = min(w, C[j])
+            wb = w + beta * (clipped - w)
+            old = 0.0 if restart[j] else bonds[r, j]
             if not liquid:
-                value = alpha * Wb[r, j] + keep * old[r, j]
-            elif not present_b[r, j]:
-                value = 0.0  # mat_ema_alpha_sparse writes only present entries
+                value = alpha * wb + keep * old
             else:
-                pair = low + (high - low) / (1.0 + exp_term[r, j])
-                pair = min(max(pair, low), high)
-                value = min(1.0, (1 - pair) * old[r, j] + max(0.0, pair * Wb[r, j]))
+                if beta == 0:
+                    present_b = present[r, j]
+                elif beta == 1:
+                    present_b = present[r, j] and not (C[j] == 0 and w > 0)
+                else:
+                    present_b = wb > 0
+                if not present_b:
+                    value = 0.0  # mat_ema_alpha_sparse writes only present entries
+                else:
+                    pair = low + (high - low) / (1.0 + exp_term[r, j])
+                    pair = min(max(pair, low), high)
+                    value = min(1.0, (1 - pair) * old + max(0.0, pair * wb))
             B[r, j] = value
             sums[j] = sums[j] + value
-    _fix_single_column(B, sums)
+    if n == 1 and v > 0:
+        sums[0] = _pairwise_sum(np.ascontiguousarray(B[:, 0]))
     for j in range(n):
         sums[j] = _reciprocal(sums[j])
-    normalised_row = np.empty(n)
-    for r in range(v):
-        for j in range(n):
-            normalised_row[j] = B[r, j] * sums[j]
-        dividend_rows[r] = A_rows[r] * _einsum_dot(normalised_row, I)
+    block = np.zeros((4, n))
+    dots = np.empty(4)
+    for r0 in range(0, v, 4):
+        width = min(4, v - r0)
+        for q in range(width):
+            for j in range(n):
+                block[q, j] = B[r0 + q, j] * sums[j]
+        _einsum_dot_rows(block, I, dots)
+        for q in range(width):
+            dividend_rows[r0 + q] = A_rows[r0 + q] * dots[q]
     _normalize(dividend_rows)
 
 
@@ -431,192 +630,236 @@ def _emission_shares(I, D, A, S, server, validator, combined):
 
 
 @njit(cache=True)
-def _front(stake, weights, bonds, weight_set, prev_permit, last_update, registered, commit,
-           rows, current_block, recent_block, owner, reset, fp, ip,
-           S, active, permit, A, C, I, trust, W, present_b, Wb, old, exponent):
-    """Sections 2.1-2.9 of one epoch, and the liquid-alpha exponent where it is needed."""
-    n = stake.shape[0]
-    v = rows.shape[0]
-    # 2.1-2.4: activity, stake, permits, active stake.
-    for j in range(n):
-        active[j] = last_update[j] + ip[_ACTIVITY_CUTOFF] >= current_block
-        below = stake[j] < fp[_THRESHOLD] and j != owner
-        S[j] = 0.0 if below else stake[j]
-    _normalize(S)
-    _top_k_nonzero(S, ip[_MAX_VALIDATORS], owner, permit)
-    for j in range(n):
-        A[j] = S[j] * active[j] * prev_permit[j]
-    _normalize(A)
-    A_rows = np.empty(v)
-    for r in range(v):
-        A_rows[r] = A[rows[r]]
-    # 2.5: masked, row-normalised weights.
-    present = np.empty((v, n), dtype=np.bool_)
-    _masked_weights(weights, weight_set, rows, prev_permit, last_update, registered, commit,
-                    owner, ip[_COMMIT_REVEAL] != 0, W, present)
-    # 2.6: consensus.
-    total = _pairwise_sum(A_rows)
-    threshold = (fp[_KAPPA] * total) * KAPPA_MARGIN
-    valid = v > 0 and total > 0
-    if valid:
-        _consensus_columns(W, A_rows, threshold, 0, n, C)
-    else:
-        C[:] = 0.0
-    # 2.7-2.10 inputs: trust, incentive, bond weights, stored bonds.
-    restart = np.empty(n, dtype=np.bool_)
-    for j in range(n):
-        restart[j] = registered[j] >= recent_block or reset[j]
-    trust_rows = np.empty(v)
-    _clip_and_rank(A_rows, W, C, present, fp[_BETA], bonds, restart, I, trust_rows, Wb,
-                   present_b, old)
-    trust[:] = 0.0
-    for r in range(v):
-        trust[rows[r]] = trust_rows[r]
-    if ip[_YUMA3] != 0 and ip[_LIQUID] != 0 and _any_positive(C):
-        _liquid_exponent(old, Wb, C, fp[_STEEPNESS], exponent)
-
-
-@njit(cache=True)
 def _any_positive(values):
     return (values > 0).any()
 
 
 @njit(cache=True)
-def _back(rows, fp, ip, S, permit, A, C, I, present_b, Wb, old, exp_term,
-          D, bonds_out, emission, server, validator):
-    """Sections 2.10-2.11 of one epoch: bonds, dividends, emission shares."""
-    v = rows.shape[0]
-    A_rows = np.empty(v)
-    for r in range(v):
+def _row_stakes(A, rows):
+    A_rows = np.empty(rows.shape[0])
+    for r in range(rows.shape[0]):
         A_rows[r] = A[rows[r]]
-    alpha = 1.0 - fp[_MOVING_AVG]
-    dividend_rows = np.empty(v)
-    if ip[_YUMA3] != 0:
-        liquid = ip[_LIQUID] != 0 and _any_positive(C)
-        _yuma3_bonds(old, Wb, present_b, A_rows, I, alpha, liquid, exp_term,
-                     fp[_ALPHA_LOW], fp[_ALPHA_HIGH], bonds_out, dividend_rows)
-    else:
-        _classic_bonds(old, Wb, A_rows, I, alpha, bonds_out, dividend_rows)
-    D[:] = 0.0
-    for r in range(v):
-        D[rows[r]] = dividend_rows[r]
-        if not permit[rows[r]]:
-            bonds_out[r, :] = 0.0
-    _emission_shares(I, D, A, S, server, validator, emission)
+    return A_rows
 
 
 @njit(cache=True)
-def _epoch_at(k, stage, x_stake, x_weights, x_bonds, x_weight_set, x_permit, x_last_update,
-              x_registered, x_commit, x_scalars, x_reset, rows, fparams, iparams, out_S,
-              out_active, out_permit, out_A, out_C, out_I, out_trust, out_D, out_bonds,
-              out_emission, out_server, out_validator,
-              ws_present, ws_Wb, ws_old, ws_exp):
-    """Stage ``stage`` of epoch ``k`` of a batch (inputs and params of batch size 1 broadcast).
-    With STAGE_ALL the per-pair scratch matrices are local; the split stages keep them in the
-    ``ws_*`` workspaces between the two calls."""
-    xi = k if x_stake.shape[0] > 1 else 0
+def _consensus(W, A_rows, kappa, C):
+    """Section 2.6 for one epoch, by selection."""
+    total = _pairwise_sum(A_rows)
+    if A_rows.shape[0] > 0 and total > 0:
+        _consensus_columns(W, A_rows, (kappa * total) * KAPPA_MARGIN, 0, W.shape[1], C)
+    else:
+        C[:] = 0.0
+
+
+@njit(cache=True)
+def _shared_front(mode, stake, weights, bonds, weight_set, uids, commit, scalars, rows,
+                  fparams, iparams, out_f, out_b, W_scratch, present_scratch, want_present):
+    """The part of K epochs that reads only inputs and front parameters, when all K share
+    them (``MODE_SHARED*``): computed once into epoch 0's slots and copied to the others;
+    with ``MODE_SHARED_SORTED`` also every epoch's consensus from one sort per column."""
+    fp, ip = fparams[0], iparams[0]
+    _uid_front(stake[0], uids[0], scalars[0], fp, ip, out_f[0], out_b[0])
+    _masked_weights(weights[0], weight_set[0], rows, uids[0], commit[0], scalars[0, 2],
+                    ip[_COMMIT_REVEAL] != 0, W_scratch[0], present_scratch[0], want_present)
+    _old_reciprocals(bonds[0], out_b[0, B_RESTART], out_f[0, F_OLD])
+    for k in range(1, out_f.shape[0]):
+        for row in (F_S, F_A, F_OLD):
+            out_f[k, row] = out_f[0, row]
+        out_b[k] = out_b[0]
+    if mode == MODE_SHARED_SORTED:
+        A_rows = _row_stakes(out_f[0, F_A], rows)
+        total = _pairwise_sum(A_rows)
+        if rows.shape[0] > 0 and total > 0:
+            thresholds = np.empty(out_f.shape[0])
+            for k in range(out_f.shape[0]):
+                kappa = fparams[k if fparams.shape[0] > 1 else 0, _KAPPA]
+                thresholds[k] = (kappa * total) * KAPPA_MARGIN
+            _consensus_sorted(W_scratch[0], A_rows, thresholds, out_f)
+        else:
+            out_f[:, F_C] = 0.0
+
+
+@njit(cache=True)
+def _epoch_at(k, stage, mode, stake, weights, bonds, weight_set, uids, commit, scalars, rows,
+              fparams, iparams, out_f, out_b, out_bonds, W_scratch, present_scratch, exp_scratch,
+              want_present):
+    """Stage ``stage`` of epoch ``k`` (inputs and params of batch size 1 broadcast). Shared
+    modes read the front that ``_shared_front`` computed; the liquid-alpha stages keep the
+    exponent in ``exp_scratch[k]`` for numpy's exp between the two calls."""
+    xi = k if stake.shape[0] > 1 else 0
     pi = k if fparams.shape[0] > 1 else 0
+    si = k if mode == MODE_EACH else 0
     fp, ip = fparams[pi], iparams[pi]
-    v, n = x_weights.shape[1], x_weights.shape[2]
-    if stage == STAGE_ALL:
-        present_b = np.empty((v, n), dtype=np.bool_)
-        Wb = np.empty((v, n))
-        old = np.empty((v, n))
-        exp_term = np.empty((0, 0))  # read only by liquid alpha, which runs split stages
-    else:
-        present_b, Wb, old, exp_term = ws_present[k], ws_Wb[k], ws_old[k], ws_exp[k]
+    fv, bv = out_f[k], out_b[k]
+    W, present = W_scratch[si], present_scratch[si if want_present else 0]
+    yuma3 = ip[_YUMA3] != 0
+    liquid = yuma3 and ip[_LIQUID] != 0
     if stage != STAGE_BACK:
-        W = np.empty((v, n))
-        _front(x_stake[xi], x_weights[xi], x_bonds[xi], x_weight_set[xi], x_permit[xi],
-               x_last_update[xi], x_registered[xi], x_commit[xi], rows, x_scalars[xi, 0],
-               x_scalars[xi, 1], x_scalars[xi, 2], x_reset[xi], fp, ip,
-               out_S[k], out_active[k], out_permit[k], out_A[k], out_C[k], out_I[k],
-               out_trust[k], W, present_b, Wb, old, exp_term)
+        if mode == MODE_EACH:
+            _uid_front(stake[xi], uids[xi], scalars[xi], fp, ip, fv, bv)
+            _masked_weights(weights[xi], weight_set[xi], rows, uids[xi], commit[xi],
+                            scalars[xi, 2], ip[_COMMIT_REVEAL] != 0, W, present, want_present)
+            if not yuma3:
+                _old_reciprocals(bonds[xi], bv[B_RESTART], fv[F_OLD])
+        A_rows = _row_stakes(fv[F_A], rows)
+        if mode != MODE_SHARED_SORTED:
+            _consensus(W, A_rows, fp[_KAPPA], fv[F_C])
+        trust_rows = np.empty(rows.shape[0])
+        _rank(W, fv[F_C], A_rows, fp[_BETA], not yuma3, fv[F_I], trust_rows, fv[F_DELTA])
+        _normalize(fv[F_I])
+        fv[F_TRUST] = 0.0
+        for r in range(rows.shape[0]):
+            fv[F_TRUST, rows[r]] = trust_rows[r]
+        if liquid and _any_positive(fv[F_C]):
+            _liquid_exponent(W, fv[F_C], bonds[xi], bv[B_RESTART], fp[_BETA], fp[_STEEPNESS],
+                             exp_scratch[k])
     if stage != STAGE_FRONT:
-        _back(rows, fp, ip, out_S[k], out_permit[k], out_A[k], out_C[k], out_I[k], present_b,
-              Wb, old, exp_term, out_D[k], out_bonds[k], out_emission[k], out_server[k],
-              out_validator[k])
+        A_rows = _row_stakes(fv[F_A], rows)
+        alpha = 1.0 - fp[_MOVING_AVG]
+        dividend_rows = np.empty(rows.shape[0])
+        B = out_bonds[k]
+        if yuma3:
+            liquid = liquid and _any_positive(fv[F_C])
+            _yuma3_bonds(W, fv[F_C], bonds[xi], bv[B_RESTART], present, A_rows, fv[F_I],
+                         fp[_BETA], alpha, liquid, exp_scratch[k if liquid else 0],
+                         fp[_ALPHA_LOW], fp[_ALPHA_HIGH], B, dividend_rows)
+        else:
+            _classic_bonds(W, fv[F_C], bonds[xi], bv[B_RESTART], fv[F_OLD], A_rows, fv[F_I],
+                           fp[_BETA], alpha, fv[F_DELTA], B, dividend_rows)
+        fv[F_D] = 0.0
+        for r in range(rows.shape[0]):
+            fv[F_D, rows[r]] = dividend_rows[r]
+            if not bv[B_PERMIT, rows[r]]:
+                B[r, :] = 0.0
+        _emission_shares(fv[F_I], fv[F_D], fv[F_A], fv[F_S], fv[F_SERVER], fv[F_VALIDATOR],
+                         fv[F_EMISSION])
 
 
-@njit(cache=True)
-def _epochs_serial(stage, x_stake, x_weights, x_bonds, x_weight_set, x_permit, x_last_update,
-                   x_registered, x_commit, x_scalars, x_reset, rows, fparams, iparams,
-                   out_S, out_active, out_permit, out_A, out_C, out_I,
-                   out_trust, out_D, out_bonds, out_emission, out_server, out_validator,
-                   ws_present, ws_Wb, ws_old, ws_exp):
-    for k in range(out_S.shape[0]):
-        _epoch_at(k, stage, x_stake, x_weights, x_bonds, x_weight_set, x_permit,
-                  x_last_update, x_registered, x_commit, x_scalars, x_reset, rows, fparams,
-                  iparams, out_S, out_active, out_permit, out_A, out_C,
-                  out_I, out_trust, out_D, out_bonds, out_emission, out_server, out_validator,
-                  ws_present, ws_Wb, ws_old, ws_exp)
-
-
-@njit(cache=True, parallel=True)
-def _epochs_parallel(stage, x_stake, x_weights, x_bonds, x_weight_set, x_permit,
-                     x_last_update, x_registered, x_commit, x_scalars, x_reset, rows, fparams,
-                     iparams, out_S, out_active, out_permit, out_A, out_C,
-                     out_I, out_trust, out_D, out_bonds, out_emission, out_server,
-                     out_validator, ws_present, ws_Wb, ws_old, ws_exp):
-    for k in prange(out_S.shape[0]):  # epochs are independent: any thread count, same bytes
-        # np.int64: prange's index is unsigned, and unsigned mixed with int64 types as float.
-        _epoch_at(np.int64(k), stage, x_stake, x_weights, x_bonds, x_weight_set, x_permit,
-                  x_last_update, x_registered, x_commit, x_scalars, x_reset, rows, fparams,
-                  iparams, out_S, out_active, out_permit, out_A, out_C,
-                  out_I, out_trust, out_D, out_bonds, out_emission, out_server, out_validator,
-                  ws_present, ws_Wb, ws_old, ws_exp)
+@njit(cache=True, nogil=True)
+def _epochs(stage, mode, first, last, stake, weights, bonds, weight_set, uids, commit, scalars,
+            rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch, present_scratch,
+            exp_scratch, want_present):
+    """Epochs ``first:last`` of the batch; ``first == -1``: the shared front alone. Without
+    the GIL, so threads can run disjoint ranges of epochs side by side."""
+    if first < 0:
+        _shared_front(mode, stake, weights, bonds, weight_set, uids, commit, scalars, rows,
+                      fparams, iparams, out_f, out_b, W_scratch, present_scratch, want_present)
+        return
+    for k in range(first, last):
+        _epoch_at(k, stage, mode, stake, weights, bonds, weight_set, uids, commit, scalars,
+                  rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch, present_scratch,
+                  exp_scratch, want_present)
 
 
 # --- entry point --------------------------------------------------------------------------
 
 
-def run_epochs(x: dict[str, np.ndarray], fparams: np.ndarray, iparams: np.ndarray,
-               rows: np.ndarray) -> dict[str, np.ndarray]:
-    """K epochs. ``x`` holds the stacked inputs (batch axis 1 or K, as ``yuma._stack_inputs``
-    makes them, plus ``scalars``: (Ki, 3) current block, recent registration block, owner);
-    ``fparams``/``iparams`` are (Kp, len(FLOAT_PARAMS)/len(INT_PARAMS)) with Kp 1 or K.
-    Returns the output arrays by ``EpochOutputs`` field name, each with a batch axis K."""
-    batch = max(x["stake"].shape[0], fparams.shape[0])
-    n = x["stake"].shape[1]
+_scratch = threading.local()
+
+
+def _scratch_array(name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    """A per-thread array kept between calls (allocating and faulting in fresh (v, n)
+    matrices every epoch cost more than the epoch's arithmetic at 64 x 256)."""
+    arrays = _scratch.__dict__.setdefault("arrays", {})
+    array = arrays.get(name)
+    if array is None or array.shape != shape or array.dtype != dtype:
+        array = np.empty(shape, dtype=dtype)
+        arrays[name] = array
+    return array
+
+
+_pool: list[ThreadPoolExecutor] = []  # one executor, made on the first parallel batch
+
+
+def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) -> None:
+    """One stage of all epochs: the shared front first (shared modes), then the epochs, in
+    contiguous ranges on up to ``numba.get_num_threads()`` threads. Each epoch writes only its
+    own slots, so the bytes do not depend on the thread count."""
+    if mode != MODE_EACH and stage != STAGE_BACK:
+        _epochs(stage, mode, -1, -1, *arguments)
+    threads = min(numba.get_num_threads(), batch)
+    if threads <= 1 or batch < PARALLEL_BATCH:
+        _epochs(stage, mode, 0, batch, *arguments)
+        return
+    if not _pool:
+        _pool.append(ThreadPoolExecutor(max_workers=numba.config.NUMBA_NUM_THREADS,
+                                         thread_name_prefix="yuma-kernel"))
+    bounds = np.linspace(0, batch, threads + 1).astype(int)
+    futures = [_pool[0].submit(_epochs, stage, mode, int(first), int(last), *arguments)
+               for first, last in zip(bounds[:-1], bounds[1:], strict=True)]
+    for future in futures:
+        future.result()
+
+
+def _stacked(arrays: list[np.ndarray]) -> np.ndarray:
+    """(K, ...) read-only: a view for one input, a stack for several (one numba signature)."""
+    stacked = arrays[0][None] if len(arrays) == 1 else np.stack(arrays)
+    stacked.flags.writeable = False
+    return stacked
+
+
+def run_epochs(inputs_list: Sequence[Any], fparams: np.ndarray,
+               iparams: np.ndarray) -> dict[str, np.ndarray]:
+    """K epochs of ``yuma.EpochInputs`` (1 or K, sharing ``validator_uids``) and packed params
+    ``fparams``/``iparams`` ((1 or K, len(FLOAT_PARAMS)/len(INT_PARAMS))). Returns the outputs
+    by ``EpochOutputs`` field name, each with a batch axis K (views of three packed arrays)."""
+    first = inputs_list[0]
+    batch = max(len(inputs_list), fparams.shape[0])
+    n = first.stake.shape[0]
+    rows = first.validator_uids
     v = rows.shape[0]
-    out = {
-        "S": np.empty((batch, n)),
-        "active": np.empty((batch, n), dtype=bool),
-        "validator_permit": np.empty((batch, n), dtype=bool),
-        "active_stake": np.empty((batch, n)),
-        "consensus": np.empty((batch, n)),
-        "incentive": np.empty((batch, n)),
-        "validator_trust": np.empty((batch, n)),
-        "dividends": np.empty((batch, n)),
-        "bonds": np.empty((batch, v, n)),
-        "emission": np.empty((batch, n)),
-        "server_emission": np.empty((batch, n)),
-        "validator_emission": np.empty((batch, n)),
-    }
+    uids = np.zeros((len(inputs_list), U_ROWS, n), dtype=np.int64)
+    for index, x in enumerate(inputs_list):
+        uids[index, U_LAST_UPDATE] = x.last_update
+        uids[index, U_REGISTERED] = x.block_at_registration
+        uids[index, U_PERMIT] = x.validator_permit
+        uids[index, U_RESET, list(x.reset_bond_uids)] = 1
+    uids.flags.writeable = False
+    scalars = _stacked([np.array([x.current_block, x.recent_registration_block,
+                                  -1 if x.owner_uid is None else x.owner_uid], dtype=np.int64)
+                        for x in inputs_list])
+    for params in (fparams, iparams):
+        params.flags.writeable = False
+    mode = MODE_EACH
+    if batch > 1 and len(inputs_list) == 1:
+        front_f = fparams[:, [_THRESHOLD]]
+        front_i = iparams[:, [_MAX_VALIDATORS, _ACTIVITY_CUTOFF, _COMMIT_REVEAL]]
+        if (front_f == front_f[0]).all() and (front_i == front_i[0]).all():
+            mode = MODE_SHARED_SORTED if batch >= SORTED_MEDIAN_BATCH else MODE_SHARED
     liquid = bool((iparams[:, _YUMA3] & iparams[:, _LIQUID]).any())
+    out_f = np.empty((batch, F_ROWS, n))
+    out_b = np.empty((batch, B_ROWS, n), dtype=np.bool_)
+    out_bonds = np.empty((batch, v, n))
+    scratch_count = batch if mode == MODE_EACH else 1
+    W_scratch = _scratch_array("W", (scratch_count, v, n), np.float64)
     if liquid:
-        workspaces = [np.empty((batch, v, n), dtype=bool)] + [np.zeros((batch, v, n))
-                                                              for _ in range(3)]
+        present = _scratch_array("present", (scratch_count, v, n), np.bool_)
+        exponent = np.zeros((batch, v, n))
     else:
-        workspaces = [np.empty((1, 1, 1), dtype=bool)] + [np.empty((1, 1, 1)) for _ in range(3)]
-    # Read-only everywhere, so every call has one numba signature (one compilation, one cache).
-    for array in x.values():
-        array.flags.writeable = False
-    kernel = _epochs_parallel if batch > 1 else _epochs_serial
+        present = _scratch_array("present-unused", (1, 1, 1), np.bool_)
+        exponent = _scratch_array("exp-unused", (1, 1, 1), np.float64)
     arguments = (
-        x["stake"], x["weights"], x["bonds"], x["weight_set"], x["validator_permit"],
-        x["last_update"], x["block_at_registration"], x["commit_block"], x["scalars"],
-        x["reset_bond"], rows, fparams, iparams, *out.values(), *workspaces,
+        _stacked([x.stake for x in inputs_list]),
+        _stacked([x.weights for x in inputs_list]), _stacked([x.bonds for x in inputs_list]),
+        _stacked([x.weight_set for x in inputs_list]), uids,
+        _stacked([x.commit_block for x in inputs_list]), scalars, rows, fparams, iparams,
+        out_f, out_b, out_bonds, W_scratch, present, exponent, liquid,
     )
     if not liquid:
-        kernel(STAGE_ALL, *arguments)
+        _run_stage(STAGE_ALL, mode, batch, arguments)
     else:
-        kernel(STAGE_FRONT, *arguments)
-        exponent = workspaces[3]
+        _run_stage(STAGE_FRONT, mode, batch, arguments)
         np.exp(exponent, out=exponent)  # numpy's exp, as the reference computes it
-        kernel(STAGE_BACK, *arguments)
-    del out["S"]
-    return out
+        _run_stage(STAGE_BACK, mode, batch, arguments)
+    return {
+        "incentive": out_f[:, F_I], "dividends": out_f[:, F_D], "consensus": out_f[:, F_C],
+        "validator_trust": out_f[:, F_TRUST], "bonds": out_bonds,
+        "emission": out_f[:, F_EMISSION], "server_emission": out_f[:, F_SERVER],
+        "validator_emission": out_f[:, F_VALIDATOR],
+        "validator_permit": out_b[:, B_PERMIT], "active": out_b[:, B_ACTIVE],
+        "active_stake": out_f[:, F_A],
+    }
 
 
 def weighted_median_columns(weights: np.ndarray, stake: np.ndarray, kappa: float) -> np.ndarray:
@@ -630,3 +873,16 @@ def weighted_median_columns(weights: np.ndarray, stake: np.ndarray, kappa: float
         threshold = (kappa * total) * KAPPA_MARGIN
         _consensus_columns(weights, stake, threshold, 0, weights.shape[1], out)
     return out
+
+
+def weighted_median_columns_sorted(weights: np.ndarray, stake: np.ndarray,
+                                   kappas: Sequence[float]) -> np.ndarray:
+    """(K, n) consensus for K kappas from one sort per column (the batch path), for tests."""
+    weights = np.ascontiguousarray(weights, dtype=np.float64)
+    stake = np.ascontiguousarray(stake, dtype=np.float64)
+    out = np.zeros((len(kappas), F_ROWS, weights.shape[1]))
+    total = _pairwise_sum(stake) if len(stake) else 0.0
+    if len(stake) and total > 0:
+        thresholds = np.array([(kappa * total) * KAPPA_MARGIN for kappa in kappas])
+        _consensus_sorted(weights, stake, thresholds, out)
+    return out[:, F_C].copy()

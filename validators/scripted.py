@@ -68,7 +68,7 @@ class ScriptedValidator:
             weights = self.rng.random(len(uids))
         else:
             weights = self.belief[list(uids)]
-        scaled = tuple(float(w) for w in weights / max(weights.max(), 1e-12))
+        scaled = tuple((weights / max(weights.max(), 1e-12)).tolist())  # Python floats
         self.submitter.submit(chain, uids, scaled, self.rng)
 
     def state(self) -> dict[str, Any]:

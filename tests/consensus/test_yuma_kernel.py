@@ -122,6 +122,36 @@ def test_selection_median_is_the_sorted_median(data):
     assert got.tobytes() == expected.tobytes(), (got, expected)
 
 
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_sorted_median_for_many_kappas_is_the_sorted_median(data):
+    # The batch path: one sort per column, then each kappa by binary search. Same tie-heavy
+    # inputs as the selection test above.
+    rows = data.draw(st.integers(0, 9))
+    columns = data.draw(st.integers(1, 6))
+    entry = st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0]) | st.floats(0, 1)
+    size = rows * columns
+    weights = np.array(data.draw(st.lists(entry, min_size=size, max_size=size)))
+    weights = weights.reshape(rows, columns)
+    stake_entry = st.integers(0, 4).map(float)
+    stake = np.array(data.draw(st.lists(stake_entry, min_size=rows, max_size=rows)))
+    kappas = [0.0, 0.25, 0.5, 32767 / 65535, 0.75, 1.0]
+    expected = weighted_median_columns(weights[None], stake[None], np.array(kappas))
+    got = yuma_kernel.weighted_median_columns_sorted(weights, stake, kappas)
+    assert got.tobytes() == expected.tobytes(), (got, expected)
+
+
+@pytest.mark.parametrize("yuma3", [False, True])
+def test_shared_input_batch_is_the_reference_at_a_realistic_size(yuma3):
+    # One weight history, many settings: the shared front and the sorted median.
+    inputs = realistic_inputs(64, 256, 1)
+    settings = [YumaParams(kappa=0.2 + 0.05 * i, bonds_moving_avg=0.8 + 0.05 * (i % 3),
+                           bonds_penalty=(0.0, 0.5, 1.0)[i % 3], yuma3_enabled=yuma3,
+                           liquid_alpha_enabled=yuma3 and i % 2 == 0) for i in range(10)]
+    assert_same_outputs(epoch_batch(inputs, settings),
+                        epoch_batch(inputs, settings, backend="numpy"))
+
+
 def test_unknown_backend_is_refused():
     inputs = realistic_inputs(2, 3, 0)
     with pytest.raises(ValueError, match="backend"):
@@ -138,10 +168,11 @@ import numba
 histories = [realistic_inputs(16, 64, seed) for seed in range(12)]
 settings = [YumaParams(kappa=0.3 + 0.03 * i, yuma3_enabled=i % 2 == 1,
                        liquid_alpha_enabled=i % 4 == 1) for i in range(12)]
-out = epoch_batch(histories, settings)
 digest = hashlib.sha256()
-for name in sorted(out.__dataclass_fields__):
-    digest.update(np.ascontiguousarray(getattr(out, name)).tobytes())
+# K inputs (each epoch its own front), then one input (the shared front, the sorted median).
+for out in (epoch_batch(histories, settings), epoch_batch(histories[0], settings)):
+    for name in sorted(out.__dataclass_fields__):
+        digest.update(np.ascontiguousarray(getattr(out, name)).tobytes())
 print(json.dumps({{"threads": numba.get_num_threads(), "digest": digest.hexdigest()}}))
 """
 

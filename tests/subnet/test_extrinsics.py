@@ -121,7 +121,9 @@ def test_a_pruned_uid_returns_its_stake_to_its_owners_and_loses_its_weights_and_
     submit_at(chain, 1, SetWeights(hotkey="val-0", uids=(2, 3), weights=(1.0, 1.0)))
     submit_at(chain, 1, SetWeights(hotkey="val-1", uids=(0, 2), weights=(1.0, 1.0)))
     env.run(until=through(1))
-    ledger.bonds[0, 2] = ledger.bonds[1, 0] = ledger.bonds[1, 2] = 1000  # as an epoch left them
+    bonds = ledger.bonds.copy()  # the ledger's matrices are written through the ledger
+    bonds[0, 2] = bonds[1, 0] = bonds[1, 2] = 1000
+    ledger.set_bonds(np.arange(4), bonds)  # as an epoch left them
     ledger.last_emission[:] = (0.0, 5.0, 5.0, 5.0)
     total_before = ledger.total_stake() + ledger.total_balance() + ledger.burned
     registered = submit_at(chain, 3, Register(hotkey="new-hot", coldkey="newcomer"))

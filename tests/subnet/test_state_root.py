@@ -1,0 +1,69 @@
+"""``Ledger.state_root`` with its caches is the plain hash of the state, block after block.
+
+The ledger reuses the digests of its large matrices while they stay read-only and the reprs
+of its long lists while they hold the same objects; here every block's root is recomputed
+from scratch (the formula without any cache) and compared.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from subnetsim.subnet.ledger import Ledger
+from subnetsim.world import World
+from tests.subnet.test_chain_engine import small_scenario
+
+
+def uncached_root(ledger: Ledger) -> str:
+    """The state root as first defined: everything hashed anew."""
+    hasher = hashlib.blake2b(digest_size=32)
+    for array in (ledger.registered, ledger.block_at_registration, ledger.stake,
+                  ledger.last_update, ledger.validator_permit):
+        hasher.update(np.ascontiguousarray(array).tobytes())
+    for matrix in (ledger.weights, ledger.weight_set, ledger.bonds):
+        hasher.update(hashlib.blake2b(np.ascontiguousarray(matrix).tobytes(),
+                                      digest_size=32).digest())
+    hasher.update(repr((ledger.hotkeys, ledger.epoch_index, ledger.burn,
+                        sorted(ledger.halted_scopes), sorted(ledger.balances.items()))).encode())
+    return hasher.hexdigest()
+
+
+@pytest.mark.parametrize("commit_reveal", [False, True])
+def test_cached_state_root_is_the_uncached_one_every_block(commit_reveal):
+    world = World(small_scenario(commit_reveal=commit_reveal), 3)
+    world.start()
+    roots = []
+    ledger = world.chain.ledger
+    for block in range(1, 90):
+        world.run_to_block(block)
+        assert ledger.state_root() == uncached_root(ledger), f"block {block}"
+        roots.append(ledger.state_root())
+    assert len(set(roots)) > 1
+
+
+def test_a_write_outside_the_ledger_fails_instead_of_going_stale():
+    world = World(small_scenario(), 3)
+    world.start()
+    world.run_to_block(30)
+    ledger = world.chain.ledger
+    ledger.state_root()
+    with pytest.raises(ValueError, match="read-only"):
+        ledger.weights[0, 1] = 7
+    ledger.bonds.flags.writeable = True  # an explicit unlock drops the cached digest
+    ledger.bonds[0, 1] += 1
+    assert ledger.state_root() == uncached_root(ledger)
+
+
+def test_equal_but_different_balances_print_their_own_repr():
+    world = World(small_scenario(), 3)
+    world.start()
+    world.run_to_block(5)
+    ledger = world.chain.ledger
+    coldkey = next(iter(ledger.balances))
+    ledger.balances[coldkey] = 0.0
+    ledger.state_root()
+    ledger.balances[coldkey] = -0.0  # == 0.0, but repr "-0.0": the cache must not serve "0.0"
+    assert ledger.state_root() == uncached_root(ledger)
