@@ -358,11 +358,11 @@ def _classic_bonds(old, Wb, A_rows, I, alpha, B, dividend_rows):
             peak[j] = max(peak[j], value) if r > 0 else value
         dividend_rows[r] = _einsum_dot(B[r], I)
     _normalize(dividend_rows)
-    for j in range(n):
-        peak[j] = _reciprocal(peak[j])
+    # Divide by the column maximum (consensus.column_max_upscale, math.rs
+    # inplace_col_max_upscale_sparse), so the maximum is exactly 1.
     for r in range(v):
         for j in range(n):
-            B[r, j] = B[r, j] * peak[j]
+            B[r, j] = B[r, j] / peak[j] if peak[j] >= TINY else 0.0
 
 
 @njit(cache=True)
