@@ -1,10 +1,13 @@
 """The chain as a SimPy process: 12-second blocks, extrinsics, emission, epochs, halts.
 
-``Chain.produce_blocks`` is the only process that mutates the ledger. Each block it applies the
-extrinsics submitted since the previous block (in submission order), accrues emission, and on
-epoch blocks runs Yuma Consensus in three visible steps: *gather* (copies of the ledger),
-*compute* (``yuma.epoch``), *apply* (bonds, permits, payouts). Every block is hashed into the
-run's hash chain and handed to the recorder.
+``Chain.produce_blocks`` is the only process that mutates the ledger. Each block first does what
+subtensor does in ``on_initialize`` (``block_step.rs : block_step``): the registration burn's
+per-block decay, the chain's own reveal of timelocked weight commits when an epoch is due,
+emission accrual, and on epoch blocks Yuma Consensus in three visible steps: *gather* (copies
+of the ledger), *compute* (``yuma.epoch``, or ``yuma_exact`` in exact arithmetic), *apply*
+(bonds, permits, payouts). Only then are the extrinsics submitted since the previous block
+applied, in submission order, as the chain applies a block's extrinsics after its
+``on_initialize``. Every block is hashed into the run's hash chain and handed to the recorder.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import simpy
 
+from subnetsim.subnet import schedule
 from subnetsim.subnet.config import U16_MAX
 from subnetsim.subnet.emission import (
     EmissionRules,
@@ -73,6 +77,8 @@ class Chain:
         self.emission = emission
         self.netuid = netuid
         self.owner_uid = owner_uid
+        if owner_uid is not None:
+            ledger.owner_uid = owner_uid
         self.recorder = recorder
         self.block = 0
         self.head_hash = GENESIS_PARENT
@@ -110,12 +116,19 @@ class Chain:
         return self.ledger.hotkeys.index(hotkey) if hotkey in self.ledger.hotkeys else None
 
     def blocks_until_next_epoch(self, block: int | None = None) -> int:
-        """subtensor's classic schedule (``blocks_until_next_epoch``): an epoch runs when
-        ``(block + netuid + 1) % (tempo + 1) == tempo``. subtensor's doc comment says ``== 0``,
-        but its code and its own table (tempo 100, netuid 0: first epoch at block 99) say this."""
+        """Blocks until the next epoch at or after ``block`` under ``epoch_schedule``
+        (``subnet/schedule.py``: subtensor HEAD's ``block - LastEpochBlock >= tempo``, or the
+        classic ``(block + netuid + 1) % (tempo + 1) == tempo``)."""
         block = self.block if block is None else block
-        tempo = self.hyper.tempo
-        return (tempo - (block + self.netuid + 1) % (tempo + 1)) % (tempo + 1)
+        hyper = self.hyper
+        return schedule.blocks_until_next_epoch(hyper.epoch_schedule, block, hyper.tempo,
+                                                self.netuid, self.last_epoch_block)
+
+    def epoch_due(self, block: int) -> bool:
+        """Whether the epoch runs at ``block`` (``run_coinbase.rs : should_run_epoch``)."""
+        hyper = self.hyper
+        return schedule.epoch_due(hyper.epoch_schedule, block, hyper.tempo, self.netuid,
+                                  self.last_epoch_block)
 
     def log_event(self, kind: str, /, **data: Any) -> None:
         """Record an event in the block being produced (or the next one, between blocks)."""
@@ -160,16 +173,19 @@ class Chain:
         # A halt ends at the start of its until_block (like safe mode's EnteredUntil in
         # on_initialize), so that block's extrinsics and its emission both run unhalted.
         self._expire_halt(number)
-        extrinsic_records = self._apply_mempool(number)
-        self.block = number
+        # on_initialize: everything below runs before the block's extrinsics.
+        self.ledger.start_block(number)
+        epoch_due = self.epoch_due(number)
+        if epoch_due:
+            self._reveal_timelocked()
         if not self.ledger.is_halted("emissions"):
             share = block_split(self.emission, self.hyper.subnet_owner_cut)
             self.pending = self.pending.plus(share)
             self.minted += share.total
-        epoch_due = self.blocks_until_next_epoch(number) == 0
         epoch_record = self._run_epoch(number) if epoch_due else None
-        if number % self.ledger.rules.adjustment_interval == 0:
-            self.ledger.adjust_burn()
+        extrinsic_records = self._apply_mempool(number)
+        self.block = number
+        self.ledger.end_block(number)
         events, self._events = self._events, []
         self._producing = None
         record = self._seal(number, extrinsic_records, contents_hash(events, epoch_record))
@@ -213,6 +229,20 @@ class Chain:
                            error=result.error)
         elif extrinsic.kind == "register":
             self.log_event("registered", hotkey=extrinsic.hotkey, **result.facts)
+
+    def _reveal_timelocked(self) -> None:
+        """Open the timelocked commits due in the epoch about to run (its index, looked ahead
+        as ``current_epoch_with_lookahead`` does)."""
+        hyper = self.hyper
+        if not (hyper.commit_reveal_weights_enabled and hyper.commit_reveal_version == "timelock"):
+            return
+        if self.ledger.is_halted("weights"):
+            return
+        for uid, error in self.ledger.reveal_timelocked(self.ledger.epoch_index + 1):
+            if error is None:
+                self.log_event("weights_revealed", uid=uid)
+            else:
+                self.log_event("reveal_failed", uid=uid, error=error)
 
     def _expire_halt(self, number: int) -> None:
         if self.halt_until is not None and number >= self.halt_until:

@@ -14,6 +14,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from subnetsim.subnet import schedule
 from subnetsim.subnet.config import (
     Hyperparameters,
     from_dict,
@@ -241,10 +242,8 @@ def apply_overrides(scenario: Scenario, assignments: list[str]) -> Scenario:
 
 
 def block_budget(scenario: Scenario, blocks: int | None, epochs: int | None) -> int | None:
-    """Blocks to simulate for ``--blocks`` / ``--epochs`` (None: the scenario's own budget).
-
-    Epochs run where ``(block + netuid + 1) % (tempo + 1) == tempo`` (subtensor's
-    ``blocks_until_next_epoch``), so the n-th epoch is at ``first + (n - 1) * (tempo + 1)``.
+    """Blocks to simulate for ``--blocks`` / ``--epochs`` (None: the scenario's own budget):
+    up to the ``epochs``-th epoch under the scenario's ``epoch_schedule`` (``subnet/schedule.py``).
     """
     if blocks is not None:
         if blocks < 1:
@@ -254,9 +253,10 @@ def block_budget(scenario: Scenario, blocks: int | None, epochs: int | None) -> 
         return None
     if epochs < 1:
         raise ConfigError("--epochs", epochs, "must be >= 1")
-    period = scenario.hyperparameters.tempo + 1
-    first = (scenario.hyperparameters.tempo - scenario.netuid - 1) % period or period
-    return first + (epochs - 1) * period
+    hyper = scenario.hyperparameters
+    start = schedule.genesis_last_epoch_block(scenario.netuid, hyper.tempo)
+    return schedule.nth_epoch_block(hyper.epoch_schedule, epochs, hyper.tempo, scenario.netuid,
+                                    start, 0)
 
 
 _HYPERPARAMETER_NAMES = frozenset(f.name for f in dataclasses.fields(Hyperparameters))

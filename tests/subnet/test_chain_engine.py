@@ -50,7 +50,7 @@ def small_scenario(commit_reveal: bool = False, **hyper: Any) -> Scenario:
     (1, 0, 0), (1, 1, 1), (2, 0, 1), (2, 1, 0), (100, 0, 99), (100, 1, 98), (9, 1, 7),
 ])
 def test_epochs_run_on_the_classic_schedule(env, make_chain, recorder, tempo, netuid, first):
-    chain = make_chain(tempo=tempo, netuid=netuid)
+    chain = make_chain(tempo=tempo, netuid=netuid, epoch_schedule="modulo")
     last = 2 * (tempo + 1) + first + 1
     env.run(until=through(last))
 
@@ -59,6 +59,21 @@ def test_epochs_run_on_the_classic_schedule(env, make_chain, recorder, tempo, ne
     assert all((b + netuid + 1) % (tempo + 1) == tempo for b in epoch_blocks)
     assert [record.index for record in recorder.epochs] == list(range(1, len(epoch_blocks) + 1))
     assert chain.epoch_index == len(epoch_blocks)
+
+
+@pytest.mark.parametrize(("tempo", "netuid"), [(1, 0), (2, 1), (9, 1), (20, 3)])
+def test_epochs_run_every_tempo_blocks_after_the_last_epoch(env, make_chain, recorder, tempo,
+                                                            netuid):
+    # run_coinbase.rs : should_run_epoch (HEAD, dynamic tempo): block - LastEpochBlock >= tempo,
+    # LastEpochBlock starting at genesis minus netuid % tempo, saturating at 0
+    # (subnet.rs : init_new_network). A period of tempo, not tempo + 1.
+    chain = make_chain(tempo=tempo, netuid=netuid)
+    last = 4 * tempo + 1
+    env.run(until=through(last))
+
+    epoch_blocks = [record.block for record in recorder.epochs]
+    assert epoch_blocks == list(range(tempo, last + 1, tempo))
+    assert chain.last_epoch_block == epoch_blocks[-1]
 
 
 # ----------------------------------------------------------------------------------------------
