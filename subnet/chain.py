@@ -275,7 +275,8 @@ class Chain:
         if ledger.is_halted("emissions"):  # the pools wait for the halt to end: nothing is paid
             held, self.pending = self.pending, PendingEmission()
         pending = self.pending
-        payout = settle_epoch(pending, outputs.server_emission, outputs.validator_emission)
+        payout = settle_epoch(pending, outputs.server_emission, outputs.validator_emission,
+                              owner_uid=inputs.owner_uid)
         self._apply_epoch(inputs, outputs, payout)
         self.pending = payout.carried.plus(held)
         self.last_epoch_block = number
@@ -314,8 +315,15 @@ class Chain:
         ledger.bonds[:] = 0
         ledger.bonds[rows] = np.floor(outputs.bonds * U16_MAX).astype(np.int32)
         ledger.validator_permit[:] = outputs.validator_permit & ledger.registered
-        owner_balance = ledger.balances.get(OWNER_COLDKEY, 0.0)
-        ledger.balances[OWNER_COLDKEY] = owner_balance + payout.owner_tao
+        owner = inputs.owner_uid
+        if owner is not None and ledger.registered[owner]:
+            # run_coinbase.rs : distribute_dividends_and_incentives stakes the owner cut to the
+            # owner's hotkey.
+            ledger.credit_stake(ledger.coldkey_of(owner), owner, payout.owner_tao)
+        else:  # a world without an owner hotkey: the cut goes to the owner's free balance
+            owner_balance = ledger.balances.get(OWNER_COLDKEY, 0.0)
+            ledger.balances[OWNER_COLDKEY] = owner_balance + payout.owner_tao
+        ledger.burned += payout.recycled
         for uid in np.flatnonzero(payout.incentive_tao > 0):
             ledger.credit_stake(ledger.coldkey_of(int(uid)), int(uid),
                                 float(payout.incentive_tao[uid]))

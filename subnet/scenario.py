@@ -174,6 +174,10 @@ class Scenario:
     seed: int = param(0, 0, 2**63 - 1, "default seed")
     blocks: int = param(720, 1, 10_000_000, "block budget of a run")
     netuid: int = param(1, 0, 65535, "subnet id (epoch schedule offset)")
+    # The genesis uid holding the subnet owner's hotkey (its coldkey owns the subnet): it is
+    # never pruned, always permitted, gets the owner cut as stake, and its incentive is
+    # recycled (the "owner burn" pattern). None: the owner has no hotkey on the subnet.
+    owner_uid: int | None = param(None, 0, 4095, "uid of the subnet owner's hotkey")
     hyperparameters: Hyperparameters = dataclasses.field(default_factory=Hyperparameters)
     emission: EmissionRules = dataclasses.field(default_factory=EmissionRules)
     registration: RegistrationRules = dataclasses.field(default_factory=RegistrationRules)
@@ -204,6 +208,9 @@ class Scenario:
             raise ConfigError("neurons", genesis,
                               f"more neurons at genesis than max_allowed_uids "
                               f"({self.hyperparameters.max_allowed_uids})")
+        if self.owner_uid is not None and self.owner_uid >= genesis:
+            raise ConfigError("owner_uid", self.owner_uid,
+                              f"must be a genesis uid (0..{genesis - 1})")
 
 
 def _options(read: Any, index: int) -> Any:

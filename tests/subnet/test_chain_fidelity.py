@@ -174,3 +174,38 @@ def test_a_v2_commit_is_refused_on_a_timelocked_subnet(env, make_chain, submit_a
     done = submit_at(chain, 2, CommitWeights(hotkey="val-0", commit_hash="00"))
     env.run(until=through(2))
     assert done.value.error == "IncorrectCommitRevealVersion"
+
+
+# --- emission accounting ---------------------------------------------------------------------
+
+
+def test_owner_cut_is_staked_and_owner_incentive_recycled(env, make_chain, submit_at, recorder):
+    # run_coinbase.rs : distribute_dividends_and_incentives stakes the owner cut to the owner
+    # hotkey and burns (or recycles) incentive earned by the owner's hotkeys: the "owner burn"
+    # pattern, where validators weight the owner's uid and that share of the miner pool leaves
+    # supply.
+    chain = make_chain(tempo=10)
+    chain.owner_uid = chain.ledger.owner_uid = 2  # miner-2's hotkey is the owner's
+    for validator in ("val-0", "val-1"):
+        submit_at(chain, 2, SetWeights(hotkey=validator, uids=(2, 3), weights=(3.0, 1.0)))
+    stake_before = chain.ledger.stake[2]
+    env.run(until=through(10))
+    record = recorder.epochs[0]
+    cut = chain.hyper.subnet_owner_cut
+    miners_pool = 10 * (1 - cut) * 0.5
+    assert record.incentive[2] == pytest.approx(0.75)
+    assert record.incentive_tao[2] == 0.0  # withheld from the owner's hotkey
+    assert record.incentive_tao[3] == pytest.approx(0.25 * miners_pool)
+    assert chain.ledger.stake[2] - stake_before == pytest.approx(10 * cut)  # the owner cut
+    assert chain.ledger.burned == pytest.approx(0.75 * miners_pool)
+
+
+def test_emission_nobody_can_be_paid_is_lost_not_carried(env, make_chain, recorder):
+    # run_coinbase.rs : drain_pending empties every pending pool at the epoch; with no stake
+    # and no incentive nobody receives the validator alpha, and the next epoch starts from zero.
+    neurons = [Genesis(hotkey=f"miner-{uid}", coldkey=f"cold-{uid}") for uid in range(4)]
+    chain = make_chain(neurons=neurons, tempo=10)
+    env.run(until=through(10))
+    assert recorder.epochs[0].emission_tao.sum() == 0.0
+    assert chain.pending.total == 0.0
+    assert chain.ledger.burned == pytest.approx(10 * (1 - chain.hyper.subnet_owner_cut))
