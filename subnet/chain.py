@@ -26,6 +26,7 @@ from subnetsim.subnet.emission import (
     EpochPayout,
     PendingEmission,
     block_split,
+    block_split_exact,
     settle_epoch,
     split_dividend,
 )
@@ -43,6 +44,7 @@ from subnetsim.subnet.records import (
     extrinsics_hash,
 )
 from subnetsim.subnet.yuma import EpochInputs, EpochOutputs, YumaParams, epoch
+from subnetsim.subnet.yuma_exact import epoch_exact
 
 if TYPE_CHECKING:
     from subnetsim.subnet.governance_gate import GovernanceGate
@@ -179,7 +181,8 @@ class Chain:
         if epoch_due:
             self._reveal_timelocked()
         if not self.ledger.is_halted("emissions"):
-            share = block_split(self.emission, self.hyper.subnet_owner_cut)
+            split = block_split_exact if self.hyper.arithmetic == "exact" else block_split
+            share = split(self.emission, self.hyper.subnet_owner_cut)
             self.pending = self.pending.plus(share)
             self.minted += share.total
         epoch_record = self._run_epoch(number) if epoch_due else None
@@ -270,14 +273,19 @@ class Chain:
             self.log_event("commits_expired", uids=expired)
         inputs = self.gather_epoch_inputs(number)
         params = YumaParams.from_hyperparameters(self.hyper)
-        outputs = epoch(inputs, params)
+        stored_bonds = None
+        if self.hyper.arithmetic == "exact":  # subtensor's fixed point: u16 bonds as computed
+            exact = epoch_exact(inputs, params)
+            outputs, stored_bonds = exact.outputs, exact.bonds_u16
+        else:
+            outputs = epoch(inputs, params)
         held = PendingEmission()
         if ledger.is_halted("emissions"):  # the pools wait for the halt to end: nothing is paid
             held, self.pending = self.pending, PendingEmission()
         pending = self.pending
         payout = settle_epoch(pending, outputs.server_emission, outputs.validator_emission,
                               owner_uid=inputs.owner_uid)
-        self._apply_epoch(inputs, outputs, payout)
+        self._apply_epoch(inputs, outputs, payout, stored_bonds)
         self.pending = payout.carried.plus(held)
         self.last_epoch_block = number
         record = EpochRecord.of(block=number, index=ledger.epoch_index, inputs=inputs,
@@ -308,12 +316,14 @@ class Chain:
             reset_bond_uids=reset,
         )
 
-    def _apply_epoch(self, inputs: EpochInputs, outputs: EpochOutputs,
-                     payout: EpochPayout) -> None:
+    def _apply_epoch(self, inputs: EpochInputs, outputs: EpochOutputs, payout: EpochPayout,
+                     stored_bonds: np.ndarray | None = None) -> None:
         ledger = self.ledger
         rows = inputs.validator_uids
         ledger.bonds[:] = 0
-        ledger.bonds[rows] = np.floor(outputs.bonds * U16_MAX).astype(np.int32)
+        if stored_bonds is None:
+            stored_bonds = np.floor(outputs.bonds * U16_MAX)
+        ledger.bonds[rows] = stored_bonds.astype(np.int32)
         ledger.validator_permit[:] = outputs.validator_permit & ledger.registered
         owner = inputs.owner_uid
         if owner is not None and ledger.registered[owner]:

@@ -20,7 +20,9 @@ import numpy as np
 
 from subnetsim.subnet.config import param
 
-__all__ = ["EmissionRules", "EpochPayout", "PendingEmission", "block_split",
+RAO_PER_TAO = 1_000_000_000
+
+__all__ = ["EmissionRules", "EpochPayout", "PendingEmission", "block_split", "block_split_exact",
            "settle_epoch", "split_dividend"]
 
 
@@ -57,6 +59,21 @@ def block_split(rules: EmissionRules, owner_cut: float) -> PendingEmission:
     rest = rules.block_emission - owner
     return PendingEmission(owner=owner, miners=rest * rules.miner_share,
                            validators=rest * (1 - rules.miner_share))
+
+
+def block_split_exact(rules: EmissionRules, owner_cut: float) -> PendingEmission:
+    """``block_split`` in the chain's U96F32 arithmetic (``run_coinbase.rs : emit_to_subnets``):
+    the block's emission in rao, the owner cut u16/65535 (``get_float_subnet_owner_cut``), the
+    miners' half of the rest, each pending amount floored to rao (``tou64``). TAO out."""
+    emission = round(rules.block_emission * RAO_PER_TAO)
+    cut_bits = (round(owner_cut * 65535) << 32) // 65535
+    owner_bits = emission * cut_bits
+    rest_bits = (emission << 32) - owner_bits
+    server_bits = (rest_bits * round(rules.miner_share * (1 << 32))) >> 32
+    validator_bits = rest_bits - server_bits
+    return PendingEmission(owner=(owner_bits >> 32) / RAO_PER_TAO,
+                           miners=(server_bits >> 32) / RAO_PER_TAO,
+                           validators=(validator_bits >> 32) / RAO_PER_TAO)
 
 
 def _split_pools(
