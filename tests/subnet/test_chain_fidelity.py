@@ -209,3 +209,36 @@ def test_emission_nobody_can_be_paid_is_lost_not_carried(env, make_chain, record
     assert recorder.epochs[0].emission_tao.sum() == 0.0
     assert chain.pending.total == 0.0
     assert chain.ledger.burned == pytest.approx(10 * (1 - chain.hyper.subnet_owner_cut))
+
+
+# --- snapshots ---------------------------------------------------------------------------------
+
+
+def test_subnetsim_epoch_reads_snapshot_weights_as_the_chain_stores_them(tmp_path):
+    # weights.rs : internal_set_weights stores each row max-upscaled to u16 and rounded
+    # (math.rs : vec_max_upscale_to_u16); the epoch reads those integers, not the floats.
+    import json
+    import subprocess
+    import sys
+
+    rows = {"0": [[2, 0.3], [3, 0.7001]], "1": [[2, 1.0], [3, 0.123456]]}
+    snapshot = {"format": "subnetsim.snapshot/1", "block": 1000, "n_uids": 4,
+                "stake": [100.0, 60.0, 0.0, 0.0], "weights": rows,
+                "validator_permit": [True, True, False, False]}
+    path = tmp_path / "snap.json"
+    path.write_text(json.dumps(snapshot))
+    stored = np.zeros((2, 4))
+    for row, entries in rows.items():
+        peak = max(value for _, value in entries)
+        for uid, value in entries:
+            stored[int(row), uid] = np.floor(value / peak * U16 + 0.5)
+    expected = epoch(EpochInputs(
+        stake=snapshot["stake"], weights=stored / U16, bonds=np.zeros((2, 4)),
+        validator_uids=np.array([0, 1]), validator_permit=snapshot["validator_permit"],
+        last_update=np.full(4, 1000), block_at_registration=np.zeros(4, dtype=int),
+        current_block=1000, recent_registration_block=1001), YumaParams())
+    result = subprocess.run([sys.executable, "-m", "subnetsim", "epoch", str(path), "--json"],
+                            capture_output=True, text=True, check=True)
+    report = json.loads(result.stdout)
+    assert report["incentive"] == expected.incentive.tolist()
+    assert report["dividends"] == expected.dividends.tolist()
