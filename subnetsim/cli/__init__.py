@@ -157,6 +157,12 @@ def _register_sweep(commands: argparse._SubParsersAction) -> None:
     register(commands)
 
 
+def _register_replay(commands: argparse._SubParsersAction) -> None:
+    from subnetsim.cli.replay import register
+
+    register(commands)
+
+
 def _register_drill(commands: argparse._SubParsersAction) -> None:
     from subnetsim.cli.drill import register_drill
 
@@ -172,6 +178,7 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_epoch,
     _register_run_commands,
     # more commands register below this line (one line each)
+    _register_replay,
     _register_drill,
     _register_sweep,
     _register_tui,
