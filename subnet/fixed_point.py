@@ -57,6 +57,9 @@ def mul(a: np.ndarray | int, b: np.ndarray | int) -> np.ndarray:
     """
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
+    if _fits_unsigned_product(a, b):  # the common case: proportions, product below 2**64
+        product = a.astype(np.uint64) * b.astype(np.uint64)
+        return (product >> _SHIFT32).astype(np.int64)
     negative = (a < 0) ^ (b < 0)
     ua = np.abs(a).astype(np.uint64)
     ub = np.abs(b).astype(np.uint64)
@@ -69,6 +72,40 @@ def mul(a: np.ndarray | int, b: np.ndarray | int) -> np.ndarray:
     return np.where(negative, -signed - inexact, signed)
 
 
+def _fits_unsigned_product(a: np.ndarray, b: np.ndarray) -> bool:
+    """Both non-negative and max(a) * max(b) < 2**64: one uint64 product is exact."""
+    if not a.size or not b.size:
+        return True
+    low_a, low_b = int(a.min()), int(b.min())
+    return low_a >= 0 and low_b >= 0 and int(a.max()) * int(b.max()) < 1 << 64
+
+
+def _divide_non_negative(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """floor(a 2**32 / b) for a >= 0, b > 0 without integer division: a float64 estimate
+    (relative error ~2**-51, so off by at most one while the quotient stays below 2**50),
+    corrected with the exact remainder a 2**32 - q b, computed modulo 2**64 (it lies in
+    (-2b, 2b), so its int64 reading is exact for b < 2**61). None when out of that range."""
+    if int(b.max()) >= 1 << 61:
+        return None
+    estimate = np.floor(a.astype(np.float64) * float(ONE) / b.astype(np.float64))
+    if estimate.size and estimate.max() >= 2.0**50:
+        return None
+    quotient = estimate.astype(np.int64)
+    with np.errstate(over="ignore"):
+        remainder = (a << FRAC_BITS) - quotient * b
+    quotient = quotient - (remainder < 0) + (remainder >= b)
+    return quotient
+
+
+def mul_non_negative(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``mul`` for operands known to be >= 0 (no sign handling): the 32-bit split only."""
+    ua, ub = a.astype(np.uint64), b.astype(np.uint64)
+    ah, al = ua >> _SHIFT32, ua & _LOW32
+    bh, bl = ub >> _SHIFT32, ub & _LOW32
+    low = (al * bl) >> _SHIFT32
+    return (((ah * bh) << _SHIFT32) + ah * bl + al * bh + low).astype(np.int64)
+
+
 def div(a: np.ndarray | int, b: np.ndarray | int, saturate: bool = False) -> np.ndarray:
     """``I32F32 / I32F32``: trunc(a 2**32 / b); 0 where b == 0 (subtensor ``safe_div``).
 
@@ -79,6 +116,10 @@ def div(a: np.ndarray | int, b: np.ndarray | int, saturate: bool = False) -> np.
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
     zero = b == 0
+    if a.size and b.size and int(a.min()) >= 0 and int(b.min()) >= 0:
+        fast = _divide_non_negative(a, np.where(zero, 1, b))
+        if fast is not None:
+            return np.where(zero, 0, fast)
     negative = (a < 0) ^ (b < 0)
     ua = np.abs(a).astype(np.uint64)
     ub = np.where(zero, 1, np.abs(b)).astype(np.uint64)
@@ -139,12 +180,20 @@ def exp(bits: np.ndarray) -> np.ndarray:
     Within [-20, 20] no step overflows, so the series' error branch is never taken."""
     x = np.clip(np.asarray(bits, dtype=np.int64), -20 * ONE, 20 * ONE)
     negative = x < 0
-    magnitude = np.abs(x)
-    result = magnitude + ONE
+    magnitude = np.abs(x).astype(np.uint64)
+    high, low = magnitude >> _SHIFT32, magnitude & _LOW32  # |x| = high 2**32 + low, high <= 20
+    result = magnitude + np.uint64(ONE)
     term = magnitude
     for index in range(2, FRAC_BITS):
-        term = div(mul(term, magnitude), from_int(index))
+        # term * |x| >> 32 split as term * high + (term_hi * low) + (term_lo * low >> 32), each
+        # product within uint64; then the I32F32 division by the integer i,
+        # trunc((t << 32) / (i << 32)) = t // i.
+        product = term * high + (term >> _SHIFT32) * low + (((term & _LOW32) * low) >> _SHIFT32)
+        term = product // np.uint64(index)
         result = result + term
+        if not term.any():  # every later term is 0 as well
+            break
+    result = result.astype(np.int64)
     result = np.where(negative, div(np.full_like(result, ONE), result), result)
     result = np.where(x == 0, ONE, result)
     return np.where(x == ONE, E_BITS, result)
