@@ -242,3 +242,20 @@ def test_subnetsim_epoch_reads_snapshot_weights_as_the_chain_stores_them(tmp_pat
     report = json.loads(result.stdout)
     assert report["incentive"] == expected.incentive.tolist()
     assert report["dividends"] == expected.dividends.tolist()
+
+
+def test_the_owner_burn_scenario_recycles_the_miner_incentive():
+    # scenarios/owner_burn.toml: validators weight the owner's uid 3; its incentive is withheld
+    # and recycled, the owner cut is staked to it (run_coinbase.rs :
+    # distribute_dividends_and_incentives).
+    from subnetsim.api import load_scenario
+    from subnetsim.world import build_world
+
+    world = build_world(load_scenario("owner_burn"), seed=21)
+    world.run_to_block(125)
+    last = world.chain.last_epoch
+    assert last is not None and last.incentive[3] == pytest.approx(1.0)
+    assert last.incentive_tao[3] == 0.0
+    assert world.chain.ledger.burned > 0
+    cut = world.scenario.hyperparameters.subnet_owner_cut
+    assert world.chain.ledger.stake[3] == pytest.approx(120 * cut)  # two epochs paid
