@@ -244,6 +244,7 @@ def test_subnetsim_epoch_reads_snapshot_weights_as_the_chain_stores_them(tmp_pat
     assert report["dividends"] == expected.dividends.tolist()
 
 
+@pytest.mark.slow  # real agents (torch): ~10 s alone, ~25 s on a loaded machine
 def test_the_owner_burn_scenario_recycles_the_miner_incentive():
     # scenarios/owner_burn.toml: validators weight the owner's uid 3; its incentive is withheld
     # and recycled, the owner cut is staked to it (run_coinbase.rs :
