@@ -167,7 +167,7 @@ def _masked_weights(inputs: EpochInputs, params: YumaParams,
     present &= ~diagonal
     registered = inputs.block_at_registration[None, :]
     present &= ~(inputs.last_update[rows][:, None] <= registered)
-    commit = inputs.commit_block[:, None]
+    commit = np.asarray(inputs.commit_block)[:, None]  # always set by EpochInputs
     if params.commit_reveal_weights_enabled:
         present &= ~((commit != NO_COMMIT) & (commit < registered))
     W = np.where(present, fx.from_int(to_u16(inputs.weights)), 0)

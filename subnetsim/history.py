@@ -140,7 +140,7 @@ def _uid(value: Any, n: int, path: str) -> int:
     return uid
 
 
-def max_upscale_u16(values: np.ndarray) -> np.ndarray:
+def max_upscale_u16(values: np.ndarray | Sequence[int]) -> np.ndarray:
     """``math.rs : vec_u16_max_upscale_to_u16`` on one row of u16 integers, exactly: in I32F32,
     ``round(x * 65535 / max)`` (max <= 32768) or ``round(x * (65535 / max))`` (larger max),
     the quotient truncated and rounded half away from zero."""

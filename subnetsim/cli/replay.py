@@ -1,4 +1,4 @@
-"""``subnetsim replay``: consecutive epochs over a recorded weight history (docs/replay-format.md)."""
+"""``subnetsim replay``: epochs over a recorded weight history (docs/replay-format.md)."""
 
 from __future__ import annotations
 

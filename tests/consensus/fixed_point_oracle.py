@@ -90,7 +90,8 @@ def epoch(case: dict) -> dict:
         ema, dividends = _classic(old, bonds_w, incentive, active_stake, case, n)
     dividends = normalize(dividends)
     stored = {i: {j: to_u16(v) for j, v in row} for i, row in enumerate(ema) if new_permit[i]}
-    return {"incentive": [to_u16(x) for x in incentive], "dividends": [to_u16(x) for x in dividends],
+    return {"incentive": [to_u16(x) for x in incentive],
+            "dividends": [to_u16(x) for x in dividends],
             "consensus": [to_u16(x) for x in consensus], "trust": [to_u16(x) for x in trust],
             "bonds": stored}
 

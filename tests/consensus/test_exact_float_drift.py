@@ -19,8 +19,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from subnetsim.history import History, HistoryEpoch, _apply_entry, _initial_storage, _inputs
-from subnetsim.history import replay_history
+from subnetsim.history import (
+    History,
+    HistoryEpoch,
+    _apply_entry,
+    _initial_storage,
+    _inputs,
+    replay_history,
+)
 from subnetsim.subnet.config import Hyperparameters
 from subnetsim.subnet.yuma import YumaParams, epoch
 from subnetsim.subnet.yuma_exact import epoch_exact

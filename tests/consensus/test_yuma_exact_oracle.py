@@ -20,12 +20,13 @@ def test_multiply_divide_and_exp_match_the_scalar_port():
         a = RNG.integers(-scale, scale, 400)
         b = RNG.integers(-(1 << 33), 1 << 33, 400)
         b[::50] = 0
-        assert fx.mul(a, b).tolist() == [oracle.mul(int(x), int(y)) for x, y in zip(a, b)]
-        expected = [oracle.div(int(x), int(y)) for x, y in zip(a, b)]
+        pairs = list(zip(a.tolist(), b.tolist(), strict=True))
+        assert fx.mul(a, b).tolist() == [oracle.mul(x, y) for x, y in pairs]
+        expected = [oracle.div(int(x), int(y)) for x, y in zip(a, b, strict=True)]
         assert fx.div(a, b).tolist() == expected, scale
         positive = np.abs(a)
         assert fx.div(positive, np.abs(b)).tolist() == [
-            oracle.div(int(x), int(y)) for x, y in zip(positive, np.abs(b))]
+            oracle.div(int(x), int(y)) for x, y in zip(positive, np.abs(b), strict=True)]
     arguments = np.concatenate([RNG.integers(-21 * fx.ONE, 21 * fx.ONE, 2000),
                                 [0, fx.ONE, -fx.ONE, 20 * fx.ONE, -20 * fx.ONE, 5, -5]])
     assert fx.exp(arguments).tolist() == [oracle.exp(int(x)) for x in arguments]
@@ -43,7 +44,8 @@ def random_case(seed: int, yuma3: bool, liquid: bool) -> dict:
         values = rng.integers(0, 65536, len(targets))
         values[rng.random(len(targets)) < 0.15] = 0  # explicit zeros
         peak = max(int(values.max()), 1)
-        rows[i] = [(j, int(round(int(w) * 65535 / peak))) for j, w in zip(targets, values)]
+        scaled = [int(round(int(w) * 65535 / peak)) for w in values]
+        rows[i] = list(zip(targets, scaled, strict=True))
         bonded = sorted(int(j) for j in rng.choice(n, rng.integers(0, n), replace=False))
         bonds[i] = [(j, int(rng.integers(0, 65536))) for j in bonded]
     return {
