@@ -260,3 +260,22 @@ def test_the_owner_burn_scenario_recycles_the_miner_incentive():
     assert world.chain.ledger.burned > 0
     cut = world.scenario.hyperparameters.subnet_owner_cut
     assert world.chain.ledger.stake[3] == pytest.approx(120 * cut)  # two epochs paid
+
+
+def test_a_commit_in_an_epoch_block_masks_sniping_until_its_reveal_epoch_ends(
+        env, make_chain, submit_at, recorder):
+    # weights.rs : is_commit_expired compares current_epoch_with_lookahead to the commit epoch,
+    # which for a commit in an epoch block is the epoch that just ran (on_initialize first).
+    # So a commit made at the epoch block 10 (epoch 1) still counts in the anti-sniping mask of
+    # the epoch at block 20 (epoch 2 = 1 + period), and is gone from the one at block 30.
+    from subnetsim.subnet.extrinsics import CommitWeights
+
+    chain = make_chain(tempo=10, commit_reveal_weights_enabled=True, commit_reveal_period=1,
+                       commit_reveal_version="v2")
+    submit_at(chain, 10, CommitWeights(hotkey="val-0", commit_hash="ab"))
+    env.run(until=through(30))
+    masks = {}
+    for record in recorder.epochs:
+        rows = list(record.inputs.validator_uids)
+        masks[record.block] = int(record.inputs.commit_block[rows.index(0)])
+    assert masks == {10: -1, 20: 10, 30: -1}
