@@ -1,10 +1,13 @@
 """The chain as a SimPy process: 12-second blocks, extrinsics, emission, epochs, halts.
 
-``Chain.produce_blocks`` is the only process that mutates the ledger. Each block it applies the
-extrinsics submitted since the previous block (in submission order), accrues emission, and on
-epoch blocks runs Yuma Consensus in three visible steps: *gather* (copies of the ledger),
-*compute* (``yuma.epoch``), *apply* (bonds, permits, payouts). Every block is hashed into the
-run's hash chain and handed to the recorder.
+``Chain.produce_blocks`` is the only process that mutates the ledger. Each block first does what
+subtensor does in ``on_initialize`` (``block_step.rs : block_step``): the registration burn's
+per-block decay, the chain's own reveal of timelocked weight commits when an epoch is due,
+emission accrual, and on epoch blocks Yuma Consensus in three visible steps: *gather* (copies
+of the ledger), *compute* (``yuma.epoch``, or ``yuma_exact`` in exact arithmetic), *apply*
+(bonds, permits, payouts). Only then are the extrinsics submitted since the previous block
+applied, in submission order, as the chain applies a block's extrinsics after its
+``on_initialize``. Every block is hashed into the run's hash chain and handed to the recorder.
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import simpy
 
+from subnetsim.subnet import schedule
 from subnetsim.subnet.config import U16_MAX
 from subnetsim.subnet.emission import (
     EmissionRules,
     EpochPayout,
     PendingEmission,
     block_split,
+    block_split_exact,
     settle_epoch,
     split_dividend,
 )
@@ -39,6 +44,7 @@ from subnetsim.subnet.records import (
     extrinsics_hash,
 )
 from subnetsim.subnet.yuma import EpochInputs, EpochOutputs, YumaParams, epoch
+from subnetsim.subnet.yuma_exact import epoch_exact
 
 if TYPE_CHECKING:
     from subnetsim.subnet.governance_gate import GovernanceGate
@@ -73,6 +79,8 @@ class Chain:
         self.emission = emission
         self.netuid = netuid
         self.owner_uid = owner_uid
+        if owner_uid is not None:
+            ledger.owner_uid = owner_uid
         self.recorder = recorder
         self.block = 0
         self.head_hash = GENESIS_PARENT
@@ -113,12 +121,19 @@ class Chain:
         return self.ledger.hotkeys.index(hotkey) if hotkey in self.ledger.hotkeys else None
 
     def blocks_until_next_epoch(self, block: int | None = None) -> int:
-        """subtensor's classic schedule (``blocks_until_next_epoch``): an epoch runs when
-        ``(block + netuid + 1) % (tempo + 1) == tempo``. subtensor's doc comment says ``== 0``,
-        but its code and its own table (tempo 100, netuid 0: first epoch at block 99) say this."""
+        """Blocks until the next epoch at or after ``block`` under ``epoch_schedule``
+        (``subnet/schedule.py``: subtensor HEAD's ``block - LastEpochBlock >= tempo``, or the
+        classic ``(block + netuid + 1) % (tempo + 1) == tempo``)."""
         block = self.block if block is None else block
-        tempo = self.hyper.tempo
-        return (tempo - (block + self.netuid + 1) % (tempo + 1)) % (tempo + 1)
+        hyper = self.hyper
+        return schedule.blocks_until_next_epoch(hyper.epoch_schedule, block, hyper.tempo,
+                                                self.netuid, self.last_epoch_block)
+
+    def epoch_due(self, block: int) -> bool:
+        """Whether the epoch runs at ``block`` (``run_coinbase.rs : should_run_epoch``)."""
+        hyper = self.hyper
+        return schedule.epoch_due(hyper.epoch_schedule, block, hyper.tempo, self.netuid,
+                                  self.last_epoch_block)
 
     def log_event(self, kind: str, /, **data: Any) -> None:
         """Record an event in the block being produced (or the next one, between blocks)."""
@@ -163,16 +178,20 @@ class Chain:
         # A halt ends at the start of its until_block (like safe mode's EnteredUntil in
         # on_initialize), so that block's extrinsics and its emission both run unhalted.
         self._expire_halt(number)
-        extrinsic_records = self._apply_mempool(number)
-        self.block = number
+        # on_initialize: everything below runs before the block's extrinsics.
+        self.ledger.start_block(number)
+        epoch_due = self.epoch_due(number)
+        if epoch_due:
+            self._reveal_timelocked()
         if not self.ledger.is_halted("emissions"):
-            share = block_split(self.emission, self.hyper.subnet_owner_cut)
+            split = block_split_exact if self.hyper.arithmetic == "exact" else block_split
+            share = split(self.emission, self.hyper.subnet_owner_cut)
             self.pending = self.pending.plus(share)
             self.minted += share.total
-        epoch_due = self.blocks_until_next_epoch(number) == 0
         epoch_record = self._run_epoch(number) if epoch_due else None
-        if number % self.ledger.rules.adjustment_interval == 0:
-            self.ledger.adjust_burn()
+        extrinsic_records = self._apply_mempool(number)
+        self.block = number
+        self.ledger.end_block(number)
         if self.state_commitment is not None:
             state_digest = self.state_commitment(number)
             if state_digest is not None:
@@ -221,6 +240,20 @@ class Chain:
         elif extrinsic.kind == "register":
             self.log_event("registered", hotkey=extrinsic.hotkey, **result.facts)
 
+    def _reveal_timelocked(self) -> None:
+        """Open the timelocked commits due in the epoch about to run (its index, looked ahead
+        as ``current_epoch_with_lookahead`` does)."""
+        hyper = self.hyper
+        if not (hyper.commit_reveal_weights_enabled and hyper.commit_reveal_version == "timelock"):
+            return
+        if self.ledger.is_halted("weights"):
+            return
+        for uid, error in self.ledger.reveal_timelocked(self.ledger.epoch_index + 1):
+            if error is None:
+                self.log_event("weights_revealed", uid=uid)
+            else:
+                self.log_event("reveal_failed", uid=uid, error=error)
+
     def _expire_halt(self, number: int) -> None:
         if self.halt_until is not None and number >= self.halt_until:
             self.ledger.halted_scopes = frozenset()
@@ -247,13 +280,19 @@ class Chain:
             self.log_event("commits_expired", uids=expired)
         inputs = self.gather_epoch_inputs(number)
         params = YumaParams.from_hyperparameters(self.hyper)
-        outputs = epoch(inputs, params)
+        stored_bonds = None
+        if self.hyper.arithmetic == "exact":  # subtensor's fixed point: u16 bonds as computed
+            exact = epoch_exact(inputs, params)
+            outputs, stored_bonds = exact.outputs, exact.bonds_u16
+        else:
+            outputs = epoch(inputs, params)
         held = PendingEmission()
         if ledger.is_halted("emissions"):  # the pools wait for the halt to end: nothing is paid
             held, self.pending = self.pending, PendingEmission()
         pending = self.pending
-        payout = settle_epoch(pending, outputs.server_emission, outputs.validator_emission)
-        self._apply_epoch(inputs, outputs, payout)
+        payout = settle_epoch(pending, outputs.server_emission, outputs.validator_emission,
+                              owner_uid=inputs.owner_uid)
+        self._apply_epoch(inputs, outputs, payout, stored_bonds)
         self.pending = payout.carried.plus(held)
         self.last_epoch_block = number
         record = EpochRecord.of(block=number, index=ledger.epoch_index, inputs=inputs,
@@ -284,14 +323,23 @@ class Chain:
             reset_bond_uids=reset,
         )
 
-    def _apply_epoch(self, inputs: EpochInputs, outputs: EpochOutputs,
-                     payout: EpochPayout) -> None:
+    def _apply_epoch(self, inputs: EpochInputs, outputs: EpochOutputs, payout: EpochPayout,
+                     stored_bonds: np.ndarray | None = None) -> None:
         ledger = self.ledger
         rows = inputs.validator_uids
-        ledger.set_bonds(rows, np.floor(outputs.bonds * U16_MAX).astype(np.int32))
+        if stored_bonds is None:
+            stored_bonds = np.floor(outputs.bonds * U16_MAX)
+        ledger.set_bonds(rows, stored_bonds.astype(np.int32))
         ledger.validator_permit[:] = outputs.validator_permit & ledger.registered
-        owner_balance = ledger.balances.get(OWNER_COLDKEY, 0.0)
-        ledger.balances[OWNER_COLDKEY] = owner_balance + payout.owner_tao
+        owner = inputs.owner_uid
+        if owner is not None and ledger.registered[owner]:
+            # run_coinbase.rs : distribute_dividends_and_incentives stakes the owner cut to the
+            # owner's hotkey.
+            ledger.credit_stake(ledger.coldkey_of(owner), owner, payout.owner_tao)
+        else:  # a world without an owner hotkey: the cut goes to the owner's free balance
+            owner_balance = ledger.balances.get(OWNER_COLDKEY, 0.0)
+            ledger.balances[OWNER_COLDKEY] = owner_balance + payout.owner_tao
+        ledger.burned += payout.recycled
         for uid in np.flatnonzero(payout.incentive_tao > 0):
             ledger.credit_stake(ledger.coldkey_of(int(uid)), int(uid),
                                 float(payout.incentive_tao[uid]))

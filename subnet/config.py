@@ -30,6 +30,9 @@ U16_MAX = 65535  # the chain stores weights, bonds and shares as u16 fractions o
 PER_MILLION = 1_000_000
 
 __all__ = [
+    "ARITHMETICS",
+    "COMMIT_REVEAL_VERSIONS",
+    "EPOCH_SCHEDULES",
     "Hyperparameters",
     "U16_MAX",
     "from_chain_units",
@@ -44,6 +47,16 @@ __all__ = [
 def param(default: Any, low: float | None = None, high: float | None = None, doc: str = "") -> Any:
     """A dataclass field carrying its allowed closed range and a one-line doc."""
     return dataclasses.field(default=default, metadata={"range": (low, high), "doc": doc})
+
+
+def choice(default: str, choices: tuple[str, ...], doc: str = "") -> Any:
+    """A string field that takes one of ``choices`` (the first is the current chain's rule)."""
+    return dataclasses.field(default=default, metadata={"choices": choices, "doc": doc})
+
+
+EPOCH_SCHEDULES = ("last_epoch_block", "modulo")
+COMMIT_REVEAL_VERSIONS = ("timelock", "v2")
+ARITHMETICS = ("float", "exact")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,6 +91,16 @@ class Hyperparameters:
     stake_threshold: float = param(0.0, 0.0, None, "TAO below which a uid gets no permit")
     subnet_owner_cut: float = param(11796 / U16_MAX, 0.0, 1.0, "owner's share of emission")
     validator_take: float = param(11796 / U16_MAX, 0.0, 1.0, "validator's cut of dividends")
+    # subtensor HEAD (dynamic tempo): an epoch when block - LastEpochBlock >= tempo; "modulo" is
+    # the classic (block + netuid + 1) % (tempo + 1) == tempo, for replaying older history.
+    epoch_schedule: str = choice("last_epoch_block", EPOCH_SCHEDULES,
+                                 "when epochs run: period tempo (HEAD) or tempo + 1 (modulo)")
+    # Mainnet's commit-reveal is timelocked (the chain reveals at the reveal epoch); "v2" is the
+    # manual hash reveal.
+    commit_reveal_version: str = choice("timelock", COMMIT_REVEAL_VERSIONS,
+                                        "timelock: the chain reveals; v2: validators reveal")
+    arithmetic: str = choice("float", ARITHMETICS,
+                             "float64 epochs (fast) or subtensor's fixed point (exact)")
 
     def __post_init__(self) -> None:
         if self.alpha_low > self.alpha_high:

@@ -5,6 +5,11 @@ Per block (subtensor ``run_coinbase.rs : emit_to_subnets``): the subnet owner ta
 epoch the pending pools are paid by the epoch's server and validator shares; when no miner has
 incentive, validators also receive the miners' pool (``distribute_emission``). Dividends pass
 the validator's take to its owner and the rest to everyone staked on it, pro rata.
+
+As on chain (``run_coinbase.rs : distribute_dividends_and_incentives``): the owner cut is staked
+to the subnet owner's hotkey; incentive earned by the owner's hotkey is not paid but burned
+(or recycled: the alpha leaves circulation either way); emission nobody can be paid (no
+incentive and no dividends) is lost, not carried to the next epoch.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ import numpy as np
 
 from subnetsim.subnet.config import param
 
-__all__ = ["EmissionRules", "EpochPayout", "PendingEmission", "block_split",
+RAO_PER_TAO = 1_000_000_000
+
+__all__ = ["EmissionRules", "EpochPayout", "PendingEmission", "block_split", "block_split_exact",
            "settle_epoch", "split_dividend"]
 
 
@@ -54,6 +61,21 @@ def block_split(rules: EmissionRules, owner_cut: float) -> PendingEmission:
                            validators=rest * (1 - rules.miner_share))
 
 
+def block_split_exact(rules: EmissionRules, owner_cut: float) -> PendingEmission:
+    """``block_split`` in the chain's U96F32 arithmetic (``run_coinbase.rs : emit_to_subnets``):
+    the block's emission in rao, the owner cut u16/65535 (``get_float_subnet_owner_cut``), the
+    miners' half of the rest, each pending amount floored to rao (``tou64``). TAO out."""
+    emission = round(rules.block_emission * RAO_PER_TAO)
+    cut_bits = (round(owner_cut * 65535) << 32) // 65535
+    owner_bits = emission * cut_bits
+    rest_bits = (emission << 32) - owner_bits
+    server_bits = (rest_bits * round(rules.miner_share * (1 << 32))) >> 32
+    validator_bits = rest_bits - server_bits
+    return PendingEmission(owner=(owner_bits >> 32) / RAO_PER_TAO,
+                           miners=(server_bits >> 32) / RAO_PER_TAO,
+                           validators=(validator_bits >> 32) / RAO_PER_TAO)
+
+
 def _split_pools(
     pending: PendingEmission, server_share: np.ndarray, validator_share: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -83,20 +105,30 @@ class EpochPayout:
     """Where an epoch's pending emission goes, TAO.
 
     Attributes:
-        incentive_tao: (n,) paid to each uid as a miner.
+        incentive_tao: (n,) paid to each uid as a miner (0 for the owner's hotkey).
         dividends_tao: (n,) paid to each uid as a validator (before its take is split).
-        owner_tao: paid to the subnet owner.
-        carried: what nobody could be paid (no stake, no incentive); it stays pending.
+        owner_tao: the owner cut, staked to the owner's hotkey (a free balance without one).
+        carried: emission still pending after the epoch (the chain drains every pool: empty).
+        recycled: withheld owner incentive plus what nobody could be paid; it leaves supply.
     """
 
     incentive_tao: np.ndarray
     dividends_tao: np.ndarray
     owner_tao: float
     carried: PendingEmission
+    recycled: float = 0.0
+
+    def stake_credit(self, owner_uid: int | None) -> np.ndarray:
+        """(n,) stake each uid gains from this payout (the owner cut on the owner's uid)."""
+        credit = self.incentive_tao + self.dividends_tao
+        if owner_uid is not None:
+            credit = credit.copy()
+            credit[owner_uid] += self.owner_tao
+        return credit
 
 
 def settle_epoch(pending: PendingEmission, server_share: np.ndarray,
-                 validator_share: np.ndarray) -> EpochPayout:
+                 validator_share: np.ndarray, owner_uid: int | None = None) -> EpochPayout:
     """The epoch's payout of ``pending``: the one rule the chain applies and that ``verify`` and
     the sweep fast path recompute.
 
@@ -104,13 +136,19 @@ def settle_epoch(pending: PendingEmission, server_share: np.ndarray,
         pending: pools accrued since the last epoch.
         server_share: (n,) the epoch's normalised server emission (sums to 1 or 0).
         validator_share: (n,) the epoch's normalised validator emission.
+        owner_uid: the subnet owner's hotkey uid, whose incentive is withheld, or None.
     """
     miners, validators = _split_pools(pending, server_share, validator_share)
-    # With nobody to pay (no stake, no incentive) the pools stay pending, never vanish.
-    unpaid = pending.miners + pending.validators - miners.sum() - validators.sum()
-    carried = PendingEmission(validators=unpaid if unpaid > 1e-9 else 0.0)
+    withheld = 0.0
+    if owner_uid is not None:
+        withheld = float(miners[owner_uid])
+        miners = miners.copy()
+        miners[owner_uid] = 0.0
+    # The chain drains every pool at the epoch: what nobody can be paid is lost.
+    unpaid = pending.miners + pending.validators - miners.sum() - validators.sum() - withheld
+    recycled = withheld + (unpaid if unpaid > 1e-9 else 0.0)
     return EpochPayout(incentive_tao=miners, dividends_tao=validators, owner_tao=pending.owner,
-                       carried=carried)
+                       carried=PendingEmission(), recycled=recycled)
 
 
 def split_dividend(amount: float, owner_stakes: dict[str, float], validator_coldkey: str,

@@ -14,6 +14,7 @@ from typing import Any
 __all__ = [
     "AddStake",
     "BrakeVote",
+    "CommitTimelockedWeights",
     "CommitWeights",
     "Extrinsic",
     "GovernanceCall",
@@ -91,6 +92,25 @@ class CommitWeights:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CommitTimelockedWeights:
+    """Weights sealed until the reveal epoch (subtensor ``commit_timelocked_weights``, CR v4).
+
+    On chain the payload is drand-timelock encrypted and the chain itself reveals it at the
+    first block of epoch ``commit epoch + commit_reveal_period``; no reveal call follows. The
+    simulation carries the plain weights and opens them only then (nobody reads them before).
+    """
+
+    hotkey: str
+    uids: tuple[int, ...]
+    weights: tuple[float, ...]
+    kind = "commit_timelocked_weights"
+
+    def payload(self) -> Mapping[str, Any]:
+        # The record shows the sealed call, not its contents: they are secret until the reveal.
+        return {"sealed_entries": len(self.uids)}
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class RevealWeights:
     """Reveal of committed weights: must hash to an earlier commit of the same hotkey."""
 
@@ -140,7 +160,7 @@ class BrakeVote:
 
 GovernanceCall = SubmitProposal | BrakeVote
 Extrinsic = (Register | AddStake | RemoveStake | SetWeights | CommitWeights | RevealWeights
-             | SubmitProposal | BrakeVote)
+             | CommitTimelockedWeights | SubmitProposal | BrakeVote)
 
 
 def weights_commit_hash(hotkey: str, uids: tuple[int, ...], weights: tuple[float, ...],

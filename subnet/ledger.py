@@ -17,10 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from subnetsim.subnet.config import U16_MAX, Hyperparameters, param
+from subnetsim.subnet import registration
+from subnetsim.subnet.config import U16_MAX, Hyperparameters, choice, param
 from subnetsim.subnet.errors import ExtrinsicError
 from subnetsim.subnet.extrinsics import (
     AddStake,
+    CommitTimelockedWeights,
     CommitWeights,
     Extrinsic,
     Register,
@@ -38,23 +40,37 @@ __all__ = ["Commit", "Ledger", "RegistrationRules", "SCOPES", "U16_MAX"]
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class RegistrationRules:
-    """Burned registration: a cost that adjusts toward a target rate (subtensor's burn)."""
+    """Burned registration (subtensor's burn; the rules are in ``subnet/registration.py``).
 
+    ``burn_model = "decay"`` is subtensor HEAD: the burn halves every ``burn_half_life`` blocks
+    and rises by ``burn_increase_mult`` per registration, with no registration cap. ``"interval"``
+    is the rule until 2026-01 (target per interval, at most 3 x target per interval and
+    ``max_registrations_per_block`` per block); the interval fields only apply to it.
+    """
+
+    burn_model: str = choice("decay", ("decay", "interval"), "HEAD decay/bump or legacy interval")
     initial_burn: float = param(1.0, 0.0, None, "TAO burned by the first registration")
-    min_burn: float = param(0.1, 0.0, None, "floor of the burn")
+    min_burn: float = param(0.0005, 0.0, None, "floor of the burn (chain: 500,000 rao)")
     max_burn: float = param(100.0, 0.0, None, "ceiling of the burn")
-    target_registrations_per_interval: int = param(2, 1, None, "registrations the burn aims at")
-    adjustment_interval: int = param(360, 1, None, "blocks between burn adjustments")
-    max_registrations_per_interval: int = param(6, 1, None, "hard cap per interval")
+    burn_half_life: int = param(360, 0, 36_100, "blocks for the burn to halve (decay)")
+    burn_increase_mult: float = param(1.26, 1.0, None, "burn factor per registration (decay)")
+    min_non_immune_uids: int = param(10, 0, None, "non-immune uids pruning must leave")
+    target_registrations_per_interval: int = param(1, 1, None, "interval: the burn's target")
+    adjustment_interval: int = param(360, 1, None, "interval: blocks between adjustments")
+    max_registrations_per_interval: int = param(3, 1, None, "interval: cap (chain 3 x target)")
+    max_registrations_per_block: int = param(1, 1, None, "interval: cap per block")
+    adjustment_alpha: float = param(0.0, 0.0, 1.0, "interval: weight on the old burn")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Commit:
-    """A weight commitment waiting for its reveal."""
+    """A weight commitment waiting for its reveal (timelocked ones carry their sealed row)."""
 
     commit_hash: str
     block: int
     epoch: int
+    uids: tuple[int, ...] = ()
+    weights: tuple[float, ...] = ()
 
 
 @dataclasses.dataclass(slots=True)
@@ -83,6 +99,8 @@ class Ledger:
     epoch_index: int = 0
     burn: float = 0.0
     registrations_this_interval: int = 0
+    registrations_this_block: int = 0
+    owner_uid: int | None = None  # the subnet owner's hotkey: never pruned
     halted_scopes: frozenset[str] = frozenset()
     burned: float = 0.0  # TAO destroyed by registration burns
     # Digest of each large matrix with the array it was computed from, and the repr of the
@@ -222,8 +240,7 @@ class Ledger:
             raise ExtrinsicError("SubnetHalted", "registrations")
         if call.hotkey in self.hotkeys:
             raise ExtrinsicError("HotKeyAlreadyRegisteredInSubNet", call.hotkey)
-        if self.registrations_this_interval >= self.rules.max_registrations_per_interval:
-            raise ExtrinsicError("TooManyRegistrationsThisInterval")
+        self._check_registration_caps()
         if self.balances.get(call.coldkey, 0.0) < self.burn:
             raise ExtrinsicError("NotEnoughBalanceToPayRegistration", f"burn {self.burn:.4f}")
         facts: dict[str, object] = {"burn": self.burn}
@@ -234,6 +251,11 @@ class Ledger:
         self.balances[call.coldkey] -= self.burn
         self.burned += self.burn
         self.registrations_this_interval += 1
+        self.registrations_this_block += 1
+        rules = self.rules
+        if rules.burn_model == "decay":
+            self.burn = registration.bump_burn(self.burn, rules.burn_increase_mult,
+                                               rules.min_burn, rules.max_burn)
         self.hotkeys[uid], self.coldkeys[uid] = call.hotkey, call.coldkey
         self.registered[uid] = True
         self.block_at_registration[uid] = block
@@ -241,24 +263,36 @@ class Ledger:
         facts["uid"] = uid
         return facts
 
+    def _check_registration_caps(self) -> None:
+        """The legacy caps (HEAD enforces none): per block, and 3 x target per interval."""
+        rules = self.rules
+        if rules.burn_model != "interval":
+            return
+        if self.registrations_this_block >= rules.max_registrations_per_block:
+            raise ExtrinsicError("TooManyRegistrationsThisBlock")
+        if self.registrations_this_interval >= rules.max_registrations_per_interval:
+            raise ExtrinsicError("TooManyRegistrationsThisInterval")
+
     def _free_uid(self, block: int) -> tuple[int, int | None]:
         """The uid a registration takes: a free one, else the one to prune."""
         free = np.flatnonzero(~self.registered)
         if len(free):
             return int(free[0]), None
         uid = self.uid_to_prune(block)
+        if uid is None:
+            raise ExtrinsicError("NoNeuronIdAvailable")
         return uid, uid
 
-    def uid_to_prune(self, block: int) -> int:
-        """Lowest emission among non-immune uids; ties to the older registration, then the lower
-        uid (subtensor ``get_neuron_to_prune``). If every uid is immune, all are candidates."""
-        immune = self.block_at_registration + self.hyper.immunity_period > block
-        candidates = np.flatnonzero(self.registered & ~immune)
-        if not len(candidates):
-            candidates = np.flatnonzero(self.registered)
-        emission = self.last_emission[candidates]
-        order = np.lexsort((candidates, self.block_at_registration[candidates], emission))
-        return int(candidates[order[0]])
+    def uid_to_prune(self, block: int) -> int | None:
+        """subtensor ``get_neuron_to_prune`` (``subnet/registration.py``): lowest emission, then
+        older registration, then lower uid; the owner's uid never; an immune uid only when no
+        more than ``min_non_immune_uids`` non-immune uids remain. None: nothing to prune."""
+        immortal = np.zeros(self.capacity, dtype=bool)
+        if self.owner_uid is not None:
+            immortal[self.owner_uid] = True
+        return registration.neuron_to_prune(
+            self.registered, self.last_emission, self.block_at_registration, block,
+            self.hyper.immunity_period, immortal, self.rules.min_non_immune_uids)
 
     def _deregister(self, uid: int) -> None:
         """Free a uid: its stake goes back to its owners' balances; rows and columns reset."""
@@ -269,8 +303,9 @@ class Ledger:
         self.weights[uid] = 0
         self.weights[:, uid] = 0  # subtensor clear_neuron: weights FOR the uid set to 0
         self.weight_set[uid] = False
+        # clear_neuron removes the uid's own bond row only; bonds *to* it stay and are masked
+        # at the next epoch if it was registered since the last one (uids.rs : clear_neuron).
         self.bonds[uid] = 0
-        self.bonds[:, uid] = 0
         self.validator_permit[uid] = False
         self.commits.pop(uid, None)
         self.expired_commits.pop(uid, None)
@@ -316,6 +351,7 @@ class Ledger:
             raise ExtrinsicError("CommitRevealEnabled", "use commit_weights and reveal_weights")
         self._check_rate_limit(uid, block)
         self._store_weights(uid, call.uids, call.weights, block)
+        self.last_update[uid] = block
         return {"uid": uid}
 
     def _check_weight_caller(self, hotkey: str) -> int:
@@ -323,12 +359,13 @@ class Ledger:
             raise ExtrinsicError("SubnetHalted", "weights")
         return self.uid_of(hotkey)
 
-    def _check_rate_limit(self, uid: int, block: int) -> None:
+    def _check_rate_limit(self, uid: int, block: int, code: str = "SettingWeightsTooFast") -> None:
         # Registration sets last_update, so a new uid waits out the limit too (subtensor
         # check_rate_limit); only a uid that never set weights at genesis (block 0) is free.
+        # Commits are limited the same way, on LastUpdate (weights.rs : do_commit_weights).
         last = self.last_update[uid]
         if last != 0 and block - last < self.hyper.weights_rate_limit:
-            raise ExtrinsicError("SettingWeightsTooFast", f"last at {last}, now {block}")
+            raise ExtrinsicError(code, f"last at {last}, now {block}")
 
     def _store_weights(self, uid: int, uids: tuple[int, ...], values: tuple[float, ...],
                        block: int) -> None:
@@ -338,7 +375,6 @@ class Ledger:
         self.weight_set[uid] = False
         self.weights[uid, list(uids)] = row
         self.weight_set[uid, list(uids)] = True
-        self.last_update[uid] = block
 
     def checked_weight_row(self, uid: int, uids: tuple[int, ...],
                            values: tuple[float, ...]) -> np.ndarray:
@@ -376,19 +412,35 @@ class Ledger:
         return all(0 <= target < self.capacity and self.registered[target] for target in uids)
 
     def _commit_weights(self, call: CommitWeights, block: int) -> dict[str, object]:
-        uid = self._check_weight_caller(call.hotkey)
-        if not self.hyper.commit_reveal_weights_enabled:
-            raise ExtrinsicError("CommitRevealDisabled")
+        uid = self._check_commit(call.hotkey, "v2", block)
         pending = self.commits.setdefault(uid, [])
-        if pending:
-            last = pending[-1].block
-            if block - last < self.hyper.weights_rate_limit:
-                raise ExtrinsicError("CommittingWeightsTooFast", f"last commit at {last}")
-        if len(pending) >= MAX_UNREVEALED_COMMITS:
-            raise ExtrinsicError("TooManyUnrevealedCommits")
         pending.append(Commit(commit_hash=call.commit_hash, block=block, epoch=self.epoch_index))
         self.expired_commits.pop(uid, None)
+        self.last_update[uid] = block  # weights.rs : do_commit_weights sets LastUpdate at commit
         return {"uid": uid}
+
+    def _commit_timelocked(self, call: CommitTimelockedWeights, block: int) -> dict[str, object]:
+        uid = self._check_commit(call.hotkey, "timelock", block)
+        digest = weights_commit_hash(call.hotkey, call.uids, call.weights, f"tlock-{block}")
+        self.commits.setdefault(uid, []).append(Commit(
+            commit_hash=digest, block=block, epoch=self.epoch_index, uids=call.uids,
+            weights=call.weights))
+        # weights.rs : internal_commit_timelocked_weights sets LastUpdate at the commit.
+        self.last_update[uid] = block
+        return {"uid": uid}
+
+    def _check_commit(self, hotkey: str, version: str, block: int) -> int:
+        """The checks both commit calls share; returns the committer's uid."""
+        uid = self._check_weight_caller(hotkey)
+        if not self.hyper.commit_reveal_weights_enabled:
+            raise ExtrinsicError("CommitRevealDisabled")
+        if self.hyper.commit_reveal_version != version:
+            raise ExtrinsicError("IncorrectCommitRevealVersion",
+                                 f"this subnet runs {self.hyper.commit_reveal_version}")
+        self._check_rate_limit(uid, block, "CommittingWeightsTooFast")
+        if len(self.commits.get(uid, [])) >= MAX_UNREVEALED_COMMITS:
+            raise ExtrinsicError("TooManyUnrevealedCommits")
+        return uid
 
     def _reveal_weights(self, call: RevealWeights, block: int) -> dict[str, object]:
         uid = self._check_weight_caller(call.hotkey)
@@ -406,6 +458,8 @@ class Ledger:
             raise ExtrinsicError("RevealTooEarly", f"reveal in epoch {reveal_epoch}")
         if self.epoch_index > reveal_epoch:
             raise ExtrinsicError("ExpiredWeightCommit", f"was due in epoch {reveal_epoch}")
+        # No LastUpdate here: with commit-reveal on, set_weights leaves it to the commit
+        # (weights.rs : internal_set_weights, step 18).
         self._store_weights(uid, call.uids, call.weights, block)
         self.commits[uid] = [c for c in pending if c.block > match.block]
         self.expired_commits.pop(uid, None)
@@ -426,6 +480,24 @@ class Ledger:
             self.commits[uid] = keep
         return expired
 
+    def reveal_timelocked(self, epoch: int) -> list[tuple[int, str | None]]:
+        """The chain's own reveal at the first block of ``epoch`` (``reveal_commits.rs :
+        reveal_crv3_commits_for_subnet``, before that block's epoch runs): commits made in
+        ``epoch - commit_reveal_period`` are opened and stored as ``set_weights`` would (no
+        LastUpdate, no rate limit); older ones are dropped. Returns (uid, error or None)."""
+        due_epoch = epoch - self.hyper.commit_reveal_period
+        outcome: list[tuple[int, str | None]] = []
+        for uid in sorted(self.commits):
+            pending = self.commits[uid]
+            for commit in [c for c in pending if c.epoch == due_epoch and c.uids]:
+                try:
+                    self._store_weights(uid, commit.uids, commit.weights, epoch)
+                    outcome.append((uid, None))
+                except ExtrinsicError as error:
+                    outcome.append((uid, error.code))
+            self.commits[uid] = [c for c in pending if c.epoch > due_epoch or not c.uids]
+        return outcome
+
     def earliest_commit_blocks(self) -> np.ndarray:
         """(n,) block of each uid's earliest unexpired commit, -1 where none (the CR mask)."""
         blocks = np.full(self.capacity, -1, dtype=np.int64)
@@ -441,11 +513,26 @@ class Ledger:
             raise ValueError(f"uid {uid} has no coldkey (not registered)")
         return coldkey
 
+    def start_block(self, block: int) -> None:
+        """on_initialize's registration upkeep (``update_registration_prices_for_networks``):
+        the burn's per-block decay after block 1 (decay model), the per-block counter reset."""
+        rules = self.rules
+        if rules.burn_model == "decay" and block > 1:
+            self.burn = registration.decay_burn(self.burn, rules.burn_half_life, rules.min_burn,
+                                                rules.max_burn)
+        self.registrations_this_block = 0
+
+    def end_block(self, block: int) -> None:
+        """The legacy interval adjustment, every ``adjustment_interval`` blocks."""
+        if self.rules.burn_model == "interval" and block % self.rules.adjustment_interval == 0:
+            self.adjust_burn()
+
     def adjust_burn(self) -> float:
-        """Move the burn toward the target registration rate (subtensor's burn adjustment)."""
-        target = self.rules.target_registrations_per_interval
-        factor = (self.registrations_this_interval + target) / (2 * target)
-        self.burn = float(np.clip(self.burn * factor, self.rules.min_burn, self.rules.max_burn))
+        """The legacy interval rule (``registration.interval_burn``); resets the counter."""
+        rules = self.rules
+        self.burn = registration.interval_burn(
+            self.burn, self.registrations_this_interval, rules.target_registrations_per_interval,
+            rules.adjustment_alpha, rules.min_burn, rules.max_burn)
         self.registrations_this_interval = 0
         return self.burn
 
@@ -456,5 +543,6 @@ _HANDLERS: dict[type[Extrinsic], Callable[[Ledger, Any, int], dict[str, object]]
     RemoveStake: Ledger._remove_stake,
     SetWeights: Ledger._set_weights,
     CommitWeights: Ledger._commit_weights,
+    CommitTimelockedWeights: Ledger._commit_timelocked,
     RevealWeights: Ledger._reveal_weights,
 }

@@ -14,6 +14,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from subnetsim.subnet import schedule
 from subnetsim.subnet.config import (
     Hyperparameters,
     from_dict,
@@ -174,6 +175,10 @@ class Scenario:
     seed: int = param(0, 0, 2**63 - 1, "default seed")
     blocks: int = param(720, 1, 10_000_000, "block budget of a run")
     netuid: int = param(1, 0, 65535, "subnet id (epoch schedule offset)")
+    # The genesis uid holding the subnet owner's hotkey (its coldkey owns the subnet): it is
+    # never pruned, always permitted, gets the owner cut as stake, and its incentive is
+    # recycled (the "owner burn" pattern). None: the owner has no hotkey on the subnet.
+    owner_uid: int | None = param(None, 0, 4095, "uid of the subnet owner's hotkey")
     hyperparameters: Hyperparameters = dataclasses.field(default_factory=Hyperparameters)
     emission: EmissionRules = dataclasses.field(default_factory=EmissionRules)
     registration: RegistrationRules = dataclasses.field(default_factory=RegistrationRules)
@@ -211,6 +216,9 @@ class Scenario:
             raise ConfigError("attacks", len(self.attacks),
                               "attacks need a [governance] table (the council that answers)")
         check_uids(self.governance, self.attacks, genesis)
+        if self.owner_uid is not None and self.owner_uid >= genesis:
+            raise ConfigError("owner_uid", self.owner_uid,
+                              f"must be a genesis uid (0..{genesis - 1})")
 
 
 def _options(read: Any, index: int) -> Any:
@@ -249,10 +257,8 @@ def apply_overrides(scenario: Scenario, assignments: list[str]) -> Scenario:
 
 
 def block_budget(scenario: Scenario, blocks: int | None, epochs: int | None) -> int | None:
-    """Blocks to simulate for ``--blocks`` / ``--epochs`` (None: the scenario's own budget).
-
-    Epochs run where ``(block + netuid + 1) % (tempo + 1) == tempo`` (subtensor's
-    ``blocks_until_next_epoch``), so the n-th epoch is at ``first + (n - 1) * (tempo + 1)``.
+    """Blocks to simulate for ``--blocks`` / ``--epochs`` (None: the scenario's own budget):
+    up to the ``epochs``-th epoch under the scenario's ``epoch_schedule`` (``subnet/schedule.py``).
     """
     if blocks is not None:
         if blocks < 1:
@@ -262,9 +268,10 @@ def block_budget(scenario: Scenario, blocks: int | None, epochs: int | None) -> 
         return None
     if epochs < 1:
         raise ConfigError("--epochs", epochs, "must be >= 1")
-    period = scenario.hyperparameters.tempo + 1
-    first = (scenario.hyperparameters.tempo - scenario.netuid - 1) % period or period
-    return first + (epochs - 1) * period
+    hyper = scenario.hyperparameters
+    start = schedule.genesis_last_epoch_block(scenario.netuid, hyper.tempo)
+    return schedule.nth_epoch_block(hyper.epoch_schedule, epochs, hyper.tempo, scenario.netuid,
+                                    start, 0)
 
 
 _HYPERPARAMETER_NAMES = frozenset(f.name for f in dataclasses.fields(Hyperparameters))

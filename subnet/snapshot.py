@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from subnetsim.subnet.config import Hyperparameters
+from subnetsim.subnet.config import U16_MAX, Hyperparameters
 from subnetsim.subnet.errors import SnapshotError
 from subnetsim.subnet.yuma import EpochInputs
 
@@ -72,11 +72,13 @@ class MetagraphSnapshot:
         return len(self.stake)
 
     def epoch_inputs(self) -> EpochInputs:
-        """The epoch inputs at the snapshot's block (no uid counts as newly registered)."""
+        """The epoch inputs at the snapshot's block (no uid counts as newly registered), with
+        weights and bonds as the chain stores them (``stored_u16``)."""
+        weights, bonds = self.stored_u16()
         return EpochInputs(
             stake=self.stake,
-            weights=self.weights,
-            bonds=self.bonds,
+            weights=weights / U16_MAX,
+            bonds=bonds / U16_MAX,
             validator_uids=self.validator_uids,
             validator_permit=self.validator_permit,
             last_update=self.last_update,
@@ -85,6 +87,20 @@ class MetagraphSnapshot:
             recent_registration_block=self.block + 1,
             owner_uid=self.owner_uid,
         )
+
+
+    def stored_u16(self) -> tuple[np.ndarray, np.ndarray]:
+        """(weights, bonds) as u16 storage: each weight row max-upscaled so its largest entry
+        is 65535 and rounded to nearest (``weights.rs : internal_set_weights``,
+        ``math.rs : vec_max_upscale_to_u16``); bonds floored to u16, classic bonds after the
+        column max-upscale they are stored with, Yuma3 bonds (in [0, 1]) as they are."""
+        peak = self.weights.max(axis=1, keepdims=True, initial=0.0)
+        weights = np.rint(np.divide(self.weights * U16_MAX, peak, out=np.zeros_like(self.weights),
+                                    where=peak > 0))
+        column_peak = self.bonds.max(axis=0, keepdims=True, initial=0.0)
+        scale = np.where(column_peak > 1.0, column_peak, 1.0)  # classic: any column scale
+        bonds = np.floor(self.bonds / scale * U16_MAX)
+        return weights.astype(np.int64), bonds.astype(np.int64)
 
 
 def load_snapshot(path: str | Path) -> MetagraphSnapshot:

@@ -539,11 +539,11 @@ def _classic_bonds(W, C, bonds, restart, old_reciprocals, A_rows, I, beta, alpha
         for q in range(width):
             dividend_rows[r0 + q] = dots[q]
     _normalize(dividend_rows)
-    for j in range(n):
-        peak[j] = _reciprocal(peak[j])
+    # Divide by the column maximum (consensus.column_max_upscale, math.rs
+    # inplace_col_max_upscale_sparse), so the maximum is exactly 1.
     for r in range(v):
         for j in range(n):
-            B[r, j] = (B[r, j] * mix[j]) * peak[j]
+            B[r, j] = (B[r, j] * mix[j]) / peak[j] if peak[j] >= TINY else 0.0
 
 
 @njit(cache=True)

@@ -246,11 +246,13 @@ def recompute_epoch(recorded: EpochRecord) -> EpochRecord:
     (``EpochRecord.of``). Stake after the epoch is the recorded stake before it plus what was
     paid: the ledger's crediting must have added exactly the payout."""
     outputs = epoch(recorded.inputs, recorded.params)
-    payout = settle_epoch(recorded.pending, outputs.server_emission, outputs.validator_emission)
+    owner = recorded.inputs.owner_uid
+    payout = settle_epoch(recorded.pending, outputs.server_emission, outputs.validator_emission,
+                          owner_uid=owner)
     return EpochRecord.of(block=recorded.block, index=recorded.index, inputs=recorded.inputs,
                           params=recorded.params, pending=recorded.pending, outputs=outputs,
-                          payout=payout, stake=recorded.inputs.stake + payout.incentive_tao
-                          + payout.dividends_tao)
+                          payout=payout,
+                          stake=recorded.inputs.stake + payout.stake_credit(owner))
 
 
 def _verify_epochs(store: RunStore, run_id: int, recompute: EpochRecompute,

@@ -93,7 +93,7 @@ class World:
         self.env = simpy.Environment(initial_time=start_block * BLOCK_SECONDS)
         ledger = Ledger(hyper=scenario.hyperparameters, rules=scenario.registration)
         self.chain = Chain(self.env, ledger, scenario.emission, recorder=recorder,
-                           netuid=scenario.netuid)
+                           netuid=scenario.netuid, owner_uid=scenario.owner_uid)
         self.chain.block = start_block
         self.chain.head_hash = run_commitment(config_json(scenario), seed, scenario.name,
                                               CODE_VERSION)

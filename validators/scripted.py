@@ -74,10 +74,12 @@ class ScriptedValidator:
     def state(self) -> dict[str, Any]:
         """Everything that changes during a run (for checkpoints)."""
         return {"rng": self.rng.bit_generator.state, "next_block": self.next_block,
-                "pending": list(self.submitter.pending)}
+                "pending": list(self.submitter.pending),
+                "sealed_epoch": self.submitter.sealed_epoch}
 
     def restore(self, state: dict[str, Any]) -> None:
         """Inverse of ``state``."""
         self.rng.bit_generator.state = state["rng"]
         self.next_block = state["next_block"]
         self.submitter.pending = list(state["pending"])
+        self.submitter.sealed_epoch = state.get("sealed_epoch", -1)

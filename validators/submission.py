@@ -1,8 +1,10 @@
 """Getting weights on chain: plain ``set_weights``, or commit now and reveal later.
 
-With commit-reveal on, a validator commits a hash of its weights once per epoch and reveals
-them ``commit_reveal_period`` epochs later, so weights become visible (and copyable) only when
-they are already stale. This object keeps the commitments a validator still has to reveal.
+With commit-reveal on, a validator commits its weights once per epoch and they become visible
+(and copyable) ``commit_reveal_period`` epochs later, when they are already stale. Mainnet's
+version is timelocked: the commit is sealed and the chain reveals it itself, so the validator
+only commits. In the manual "v2" version it commits a hash and must reveal in the due epoch;
+this object keeps the commitments it still has to reveal.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import numpy as np
 
 from subnetsim.subnet.chain import Chain
 from subnetsim.subnet.extrinsics import (
+    CommitTimelockedWeights,
     CommitWeights,
     RevealWeights,
     SetWeights,
@@ -38,6 +41,7 @@ class WeightSubmitter:
 
     hotkey: str
     pending: list[PendingReveal] = dataclasses.field(default_factory=list)
+    sealed_epoch: int = -1  # the last epoch in which a timelocked commit was sent
 
     def submit(self, chain: Chain, uids: tuple[int, ...], weights: tuple[float, ...],
                rng: np.random.Generator) -> None:
@@ -45,6 +49,13 @@ class WeightSubmitter:
         if not chain.hyper.commit_reveal_weights_enabled:
             self.pending.clear()
             chain.submit(SetWeights(hotkey=self.hotkey, uids=uids, weights=weights))
+            return
+        if chain.hyper.commit_reveal_version == "timelock":
+            self.pending.clear()
+            if self.sealed_epoch != chain.epoch_index:
+                self.sealed_epoch = chain.epoch_index
+                chain.submit(CommitTimelockedWeights(hotkey=self.hotkey, uids=uids,
+                                                     weights=weights))
             return
         self._reveal_due(chain)
         if not any(p.epoch == chain.epoch_index for p in self.pending):

@@ -170,6 +170,7 @@ class Validator:
             "scores": self.scores.copy(), "registered_at": self.registered_at.copy(),
             "next_query": self.next_query, "next_weights": self.next_weights,
             "pending": list(self.submitter.pending), "stats": dict(self.stats),
+            "sealed_epoch": self.submitter.sealed_epoch,
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -181,4 +182,5 @@ class Validator:
         self.registered_at = state["registered_at"].copy()
         self.next_query, self.next_weights = state["next_query"], state["next_weights"]
         self.submitter.pending = list(state["pending"])
+        self.submitter.sealed_epoch = state.get("sealed_epoch", -1)
         self.stats = dict(state["stats"])

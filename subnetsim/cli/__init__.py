@@ -110,6 +110,9 @@ def _register_epoch(commands: argparse._SubParsersAction) -> None:
     bonds.add_argument("--classic", action="store_true", help="classic EMA bonds (default)")
     command.add_argument("--json", action="store_true",
                          help="print uid-indexed lists as one JSON object instead of a table")
+    command.add_argument("--exact", action="store_true",
+                         help="subtensor's fixed-point arithmetic (arithmetic=exact): the values "
+                         "the chain stores, bit for bit")
     command.add_argument("--all", action="store_true",
                          help="list every uid, not only those with a permit or a non-zero share")
     command.set_defaults(handler=_run_epoch)
@@ -126,6 +129,7 @@ def _run_epoch(args: argparse.Namespace) -> int:
     from subnetsim.subnet.config import Hyperparameters, parse_assignment, replace_dotted
     from subnetsim.subnet.snapshot import load_snapshot
     from subnetsim.subnet.yuma import YumaParams, epoch
+    from subnetsim.subnet.yuma_exact import epoch_exact
     from subnetsim.tables import format_table, metagraph_columns
 
     snapshot = load_snapshot(args.snapshot or shipped_path(DEFAULT_SNAPSHOT))
@@ -135,7 +139,13 @@ def _run_epoch(args: argparse.Namespace) -> int:
         hyper = replace_dotted(hyper, key, value)
     if args.yuma3 or args.classic:
         hyper = replace_dotted(hyper, "yuma3_enabled", bool(args.yuma3))
-    outputs = epoch(snapshot.epoch_inputs(), YumaParams.from_hyperparameters(hyper))
+    if args.exact:
+        hyper = replace_dotted(hyper, "arithmetic", "exact")
+    params = YumaParams.from_hyperparameters(hyper)
+    if hyper.arithmetic == "exact":
+        outputs = epoch_exact(snapshot.epoch_inputs(), params).outputs
+    else:
+        outputs = epoch(snapshot.epoch_inputs(), params)
     if args.json:
         fields = ["incentive", "dividends", "consensus", "validator_trust"]
         report = {name: getattr(outputs, name).tolist() for name in fields}
@@ -143,7 +153,8 @@ def _run_epoch(args: argparse.Namespace) -> int:
         report["stake"] = snapshot.stake.tolist()
         report["validator_permit"] = outputs.validator_permit.tolist()
         report["block"] = snapshot.block
-        report["hyperparameters"] = {"kappa": hyper.kappa, "yuma3_enabled": hyper.yuma3_enabled}
+        report["hyperparameters"] = {"kappa": hyper.kappa, "yuma3_enabled": hyper.yuma3_enabled,
+                                     "arithmetic": hyper.arithmetic}
         print(json.dumps(report))
         return EXIT_OK
     headers, rows = metagraph_columns(
@@ -183,6 +194,12 @@ def _register_serve(commands: argparse._SubParsersAction) -> None:
     register(commands)
 
 
+def _register_replay(commands: argparse._SubParsersAction) -> None:
+    from subnetsim.cli.replay import register
+
+    register(commands)
+
+
 def _register_drill(commands: argparse._SubParsersAction) -> None:
     from subnetsim.cli.drill import register_drill
 
@@ -198,6 +215,7 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_epoch,
     _register_run_commands,
     # more commands register below this line (one line each)
+    _register_replay,
     _register_drill,
     _register_sweep,
     _tune.register,

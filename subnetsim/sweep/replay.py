@@ -92,8 +92,8 @@ def replay_epochs(snapshots: Sequence[EpochColumns],
         outputs = epoch_batch(inputs, list(params))
         for k in range(count):
             payout = settle_epoch(snapshot.record.pending, outputs.server_emission[k],
-                                  outputs.validator_emission[k])
-            stake = inputs[k].stake + payout.incentive_tao + payout.dividends_tao
+                                  outputs.validator_emission[k], owner_uid=recorded.owner_uid)
+            stake = inputs[k].stake + payout.stake_credit(recorded.owner_uid)
             state.stake_delta[k] = stake - snapshot.record.stake
             state.bonds[k] = 0
             state.bonds[k][recorded.validator_uids] = np.floor(outputs.bonds[k] * U16_MAX)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from subnetsim.subnet.yuma import EpochInputs, EpochOutputs, YumaParams, epoch
+from subnetsim.subnet.yuma_exact import ExactOutputs, epoch_exact
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 U16 = 65535
@@ -87,28 +88,38 @@ class ReplayChain:
 
     def run_epoch(self, block: int) -> EpochOutputs:
         """Run the epoch at ``block`` and write its results back as the chain stores them."""
-        outputs = epoch(
-            EpochInputs(
-                stake=self.stake,
-                weights=self.weights / U16,
-                weight_set=self.weight_set,
-                bonds=self.bonds / U16,
-                validator_uids=np.arange(len(self.stake)),
-                validator_permit=self.permit,
-                last_update=self.last_update,
-                block_at_registration=self.registered,
-                current_block=block,
-                recent_registration_block=max(block - self.tempo, 0),
-                reset_bond_uids=tuple(self.pending_reset),
-            ),
-            self.params,
-            backend=self.backend,
-        )
+        inputs = self.epoch_inputs(block)
         self.pending_reset = []
+        outputs = epoch(inputs, self.params, backend=self.backend)
         # Classic bonds come back column-max-upscaled, Yuma3 bonds absolute: both floor to u16.
         self.bonds = to_u16(outputs.bonds)
         self.permit = outputs.validator_permit.copy()
         return outputs
+
+    def run_exact_epoch(self, block: int) -> ExactOutputs:
+        """The epoch at ``block`` in fixed point (``arithmetic = "exact"``), stored as is."""
+        inputs = self.epoch_inputs(block)
+        self.pending_reset = []
+        exact = epoch_exact(inputs, self.params)
+        self.bonds = exact.bonds_u16.copy()
+        self.permit = exact.outputs.validator_permit.copy()
+        return exact
+
+    def epoch_inputs(self, block: int) -> EpochInputs:
+        """What the chain gathers from this storage for the epoch at ``block``."""
+        return EpochInputs(
+            stake=self.stake,
+            weights=self.weights / U16,
+            weight_set=self.weight_set,
+            bonds=self.bonds / U16,
+            validator_uids=np.arange(len(self.stake)),
+            validator_permit=self.permit,
+            last_update=self.last_update,
+            block_at_registration=self.registered,
+            current_block=block,
+            recent_registration_block=max(block - self.tempo, 0),
+            reset_bond_uids=tuple(self.pending_reset),
+        )
 
 
 def to_u16(values: np.ndarray) -> np.ndarray:

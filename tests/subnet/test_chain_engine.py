@@ -50,7 +50,7 @@ def small_scenario(commit_reveal: bool = False, **hyper: Any) -> Scenario:
     (1, 0, 0), (1, 1, 1), (2, 0, 1), (2, 1, 0), (100, 0, 99), (100, 1, 98), (9, 1, 7),
 ])
 def test_epochs_run_on_the_classic_schedule(env, make_chain, recorder, tempo, netuid, first):
-    chain = make_chain(tempo=tempo, netuid=netuid)
+    chain = make_chain(tempo=tempo, netuid=netuid, epoch_schedule="modulo")
     last = 2 * (tempo + 1) + first + 1
     env.run(until=through(last))
 
@@ -59,6 +59,21 @@ def test_epochs_run_on_the_classic_schedule(env, make_chain, recorder, tempo, ne
     assert all((b + netuid + 1) % (tempo + 1) == tempo for b in epoch_blocks)
     assert [record.index for record in recorder.epochs] == list(range(1, len(epoch_blocks) + 1))
     assert chain.epoch_index == len(epoch_blocks)
+
+
+@pytest.mark.parametrize(("tempo", "netuid"), [(1, 0), (2, 1), (9, 1), (20, 3)])
+def test_epochs_run_every_tempo_blocks_after_the_last_epoch(env, make_chain, recorder, tempo,
+                                                            netuid):
+    # run_coinbase.rs : should_run_epoch (HEAD, dynamic tempo): block - LastEpochBlock >= tempo,
+    # LastEpochBlock starting at genesis minus netuid % tempo, saturating at 0
+    # (subnet.rs : init_new_network). A period of tempo, not tempo + 1.
+    chain = make_chain(tempo=tempo, netuid=netuid)
+    last = 4 * tempo + 1
+    env.run(until=through(last))
+
+    epoch_blocks = [record.block for record in recorder.epochs]
+    assert epoch_blocks == list(range(tempo, last + 1, tempo))
+    assert chain.last_epoch_block == epoch_blocks[-1]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -102,25 +117,26 @@ def test_tao_is_conserved_block_by_block_minted_in_nothing_else(recorder):
     assert world.chain.minted == pytest.approx(200 * 1.0)
     assert len(residuals) == 200
     assert max(residuals) < 1e-9
-    # The first epoch (block 18) had no weights: validators got both pools of its 18 blocks.
+    # The first epoch (block 20, tempo 20) had no weights: validators got both pools of its
+    # 20 blocks.
     first = recorder.epochs[0]
-    assert first.block == 18 and sum(first.incentive_tao) == 0.0
-    assert sum(first.dividends_tao) == pytest.approx(18 * (1 - OWNER_CUT))
+    assert first.block == 20 and sum(first.incentive_tao) == 0.0
+    assert sum(first.dividends_tao) == pytest.approx(20 * (1 - OWNER_CUT))
 
 
 def test_incentive_goes_to_miners_and_dividends_to_validators():
     world = build_world(small_scenario(), seed=5)
-    world.run_to_block(130)  # epochs at 18, 39, ..., 123: several with weights set
+    world.run_to_block(130)  # epochs at 20, 40, ..., 120: several with weights set
     last = world.chain.last_epoch
     outputs = last
 
-    assert last.block == 123
+    assert last.block == 120
     assert outputs.incentive[list(VALIDATORS)].sum() == 0.0
     assert outputs.incentive[list(MINERS)].sum() == pytest.approx(1.0)
     assert outputs.dividends[list(MINERS)].sum() == 0.0
     assert (outputs.dividends[list(VALIDATORS)] > 0).all()
-    # One tempo + 1 blocks of emission: after the owner's cut, half to miners, half to validators.
-    pool = (20 + 1) * 1.0 * (1 - OWNER_CUT) * 0.5
+    # One tempo of emission: after the owner's cut, half to miners, half to validators.
+    pool = 20 * 1.0 * (1 - OWNER_CUT) * 0.5
     assert last.incentive_tao.sum() == pytest.approx(pool)
     assert last.dividends_tao.sum() == pytest.approx(pool)
     assert last.incentive_tao[list(VALIDATORS)].sum() == 0.0

@@ -39,8 +39,11 @@ def test_register_pays_the_burn_from_the_coldkey_balance(env, make_chain, submit
     assert done.value.accepted
     assert done.value.facts["uid"] == 6  # the first free uid after the six genesis neurons
     ledger = chain.ledger
-    assert ledger.balances["newcomer"] == pytest.approx(10.0 - 2.5)
-    assert ledger.burned == pytest.approx(2.5)
+    # Block 2's on_initialize decayed the burn once: 2.5 * 2**(-1/360) (half-life 360 blocks).
+    paid = done.value.facts["burn"]
+    assert paid == pytest.approx(2.5 * 0.5 ** (1 / 360), rel=1e-8)
+    assert ledger.balances["newcomer"] == pytest.approx(10.0 - paid)
+    assert ledger.burned == pytest.approx(paid)
     assert (ledger.hotkeys[6], ledger.coldkeys[6]) == ("new-hot", "newcomer")
     assert ledger.block_at_registration[6] == 2
     assert [e.data["hotkey"] for e in recorder.events_of("registered")] == ["new-hot"]
@@ -67,7 +70,8 @@ def test_registering_an_already_registered_hotkey_is_refused(env, chain, submit_
 
 
 def test_too_many_registrations_in_one_interval_until_the_next_interval(env, make_chain, submit_at):
-    rules = RegistrationRules(max_registrations_per_interval=2, adjustment_interval=10)
+    rules = RegistrationRules(burn_model="interval", max_registrations_per_interval=2,
+                              adjustment_interval=10)
     chain = make_chain(rules=rules, max_allowed_uids=16)
     done = {block: submit_at(chain, block, Register(hotkey=f"hot-{block}", coldkey="newcomer"))
             for block in (2, 3, 4, 11)}
@@ -95,7 +99,8 @@ def test_a_full_subnet_prunes_the_lowest_emission_non_immune_uid(
         env, make_chain, submit_at, recorder, emission, registered_at, immunity, pruned):
     neurons = [Genesis(hotkey=f"hot-{uid}", coldkey=f"cold-{uid}", registered_at=block)
                for uid, block in enumerate(registered_at)]
-    chain = make_chain(neurons=neurons, max_allowed_uids=4, immunity_period=immunity)
+    chain = make_chain(neurons=neurons, max_allowed_uids=4, immunity_period=immunity,
+                       rules=RegistrationRules(min_non_immune_uids=0))
     chain.ledger.last_emission[:] = emission
     done = submit_at(chain, 10, Register(hotkey="new-hot", coldkey="newcomer"))
     env.run(until=through(10))
@@ -110,7 +115,11 @@ def test_a_full_subnet_prunes_the_lowest_emission_non_immune_uid(
 
 def test_a_pruned_uid_returns_its_stake_to_its_owners_and_loses_its_weights_and_bonds(
         env, make_chain, submit_at):
-    chain = make_chain(max_allowed_uids=4, neurons=[
+    # uids.rs : clear_neuron removes the pruned uid's own weight and bond rows and zeroes the
+    # weights set on it, but leaves other validators' bonds to it in storage (the epoch masks
+    # them if the uid registered since the last epoch).
+    chain = make_chain(max_allowed_uids=4, rules=RegistrationRules(min_non_immune_uids=0),
+                       neurons=[
         Genesis(hotkey="val-0", coldkey="cold-0", stake=100.0, permit=True),
         Genesis(hotkey="val-1", coldkey="cold-1", stake=50.0, permit=True),
         Genesis(hotkey="miner-2", coldkey="cold-2"),
@@ -130,14 +139,15 @@ def test_a_pruned_uid_returns_its_stake_to_its_owners_and_loses_its_weights_and_
     late = submit_at(chain, 4, AddStake(hotkey="val-0", coldkey="cold-0", amount=1.0))
     env.run(until=through(4))
 
-    assert registered.value.facts == {"burn": 1.0, "pruned_hotkey": "val-0", "uid": 0}
+    facts = registered.value.facts
+    assert (facts["pruned_hotkey"], facts["uid"]) == ("val-0", 0)
     assert ledger.balances["cold-0"] == pytest.approx(10.0 + 100.0)
     assert ledger.balances["nominator"] == pytest.approx(20.0)  # 20 - 5 staked + 5 returned
     assert ledger.stake[0] == 0.0
     assert not [key for key in ledger.stake_by_owner if key[1] == 0]
     assert not ledger.weights[0].any() and not ledger.weight_set[0].any()
     assert not ledger.weights[:, 0].any()  # val-1's weight on the old occupant
-    assert not ledger.bonds[0].any() and not ledger.bonds[:, 0].any()
+    assert not ledger.bonds[0].any() and ledger.bonds[1, 0] == 1000
     assert ledger.weights[1, 2] == 65535 and ledger.bonds[1, 2] == 1000  # others untouched
     assert not ledger.validator_permit[0]
     assert late.value.error == "HotKeyNotRegisteredInSubNet"  # the old hotkey is gone
@@ -147,18 +157,22 @@ def test_a_pruned_uid_returns_its_stake_to_its_owners_and_loses_its_weights_and_
 
 def test_the_burn_moves_toward_the_target_rate_at_each_adjustment_interval(
         env, make_chain, submit_at, call_after):
-    rules = RegistrationRules(initial_burn=1.0, min_burn=0.5, max_burn=100.0,
-                              target_registrations_per_interval=2, adjustment_interval=10)
+    # The legacy rule (block_step.rs : adjust_registration_terms_for_networks until 2026-01),
+    # burn registrations only, adjustment_alpha 0.
+    rules = RegistrationRules(burn_model="interval", initial_burn=1.0, min_burn=0.5,
+                              max_burn=100.0, target_registrations_per_interval=2,
+                              adjustment_interval=10, max_registrations_per_interval=6)
     chain = make_chain(rules=rules, max_allowed_uids=16, balances={"newcomer": 20.0})
     for block in (2, 3, 4, 5, 12):
         submit_at(chain, block, Register(hotkey=f"hot-{block}", coldkey="newcomer"))
     burns = {block: call_after(block, lambda: chain.ledger.burn) for block in (9, 10, 20, 30, 40)}
     env.run(until=through(40))
 
-    # burn * (registrations + target) / (2 * target), clamped to [min_burn, max_burn]:
-    # 4 registrations -> x1.5; 1 -> x0.75; 0 -> x0.5; 0 -> x0.5 but floored at 0.5.
+    # burn * (registrations + target) / (2 * target), clamped to [min_burn, max_burn], raised
+    # above the target (case B), unchanged at or below it with registrations (case D: only the
+    # PoW difficulty moves), lowered with none (case E): 4 -> x1.5; 1 -> =; 0 -> x0.5; floor.
     assert {block: p.value for block, p in burns.items()} == pytest.approx(
-        {9: 1.0, 10: 1.5, 20: 1.125, 30: 0.5625, 40: 0.5})
+        {9: 1.0, 10: 1.5, 20: 1.5, 30: 0.75, 40: 0.5})
     assert chain.ledger.balances["newcomer"] == pytest.approx(20.0 - 4 * 1.0 - 1.5)
 
 
@@ -316,9 +330,14 @@ def reveal_of(salt: str, hotkey: str = "val-0", uids=UIDS, values=VALUES) -> Rev
     return RevealWeights(hotkey=hotkey, uids=uids, weights=values, salt=salt)
 
 
+# The manual hash reveal ("v2") on the classic schedule (epochs at blocks 7, 17, 27 at tempo 9).
+V2_CLASSIC = {"commit_reveal_version": "v2", "epoch_schedule": "modulo"}
+
+
 @pytest.fixture
 def cr_chain(make_chain):
-    return make_chain(commit_reveal_weights_enabled=True, commit_reveal_period=1, tempo=9)
+    return make_chain(commit_reveal_weights_enabled=True, commit_reveal_period=1, tempo=9,
+                      **V2_CLASSIC)
 
 
 def test_a_reveal_in_the_epoch_after_the_commit_sets_the_weights(env, cr_chain, submit_at):
@@ -330,7 +349,8 @@ def test_a_reveal_in_the_epoch_after_the_commit_sets_the_weights(env, cr_chain, 
     assert early.value.error == "RevealTooEarly"
     assert on_time.value.accepted
     assert cr_chain.ledger.weights[0, [2, 3]].tolist() == [21845, 65535]  # 1/3 and 3/3 of u16
-    assert cr_chain.ledger.last_update[0] == 10
+    # LastUpdate is the commit's block (weights.rs : do_commit_weights), not the reveal's.
+    assert cr_chain.ledger.last_update[0] == 2
     assert cr_chain.ledger.commits[0] == []
 
 
@@ -361,7 +381,8 @@ def test_a_reveal_with_another_salt_matches_no_commit(env, cr_chain, submit_at):
 
 
 def test_commits_closer_than_the_rate_limit_are_too_fast(env, make_chain, submit_at):
-    chain = make_chain(commit_reveal_weights_enabled=True, tempo=9, weights_rate_limit=5)
+    chain = make_chain(commit_reveal_weights_enabled=True, tempo=9, weights_rate_limit=5,
+                       **V2_CLASSIC)
     done = {block: submit_at(chain, block, commit_of(f"salt-{block}")) for block in (2, 4, 7)}
     env.run(until=through(7))
 
@@ -371,7 +392,8 @@ def test_commits_closer_than_the_rate_limit_are_too_fast(env, make_chain, submit
 
 def test_a_commit_made_before_a_uid_was_sniped_pays_the_new_occupant_nothing(
         env, make_chain, submit_at, call_after, recorder):
-    chain = make_chain(commit_reveal_weights_enabled=True, tempo=9, max_allowed_uids=4, neurons=[
+    chain = make_chain(commit_reveal_weights_enabled=True, tempo=9, max_allowed_uids=4,
+                       rules=RegistrationRules(min_non_immune_uids=0), **V2_CLASSIC, neurons=[
         Genesis(hotkey="val-0", coldkey="cold-0", stake=100.0, permit=True),
         Genesis(hotkey="miner-1", coldkey="cold-1"),
         Genesis(hotkey="miner-2", coldkey="cold-2"),
@@ -381,6 +403,9 @@ def test_a_commit_made_before_a_uid_was_sniped_pays_the_new_occupant_nothing(
     submit_at(chain, 2, commit_of("first", uids=uids, values=values))  # epoch 0
     submit_at(chain, 10, commit_of("second", uids=uids, values=values))  # epoch 1, block 10
     sniped = submit_at(chain, 12, Register(hotkey="sniper", coldkey="newcomer"))
+    # A commit after the snipe moves LastUpdate past the registration (so the outdated mask
+    # no longer hides the row); the earlier, unexpired commit at 10 still masks the sniper.
+    submit_at(chain, 13, commit_of("third", uids=uids, values=values))
     revealed = submit_at(chain, 14, reveal_of("first", uids=uids, values=values))
     gathered = call_after(16, lambda: chain.gather_epoch_inputs(17))
     env.run(until=through(17))
@@ -389,7 +414,7 @@ def test_a_commit_made_before_a_uid_was_sniped_pays_the_new_occupant_nothing(
     inputs = gathered.value
     row = int(np.flatnonzero(inputs.validator_uids == 0)[0])
     assert inputs.commit_block[row] == 10 < inputs.block_at_registration[1] == 12
-    assert inputs.last_update[0] == 14  # revealed after the snipe: not an outdated weight
+    assert inputs.last_update[0] == 13  # committed after the snipe: not an outdated weight
     params = YumaParams.from_hyperparameters(chain.hyper)
     masked = epoch(inputs, params)
     assert masked.incentive[1] == 0.0

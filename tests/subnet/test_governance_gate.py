@@ -265,7 +265,7 @@ def test_calls_before_the_halt_in_its_block_still_run(env, gated, submit_at):
 
 def test_an_emissions_halt_holds_the_epoch_payout_until_it_ends(env, make_chain, submit_at,
                                                                 recorder):
-    chain = make_chain(tempo=5, emission=EmissionRules(block_emission=1.0))
+    chain = make_chain(tempo=5, emission=EmissionRules(block_emission=1.0), epoch_schedule="modulo")
     chain.governance = GovernanceGate(network_id=genesis_hash(chain.ledger, chain.netuid),
                                       halt_key=HALT_KEY.verify_key.encode(),
                                       resume_key=RESUME_KEY.verify_key.encode())
@@ -274,13 +274,14 @@ def test_an_emissions_halt_holds_the_epoch_payout_until_it_ends(env, make_chain,
     submit_at(chain, 2, signed(make_proposal(chain, scopes=("emissions",), expiry=7)))
     env.run(until=through(11))
 
-    # tempo 5, netuid 1: epochs in blocks 3 and 9. Block 1 accrued (1 TAO); blocks 2-6 halted.
+    # tempo 5, netuid 1: epochs in blocks 3 and 9. Blocks 1 and 2 accrued (block 2's emission
+    # runs in on_initialize, before the halting extrinsic); blocks 3-6 halted.
     paid = {r.block: r.emission_tao.sum()
             for r in recorder.epochs}
     assert paid[3] == 0.0
     owner_cut = chain.hyper.subnet_owner_cut
-    assert paid[9] == pytest.approx((1 + 3) * (1 - owner_cut))  # block 1 and blocks 7-9
-    assert chain.minted == pytest.approx(1 + 5)  # blocks 1 and 7-11
+    assert paid[9] == pytest.approx((2 + 3) * (1 - owner_cut))  # blocks 1-2 and blocks 7-9
+    assert chain.minted == pytest.approx(2 + 5)  # blocks 1-2 and 7-11
     total = ledger.total_stake() + ledger.total_balance() + ledger.burned + chain.pending.total
     assert total == pytest.approx(start + chain.minted)
 

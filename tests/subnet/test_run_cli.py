@@ -52,7 +52,7 @@ def test_json_summary_has_per_uid_outcomes(tmp_path):
                                str(tmp_path / "r.db")).stdout)
     assert {"digest", "blocks", "epochs", "seed", "stake", "incentive", "dividends",
             "emission", "behaviour"} <= out.keys()
-    assert out["blocks"] == 100 and out["epochs"] == 4
+    assert out["blocks"] == 100 and out["epochs"] == 5  # tempo 20: blocks 20, 40, ..., 100
     assert len(out["stake"]) == len(out["behaviour"]) == 16
     miners = [i for i, role in enumerate(out["role"]) if role == "miner"]
     assert sum(out["incentive"][i] for i in miners) == pytest.approx(1.0)

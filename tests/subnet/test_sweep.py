@@ -227,6 +227,7 @@ def agents_sweep(max_uids: int, fast_path: bool):
         "hyperparameters": {"tempo": 20, "weights_rate_limit": 5, "immunity_period": 10,
                             "max_allowed_uids": max_uids,
                             "commit_reveal_weights_enabled": False},
+        "registration": {"min_non_immune_uids": 0},
         "task": {"pretrain_steps": 20, "held_out": 64},
         "validation": {"query_interval": 3, "sample_size": 6},
         "neurons": [

@@ -45,6 +45,8 @@ def parameter_rows(hyper: Hyperparameters, scenario: Hyperparameters | None = No
         low, high = field.metadata.get("range", (None, None))
         if field.type in ("bool", bool):
             allowed = "true/false"
+        elif "choices" in field.metadata:
+            allowed = " | ".join(field.metadata["choices"])
         else:
             allowed = f"[{'-inf' if low is None else f'{low:g}'}, " \
                       f"{'inf' if high is None else f'{high:g}'}]"
