@@ -157,7 +157,7 @@ class Ledger:
         hasher = hashlib.blake2b(digest_size=32)
         for array in (self.registered, self.block_at_registration, self.stake, self.last_update,
                       self.validator_permit):
-            hasher.update(np.ascontiguousarray(array))  # its bytes, without a copy
+            hasher.update(np.ascontiguousarray(array).data)  # its bytes, without a copy
         for name in ("weights", "weight_set", "bonds"):
             hasher.update(self._matrix_digest(name))
         # The text of repr((hotkeys, epoch_index, burn, sorted(halted_scopes),

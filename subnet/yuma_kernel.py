@@ -769,7 +769,7 @@ def _scratch_array(name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray
     return array
 
 
-_pool: list[ThreadPoolExecutor] = []  # one executor, made on the first parallel batch
+_pools: dict[int, ThreadPoolExecutor] = {}  # by thread count, made on first use
 
 
 def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) -> None:
@@ -782,11 +782,11 @@ def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) ->
     if threads <= 1 or batch < PARALLEL_BATCH:
         _epochs(stage, mode, 0, batch, *arguments)
         return
-    if not _pool:
-        _pool.append(ThreadPoolExecutor(max_workers=numba.config.NUMBA_NUM_THREADS,
-                                         thread_name_prefix="yuma-kernel"))
+    pool = _pools.get(threads)
+    if pool is None:
+        pool = _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="yuma-kernel")
     bounds = np.linspace(0, batch, threads + 1).astype(int)
-    futures = [_pool[0].submit(_epochs, stage, mode, int(first), int(last), *arguments)
+    futures = [pool.submit(_epochs, stage, mode, int(first), int(last), *arguments)
                for first, last in zip(bounds[:-1], bounds[1:], strict=True)]
     for future in futures:
         future.result()
