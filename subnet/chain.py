@@ -31,7 +31,7 @@ from subnetsim.subnet.emission import (
     split_dividend,
 )
 from subnetsim.subnet.errors import ExtrinsicError
-from subnetsim.subnet.extrinsics import Extrinsic, GovernanceCall
+from subnetsim.subnet.extrinsics import Extrinsic, GovernanceCall, TriggerEpoch
 from subnetsim.subnet.ledger import SCOPES, Ledger
 from subnetsim.subnet.records import (
     GENESIS_PARENT,
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
 BLOCK_SECONDS = 12.0
 OWNER_COLDKEY = "subnet-owner"
+ADMIN_FREEZE_WINDOW = 10  # lib.rs : DefaultAdminFreezeWindow, blocks before a triggered epoch
 
 __all__ = ["BLOCK_SECONDS", "Chain", "ExtrinsicResult", "Recorder"]
 
@@ -133,7 +134,13 @@ class Chain:
         """Whether the epoch runs at ``block`` (``run_coinbase.rs : should_run_epoch``)."""
         hyper = self.hyper
         return schedule.epoch_due(hyper.epoch_schedule, block, hyper.tempo, self.netuid,
-                                  self.last_epoch_block)
+                                  self.last_epoch_block, self.ledger.pending_epoch_at)
+
+    def owner_coldkey(self) -> str:
+        """The subnet owner's coldkey: its hotkey's, or the placeholder owner without one."""
+        if self.owner_uid is not None and self.ledger.registered[self.owner_uid]:
+            return self.ledger.coldkey_of(self.owner_uid)
+        return OWNER_COLDKEY
 
     def log_event(self, kind: str, /, **data: Any) -> None:
         """Record an event in the block being produced (or the next one, between blocks)."""
@@ -222,6 +229,8 @@ class Chain:
 
     def _apply_call(self, extrinsic: Extrinsic, number: int) -> dict[str, Any]:
         """Ledger calls go to the ledger; governance calls to the gate, open in any halt."""
+        if isinstance(extrinsic, TriggerEpoch):
+            return self._trigger_epoch(extrinsic, number)
         if not isinstance(extrinsic, GovernanceCall):
             return self.ledger.apply(extrinsic, number)
         if self.governance is None:
@@ -232,6 +241,26 @@ class Chain:
         elif admission.halt is not None:
             self.resume()
         return admission.facts
+
+    def _trigger_epoch(self, call: TriggerEpoch, number: int) -> dict[str, Any]:
+        """``tempo_control.rs : do_trigger_epoch``: the owner only, not with commit-reveal on,
+        one pending trigger, not when the automatic epoch is under ADMIN_FREEZE_WINDOW blocks
+        away; the epoch then fires ADMIN_FREEZE_WINDOW blocks from now. (The owner's
+        hyperparameter rate limit is not modelled.)"""
+        hyper, ledger = self.hyper, self.ledger
+        if call.coldkey != self.owner_coldkey():
+            raise ExtrinsicError("NotSubnetOwner", call.coldkey)
+        if hyper.epoch_schedule != "last_epoch_block":
+            raise ExtrinsicError("EpochTriggerUnavailable", "the modulo schedule has none")
+        if hyper.commit_reveal_weights_enabled:
+            raise ExtrinsicError("DynamicTempoBlockedByCommitReveal")
+        if ledger.pending_epoch_at != 0:
+            raise ExtrinsicError("EpochTriggerAlreadyPending")
+        remaining = self.last_epoch_block + hyper.tempo - number
+        if remaining < ADMIN_FREEZE_WINDOW:
+            raise ExtrinsicError("AutoEpochAlreadyImminent", f"{remaining} blocks away")
+        ledger.pending_epoch_at = number + ADMIN_FREEZE_WINDOW
+        return {"fires_at": ledger.pending_epoch_at}
 
     def _note_facts(self, extrinsic: Extrinsic, result: ExtrinsicResult) -> None:
         if not result.accepted:
@@ -295,6 +324,7 @@ class Chain:
         self._apply_epoch(inputs, outputs, payout, stored_bonds)
         self.pending = payout.carried.plus(held)
         self.last_epoch_block = number
+        ledger.pending_epoch_at = 0  # the slot is consumed (run_coinbase.rs : drain_pending)
         record = EpochRecord.of(block=number, index=ledger.epoch_index, inputs=inputs,
                                 params=params, pending=pending, outputs=outputs, payout=payout,
                                 stake=ledger.stake)

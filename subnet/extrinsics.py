@@ -23,6 +23,7 @@ __all__ = [
     "RevealWeights",
     "SetWeights",
     "SubmitProposal",
+    "TriggerEpoch",
     "weights_commit_hash",
 ]
 
@@ -158,9 +159,26 @@ class BrakeVote:
         return {"coldkey": self.coldkey, "amount": self.amount}
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class TriggerEpoch:
+    """The subnet owner asks for an epoch ``AdminFreezeWindow`` blocks from now (subtensor
+    ``trigger_epoch``, dynamic tempo)."""
+
+    coldkey: str
+    kind = "trigger_epoch"
+
+    @property
+    def hotkey(self) -> str:
+        """The caller (the owner's coldkey: the call is the owner's, not a neuron's)."""
+        return self.coldkey
+
+    def payload(self) -> Mapping[str, Any]:
+        return {"coldkey": self.coldkey}
+
+
 GovernanceCall = SubmitProposal | BrakeVote
 Extrinsic = (Register | AddStake | RemoveStake | SetWeights | CommitWeights | RevealWeights
-             | CommitTimelockedWeights | SubmitProposal | BrakeVote)
+             | CommitTimelockedWeights | SubmitProposal | BrakeVote | TriggerEpoch)
 
 
 def weights_commit_hash(hotkey: str, uids: tuple[int, ...], weights: tuple[float, ...],

@@ -82,15 +82,17 @@ def _fits_unsigned_product(a: np.ndarray, b: np.ndarray) -> bool:
 
 def _divide_non_negative(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
     """floor(a 2**32 / b) for a >= 0, b > 0 without integer division: a float64 estimate
-    (relative error ~2**-51, so off by at most one while the quotient stays below 2**50),
+    (relative error below 2**-51, so off by at most one while the quotient stays below 2**50),
     corrected with the exact remainder a 2**32 - q b, computed modulo 2**64 (it lies in
     (-2b, 2b), so its int64 reading is exact for b < 2**61). None when out of that range."""
     if int(b.max()) >= 1 << 61:
         return None
-    estimate = np.floor(a.astype(np.float64) * float(ONE) / b.astype(np.float64))
+    # 2**32 / b once per divisor (a row or column sum is shared by the whole row or column);
+    # three roundings keep the estimate within 0.4 of the quotient below 2**50.
+    estimate = a.astype(np.float64) * (float(ONE) / b.astype(np.float64))
     if estimate.size and estimate.max() >= 2.0**50:
         return None
-    quotient = estimate.astype(np.int64)
+    quotient = estimate.astype(np.int64)  # truncation: the floor of a non-negative estimate
     with np.errstate(over="ignore"):
         remainder = (a << FRAC_BITS) - quotient * b
     quotient = quotient - (remainder < 0) + (remainder >= b)

@@ -101,6 +101,7 @@ class Ledger:
     registrations_this_interval: int = 0
     registrations_this_block: int = 0
     owner_uid: int | None = None  # the subnet owner's hotkey: never pruned
+    pending_epoch_at: int = 0  # owner-triggered epoch block (PendingEpochAt), 0: none
     halted_scopes: frozenset[str] = frozenset()
     burned: float = 0.0  # TAO destroyed by registration burns
     # Digest of each large matrix with the array it was computed from, and the repr of the

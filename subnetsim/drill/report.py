@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DrillReport", "DrillRun", "build_report"]
 
-WEIGHT_CALLS = ("set_weights", "commit_weights", "reveal_weights")
+WEIGHT_CALLS = ("set_weights", "commit_weights", "reveal_weights", "commit_timelocked_weights")
 CONSERVATION_TOLERANCE = 1e-6  # TAO; float sums over hundreds of blocks stay far below this
 
 

@@ -279,3 +279,21 @@ def test_a_commit_in_an_epoch_block_masks_sniping_until_its_reveal_epoch_ends(
         rows = list(record.inputs.validator_uids)
         masks[record.block] = int(record.inputs.commit_block[rows.index(0)])
     assert masks == {10: -1, 20: 10, 30: -1}
+
+
+def test_the_owner_can_trigger_an_epoch_ten_blocks_ahead(env, make_chain, submit_at, recorder):
+    # tempo_control.rs : do_trigger_epoch sets PendingEpochAt = now + AdminFreezeWindow (10);
+    # run_coinbase.rs : should_run_epoch fires it, and the period restarts from it.
+    from subnetsim.subnet.extrinsics import TriggerEpoch
+
+    chain = make_chain(tempo=100)
+    stranger = submit_at(chain, 5, TriggerEpoch(coldkey="cold-0"))
+    done = submit_at(chain, 20, TriggerEpoch(coldkey=chain.owner_coldkey()))
+    again = submit_at(chain, 25, TriggerEpoch(coldkey=chain.owner_coldkey()))
+    late = submit_at(chain, 125, TriggerEpoch(coldkey=chain.owner_coldkey()))
+    env.run(until=through(135))
+    assert stranger.value.error == "NotSubnetOwner"
+    assert done.value.facts == {"fires_at": 30}
+    assert again.value.error == "EpochTriggerAlreadyPending"
+    assert late.value.error == "AutoEpochAlreadyImminent"  # next epoch at 130
+    assert [record.block for record in recorder.epochs] == [30, 130]
