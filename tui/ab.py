@@ -29,7 +29,8 @@ class _Side:
                  value: Any) -> None:
         self.label, self.value = label, value
         self.history: list[EpochPoint] = list(session.history)
-        self.world = World.from_state(session.scenario, session.seed, state, recorder=self.record)
+        self.world = World.from_state(session.scenario, session.seed, state,
+                                      session.world.chain.head_hash, recorder=self.record)
         self.world.start()
         apply_command(self.world, hyperparameter_entry(self.world.chain.block, name, value))
 
