@@ -126,14 +126,18 @@ def load_sweep(path: str | Path) -> Sweep:
     """Read and resolve a sweep file; every problem is a one-line ConfigError."""
     path = Path(path)
     file = from_toml(SweepFile, path)
-    if isinstance(file.scenario, dict):
-        base = from_dict(Scenario, file.scenario, "scenario")
-    elif isinstance(file.scenario, str) and file.scenario:
-        base = load_scenario(path.parent / file.scenario)
-    else:
-        raise ConfigError("scenario", file.scenario,
-                          "required: path of the base scenario TOML, or a [scenario] table")
-    return resolve_sweep(file, base, default_name=path.stem)
+    return resolve_sweep(file, base_scenario(file.scenario, path), default_name=path.stem)
+
+
+def base_scenario(value: Any, file_path: Path) -> Scenario:
+    """The base scenario a sweep or tune file names: a path relative to the file, or an inline
+    ``[scenario]`` table."""
+    if isinstance(value, dict):
+        return from_dict(Scenario, value, "scenario")
+    if isinstance(value, str) and value:
+        return load_scenario(file_path.parent / value)
+    raise ConfigError("scenario", value,
+                      "required: path of the base scenario TOML, or a [scenario] table")
 
 
 def resolve_sweep(file: SweepFile, base: Scenario, default_name: str = "sweep") -> Sweep:

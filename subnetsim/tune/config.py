@@ -31,10 +31,11 @@ import math
 from pathlib import Path
 from typing import Any
 
-from subnetsim.subnet.config import Hyperparameters, from_dict, from_toml, param, to_dict
+from subnetsim.subnet.config import Hyperparameters, from_toml, param, to_dict
 from subnetsim.subnet.errors import ConfigError
 from subnetsim.subnet.rng import stream_seed
-from subnetsim.subnet.scenario import Scenario, block_budget, load_scenario, set_value
+from subnetsim.subnet.scenario import Scenario, block_budget, set_value
+from subnetsim.sweep.config import base_scenario
 from subnetsim.sweep.metrics import METRICS, BehaviourGroups
 
 __all__ = ["Constraint", "Objective", "Parameter", "Tune", "TuneFile", "load_tune",
@@ -189,14 +190,7 @@ def load_tune(path: str | Path) -> Tune:
     """Read and resolve a tune file; every problem is a one-line ConfigError."""
     path = Path(path)
     file = from_toml(TuneFile, path)
-    if isinstance(file.scenario, dict):
-        base = from_dict(Scenario, file.scenario, "scenario")
-    elif isinstance(file.scenario, str) and file.scenario:
-        base = load_scenario(path.parent / file.scenario)
-    else:
-        raise ConfigError("scenario", file.scenario,
-                          "required: path of the base scenario TOML, or a [scenario] table")
-    return resolve_tune(file, base, default_name=path.stem)
+    return resolve_tune(file, base_scenario(file.scenario, path), default_name=path.stem)
 
 
 def resolve_tune(file: TuneFile, base: Scenario, default_name: str = "tune") -> Tune:
