@@ -40,7 +40,7 @@ def main() -> int:
     count = args.seeds or len(tune.run_seeds)
     fresh = tuple(stream_seed(tune.file.root_seed, "tune.recheck", r) % 2**63
                   for r in range(count))
-    assert not set(fresh) & set(tune.run_seeds)
+    assert not set(fresh) & (set(tune.run_seeds) | set(tune.confirm_seeds))
     recheck = dataclasses.replace(tune, run_seeds=fresh)
     with (args.folder / "front.csv").open(newline="") as handle:
         front = list(csv.DictReader(handle))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
+
+from subnetsim.cli.executor_options import add_executor_options, executor_choice
 
 __all__ = ["register"]
 
@@ -23,14 +24,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     command.add_argument("sweep_file", type=Path, metavar="SWEEP.toml", help="sweep file")
     command.add_argument("--out", type=Path, required=True, metavar="DIR",
                          help="output folder (runs/, epochs.parquet, summary.csv, plots)")
-    command.add_argument("--executor", choices=["serial", "process", "dask"],
-                         help="where runs execute: in this process, a process pool "
-                         "(default), or Dask distributed (default with --scheduler)")
-    command.add_argument("--workers", type=int,
-                         help="parallel workers for process/dask (default: one per CPU)")
-    command.add_argument("--scheduler", metavar="ADDRESS",
-                         help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: "
-                         "$DASK_SCHEDULER_ADDRESS, else a LocalCluster started for the sweep)")
+    add_executor_options(command, "sweep")
     command.add_argument("--resume", action="store_true",
                          help="continue the sweep in DIR: skip runs already written")
     command.set_defaults(handler=_sweep)
@@ -44,16 +38,14 @@ def _sweep(args: argparse.Namespace) -> int:
     from subnetsim.sweep.runner import open_executor, run_sweep
 
     sweep = load_sweep(args.sweep_file)
-    from_env = os.environ.get("DASK_SCHEDULER_ADDRESS") if args.executor in (None, "dask") else None
-    scheduler = args.scheduler or from_env or None
-    kind = args.executor or ("dask" if scheduler else "process")
-    workers = 1 if kind == "serial" else args.workers
+    where = executor_choice(args)
     with task_progress("runs") as update, \
-            open_executor(kind, args.workers, scheduler) as executor:
+            open_executor(where.kind, where.workers, where.scheduler) as executor:
         progress = None if update is None else (
             lambda state: update(state.skipped + state.done + state.failed, state.total))
         outcome = run_sweep(sweep, args.out, executor, resume=args.resume, progress=progress,
-                            provenance=provenance(kind, workers, scheduler))
+                            provenance=provenance(where.kind, where.recorded_workers,
+                                                  where.scheduler))
     print(f"sweep {sweep.name}: {len(sweep.points)} points x {len(sweep.run_seeds)} seeds; "
           f"ran {outcome.ran}, skipped {outcome.skipped} (already done), "
           f"failed {outcome.failed}")

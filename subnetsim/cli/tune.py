@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from subnetsim.cli.executor_options import add_executor_options, executor_choice
+
 __all__ = ["register"]
 
 
@@ -28,14 +30,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                          help="tune file, or the name of a shipped one (e.g. copier_resistance)")
     command.add_argument("--out", type=Path, required=True, metavar="DIR",
                          help="output folder (study.json, study.db, tables, plots)")
-    command.add_argument("--executor", choices=["serial", "process", "dask"],
-                         help="where runs execute: in this process, a process pool "
-                         "(default), or Dask distributed (default with --scheduler)")
-    command.add_argument("--workers", type=int,
-                         help="parallel workers for process/dask (default: one per CPU)")
-    command.add_argument("--scheduler", metavar="ADDRESS",
-                         help="Dask scheduler address, e.g. tcp://127.0.0.1:8786 (default: "
-                         "a LocalCluster started for the study)")
+    add_executor_options(command, "study")
     command.add_argument("--storage", metavar="URL",
                          help="Optuna storage URL shared by a team, e.g. "
                          "postgresql://user@host/db (default: sqlite:///DIR/study.db)")
@@ -63,12 +58,12 @@ def _tune(args: argparse.Namespace) -> int:
         if args.trials < 1:
             raise ConfigError("--trials", args.trials, "must be >= 1")
         tune = dataclasses.replace(tune, file=dataclasses.replace(tune.file, trials=args.trials))
-    kind = args.executor or ("dask" if args.scheduler else "process")
-    workers = 1 if kind == "serial" else args.workers
+    where = executor_choice(args)
     bar = _StudyBar(sys.stderr)
-    with open_executor(kind, args.workers, args.scheduler) as executor:
+    with open_executor(where.kind, where.workers, where.scheduler) as executor:
         outcome = run_study(tune, args.out, executor, storage=args.storage, resume=args.resume,
-                            provenance=provenance(kind, workers, args.scheduler), progress=bar)
+                            provenance=provenance(where.kind, where.recorded_workers,
+                                                  where.scheduler), progress=bar)
     bar.finish()
     study = open_study(tune, outcome.storage, create=False)
     files = write_outputs(tune, study, args.out)
@@ -97,8 +92,9 @@ def _print_front(tune: Any, front: list[dict[str, Any]]) -> None:
                *(f"{o.metric} ({o.direction[:3]})" for o in tune.objectives)]
     rows = [[row["trial"], *(_cell(row[p.name]) for p in tune.parameters),
              *(interval_text(row, o.metric) for o in tune.objectives)] for row in front]
-    print(f"Pareto front ({len(front)} trials; mean [95% interval] over "
-          f"{len(tune.run_seeds)} seeds):")
+    from subnetsim.report.html import front_basis
+
+    print(f"Pareto front ({len(front)} trials; {front_basis(front, len(tune.run_seeds))}):")
     print(format_table(headers, rows))
 
 

@@ -3,7 +3,8 @@
 ``build_report(folder)`` reads a sweep folder (``sweep.json``) or a study folder
 (``study.json``) and returns one HTML document with these sections (each an ``id`` a reader
 or a test can jump to): ``overview``, ``parameters``, ``results`` (a sweep's per-point summary
-or a study's Pareto front, every metric as mean [95% interval] with its seed count), ``front``
+or a study's trials, every metric as mean [95% interval] with its seed count: for a sweep the
+confidence interval of the mean, for a study where a fresh-seed mean will land), ``front``
 (study only), ``figures``, ``trajectories``, ``failures`` and ``provenance``.
 """
 
@@ -20,7 +21,7 @@ from typing import Any
 
 from subnetsim.subnet.errors import ConfigError
 
-__all__ = ["build_report", "folder_kind"]
+__all__ = ["build_report", "folder_kind", "front_basis"]
 
 _STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 70em; color: #222; }
@@ -121,8 +122,7 @@ def _study_page(folder: Path) -> str:
             _section("parameters", "Search space", [_table(
                 ["parameter", "range or choices"],
                 [[name, json.dumps(spec)] for name, spec in space.items()], text_columns=2)]),
-            _section("front", f"Pareto front ({len(front)} trials; mean [95% interval] over "
-                     f"{seeds} seeds)", [
+            _section("front", f"Pareto front ({len(front)} trials; {front_basis(front, seeds)})", [
                          "<p>Each row is a setting no other feasible trial beats on every "
                          "objective. Its override file is <code>front/trial-NNNNN.set</code> "
                          "(<code>--set</code> lines) and <code>front/trial-NNNNN.toml</code> "
@@ -203,6 +203,16 @@ def _images(folder: Path, patterns: Iterable[str]) -> list[str]:
             parts.append(f'<figure><img alt="{_e(path.stem)}" src="data:image/png;base64,'
                          f'{data}"><figcaption>{_e(path.name)}</figcaption></figure>')
     return parts or ["<p>No figure.</p>"]
+
+
+def front_basis(front: list[dict[str, str]], seeds: Any) -> str:
+    """What the front's numbers are: means on the confirm seeds when the study re-ran its
+    front points (simultaneous intervals), else means on the study's seeds."""
+    confirmed = max((int(float(row.get("confirm_seeds") or 0)) for row in front), default=0)
+    if confirmed:
+        return (f"mean over {confirmed} confirm seeds the study did not choose by [where the "
+                f"mean of {seeds} fresh seeds lands: 95% for all front points together]")
+    return f"mean over {seeds} seeds [95% interval for the mean of {seeds} fresh seeds]"
 
 
 def _interval_cell(row: dict[str, str], metric: str) -> str:

@@ -97,6 +97,8 @@ class TuneFile:
     blocks: int | None = param(None, 1, 10_000_000, "block budget of each run")
     epochs: int | None = param(None, 1, 1_000_000, "epochs each run lasts")
     warmup_epochs: int = param(0, 0, None, "epochs the metrics ignore")
+    confirm_seeds: int = param(8, 0, 1000, "fresh seeds each front point is re-run on "
+                               "(its reported mean and interval; 0: report the study's)")
     parameters: dict = dataclasses.field(default_factory=dict)
     objectives: tuple[Objective, ...] = ()
     constraints: tuple[Constraint, ...] = ()
@@ -147,6 +149,13 @@ class Tune:
     run_seeds: tuple[int, ...]  # one per replicate, shared by every trial
 
     @property
+    def confirm_seeds(self) -> tuple[int, ...]:
+        """Seeds the front points are re-run on: a stream of their own, so the runs that
+        report a front point are not the runs that chose it."""
+        return tuple(stream_seed(self.file.root_seed, "tune.confirm", replicate) % 2**63
+                     for replicate in range(self.file.confirm_seeds))
+
+    @property
     def metrics(self) -> tuple[str, ...]:
         """Every metric an objective or a constraint reads, in file order, once each."""
         names = [o.metric for o in self.objectives] + [c.metric for c in self.constraints]
@@ -182,6 +191,7 @@ class Tune:
             "batch": self.file.batch, "population": self.file.population,
             "startup_trials": self.file.startup_trials, "root_seed": self.file.root_seed,
             "warmup_epochs": self.file.warmup_epochs,
+            "confirm_seeds": list(self.confirm_seeds),
             "behaviours": dataclasses.asdict(self.file.behaviours),
         }
 

@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from subnetsim.subnet.errors import ConfigError
-from subnetsim.sweep.intervals import Interval, mean_interval
-from subnetsim.sweep.metrics import RunData, run_metrics
+from subnetsim.sweep.intervals import Interval, fresh_mean_interval
+from subnetsim.sweep.metrics import METRICS, RunData, run_metrics
 from subnetsim.sweep.task import RunTask
 from subnetsim.sweep.trajectories import run_trajectory
 from subnetsim.tune.config import Tune
@@ -52,8 +52,10 @@ class TrialResult:
         return bool(self.failures)
 
     def interval(self, metric: str) -> Interval:
-        """Mean over seeds and its 95% interval (``subnetsim.sweep.intervals``)."""
-        return mean_interval(self.per_seed.get(metric, []))
+        """Mean over seeds and the 95% interval in which the mean of as many fresh seeds will
+        land (``subnetsim.sweep.intervals.fresh_mean_interval``), inside the metric's range:
+        what a user re-running this setting should expect."""
+        return fresh_mean_interval(self.per_seed.get(metric, []), METRICS[metric].bounds)
 
 
 def evaluate_batch(tune: Tune, trials: Sequence[tuple[int, dict[str, Any]]],

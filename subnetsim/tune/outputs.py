@@ -31,7 +31,11 @@ from subnetsim.tune.config import Tune
 from subnetsim.tune.front import pareto_front
 from subnetsim.tune.toml_text import toml_document, toml_value
 
-__all__ = ["StudyTables", "interval_text", "override_text", "study_tables", "write_outputs"]
+__all__ = ["CONFIRMATIONS", "StudyTables", "interval_text", "override_text", "study_tables",
+           "write_outputs"]
+
+CONFIRMATIONS = "confirmations"  # study user attribute: trial -> its runs on the confirm seeds
+FAMILY_LEVEL = 0.95  # chance that every front point's fresh mean lands inside its interval
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,8 +62,12 @@ def study_tables(tune: Tune, study: Any) -> StudyTables:
     on_front = {candidates[i]["trial"] for i in pareto_front(objective_values, directions)}
     for row in rows:
         row["on_front"] = row["trial"] in on_front
-    front = sorted((row for row in rows if row["on_front"]),
+    front = sorted((dict(row) for row in rows if row["on_front"]),
                    key=lambda row: row[f"{tune.objectives[0].metric}_mean"])
+    confirmations = study.user_attrs.get(CONFIRMATIONS, {})
+    checks = len(front) * len(tune.objectives)
+    for row in front:
+        _report_confirmation(tune, row, confirmations.get(str(row["trial"])), checks)
     return StudyTables(trials=rows, front=front, importances=_importances(tune, study),
                        per_seed=per_seed)
 
@@ -103,6 +111,11 @@ def override_text(tune: Tune, row: dict[str, Any]) -> str:
     for objective in tune.objectives:
         lines.append(f"# {objective.metric} ({objective.direction}) = "
                      f"{interval_text(row, objective.metric)}")
+    confirmed = row.get("confirm_seeds", 0)
+    lines.append(f"# mean over {confirmed} confirm seeds [where the mean of {seeds} fresh seeds "
+                 "lands; 95% for all front points together]" if confirmed else
+                 f"# mean over the study's {seeds} seeds [where the mean of {seeds} fresh seeds "
+                 "lands, 95%]")
     lines.append(f"# seeds: {', '.join(map(str, tune.run_seeds))}; runs of {tune.blocks} blocks")
     lines.append(f"# use: subnetsim run base.toml --blocks {tune.blocks} --seed SEED "
                  f"$(sed -e '/^#/d' -e 's/^/--set /' front/trial-{row['trial']:05d}.set)")
@@ -208,6 +221,35 @@ def _objective_value(index: int, sign: float) -> Callable[[Any], float]:
         return sign * float(trial.values[index])
 
     return value
+
+
+def _report_confirmation(tune: Tune, row: dict[str, Any], confirmation: dict[str, Any] | None,
+                         checks: int) -> None:
+    """Report a front trial by its runs on the confirm seeds (in place): each metric's mean
+    over them and a *simultaneous* prediction interval for the mean of a fresh run of the
+    study's seed count. Simultaneous (Bonferroni over the front's ``checks`` (point,
+    objective) pairs): the claim a user tests is that every front point holds up, not one.
+    The mean the study chose the trial by stays as ``<metric>_study_mean``."""
+    row["confirm_seeds"] = 0
+    row["confirm_failed"] = 0
+    for metric in tune.metrics:
+        row[f"{metric}_study_mean"] = row[f"{metric}_mean"]
+    if not confirmation:
+        return
+    from subnetsim.sweep.intervals import fresh_mean_interval
+    from subnetsim.sweep.metrics import METRICS
+
+    level = 1.0 - (1.0 - FAMILY_LEVEL) / max(checks, 1)
+    row["confirm_failed"] = int(confirmation.get("failed", 0))
+    for metric in tune.metrics:
+        values = confirmation["per_seed"].get(metric, [])
+        interval = fresh_mean_interval(values, METRICS[metric].bounds,
+                                       fresh=len(tune.run_seeds), level=level)
+        row[f"{metric}_mean"] = interval.mean
+        row[f"{metric}_low"] = interval.low
+        row[f"{metric}_high"] = interval.high
+        row[f"{metric}_n"] = interval.count
+        row["confirm_seeds"] = max(row["confirm_seeds"], interval.count)
 
 
 def interval_text(row: dict[str, Any], metric: str) -> str:

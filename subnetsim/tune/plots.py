@@ -2,7 +2,7 @@
 
 * ``plot-front.png``: every finished trial by its first two objectives (one objective:
   against the trial number); infeasible trials hollow, the front joined, with each front
-  point's 95% intervals and its seeds' values as faint dots (same seeds in every trial);
+  point's 95% fresh-seed intervals and its seeds' values as faint dots (same seeds in every trial);
 * ``plot-history.png``: each objective per trial and the best value so far;
 * ``plot-importances.png``: PED-ANOVA importance of each parameter per objective.
 """
@@ -48,9 +48,13 @@ def plot_front(tune: Tune, tables: Any, out: Path) -> Path | None:
         axes.scatter([x_of[r["trial"]] for r in infeasible],
                      [r[f"{y_metric}_mean"] for r in infeasible], s=14, facecolors="none",
                      edgecolors="0.6", label=f"infeasible ({len(infeasible)})")
-    front = sorted(tables.front, key=lambda r: x_of.get(r["trial"], math.nan))
+    # Front points sit at their confirmed means (runs on the confirm seeds) when there are
+    # some; the grey cloud is every trial's study mean.
+    front_x = (lambda r: float(r["trial"])) if len(tune.objectives) == 1 else (
+        lambda r: r[f"{tune.objectives[0].metric}_mean"])
+    front = sorted(tables.front, key=front_x)
     if front:
-        fx = [x_of[r["trial"]] for r in front]
+        fx = [front_x(r) for r in front]
         fy = [r[f"{y_metric}_mean"] for r in front]
         y_err = _errors(front, y_metric)
         x_err = None if len(tune.objectives) == 1 else _errors(front, tune.objectives[0].metric)
@@ -64,8 +68,11 @@ def plot_front(tune: Tune, tables: Any, out: Path) -> Path | None:
                           xytext=(4, 4), fontsize=7, color="C3")
     axes.set_xlabel(x_label)
     axes.set_ylabel(METRICS[y_metric].label + f" ({tune.objectives[-1].direction})")
-    axes.set_title(f"{tune.name}: trials by mean over n = {seeds} seeds; front with 95% "
-                   "intervals and per-seed values", fontsize=8)
+    confirmed = max((int(r.get("confirm_seeds", 0)) for r in front), default=0)
+    where = f"front at its mean on {confirmed} confirm seeds, " if confirmed else "front with "
+    axes.set_title(f"{tune.name}: trials by mean over n = {seeds} seeds; {where}intervals "
+                   f"for a fresh {seeds}-seed mean (all front points 95%), study seeds' values",
+                   fontsize=8)
     axes.grid(alpha=0.3)
     axes.legend(fontsize=7)
     path = out / "plot-front.png"

@@ -29,7 +29,8 @@ from subnetsim.tune.config import Tune
 from subnetsim.tune.evaluate import TrialResult, evaluate_batch
 from subnetsim.tune.storage import StudyDir
 
-__all__ = ["BatchProgress", "StudyOutcome", "make_sampler", "open_study", "run_study"]
+__all__ = ["BatchProgress", "StudyOutcome", "confirm_front", "make_sampler",
+           "open_study", "run_study"]
 
 _VIOLATIONS = "constraint_violations"
 
@@ -117,11 +118,46 @@ def run_study(tune: Tune, out_dir: str | Path, executor: concurrent.futures.Exec
         _run_batch(tune, study, folder, executor,
                    [(trial.number, dict(trial.params)) for trial in asked], progress)
         evaluated += len(asked)
+    confirm_front(tune, study, executor, progress)
     trials = study.get_trials(deepcopy=False)
     return StudyOutcome(out_dir=folder.path, storage=folder.storage, evaluated=evaluated,
                         resumed=resumed,
                         finished=sum(t.state.name == "COMPLETE" for t in trials),
                         failed=sum(t.state.name == "FAIL" for t in trials))
+
+
+def confirm_front(tune: Tune, study: Any, executor: concurrent.futures.Executor,
+                  progress: Callable[[BatchProgress], None] | None = None) -> int:
+    """Re-run every front trial not yet confirmed on ``tune.confirm_seeds`` and keep the
+    per-seed values in the study (user attribute ``confirmations``); returns how many ran.
+
+    Why: a front point is on the front *because* its study mean looked good, so on fresh
+    seeds it regresses towards the middle (the winner's curse). Runs on seeds that took no
+    part in the choice give an unbiased mean; the front reports that one. Kept in the study
+    storage, so a killed study confirms only what is missing when resumed."""
+    from subnetsim.tune.outputs import CONFIRMATIONS, study_tables
+
+    if not tune.confirm_seeds:
+        return 0
+    done = dict(study.user_attrs.get(CONFIRMATIONS, {}))
+    front = [row for row in study_tables(tune, study).front if str(row["trial"]) not in done]
+    if not front:
+        return 0
+    confirming = dataclasses.replace(tune, run_seeds=tune.confirm_seeds)
+    budget = tune.file.trials
+
+    def report(runs_done: int, runs_total: int) -> None:
+        if progress is not None:
+            progress(BatchProgress(finished=budget, budget=budget, batch=len(front),
+                                   runs_done=runs_done, runs_total=runs_total))
+
+    values = [(row["trial"], {p.name: row[p.name] for p in tune.parameters}) for row in front]
+    for result in evaluate_batch(confirming, values, executor, report):
+        done[str(result.number)] = {
+            "per_seed": {m: _json_floats(v) for m, v in result.per_seed.items()},
+            "failed": len(result.failures)}
+    study.set_user_attr(CONFIRMATIONS, done)
+    return len(front)
 
 
 def _run_batch(tune: Tune, study: Any, folder: StudyDir, executor: concurrent.futures.Executor,

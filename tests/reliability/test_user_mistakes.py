@@ -23,6 +23,7 @@ from subnetsim.sweep.runner import SweepLost, run_sweep
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "tests" / "data" / "small.toml"
+TINY_TUNE = ROOT / "tests" / "data" / "tiny_tune.toml"
 HUGE = str(10**30)
 
 
@@ -175,12 +176,16 @@ def test_a_damaged_run_file_is_run_again_on_resume(tmp_path, capsys):
     assert "ran 1, skipped 1" in capsys.readouterr().out
 
 
-def test_an_unreachable_dask_scheduler_is_one_line(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("command", ["sweep", "tune"])
+def test_an_unreachable_dask_scheduler_from_the_environment_is_one_line(tmp_path, capsys,
+                                                                        monkeypatch, command):
+    # Both commands read $DASK_SCHEDULER_ADDRESS (tune once ignored it and ran locally).
     pytest.importorskip("distributed")
     monkeypatch.setattr(runner, "SCHEDULER_TIMEOUT_S", 1)
     monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", "tcp://127.0.0.1:9")
-    sweep = _sweep_file(tmp_path, "[parameters]\nkappa = [0.3]\n")
-    err = one_line(capsys, main(["sweep", str(sweep), "--out", str(tmp_path / "o")]))
+    job = (_sweep_file(tmp_path, "[parameters]\nkappa = [0.3]\n") if command == "sweep"
+           else TINY_TUNE)
+    err = one_line(capsys, main([command, str(job), "--out", str(tmp_path / "o")]))
     assert "cannot reach the Dask scheduler" in err and "tcp://127.0.0.1:9" in err
 
 

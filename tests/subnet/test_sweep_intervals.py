@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from subnetsim.sweep.intervals import FEW_SEEDS, expanded_tail, mean_interval
+from subnetsim.sweep.intervals import (
+    FEW_SEEDS,
+    expanded_tail,
+    fresh_mean_interval,
+    mean_interval,
+    t_quantile,
+    t_two_sided_quantile,
+)
 from subnetsim.sweep.metrics import METRICS
 from subnetsim.sweep.report import few_seeds_warning
 
@@ -23,19 +30,22 @@ def _values_in(bounds: tuple[float, float]) -> st.SearchStrategy[list[float]]:
                     max_size=40)
 
 
+@pytest.mark.parametrize("kind", ["confidence", "fresh-seed prediction"])
 @settings(max_examples=60, deadline=None)
 @given(st.sampled_from(sorted(BOUNDED)).flatmap(
     lambda name: st.tuples(st.just(name), _values_in(BOUNDED[name]))))
-def test_no_interval_leaves_its_metrics_range(case):
+def test_no_interval_leaves_its_metrics_range(kind, case):
     name, values = case
     low, high = BOUNDED[name]
-    interval = mean_interval(values)
+    interval = (mean_interval(values) if kind == "confidence"
+                else fresh_mean_interval(values, BOUNDED[name]))
     assert interval.count == len(values)
     if len(values) == 1:
         assert math.isnan(interval.low) and math.isnan(interval.high)
         return
     assert low <= interval.low <= interval.mean <= interval.high <= high
-    assert min(values) <= interval.low and interval.high <= max(values)
+    if kind == "confidence":  # the bootstrap stays between the extremes seen
+        assert min(values) <= interval.low and interval.high <= max(values)
 
 
 @settings(max_examples=40, deadline=None)
@@ -85,3 +95,45 @@ def test_the_interval_is_a_pure_function_of_the_values():
 def test_fewer_than_five_seeds_warn():
     assert few_seeds_warning(FEW_SEEDS) is None
     assert "2 seed(s)" in few_seeds_warning(2)
+
+
+@pytest.mark.parametrize("seeds", [4, 8])
+def test_a_fresh_mean_of_as_many_seeds_lands_inside_95_percent_of_the_time(seeds):
+    # What a tuning user does: take a setting's n-seed interval, re-run it on n new seeds.
+    rng = np.random.default_rng(11)
+    trials, inside, inside_confidence = 4000, 0, 0
+    for _ in range(trials):
+        old = rng.normal(0.4, 0.05, seeds)
+        new_mean = rng.normal(0.4, 0.05, seeds).mean()
+        fresh = fresh_mean_interval(old, (0.0, math.inf))
+        confidence = mean_interval(old)
+        inside += fresh.low <= new_mean <= fresh.high
+        inside_confidence += confidence.low <= new_mean <= confidence.high
+    assert 0.935 <= inside / trials <= 0.965
+    # The confidence interval of the old mean is the wrong tool for this question.
+    assert inside_confidence / trials < 0.88
+
+
+def test_a_fresh_seed_interval_is_cut_at_the_metrics_bound_and_keeps_the_mean():
+    interval = fresh_mean_interval([0.0, 0.0, 0.02, 0.3], (0.0, 1.0))
+    assert interval.low == 0.0 and interval.mean == pytest.approx(0.08)
+    assert interval.high > 0.3  # a fresh mean can exceed every value seen
+
+
+@pytest.mark.parametrize("df", [1, 2, 3, 4, 7, 12, 29, 30])
+def test_the_t_distribution_reproduces_the_printed_table(df):
+    # The series of Abramowitz & Stegun 26.7.3-4 against the NIST table of t(0.975, df).
+    assert t_two_sided_quantile(0.95, df) == pytest.approx(t_quantile(df), abs=6e-4)
+
+
+def test_t_quantiles_at_other_levels_match_printed_values():
+    # t(0.995, 3) = 5.841 and t(0.9995, 7) = 5.408 (NIST/SEMATECH table 1.3.6.7.2).
+    assert t_two_sided_quantile(0.99, 3) == pytest.approx(5.841, abs=1e-3)
+    assert t_two_sided_quantile(0.999, 7) == pytest.approx(5.408, abs=1e-3)
+
+
+def test_a_simultaneous_interval_is_wider_than_a_single_one():
+    values = [0.31, 0.30, 0.33, 0.29, 0.32, 0.30, 0.31, 0.34]
+    single = fresh_mean_interval(values, (0.0, math.inf), fresh=4)
+    family = fresh_mean_interval(values, (0.0, math.inf), fresh=4, level=1 - 0.05 / 22)
+    assert family.low < single.low < single.mean < single.high < family.high

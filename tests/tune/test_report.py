@@ -63,7 +63,8 @@ def test_a_study_report_opens_in_chromium_with_front_intervals_and_provenance(se
     # Every front trial's row, with its interval and seed count.
     trials = re.findall(r"<tr><td class=\"text\">(\d+)</td>", front)
     assert trials and set(trials) <= {str(i) for i in range(6)}
-    assert re.search(r"\d\.\d+ \[\d\.\d+, \d\.\d+\] \(n=2\)", front)
+    assert re.search(r"\d\.\d+ \[\d\.\d+, \d\.\d+\] \(n=3\)", front)  # confirm seeds
+    assert "3 confirm seeds" in front
     provenance_section = dom[dom.index('<section id="provenance">'):]
     assert "python" in provenance_section and "executor" in provenance_section
     assert "optuna" in provenance_section and "serial" in provenance_section

@@ -19,7 +19,7 @@ from subnetsim.sweep.runner import SerialExecutor, open_executor
 from subnetsim.tune.config import load_tune
 from subnetsim.tune.front import dominates, pareto_front
 from subnetsim.tune.outputs import write_outputs
-from subnetsim.tune.study import open_study, run_study
+from subnetsim.tune.study import confirm_front, open_study, run_study
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "data" / "tiny_tune.toml"
@@ -92,12 +92,13 @@ def test_a_study_writes_its_front_overrides_and_plots(serial_study):
     assert all(row["state"] == "COMPLETE" and row["seeds"] == "2" for row in trials)
     front = read_csv(serial_study / "front.csv")
     assert front and all(row["on_front"] == "True" for row in front)
-    # No trial off the front beats a front trial on both objectives.
+    # No trial off the front beats a front trial on both objectives (by the study's means:
+    # the ones the front was chosen by).
     for row in trials:
         mine = (float(row["emission_gini_mean"]), float(row["attacker_dividend_ratio_mean"]))
         for other in front:
-            theirs = (float(other["emission_gini_mean"]),
-                      float(other["attacker_dividend_ratio_mean"]))
+            theirs = (float(other["emission_gini_study_mean"]),
+                      float(other["attacker_dividend_ratio_study_mean"]))
             assert not dominates(mine, theirs, ["minimize", "minimize"])
     # Each front point is a --set file that `run` accepts, holding the trial's values.
     base = load_scenario(serial_study / "base.toml")
@@ -226,4 +227,26 @@ direction = "maximize"
     assert {row["commit_reveal_period"] for row in complete} <= {"1", "2"}
     best = max(float(row["emission_gini_mean"]) for row in complete)
     front = read_csv(out / "front.csv")
-    assert [float(row["emission_gini_mean"]) for row in front] == [best] * len(front)
+    assert [float(row["emission_gini_study_mean"]) for row in front] == [best] * len(front)
+
+
+def test_front_points_are_reported_by_runs_on_seeds_that_did_not_choose_them(serial_study):
+    # The winner's curse: a front point's study mean is biased by its selection, so the
+    # front reports its runs on the confirm seeds, a seed stream of their own.
+    tune = load_tune(TINY)
+    assert len(tune.confirm_seeds) == 3 and not set(tune.confirm_seeds) & set(tune.run_seeds)
+    trials = {row["trial"]: row for row in read_csv(serial_study / "trials.csv")}
+    front = read_csv(serial_study / "front.csv")
+    study = open_study(tune, f"sqlite:///{serial_study / 'study.db'}", create=False)
+    confirmations = study.user_attrs["confirmations"]
+    assert {row["trial"] for row in front} == set(confirmations)
+    for row in front:
+        trial = trials[row["trial"]]
+        assert row["confirm_seeds"] == "3" and row["emission_gini_n"] == "3"
+        assert row["emission_gini_study_mean"] == trial["emission_gini_mean"]
+        values = confirmations[row["trial"]]["per_seed"]["emission_gini"]
+        assert float(row["emission_gini_mean"]) == pytest.approx(sum(values) / len(values))
+        assert float(row["emission_gini_low"]) <= float(row["emission_gini_mean"]) \
+            <= float(row["emission_gini_high"]) <= 1.0
+    # A resumed study that is already complete confirms nothing again.
+    assert confirm_front(tune, study, SerialExecutor()) == 0
