@@ -227,71 +227,102 @@ def _normalize(values):
 
 
 @njit(cache=True)
-def _weighted_median(values, stakes, spare_values, spare_stakes, count, threshold):
+def _weighted_median(values, stakes, count, threshold):
     """Largest ``x`` among ``values[:count]`` whose holders of weights ``>= x`` have at least
     ``threshold`` stake, or 0 when none has.
 
-    Quickselect on stake: each round splits the working set around a pivot into the weights
-    above, equal to and below it, with their stakes; only the side that can hold the answer
-    is kept, the stake above it carried. The split is branch-free (every element is written
-    to both sides, the write index advances on one) because the comparisons are unpredictable
-    on real data. ``spare_*`` are scratch buffers of the same length; contents are clobbered.
+    Quickselect on stake: each round first sums, without writing anything, the stake of the
+    weights above and equal to a pivot (four chains, so the adds do not wait on each other);
+    only then does it compact the one side that can hold the answer to the front of
+    ``values`` (in place, branch-free: every element is written, the write index advances
+    when it belongs), the stake above that side carried. Splitting into both sides at once
+    wrote every element twice and cost 2.8x more. ``values``/``stakes`` are clobbered.
     """
     carried = 0.0
     while count > 0:
         # Deterministic median-of-three pivot (no randomness: results must be reproducible).
         a, b, c = values[0], values[count // 2], values[count - 1]
         pivot = max(min(a, b), min(max(a, b), c))
-        # Two accumulators each (even and odd positions) halve the add-latency chain.
-        above_even = above_odd = equal_even = equal_odd = 0.0
-        high = 0
-        low = 0
-        for i in range(0, count - 1, 2):
-            value = values[i]
-            stake = stakes[i]
-            above_even += stake if value > pivot else 0.0
-            equal_even += stake if value == pivot else 0.0
-            # Above-side elements gather at the front of values (i >= high always),
-            # below-side ones in the spare buffers.
-            values[high] = value
-            stakes[high] = stake
-            high += value > pivot
-            spare_values[low] = value
-            spare_stakes[low] = stake
-            low += value < pivot
-            value = values[i + 1]
-            stake = stakes[i + 1]
-            above_odd += stake if value > pivot else 0.0
-            equal_odd += stake if value == pivot else 0.0
-            values[high] = value
-            stakes[high] = stake
-            high += value > pivot
-            spare_values[low] = value
-            spare_stakes[low] = stake
-            low += value < pivot
-        if count % 2 == 1:
-            value = values[count - 1]
-            stake = stakes[count - 1]
-            above_even += stake if value > pivot else 0.0
-            equal_even += stake if value == pivot else 0.0
-            values[high] = value
-            stakes[high] = stake
-            high += value > pivot
-            spare_values[low] = value
-            spare_stakes[low] = stake
-            low += value < pivot
-        above_total = above_even + above_odd
-        equal_total = equal_even + equal_odd
-        if carried + above_total >= threshold and high > 0:
-            count = high  # the smallest weight above the pivot already has enough stake
+        above0 = above1 = above2 = above3 = 0.0
+        equal0 = equal1 = equal2 = equal3 = 0.0
+        i = 0
+        while i + 4 <= count:
+            v0, v1, v2, v3 = values[i], values[i + 1], values[i + 2], values[i + 3]
+            s0, s1, s2, s3 = stakes[i], stakes[i + 1], stakes[i + 2], stakes[i + 3]
+            above0 += s0 if v0 > pivot else 0.0
+            above1 += s1 if v1 > pivot else 0.0
+            above2 += s2 if v2 > pivot else 0.0
+            above3 += s3 if v3 > pivot else 0.0
+            equal0 += s0 if v0 == pivot else 0.0
+            equal1 += s1 if v1 == pivot else 0.0
+            equal2 += s2 if v2 == pivot else 0.0
+            equal3 += s3 if v3 == pivot else 0.0
+            i += 4
+        while i < count:
+            above0 += stakes[i] if values[i] > pivot else 0.0
+            equal0 += stakes[i] if values[i] == pivot else 0.0
+            i += 1
+        above_total = (above0 + above1) + (above2 + above3)
+        equal_total = (equal0 + equal1) + (equal2 + equal3)
+        if carried + above_total >= threshold:
+            # The smallest weight above the pivot already has enough stake (carried stays
+            # below the threshold, so some weight is above the pivot, unless the threshold
+            # is <= 0: then the pivot, with nothing above it, is the largest weight).
+            high = 0
+            for i in range(count):
+                value = values[i]
+                values[high] = value
+                stakes[high] = stakes[i]
+                high += value > pivot
+            if high == 0:
+                return pivot
+            count = high
         elif carried + above_total + equal_total >= threshold:
             return pivot
         else:
             carried += above_total + equal_total
-            values, spare_values = spare_values, values
-            stakes, spare_stakes = spare_stakes, stakes
+            low = 0
+            for i in range(count):
+                value = values[i]
+                values[low] = value
+                stakes[low] = stakes[i]
+                low += value < pivot
             count = low
     return 0.0
+
+
+@njit(cache=True)
+def _append_positive(values, stakes, g, at, total, weight, stake):
+    """Append ``weight`` (and its stake) to column ``g`` of the gather; only a positive
+    weight advances the column's count ``at`` and adds to its stake ``total``."""
+    values[g, at] = weight
+    stakes[g, at] = stake
+    return at + (weight > 0), total + (stake if weight > 0 else 0.0)
+
+
+@njit(cache=True)
+def _gather_group(W, participants, count, stake_rows, j0, values, stakes, counts):
+    """Columns ``j0:j0 + 8`` (one cache line of a row) gathered: each column's positive
+    weights of the participating rows, with their stakes, into ``values[g]``/``stakes[g]``,
+    their number into ``counts``; returns the eight stake totals (rows in order). Written out
+    per column so that the counts and totals live in registers: kept in arrays, every entry
+    waited on the store of the previous row's count."""
+    c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = 0
+    t0 = t1 = t2 = t3 = t4 = t5 = t6 = t7 = 0.0
+    for q in range(count):
+        r = participants[q]
+        s = stake_rows[r]
+        c0, t0 = _append_positive(values, stakes, 0, c0, t0, W[r, j0], s)
+        c1, t1 = _append_positive(values, stakes, 1, c1, t1, W[r, j0 + 1], s)
+        c2, t2 = _append_positive(values, stakes, 2, c2, t2, W[r, j0 + 2], s)
+        c3, t3 = _append_positive(values, stakes, 3, c3, t3, W[r, j0 + 3], s)
+        c4, t4 = _append_positive(values, stakes, 4, c4, t4, W[r, j0 + 4], s)
+        c5, t5 = _append_positive(values, stakes, 5, c5, t5, W[r, j0 + 5], s)
+        c6, t6 = _append_positive(values, stakes, 6, c6, t6, W[r, j0 + 6], s)
+        c7, t7 = _append_positive(values, stakes, 7, c7, t7, W[r, j0 + 7], s)
+    counts[0], counts[1], counts[2], counts[3] = c0, c1, c2, c3
+    counts[4], counts[5], counts[6], counts[7] = c4, c5, c6, c7
+    return t0, t1, t2, t3, t4, t5, t6, t7
 
 
 @njit(cache=True)
@@ -312,30 +343,32 @@ def _consensus_columns(W, stake_rows, threshold, first, last, C):
             count += 1
     values = np.empty((group, v))
     stakes = np.empty((group, v))
-    spare = np.empty((2, v))
     counts = np.zeros(group, dtype=np.int64)
     totals = np.zeros(group)
     for j0 in range(first, last, group):
         width = min(group, last - j0)
-        counts[:] = 0
-        totals[:] = 0.0
-        for q in range(count):
-            r = participants[q]
-            stake = stake_rows[r]
-            for g in range(width):
-                weight = W[r, j0 + g]
-                at = counts[g]
-                values[g, at] = weight
-                stakes[g, at] = stake
-                positive = weight > 0
-                counts[g] = at + positive
-                totals[g] += stake if positive else 0.0
+        if width == group:
+            totals[:] = _gather_group(W, participants, count, stake_rows, j0, values, stakes,
+                                      counts)
+        else:  # the last, narrower group, column by column
+            counts[:] = 0
+            totals[:] = 0.0
+            for q in range(count):
+                r = participants[q]
+                stake = stake_rows[r]
+                for g in range(width):
+                    weight = W[r, j0 + g]
+                    at = counts[g]
+                    values[g, at] = weight
+                    stakes[g, at] = stake
+                    positive = weight > 0
+                    counts[g] = at + positive
+                    totals[g] += stake if positive else 0.0
         for g in range(width):
             if totals[g] < threshold:
                 C[j0 + g] = 0.0
             else:
-                C[j0 + g] = _weighted_median(values[g], stakes[g], spare[0], spare[1],
-                                             counts[g], threshold)
+                C[j0 + g] = _weighted_median(values[g], stakes[g], counts[g], threshold)
 
 
 # --- the median by one sort per column, for many kappas over the same weights -------------
@@ -778,8 +811,8 @@ def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) ->
     own slots, so the bytes do not depend on the thread count."""
     if mode != MODE_EACH and stage != STAGE_BACK:
         _epochs(stage, mode, -1, -1, *arguments)
-    threads = min(numba.get_num_threads(), batch)
-    if threads <= 1 or batch < PARALLEL_BATCH:
+    threads = 1 if batch < PARALLEL_BATCH else min(numba.get_num_threads(), batch)
+    if threads <= 1:
         _epochs(stage, mode, 0, batch, *arguments)
         return
     pool = _pools.get(threads)
@@ -793,41 +826,55 @@ def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) ->
 
 
 def _stacked(arrays: list[np.ndarray]) -> np.ndarray:
-    """(K, ...) read-only: a view for one input, a stack for several (one numba signature)."""
+    """(K, ...) read-only: a view for one input, a stack for several (one numba signature).
+    ``EpochInputs`` arrays are read-only already, so a view of one needs no flag set."""
+    if len(arrays) == 1 and not arrays[0].flags.writeable:
+        return arrays[0][None]
     stacked = arrays[0][None] if len(arrays) == 1 else np.stack(arrays)
     stacked.flags.writeable = False
     return stacked
 
 
-def run_epochs(inputs_list: Sequence[Any], fparams: np.ndarray,
-               iparams: np.ndarray) -> dict[str, np.ndarray]:
+def _packed_uids(inputs_list: Sequence[Any], n: int) -> np.ndarray:
+    """(K, U_ROWS, n) per-uid integer inputs, read-only."""
+    uids = np.empty((len(inputs_list), U_ROWS, n), dtype=np.int64)
+    for index, x in enumerate(inputs_list):
+        uids[index, U_LAST_UPDATE] = x.last_update
+        uids[index, U_REGISTERED] = x.block_at_registration
+        uids[index, U_PERMIT] = x.validator_permit
+        uids[index, U_RESET] = 0
+        if x.reset_bond_uids:
+            uids[index, U_RESET, list(x.reset_bond_uids)] = 1
+    uids.flags.writeable = False
+    return uids
+
+
+def run_epochs(inputs_list: Sequence[Any], fparams: np.ndarray, iparams: np.ndarray,
+               single: bool = False) -> dict[str, np.ndarray]:
     """K epochs of ``yuma.EpochInputs`` (1 or K, sharing ``validator_uids``) and packed params
-    ``fparams``/``iparams`` ((1 or K, len(FLOAT_PARAMS)/len(INT_PARAMS))). Returns the outputs
-    by ``EpochOutputs`` field name, each with a batch axis K (views of three packed arrays)."""
+    ``fparams``/``iparams`` ((1 or K, len(FLOAT_PARAMS)/len(INT_PARAMS)), read-only).
+    Returns the outputs by ``EpochOutputs`` field name, each with a batch axis K (views of
+    three packed arrays); ``single``: the one epoch of a batch of one, without that axis."""
     first = inputs_list[0]
     batch = max(len(inputs_list), fparams.shape[0])
     n = first.stake.shape[0]
     rows = first.validator_uids
     v = rows.shape[0]
-    uids = np.zeros((len(inputs_list), U_ROWS, n), dtype=np.int64)
-    for index, x in enumerate(inputs_list):
-        uids[index, U_LAST_UPDATE] = x.last_update
-        uids[index, U_REGISTERED] = x.block_at_registration
-        uids[index, U_PERMIT] = x.validator_permit
-        uids[index, U_RESET, list(x.reset_bond_uids)] = 1
-    uids.flags.writeable = False
-    scalars = _stacked([np.array([x.current_block, x.recent_registration_block,
-                                  -1 if x.owner_uid is None else x.owner_uid], dtype=np.int64)
-                        for x in inputs_list])
-    for params in (fparams, iparams):
-        params.flags.writeable = False
+    uids = _packed_uids(inputs_list, n)
+    scalars = np.array([[x.current_block, x.recent_registration_block,
+                         -1 if x.owner_uid is None else x.owner_uid] for x in inputs_list],
+                       dtype=np.int64)
+    scalars.flags.writeable = False
     mode = MODE_EACH
     if batch > 1 and len(inputs_list) == 1:
         front_f = fparams[:, [_THRESHOLD]]
         front_i = iparams[:, [_MAX_VALIDATORS, _ACTIVITY_CUTOFF, _COMMIT_REVEAL]]
         if (front_f == front_f[0]).all() and (front_i == front_i[0]).all():
             mode = MODE_SHARED_SORTED if batch >= SORTED_MEDIAN_BATCH else MODE_SHARED
-    liquid = bool((iparams[:, _YUMA3] & iparams[:, _LIQUID]).any())
+    if batch == 1:
+        liquid = bool(iparams[0, _YUMA3] and iparams[0, _LIQUID])
+    else:
+        liquid = bool((iparams[:, _YUMA3] & iparams[:, _LIQUID]).any())
     out_f = np.empty((batch, F_ROWS, n))
     out_b = np.empty((batch, B_ROWS, n), dtype=np.bool_)
     out_bonds = np.empty((batch, v, n))
@@ -852,13 +899,17 @@ def run_epochs(inputs_list: Sequence[Any], fparams: np.ndarray,
         _run_stage(STAGE_FRONT, mode, batch, arguments)
         np.exp(exponent, out=exponent)  # numpy's exp, as the reference computes it
         _run_stage(STAGE_BACK, mode, batch, arguments)
+    if single:
+        vectors, flags, bonds = out_f[0], out_b[0], out_bonds[0]
+    else:
+        vectors, flags, bonds = out_f.swapaxes(0, 1), out_b.swapaxes(0, 1), out_bonds
     return {
-        "incentive": out_f[:, F_I], "dividends": out_f[:, F_D], "consensus": out_f[:, F_C],
-        "validator_trust": out_f[:, F_TRUST], "bonds": out_bonds,
-        "emission": out_f[:, F_EMISSION], "server_emission": out_f[:, F_SERVER],
-        "validator_emission": out_f[:, F_VALIDATOR],
-        "validator_permit": out_b[:, B_PERMIT], "active": out_b[:, B_ACTIVE],
-        "active_stake": out_f[:, F_A],
+        "incentive": vectors[F_I], "dividends": vectors[F_D], "consensus": vectors[F_C],
+        "validator_trust": vectors[F_TRUST], "bonds": bonds,
+        "emission": vectors[F_EMISSION], "server_emission": vectors[F_SERVER],
+        "validator_emission": vectors[F_VALIDATOR],
+        "validator_permit": flags[B_PERMIT], "active": flags[B_ACTIVE],
+        "active_stake": vectors[F_A],
     }
 
 
