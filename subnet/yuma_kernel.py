@@ -86,6 +86,9 @@ STAGE_ALL, STAGE_FRONT, STAGE_BACK = 0, 1, 2
 # epoch or, from SORTED_MEDIAN_BATCH epochs up, from one sort per column for all K kappas.
 MODE_EACH, MODE_SHARED, MODE_SHARED_SORTED = 0, 1, 2
 SORTED_MEDIAN_BATCH = 4
+# The median's column blocks: v x COLUMN_BLOCK weights stay in cache (256 KiB at v = 256)
+# between the pass that sums each column's positive stake and the columns' selections.
+COLUMN_BLOCK = 128
 # Batches from this size on run their epochs on numba.get_num_threads() threads.
 PARALLEL_BATCH = 8
 
@@ -292,83 +295,63 @@ def _weighted_median(values, stakes, count, threshold):
 
 
 @njit(cache=True)
-def _append_positive(values, stakes, g, at, total, weight, stake):
-    """Append ``weight`` (and its stake) to column ``g`` of the gather; only a positive
-    weight advances the column's count ``at`` and adds to its stake ``total``."""
-    values[g, at] = weight
-    stakes[g, at] = stake
-    return at + (weight > 0), total + (stake if weight > 0 else 0.0)
+def _positive_stake(W, participants, count, participant_stakes, first, last, totals):
+    """Each column's stake of positive weights, for columns ``first:last`` (rows in order),
+    in one row-major pass (contiguous, vectorised over the columns)."""
+    width = last - first
+    totals[:width] = 0.0
+    for q in range(count):
+        row = W[participants[q], first:last]
+        stake = participant_stakes[q]
+        for j in range(width):
+            totals[j] += stake if row[j] > 0 else 0.0
 
 
 @njit(cache=True)
-def _gather_group(W, participants, count, stake_rows, j0, values, stakes, counts):
-    """Columns ``j0:j0 + 8`` (one cache line of a row) gathered: each column's positive
-    weights of the participating rows, with their stakes, into ``values[g]``/``stakes[g]``,
-    their number into ``counts``; returns the eight stake totals (rows in order). Written out
-    per column so that the counts and totals live in registers: kept in arrays, every entry
-    waited on the store of the previous row's count."""
-    c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = 0
-    t0 = t1 = t2 = t3 = t4 = t5 = t6 = t7 = 0.0
+def _column_positives(W, participants, count, participant_stakes, j, values, stakes):
+    """Column ``j``'s positive weights of the participating rows, with their stakes, into
+    ``values``/``stakes`` (rows in order); returns how many."""
+    m = 0
     for q in range(count):
-        r = participants[q]
-        s = stake_rows[r]
-        c0, t0 = _append_positive(values, stakes, 0, c0, t0, W[r, j0], s)
-        c1, t1 = _append_positive(values, stakes, 1, c1, t1, W[r, j0 + 1], s)
-        c2, t2 = _append_positive(values, stakes, 2, c2, t2, W[r, j0 + 2], s)
-        c3, t3 = _append_positive(values, stakes, 3, c3, t3, W[r, j0 + 3], s)
-        c4, t4 = _append_positive(values, stakes, 4, c4, t4, W[r, j0 + 4], s)
-        c5, t5 = _append_positive(values, stakes, 5, c5, t5, W[r, j0 + 5], s)
-        c6, t6 = _append_positive(values, stakes, 6, c6, t6, W[r, j0 + 6], s)
-        c7, t7 = _append_positive(values, stakes, 7, c7, t7, W[r, j0 + 7], s)
-    counts[0], counts[1], counts[2], counts[3] = c0, c1, c2, c3
-    counts[4], counts[5], counts[6], counts[7] = c4, c5, c6, c7
-    return t0, t1, t2, t3, t4, t5, t6, t7
+        weight = W[participants[q], j]
+        values[m] = weight
+        stakes[m] = participant_stakes[q]
+        m += weight > 0
+    return m
 
 
 @njit(cache=True)
 def _consensus_columns(W, stake_rows, threshold, first, last, C):
-    """Consensus of columns ``first:last``, gathered a cache line (8 columns) at a time.
-    Only rows with stake take part, and zero weights stay out of the selection: with any
-    stake participating, 0 always has enough stake at or above it, so the answer is a
-    positive weight or 0. A column whose positive weights together hold less than the
-    threshold has consensus 0 without a selection (the selection would carry that same
-    stake down to an empty set)."""
+    """Consensus of columns ``first:last``. Only rows with stake take part, and zero weights
+    stay out of the selection: with any stake participating, 0 always has enough stake at or
+    above it, so the answer is a positive weight or 0. A column whose positive weights
+    together hold less than the threshold has consensus 0 without a selection (the selection
+    would carry that same stake down to an empty set), and is never gathered: the columns'
+    positive stake comes from a row-major pass over a block of COLUMN_BLOCK columns
+    (contiguous and vectorised, ~5x cheaper than gathering every column), which also brings
+    the block into cache for the columns that are then gathered one by one."""
     v = W.shape[0]
-    group = 8
     participants = np.empty(v, dtype=np.int64)
+    participant_stakes = np.empty(v)
     count = 0
     for r in range(v):
         if stake_rows[r] > 0:
             participants[count] = r
+            participant_stakes[count] = stake_rows[r]
             count += 1
-    values = np.empty((group, v))
-    stakes = np.empty((group, v))
-    counts = np.zeros(group, dtype=np.int64)
-    totals = np.zeros(group)
-    for j0 in range(first, last, group):
-        width = min(group, last - j0)
-        if width == group:
-            totals[:] = _gather_group(W, participants, count, stake_rows, j0, values, stakes,
-                                      counts)
-        else:  # the last, narrower group, column by column
-            counts[:] = 0
-            totals[:] = 0.0
-            for q in range(count):
-                r = participants[q]
-                stake = stake_rows[r]
-                for g in range(width):
-                    weight = W[r, j0 + g]
-                    at = counts[g]
-                    values[g, at] = weight
-                    stakes[g, at] = stake
-                    positive = weight > 0
-                    counts[g] = at + positive
-                    totals[g] += stake if positive else 0.0
-        for g in range(width):
-            if totals[g] < threshold:
-                C[j0 + g] = 0.0
+    values = np.empty(v)
+    stakes = np.empty(v)
+    totals = np.empty(COLUMN_BLOCK)
+    for j0 in range(first, last, COLUMN_BLOCK):
+        j1 = min(last, j0 + COLUMN_BLOCK)
+        _positive_stake(W, participants, count, participant_stakes, j0, j1, totals)
+        for j in range(j0, j1):
+            if totals[j - j0] < threshold:
+                C[j] = 0.0
             else:
-                C[j0 + g] = _weighted_median(values[g], stakes[g], counts[g], threshold)
+                m = _column_positives(W, participants, count, participant_stakes, j, values,
+                                      stakes)
+                C[j] = _weighted_median(values, stakes, m, threshold)
 
 
 # --- the median by one sort per column, for many kappas over the same weights -------------
