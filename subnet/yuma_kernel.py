@@ -59,6 +59,7 @@ __all__ = [
 ]
 
 NO_COMMIT = -1  # yuma.NO_COMMIT (yuma imports this module, so the value is repeated here)
+NO_SNIPE_LIMIT = np.iinfo(np.int64).max
 TINY = float(np.finfo(float).tiny)  # totals below this normalise to zero (consensus._reciprocal)
 # The reference's threshold factor, computed once in Python exactly as it does.
 KAPPA_MARGIN = 1.0 - MEDIAN_TOLERANCE
@@ -441,16 +442,22 @@ def _masked_weights(weights, weight_set, rows, uids, commit, owner, commit_revea
     v, n = W.shape
     for r in range(v):
         uid = rows[r]
-        row_ok = uids[U_PERMIT, uid] != 0
         own_row = uid == owner
         update = uids[U_LAST_UPDATE, uid]
-        committed = commit_reveal and commit[r] != NO_COMMIT
+        # A commit older than a uid's registration drops the entry (sniping); without a
+        # commit, no registration block is above this limit.
+        limit = commit[r] if commit_reveal and commit[r] != NO_COMMIT else NO_SNIPE_LIMIT
+        if uids[U_PERMIT, uid] == 0:  # a row without a permit keeps nothing
+            W[r, :] = 0.0
+            if want_present:
+                present[r, :] = False
+            continue
+        # Bitwise rather than short-circuit tests: weight_set is random per entry, and a
+        # branch on it mispredicted about every other weight.
         for j in range(n):
             registered = uids[U_REGISTERED, j]
-            keep = weight_set[r, j] and row_ok and (own_row or j != uid)
-            keep = keep and update > registered
-            if committed and commit[r] < registered:
-                keep = False
+            keep = (weight_set[r, j] & (update > registered) & ((j != uid) | own_row)
+                    & (registered <= limit))
             if want_present:
                 present[r, j] = keep
             W[r, j] = weights[r, j] if keep else 0.0
@@ -593,18 +600,18 @@ def _yuma3_bonds(W, C, bonds, restart, present, A_rows, I, beta, alpha, liquid, 
             if not liquid:
                 value = alpha * wb + keep * old
             else:
+                # Computed for every pair, then selected: presence is random per entry, and
+                # a branch on it mispredicted about every other pair.
                 if beta == 0:
                     present_b = present[r, j]
                 elif beta == 1:
-                    present_b = present[r, j] and not (C[j] == 0 and w > 0)
+                    present_b = present[r, j] & ((C[j] != 0) | (w <= 0))
                 else:
                     present_b = wb > 0
-                if not present_b:
-                    value = 0.0  # mat_ema_alpha_sparse writes only present entries
-                else:
-                    pair = low + (high - low) / (1.0 + exp_term[r, j])
-                    pair = min(max(pair, low), high)
-                    value = min(1.0, (1 - pair) * old + max(0.0, pair * wb))
+                pair = low + (high - low) / (1.0 + exp_term[r, j])
+                pair = min(max(pair, low), high)
+                ema = min(1.0, (1 - pair) * old + max(0.0, pair * wb))
+                value = ema if present_b else 0.0  # mat_ema_alpha_sparse: present entries
             B[r, j] = value
             sums[j] = sums[j] + value
     if n == 1 and v > 0:
