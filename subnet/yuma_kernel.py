@@ -42,6 +42,7 @@ waits for a scheduler slice (~8 ms measured) that a single epoch cannot afford.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -521,7 +522,7 @@ def _rank(W, C, A_rows, beta, classic, I, trust_rows, delta_sums):
 @njit(cache=True)
 def _classic_bonds(W, C, bonds, restart, old_reciprocals, A_rows, I, beta, alpha,
                    delta_sums, B, dividend_rows):
-    """Section 2.10a (``yuma._classic_bonds``) in three passes over the pairs; ``B`` gets the
+    """Section 2.10a (``yuma._classic_bonds``) in two passes over the pairs; ``B`` gets the
     column-max-upscaled bonds. W~ and the restarted old bonds are recomputed from ``W`` and
     ``bonds`` (the same operations, so the same bits) instead of being kept in memory."""
     v, n = W.shape
@@ -530,6 +531,7 @@ def _classic_bonds(W, C, bonds, restart, old_reciprocals, A_rows, I, beta, alpha
     for j in range(n):
         delta_reciprocals[j] = _reciprocal(delta_sums[j])
     mix = np.zeros(n)
+    top = np.full(n, -np.inf)
     for r in range(v):
         a = A_rows[r]
         for j in range(n):
@@ -539,16 +541,17 @@ def _classic_bonds(W, C, bonds, restart, old_reciprocals, A_rows, I, beta, alpha
             mixed = alpha * (a * wb * delta_reciprocals[j]) + keep * (old * old_reciprocals[j])
             B[r, j] = mixed
             mix[j] = mix[j] + mixed
+            top[j] = max(top[j], mixed)
     if n == 1 and v > 0:
         mix[0] = _pairwise_sum(np.ascontiguousarray(B[:, 0]))
+    # The column peak of the normalised bonds B * mix is the column peak of B times mix:
+    # rounding is monotonic, so scaling by mix >= 0 keeps the largest entry the largest.
+    # Knowing it before the second pass lets one pass normalise, upscale and take the
+    # dividends' dot products.
+    peak = np.empty(n)
     for j in range(n):
         mix[j] = _reciprocal(mix[j])
-    # Column-normalised bonds: their column peaks and each row's dot product with I, four
-    # rows at a time.
-    peak = np.empty(n)
-    if v > 0:
-        for j in range(n):
-            peak[j] = B[0, j] * mix[j]
+        peak[j] = top[j] * mix[j]
     block = np.zeros((4, n))
     dots = np.empty(4)
     for r0 in range(0, v, 4):
@@ -557,16 +560,13 @@ def _classic_bonds(W, C, bonds, restart, old_reciprocals, A_rows, I, beta, alpha
             for j in range(n):
                 value = B[r0 + q, j] * mix[j]
                 block[q, j] = value
-                peak[j] = max(peak[j], value)
+                # Divide by the column maximum (consensus.column_max_upscale, math.rs
+                # inplace_col_max_upscale_sparse), so the maximum is exactly 1.
+                B[r0 + q, j] = value / peak[j] if peak[j] >= TINY else 0.0
         _einsum_dot_rows(block, I, dots)
         for q in range(width):
             dividend_rows[r0 + q] = dots[q]
     _normalize(dividend_rows)
-    # Divide by the column maximum (consensus.column_max_upscale, math.rs
-    # inplace_col_max_upscale_sparse), so the maximum is exactly 1.
-    for r in range(v):
-        for j in range(n):
-            B[r, j] = (B[r, j] * mix[j]) / peak[j] if peak[j] >= TINY else 0.0
 
 
 @njit(cache=True)
@@ -792,6 +792,22 @@ def _scratch_array(name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray
     return array
 
 
+def _output_array(name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    """A new output array, or the one this thread returned last time when nothing references
+    it any more (no view of it is alive: the caller has dropped those outputs). A batch's
+    (K, v, n) bonds are 32 MiB at K = 256, 64 x 256, and faulting in fresh pages for them
+    cost about as much as writing them."""
+    arrays = _scratch.__dict__.setdefault("outputs", {})
+    array = arrays.get(name)
+    # References: the dict, the local name and getrefcount's argument; any view adds one.
+    if (array is None or array.shape != shape or array.dtype != dtype
+            or sys.getrefcount(array) > _UNREFERENCED):
+        array = np.empty(shape, dtype=dtype)
+        arrays[name] = array
+    return array
+
+
+_UNREFERENCED = 3
 _pools: dict[int, ThreadPoolExecutor] = {}  # by thread count, made on first use
 
 
@@ -865,9 +881,9 @@ def run_epochs(inputs_list: Sequence[Any], fparams: np.ndarray, iparams: np.ndar
         liquid = bool(iparams[0, _YUMA3] and iparams[0, _LIQUID])
     else:
         liquid = bool((iparams[:, _YUMA3] & iparams[:, _LIQUID]).any())
-    out_f = np.empty((batch, F_ROWS, n))
-    out_b = np.empty((batch, B_ROWS, n), dtype=np.bool_)
-    out_bonds = np.empty((batch, v, n))
+    out_f = _output_array("vectors", (batch, F_ROWS, n), np.float64)
+    out_b = _output_array("flags", (batch, B_ROWS, n), np.bool_)
+    out_bonds = _output_array("bonds", (batch, v, n), np.float64)
     scratch_count = batch if mode == MODE_EACH else 1
     W_scratch = _scratch_array("W", (scratch_count, v, n), np.float64)
     if liquid:
