@@ -591,7 +591,15 @@ def _yuma3_bonds(W, C, bonds, restart, present, A_rows, I, beta, alpha, liquid, 
     v, n = W.shape
     keep = 1 - alpha
     sums = np.zeros(n)
+    rates = np.empty(n)
     for r in range(v):
+        if liquid:
+            # The row's EMA rates first, in a loop of their own: it vectorises (the division
+            # above all), which the pair update below, reading seven arrays, does not.
+            exp_row = exp_term[r]
+            for j in range(n):
+                rate = low + (high - low) / (1.0 + exp_row[j])
+                rates[j] = min(max(rate, low), high)
         for j in range(n):
             w = W[r, j]
             clipped = min(w, C[j])
@@ -608,8 +616,7 @@ def _yuma3_bonds(W, C, bonds, restart, present, A_rows, I, beta, alpha, liquid, 
                     present_b = present[r, j] & ((C[j] != 0) | (w <= 0))
                 else:
                     present_b = wb > 0
-                pair = low + (high - low) / (1.0 + exp_term[r, j])
-                pair = min(max(pair, low), high)
+                pair = rates[j]
                 ema = min(1.0, (1 - pair) * old + max(0.0, pair * wb))
                 value = ema if present_b else 0.0  # mat_ema_alpha_sparse: present entries
             B[r, j] = value
