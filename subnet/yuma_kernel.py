@@ -533,13 +533,17 @@ def _classic_bonds(W, C, bonds, restart, old_reciprocals, A_rows, I, beta, alpha
     mix = np.zeros(n)
     top = np.full(n, -np.inf)
     for r in range(v):
+        # Two loops per row, each over few arrays: LLVM vectorises them (one loop over all
+        # nine arrays it did not).
         a = A_rows[r]
+        W_row, bonds_row, B_row = W[r], bonds[r], B[r]
         for j in range(n):
-            w = W[r, j]
+            w = W_row[j]
             wb = w + beta * (min(w, C[j]) - w)
-            old = 0.0 if restart[j] else bonds[r, j]
-            mixed = alpha * (a * wb * delta_reciprocals[j]) + keep * (old * old_reciprocals[j])
-            B[r, j] = mixed
+            old = 0.0 if restart[j] else bonds_row[j]
+            B_row[j] = alpha * (a * wb * delta_reciprocals[j]) + keep * (old * old_reciprocals[j])
+        for j in range(n):
+            mixed = B_row[j]
             mix[j] = mix[j] + mixed
             top[j] = max(top[j], mixed)
     if n == 1 and v > 0:
