@@ -22,16 +22,24 @@ Every float operation therefore follows the order in which numpy evaluates the r
 
 The one place that is not the same arithmetic is the median's stake test: the reference sums
 the stake at or above a candidate as ``total - cumsum + s`` over a sorted column, the selection
-sums it directly. Both compare against ``kappa * total * (1 - 1e-12)``; they can only disagree
-when the true share lies within float64 round-off (~1e-16 relative) of that threshold, which
-the 1e-12 margin keeps away from every exact tie the chain can produce (MEDIAN_TOLERANCE).
+sums it directly (in four interleaved chains). Both compare against ``kappa * total * (1 -
+1e-12)``; they can only disagree when the true share lies within float64 round-off (~1e-16
+relative) of that threshold, which the 1e-12 margin keeps away from every exact tie the chain
+can produce (MEDIAN_TOLERANCE).
 
 Batches share what does not vary: with one input and the same front parameters (stake
 threshold, permits, activity, commit-reveal) the masks, stake, row-normalised weights and the
 old bonds' column sums are computed once, and from SORTED_MEDIAN_BATCH epochs on every column
 is sorted once and each kappa's consensus found by binary search (the numpy reference does the
-same by keeping a batch axis of 1). The (v, n) scratch matrix is kept between calls, and W~ and
-the restarted old bonds are recomputed where they are read instead of being stored.
+same by keeping a batch axis of 1). The (v, n) scratch matrix is kept between calls, output
+arrays are reused once nothing references them, and W~ and the restarted old bonds are
+recomputed where they are read instead of being stored.
+
+Loops that run over many arrays at once are split into loops over few where that measured
+faster (LLVM vectorises a loop only behind run-time checks that its arrays do not overlap; the
+fewer arrays, the likelier it emits them), and per-entry tests are bitwise or selects rather
+than branches (weight presence is random per entry, so a branch on it mispredicts about every
+other time).
 
 No loop here accumulates across threads: epochs of a batch run in contiguous ranges on a few
 Python threads (the kernel releases the GIL), each epoch writing only its own slots, so results
