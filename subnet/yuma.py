@@ -248,14 +248,13 @@ def _stack_inputs(inputs_list: list[EpochInputs]) -> dict[str, np.ndarray]:
 def _run_compiled(
     inputs_list: list[EpochInputs], params_list: list[YumaParams], single: bool = False
 ) -> EpochOutputs:
-    """The same epochs through the compiled kernel (params packed for it); ``single``: the one
-    epoch of a batch of one, without the batch axis."""
+    """The same epochs through the compiled kernel (params packed for it, read-only as its
+    one signature takes them); ``single``: the one epoch of a batch of one, without the
+    batch axis."""
     fparams = np.array([_FLOAT_PARAMS(p) for p in params_list], dtype=np.float64)
     iparams = np.array([_INT_PARAMS(p) for p in params_list], dtype=np.int64)
-    outputs = yuma_kernel.run_epochs(inputs_list, fparams, iparams)
-    if single:
-        return EpochOutputs(**{name: value[0] for name, value in outputs.items()})
-    return EpochOutputs(**outputs)
+    fparams.flags.writeable = iparams.flags.writeable = False
+    return EpochOutputs(**yuma_kernel.run_epochs(inputs_list, fparams, iparams, single))
 
 
 def _stack_params(params_list: list[YumaParams]) -> dict[str, np.ndarray]:

@@ -22,16 +22,24 @@ Every float operation therefore follows the order in which numpy evaluates the r
 
 The one place that is not the same arithmetic is the median's stake test: the reference sums
 the stake at or above a candidate as ``total - cumsum + s`` over a sorted column, the selection
-sums it directly. Both compare against ``kappa * total * (1 - 1e-12)``; they can only disagree
-when the true share lies within float64 round-off (~1e-16 relative) of that threshold, which
-the 1e-12 margin keeps away from every exact tie the chain can produce (MEDIAN_TOLERANCE).
+sums it directly (in four interleaved chains). Both compare against ``kappa * total * (1 -
+1e-12)``; they can only disagree when the true share lies within float64 round-off (~1e-16
+relative) of that threshold, which the 1e-12 margin keeps away from every exact tie the chain
+can produce (MEDIAN_TOLERANCE).
 
 Batches share what does not vary: with one input and the same front parameters (stake
 threshold, permits, activity, commit-reveal) the masks, stake, row-normalised weights and the
 old bonds' column sums are computed once, and from SORTED_MEDIAN_BATCH epochs on every column
 is sorted once and each kappa's consensus found by binary search (the numpy reference does the
-same by keeping a batch axis of 1). The (v, n) scratch matrix is kept between calls, and W~ and
-the restarted old bonds are recomputed where they are read instead of being stored.
+same by keeping a batch axis of 1). The (v, n) scratch matrix is kept between calls, output
+arrays are reused once nothing references them, and W~ and the restarted old bonds are
+recomputed where they are read instead of being stored.
+
+Loops that run over many arrays at once are split into loops over few where that measured
+faster (LLVM vectorises a loop only behind run-time checks that its arrays do not overlap; the
+fewer arrays, the likelier it emits them), and per-entry tests are bitwise or selects rather
+than branches (weight presence is random per entry, so a branch on it mispredicts about every
+other time).
 
 No loop here accumulates across threads: epochs of a batch run in contiguous ranges on a few
 Python threads (the kernel releases the GIL), each epoch writing only its own slots, so results
@@ -42,6 +50,7 @@ waits for a scheduler slice (~8 ms measured) that a single epoch cannot afford.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -59,6 +68,7 @@ __all__ = [
 ]
 
 NO_COMMIT = -1  # yuma.NO_COMMIT (yuma imports this module, so the value is repeated here)
+NO_SNIPE_LIMIT = np.iinfo(np.int64).max
 TINY = float(np.finfo(float).tiny)  # totals below this normalise to zero (consensus._reciprocal)
 # The reference's threshold factor, computed once in Python exactly as it does.
 KAPPA_MARGIN = 1.0 - MEDIAN_TOLERANCE
@@ -86,6 +96,9 @@ STAGE_ALL, STAGE_FRONT, STAGE_BACK = 0, 1, 2
 # epoch or, from SORTED_MEDIAN_BATCH epochs up, from one sort per column for all K kappas.
 MODE_EACH, MODE_SHARED, MODE_SHARED_SORTED = 0, 1, 2
 SORTED_MEDIAN_BATCH = 4
+# The median's column blocks: v x COLUMN_BLOCK weights stay in cache (256 KiB at v = 256)
+# between the pass that sums each column's positive stake and the columns' selections.
+COLUMN_BLOCK = 128
 # Batches from this size on run their epochs on numba.get_num_threads() threads.
 PARALLEL_BATCH = 8
 
@@ -227,115 +240,128 @@ def _normalize(values):
 
 
 @njit(cache=True)
-def _weighted_median(values, stakes, spare_values, spare_stakes, count, threshold):
+def _weighted_median(values, stakes, count, threshold):
     """Largest ``x`` among ``values[:count]`` whose holders of weights ``>= x`` have at least
     ``threshold`` stake, or 0 when none has.
 
-    Quickselect on stake: each round splits the working set around a pivot into the weights
-    above, equal to and below it, with their stakes; only the side that can hold the answer
-    is kept, the stake above it carried. The split is branch-free (every element is written
-    to both sides, the write index advances on one) because the comparisons are unpredictable
-    on real data. ``spare_*`` are scratch buffers of the same length; contents are clobbered.
+    Quickselect on stake: each round first sums, without writing anything, the stake of the
+    weights above and equal to a pivot (four chains, so the adds do not wait on each other);
+    only then does it compact the one side that can hold the answer to the front of
+    ``values`` (in place, branch-free: every element is written, the write index advances
+    when it belongs), the stake above that side carried. Splitting into both sides at once
+    wrote every element twice and cost 2.8x more. ``values``/``stakes`` are clobbered.
     """
     carried = 0.0
     while count > 0:
         # Deterministic median-of-three pivot (no randomness: results must be reproducible).
         a, b, c = values[0], values[count // 2], values[count - 1]
         pivot = max(min(a, b), min(max(a, b), c))
-        # Two accumulators each (even and odd positions) halve the add-latency chain.
-        above_even = above_odd = equal_even = equal_odd = 0.0
-        high = 0
-        low = 0
-        for i in range(0, count - 1, 2):
-            value = values[i]
-            stake = stakes[i]
-            above_even += stake if value > pivot else 0.0
-            equal_even += stake if value == pivot else 0.0
-            # Above-side elements gather at the front of values (i >= high always),
-            # below-side ones in the spare buffers.
-            values[high] = value
-            stakes[high] = stake
-            high += value > pivot
-            spare_values[low] = value
-            spare_stakes[low] = stake
-            low += value < pivot
-            value = values[i + 1]
-            stake = stakes[i + 1]
-            above_odd += stake if value > pivot else 0.0
-            equal_odd += stake if value == pivot else 0.0
-            values[high] = value
-            stakes[high] = stake
-            high += value > pivot
-            spare_values[low] = value
-            spare_stakes[low] = stake
-            low += value < pivot
-        if count % 2 == 1:
-            value = values[count - 1]
-            stake = stakes[count - 1]
-            above_even += stake if value > pivot else 0.0
-            equal_even += stake if value == pivot else 0.0
-            values[high] = value
-            stakes[high] = stake
-            high += value > pivot
-            spare_values[low] = value
-            spare_stakes[low] = stake
-            low += value < pivot
-        above_total = above_even + above_odd
-        equal_total = equal_even + equal_odd
-        if carried + above_total >= threshold and high > 0:
-            count = high  # the smallest weight above the pivot already has enough stake
+        above0 = above1 = above2 = above3 = 0.0
+        equal0 = equal1 = equal2 = equal3 = 0.0
+        i = 0
+        while i + 4 <= count:
+            v0, v1, v2, v3 = values[i], values[i + 1], values[i + 2], values[i + 3]
+            s0, s1, s2, s3 = stakes[i], stakes[i + 1], stakes[i + 2], stakes[i + 3]
+            above0 += s0 if v0 > pivot else 0.0
+            above1 += s1 if v1 > pivot else 0.0
+            above2 += s2 if v2 > pivot else 0.0
+            above3 += s3 if v3 > pivot else 0.0
+            equal0 += s0 if v0 == pivot else 0.0
+            equal1 += s1 if v1 == pivot else 0.0
+            equal2 += s2 if v2 == pivot else 0.0
+            equal3 += s3 if v3 == pivot else 0.0
+            i += 4
+        while i < count:
+            above0 += stakes[i] if values[i] > pivot else 0.0
+            equal0 += stakes[i] if values[i] == pivot else 0.0
+            i += 1
+        above_total = (above0 + above1) + (above2 + above3)
+        equal_total = (equal0 + equal1) + (equal2 + equal3)
+        if carried + above_total >= threshold:
+            # The smallest weight above the pivot already has enough stake (carried stays
+            # below the threshold, so some weight is above the pivot, unless the threshold
+            # is <= 0: then the pivot, with nothing above it, is the largest weight).
+            high = 0
+            for i in range(count):
+                value = values[i]
+                values[high] = value
+                stakes[high] = stakes[i]
+                high += value > pivot
+            if high == 0:
+                return pivot
+            count = high
         elif carried + above_total + equal_total >= threshold:
             return pivot
         else:
             carried += above_total + equal_total
-            values, spare_values = spare_values, values
-            stakes, spare_stakes = spare_stakes, stakes
+            low = 0
+            for i in range(count):
+                value = values[i]
+                values[low] = value
+                stakes[low] = stakes[i]
+                low += value < pivot
             count = low
     return 0.0
 
 
 @njit(cache=True)
+def _positive_stake(W, participants, count, participant_stakes, first, last, totals):
+    """Each column's stake of positive weights, for columns ``first:last`` (rows in order),
+    in one row-major pass (contiguous, vectorised over the columns)."""
+    width = last - first
+    totals[:width] = 0.0
+    for q in range(count):
+        row = W[participants[q], first:last]
+        stake = participant_stakes[q]
+        for j in range(width):
+            totals[j] += stake if row[j] > 0 else 0.0
+
+
+@njit(cache=True)
+def _column_positives(W, participants, count, participant_stakes, j, values, stakes):
+    """Column ``j``'s positive weights of the participating rows, with their stakes, into
+    ``values``/``stakes`` (rows in order); returns how many."""
+    m = 0
+    for q in range(count):
+        weight = W[participants[q], j]
+        values[m] = weight
+        stakes[m] = participant_stakes[q]
+        m += weight > 0
+    return m
+
+
+@njit(cache=True)
 def _consensus_columns(W, stake_rows, threshold, first, last, C):
-    """Consensus of columns ``first:last``, gathered a cache line (8 columns) at a time.
-    Only rows with stake take part, and zero weights stay out of the selection: with any
-    stake participating, 0 always has enough stake at or above it, so the answer is a
-    positive weight or 0. A column whose positive weights together hold less than the
-    threshold has consensus 0 without a selection (the selection would carry that same
-    stake down to an empty set)."""
+    """Consensus of columns ``first:last``. Only rows with stake take part, and zero weights
+    stay out of the selection: with any stake participating, 0 always has enough stake at or
+    above it, so the answer is a positive weight or 0. A column whose positive weights
+    together hold less than the threshold has consensus 0 without a selection (the selection
+    would carry that same stake down to an empty set), and is never gathered: the columns'
+    positive stake comes from a row-major pass over a block of COLUMN_BLOCK columns
+    (contiguous and vectorised, ~5x cheaper than gathering every column), which also brings
+    the block into cache for the columns that are then gathered one by one."""
     v = W.shape[0]
-    group = 8
     participants = np.empty(v, dtype=np.int64)
+    participant_stakes = np.empty(v)
     count = 0
     for r in range(v):
         if stake_rows[r] > 0:
             participants[count] = r
+            participant_stakes[count] = stake_rows[r]
             count += 1
-    values = np.empty((group, v))
-    stakes = np.empty((group, v))
-    spare = np.empty((2, v))
-    counts = np.zeros(group, dtype=np.int64)
-    totals = np.zeros(group)
-    for j0 in range(first, last, group):
-        width = min(group, last - j0)
-        counts[:] = 0
-        totals[:] = 0.0
-        for q in range(count):
-            r = participants[q]
-            stake = stake_rows[r]
-            for g in range(width):
-                weight = W[r, j0 + g]
-                at = counts[g]
-                values[g, at] = weight
-                stakes[g, at] = stake
-                positive = weight > 0
-                counts[g] = at + positive
-                totals[g] += stake if positive else 0.0
-        for g in range(width):
-            if totals[g] < threshold:
-                C[j0 + g] = 0.0
+    values = np.empty(v)
+    stakes = np.empty(v)
+    totals = np.empty(COLUMN_BLOCK)
+    for j0 in range(first, last, COLUMN_BLOCK):
+        j1 = min(last, j0 + COLUMN_BLOCK)
+        _positive_stake(W, participants, count, participant_stakes, j0, j1, totals)
+        for j in range(j0, j1):
+            if totals[j - j0] < threshold:
+                C[j] = 0.0
             else:
-                C[j0 + g] = _weighted_median(values[g], stakes[g], spare[0], spare[1],
-                                             counts[g], threshold)
+                m = _column_positives(W, participants, count, participant_stakes, j, values,
+                                      stakes)
+                C[j] = _weighted_median(values, stakes, m, threshold)
 
 
 # --- the median by one sort per column, for many kappas over the same weights -------------
@@ -425,16 +451,22 @@ def _masked_weights(weights, weight_set, rows, uids, commit, owner, commit_revea
     v, n = W.shape
     for r in range(v):
         uid = rows[r]
-        row_ok = uids[U_PERMIT, uid] != 0
         own_row = uid == owner
         update = uids[U_LAST_UPDATE, uid]
-        committed = commit_reveal and commit[r] != NO_COMMIT
+        # A commit older than a uid's registration drops the entry (sniping); without a
+        # commit, no registration block is above this limit.
+        limit = commit[r] if commit_reveal and commit[r] != NO_COMMIT else NO_SNIPE_LIMIT
+        if uids[U_PERMIT, uid] == 0:  # a row without a permit keeps nothing
+            W[r, :] = 0.0
+            if want_present:
+                present[r, :] = False
+            continue
+        # Bitwise rather than short-circuit tests: weight_set is random per entry, and a
+        # branch on it mispredicted about every other weight.
         for j in range(n):
             registered = uids[U_REGISTERED, j]
-            keep = weight_set[r, j] and row_ok and (own_row or j != uid)
-            keep = keep and update > registered
-            if committed and commit[r] < registered:
-                keep = False
+            keep = (weight_set[r, j] & (update > registered) & ((j != uid) | own_row)
+                    & (registered <= limit))
             if want_present:
                 present[r, j] = keep
             W[r, j] = weights[r, j] if keep else 0.0
@@ -498,7 +530,7 @@ def _rank(W, C, A_rows, beta, classic, I, trust_rows, delta_sums):
 @njit(cache=True)
 def _classic_bonds(W, C, bonds, restart, old_reciprocals, A_rows, I, beta, alpha,
                    delta_sums, B, dividend_rows):
-    """Section 2.10a (``yuma._classic_bonds``) in three passes over the pairs; ``B`` gets the
+    """Section 2.10a (``yuma._classic_bonds``) in two passes over the pairs; ``B`` gets the
     column-max-upscaled bonds. W~ and the restarted old bonds are recomputed from ``W`` and
     ``bonds`` (the same operations, so the same bits) instead of being kept in memory."""
     v, n = W.shape
@@ -507,25 +539,31 @@ def _classic_bonds(W, C, bonds, restart, old_reciprocals, A_rows, I, beta, alpha
     for j in range(n):
         delta_reciprocals[j] = _reciprocal(delta_sums[j])
     mix = np.zeros(n)
+    top = np.full(n, -np.inf)
     for r in range(v):
+        # Two loops per row, each over few arrays: LLVM vectorises them (one loop over all
+        # nine arrays it did not).
         a = A_rows[r]
+        W_row, bonds_row, B_row = W[r], bonds[r], B[r]
         for j in range(n):
-            w = W[r, j]
+            w = W_row[j]
             wb = w + beta * (min(w, C[j]) - w)
-            old = 0.0 if restart[j] else bonds[r, j]
-            mixed = alpha * (a * wb * delta_reciprocals[j]) + keep * (old * old_reciprocals[j])
-            B[r, j] = mixed
+            old = 0.0 if restart[j] else bonds_row[j]
+            B_row[j] = alpha * (a * wb * delta_reciprocals[j]) + keep * (old * old_reciprocals[j])
+        for j in range(n):
+            mixed = B_row[j]
             mix[j] = mix[j] + mixed
+            top[j] = max(top[j], mixed)
     if n == 1 and v > 0:
         mix[0] = _pairwise_sum(np.ascontiguousarray(B[:, 0]))
+    # The column peak of the normalised bonds B * mix is the column peak of B times mix:
+    # rounding is monotonic, so scaling by mix >= 0 keeps the largest entry the largest.
+    # Knowing it before the second pass lets one pass normalise, upscale and take the
+    # dividends' dot products.
+    peak = np.empty(n)
     for j in range(n):
         mix[j] = _reciprocal(mix[j])
-    # Column-normalised bonds: their column peaks and each row's dot product with I, four
-    # rows at a time.
-    peak = np.empty(n)
-    if v > 0:
-        for j in range(n):
-            peak[j] = B[0, j] * mix[j]
+        peak[j] = top[j] * mix[j]
     block = np.zeros((4, n))
     dots = np.empty(4)
     for r0 in range(0, v, 4):
@@ -534,16 +572,13 @@ def _classic_bonds(W, C, bonds, restart, old_reciprocals, A_rows, I, beta, alpha
             for j in range(n):
                 value = B[r0 + q, j] * mix[j]
                 block[q, j] = value
-                peak[j] = max(peak[j], value)
+                # Divide by the column maximum (consensus.column_max_upscale, math.rs
+                # inplace_col_max_upscale_sparse), so the maximum is exactly 1.
+                B[r0 + q, j] = value / peak[j] if peak[j] >= TINY else 0.0
         _einsum_dot_rows(block, I, dots)
         for q in range(width):
             dividend_rows[r0 + q] = dots[q]
     _normalize(dividend_rows)
-    # Divide by the column maximum (consensus.column_max_upscale, math.rs
-    # inplace_col_max_upscale_sparse), so the maximum is exactly 1.
-    for r in range(v):
-        for j in range(n):
-            B[r, j] = (B[r, j] * mix[j]) / peak[j] if peak[j] >= TINY else 0.0
 
 
 @njit(cache=True)
@@ -568,7 +603,15 @@ def _yuma3_bonds(W, C, bonds, restart, present, A_rows, I, beta, alpha, liquid, 
     v, n = W.shape
     keep = 1 - alpha
     sums = np.zeros(n)
+    rates = np.empty(n)
     for r in range(v):
+        if liquid:
+            # The row's EMA rates first, in a loop of their own: it vectorises (the division
+            # above all), which the pair update below, reading seven arrays, does not.
+            exp_row = exp_term[r]
+            for j in range(n):
+                rate = low + (high - low) / (1.0 + exp_row[j])
+                rates[j] = min(max(rate, low), high)
         for j in range(n):
             w = W[r, j]
             clipped = min(w, C[j])
@@ -577,18 +620,17 @@ def _yuma3_bonds(W, C, bonds, restart, present, A_rows, I, beta, alpha, liquid, 
             if not liquid:
                 value = alpha * wb + keep * old
             else:
+                # Computed for every pair, then selected: presence is random per entry, and
+                # a branch on it mispredicted about every other pair.
                 if beta == 0:
                     present_b = present[r, j]
                 elif beta == 1:
-                    present_b = present[r, j] and not (C[j] == 0 and w > 0)
+                    present_b = present[r, j] & ((C[j] != 0) | (w <= 0))
                 else:
                     present_b = wb > 0
-                if not present_b:
-                    value = 0.0  # mat_ema_alpha_sparse writes only present entries
-                else:
-                    pair = low + (high - low) / (1.0 + exp_term[r, j])
-                    pair = min(max(pair, low), high)
-                    value = min(1.0, (1 - pair) * old + max(0.0, pair * wb))
+                pair = rates[j]
+                ema = min(1.0, (1 - pair) * old + max(0.0, pair * wb))
+                value = ema if present_b else 0.0  # mat_ema_alpha_sparse: present entries
             B[r, j] = value
             sums[j] = sums[j] + value
     if n == 1 and v > 0:
@@ -769,6 +811,22 @@ def _scratch_array(name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray
     return array
 
 
+def _output_array(name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    """A new output array, or the one this thread returned last time when nothing references
+    it any more (no view of it is alive: the caller has dropped those outputs). A batch's
+    (K, v, n) bonds are 32 MiB at K = 256, 64 x 256, and faulting in fresh pages for them
+    cost about as much as writing them."""
+    arrays = _scratch.__dict__.setdefault("outputs", {})
+    array = arrays.get(name)
+    # References: the dict, the local name and getrefcount's argument; any view adds one.
+    if (array is None or array.shape != shape or array.dtype != dtype
+            or sys.getrefcount(array) > _UNREFERENCED):
+        array = np.empty(shape, dtype=dtype)
+        arrays[name] = array
+    return array
+
+
+_UNREFERENCED = 3
 _pools: dict[int, ThreadPoolExecutor] = {}  # by thread count, made on first use
 
 
@@ -778,8 +836,8 @@ def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) ->
     own slots, so the bytes do not depend on the thread count."""
     if mode != MODE_EACH and stage != STAGE_BACK:
         _epochs(stage, mode, -1, -1, *arguments)
-    threads = min(numba.get_num_threads(), batch)
-    if threads <= 1 or batch < PARALLEL_BATCH:
+    threads = 1 if batch < PARALLEL_BATCH else min(numba.get_num_threads(), batch)
+    if threads <= 1:
         _epochs(stage, mode, 0, batch, *arguments)
         return
     pool = _pools.get(threads)
@@ -793,44 +851,58 @@ def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) ->
 
 
 def _stacked(arrays: list[np.ndarray]) -> np.ndarray:
-    """(K, ...) read-only: a view for one input, a stack for several (one numba signature)."""
+    """(K, ...) read-only: a view for one input, a stack for several (one numba signature).
+    ``EpochInputs`` arrays are read-only already, so a view of one needs no flag set."""
+    if len(arrays) == 1 and not arrays[0].flags.writeable:
+        return arrays[0][None]
     stacked = arrays[0][None] if len(arrays) == 1 else np.stack(arrays)
     stacked.flags.writeable = False
     return stacked
 
 
-def run_epochs(inputs_list: Sequence[Any], fparams: np.ndarray,
-               iparams: np.ndarray) -> dict[str, np.ndarray]:
+def _packed_uids(inputs_list: Sequence[Any], n: int) -> np.ndarray:
+    """(K, U_ROWS, n) per-uid integer inputs, read-only."""
+    uids = np.empty((len(inputs_list), U_ROWS, n), dtype=np.int64)
+    for index, x in enumerate(inputs_list):
+        uids[index, U_LAST_UPDATE] = x.last_update
+        uids[index, U_REGISTERED] = x.block_at_registration
+        uids[index, U_PERMIT] = x.validator_permit
+        uids[index, U_RESET] = 0
+        if x.reset_bond_uids:
+            uids[index, U_RESET, list(x.reset_bond_uids)] = 1
+    uids.flags.writeable = False
+    return uids
+
+
+def run_epochs(inputs_list: Sequence[Any], fparams: np.ndarray, iparams: np.ndarray,
+               single: bool = False) -> dict[str, np.ndarray]:
     """K epochs of ``yuma.EpochInputs`` (1 or K, sharing ``validator_uids``) and packed params
-    ``fparams``/``iparams`` ((1 or K, len(FLOAT_PARAMS)/len(INT_PARAMS))). Returns the outputs
-    by ``EpochOutputs`` field name, each with a batch axis K (views of three packed arrays)."""
+    ``fparams``/``iparams`` ((1 or K, len(FLOAT_PARAMS)/len(INT_PARAMS)), read-only).
+    Returns the outputs by ``EpochOutputs`` field name, each with a batch axis K (views of
+    three packed arrays); ``single``: the one epoch of a batch of one, without that axis."""
     first = inputs_list[0]
     batch = max(len(inputs_list), fparams.shape[0])
     n = first.stake.shape[0]
     rows = first.validator_uids
     v = rows.shape[0]
-    uids = np.zeros((len(inputs_list), U_ROWS, n), dtype=np.int64)
-    for index, x in enumerate(inputs_list):
-        uids[index, U_LAST_UPDATE] = x.last_update
-        uids[index, U_REGISTERED] = x.block_at_registration
-        uids[index, U_PERMIT] = x.validator_permit
-        uids[index, U_RESET, list(x.reset_bond_uids)] = 1
-    uids.flags.writeable = False
-    scalars = _stacked([np.array([x.current_block, x.recent_registration_block,
-                                  -1 if x.owner_uid is None else x.owner_uid], dtype=np.int64)
-                        for x in inputs_list])
-    for params in (fparams, iparams):
-        params.flags.writeable = False
+    uids = _packed_uids(inputs_list, n)
+    scalars = np.array([[x.current_block, x.recent_registration_block,
+                         -1 if x.owner_uid is None else x.owner_uid] for x in inputs_list],
+                       dtype=np.int64)
+    scalars.flags.writeable = False
     mode = MODE_EACH
     if batch > 1 and len(inputs_list) == 1:
         front_f = fparams[:, [_THRESHOLD]]
         front_i = iparams[:, [_MAX_VALIDATORS, _ACTIVITY_CUTOFF, _COMMIT_REVEAL]]
         if (front_f == front_f[0]).all() and (front_i == front_i[0]).all():
             mode = MODE_SHARED_SORTED if batch >= SORTED_MEDIAN_BATCH else MODE_SHARED
-    liquid = bool((iparams[:, _YUMA3] & iparams[:, _LIQUID]).any())
-    out_f = np.empty((batch, F_ROWS, n))
-    out_b = np.empty((batch, B_ROWS, n), dtype=np.bool_)
-    out_bonds = np.empty((batch, v, n))
+    if batch == 1:
+        liquid = bool(iparams[0, _YUMA3] and iparams[0, _LIQUID])
+    else:
+        liquid = bool((iparams[:, _YUMA3] & iparams[:, _LIQUID]).any())
+    out_f = _output_array("vectors", (batch, F_ROWS, n), np.float64)
+    out_b = _output_array("flags", (batch, B_ROWS, n), np.bool_)
+    out_bonds = _output_array("bonds", (batch, v, n), np.float64)
     scratch_count = batch if mode == MODE_EACH else 1
     W_scratch = _scratch_array("W", (scratch_count, v, n), np.float64)
     if liquid:
@@ -852,13 +924,17 @@ def run_epochs(inputs_list: Sequence[Any], fparams: np.ndarray,
         _run_stage(STAGE_FRONT, mode, batch, arguments)
         np.exp(exponent, out=exponent)  # numpy's exp, as the reference computes it
         _run_stage(STAGE_BACK, mode, batch, arguments)
+    if single:
+        vectors, flags, bonds = out_f[0], out_b[0], out_bonds[0]
+    else:
+        vectors, flags, bonds = out_f.swapaxes(0, 1), out_b.swapaxes(0, 1), out_bonds
     return {
-        "incentive": out_f[:, F_I], "dividends": out_f[:, F_D], "consensus": out_f[:, F_C],
-        "validator_trust": out_f[:, F_TRUST], "bonds": out_bonds,
-        "emission": out_f[:, F_EMISSION], "server_emission": out_f[:, F_SERVER],
-        "validator_emission": out_f[:, F_VALIDATOR],
-        "validator_permit": out_b[:, B_PERMIT], "active": out_b[:, B_ACTIVE],
-        "active_stake": out_f[:, F_A],
+        "incentive": vectors[F_I], "dividends": vectors[F_D], "consensus": vectors[F_C],
+        "validator_trust": vectors[F_TRUST], "bonds": bonds,
+        "emission": vectors[F_EMISSION], "server_emission": vectors[F_SERVER],
+        "validator_emission": vectors[F_VALIDATOR],
+        "validator_permit": flags[B_PERMIT], "active": flags[B_ACTIVE],
+        "active_stake": vectors[F_A],
     }
 
 

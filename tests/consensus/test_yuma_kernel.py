@@ -189,3 +189,28 @@ def test_batch_bytes_do_not_depend_on_the_thread_count():
         assert answer["threads"] == threads
         digests[threads] = answer["digest"]
     assert digests[1] == digests[2]
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_outputs_a_caller_keeps_are_never_reused(batch):
+    # The kernel recycles its output arrays once nothing references them: a kept result (or
+    # any view of it) must survive later calls, and a dropped one may be reused.
+    first, second = realistic_inputs(8, 24, 0), realistic_inputs(8, 24, 1)
+    settings = [YumaParams(kappa=0.3 + 0.1 * i) for i in range(3)]
+
+    def run(inputs):
+        return epoch_batch(inputs, settings) if batch else epoch(inputs, YumaParams())
+
+    kept = run(first)
+    kept_bonds = kept.bonds.copy()
+    view = kept.incentive[..., :5]
+    kept_view = view.copy()
+    del kept
+    for _ in range(3):
+        other = run(second)
+        assert np.array_equal(view, kept_view)
+    held = run(first)
+    assert np.array_equal(held.bonds, kept_bonds)
+    assert not np.shares_memory(held.bonds, other.bonds)
+    assert_same_outputs(other, epoch_batch(second, settings, backend="numpy") if batch
+                        else epoch(second, YumaParams(), backend="numpy"))
