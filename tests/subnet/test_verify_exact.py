@@ -112,9 +112,9 @@ def test_an_exact_epoch_relabelled_float_is_rejected(exact_store, tmp_path):
     last = _epochs(exact_store)[-1]
     path = tmp_path / "relabelled.db"
     _forge_epoch(exact_store, path, dataclasses.replace(last, arithmetic="float"))
-    with RunStore.open(path, create=False) as store:
-        with pytest.raises(VerificationError, match=r"differs"):
-            verify_run(store, 1, recompute_epoch)
+    with RunStore.open(path, create=False) as store, \
+            pytest.raises(VerificationError, match=r"differs"):
+        verify_run(store, 1, recompute_epoch)
 
 
 def test_checkpoints_carry_an_exact_epochs_arithmetic_and_leave_float_ones_unchanged(
