@@ -1,9 +1,10 @@
 """Exact (fixed-point) epochs against float ones: time of one epoch in each, and their ratio.
 
 For each configuration (classic, Yuma3, Yuma3 with liquid alpha) at 64 validators x 256 uids:
-the median time of one float epoch (the compiled kernel, the default), of the same epoch with
-the numpy reference, and of the exact epoch (``subnet/yuma_exact.py``), and exact / float.
-Target: exact at most 20x the float (compiled) epoch, measured in the same run.
+the median time of one float epoch (the compiled numba kernel, ``backend="compiled"``, the
+default), of the same epoch with the numpy reference (``backend="numpy"``), and of the exact
+epoch (``subnet/yuma_exact.py``), and exact / float (compiled). The three are timed in turn in
+every round. Target: exact at most 20x the float (compiled) epoch, measured in the same run.
 
 Run: `.venv/bin/python benchmarks/bench_exact.py`. Results go into docs/performance.md by hand.
 """
@@ -24,6 +25,7 @@ from subnetsim.subnet.yuma_exact import epoch_exact  # noqa: E402
 
 SIZE = (64, 256)
 TARGET_RATIO = 20.0
+ROUNDS = 60
 CONFIGS = {
     "classic": YumaParams(),
     "yuma3": YumaParams(yuma3_enabled=True),
@@ -47,26 +49,32 @@ def make_inputs(validators: int, uids: int, seed: int = 0) -> EpochInputs:
         current_block=1000, recent_registration_block=640)
 
 
-def median_seconds(function, repeats: int) -> float:
-    function()  # warm-up (and numba compilation)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def interleaved_medians(functions: dict[str, object], rounds: int) -> dict[str, float]:
+    """Median seconds of each function, timed in turn within every round (as bench_yuma.py
+    does): a busy moment of the shared machine slows all of them alike, so their ratios hold."""
+    for function in functions.values():
+        function()  # warm-up (and numba compilation)
+    times: dict[str, list[float]] = {name: [] for name in functions}
+    for _ in range(rounds):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def main() -> int:
     inputs = make_inputs(*SIZE)
-    print(f"one epoch at {SIZE[0]} x {SIZE[1]}, median of repeated runs")
+    print(f"one epoch at {SIZE[0]} x {SIZE[1]}, median of {ROUNDS} rounds, timed in turn")
     print(f"{'config':<14}{'float (compiled)':>18}{'float (numpy)':>16}{'exact':>12}"
           f"{'exact/float':>13}")
     worst = 0.0
     for name, params in CONFIGS.items():
-        compiled = median_seconds(lambda p=params: epoch(inputs, p), 50)
-        numpy = median_seconds(lambda p=params: epoch(inputs, p, backend="numpy"), 20)
-        exact = median_seconds(lambda p=params: epoch_exact(inputs, p), 10)
+        medians = interleaved_medians({
+            "compiled": lambda p=params: epoch(inputs, p),
+            "numpy": lambda p=params: epoch(inputs, p, backend="numpy"),
+            "exact": lambda p=params: epoch_exact(inputs, p)}, ROUNDS)
+        compiled, numpy, exact = medians["compiled"], medians["numpy"], medians["exact"]
         ratio = exact / compiled
         worst = max(worst, ratio)
         print(f"{name:<14}{compiled * 1e3:>15.2f} ms{numpy * 1e3:>13.2f} ms"

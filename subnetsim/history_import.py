@@ -82,7 +82,8 @@ def _from_case(case: Any, where: str) -> dict[str, Any]:
     validators = _names(case, "validators", where)
     servers = _names(case, "servers", where)
     v, n = len(validators), len(validators) + len(servers)
-    weights, stakes = case.get("weights_epochs"), case.get("stakes_epochs")
+    weights: Any = case.get("weights_epochs")
+    stakes: Any = case.get("stakes_epochs")
     for field, value in (("weights_epochs", weights), ("stakes_epochs", stakes)):
         if not isinstance(value, list) or not value:
             raise ConfigError(f"{where}: {field}", _short(value), "expected a non-empty list")
@@ -139,7 +140,8 @@ def _case_reset(case: Mapping[str, Any], where: str, v: int, n: int) -> tuple[in
     2C/3 versions; the replay resets them for every variant)."""
     if not case.get("reset_bonds"):
         return None
-    epoch, server = case.get("reset_bonds_epoch"), case.get("reset_bonds_index")
+    epoch: Any = case.get("reset_bonds_epoch")
+    server: Any = case.get("reset_bonds_index")
     for field, value, high in (("reset_bonds_epoch", epoch, 2**31),
                                ("reset_bonds_index", server, n - v - 1)):
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
