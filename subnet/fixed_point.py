@@ -96,7 +96,8 @@ def _divide_non_negative(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
         return None
     # 2**32 / b once per divisor (a row or column sum is shared by the whole row or column);
     # three roundings keep the estimate within 0.4 of the quotient below 2**50.
-    estimate = np.broadcast_to(a, np.broadcast_shapes(a.shape, b.shape)).astype(np.float64)
+    a = np.broadcast_to(a, np.broadcast_shapes(a.shape, b.shape))  # the quotient's shape
+    estimate = a.astype(np.float64)
     estimate *= float(ONE) / b.astype(np.float64)
     if estimate.size and estimate.max() >= 2.0**50:
         return None
@@ -189,16 +190,15 @@ def _u16_proportions() -> np.ndarray:
 def fixed_proportion_to_u16(bits: np.ndarray) -> np.ndarray:
     """``fixed_proportion_to_u16``: (x * 65535) narrowed to u16 (floor, saturating)."""
     # mul(x, 65535 << 32) is floor(x 65535 2**32 / 2**32) = x 65535 exactly, so the whole
-    # conversion is one integer product and an arithmetic (flooring) shift.
-    bits = np.asarray(bits, dtype=np.int64)
-    if bits.size and not -(1 << 46) < int(bits.min()) <= int(bits.max()) < 1 << 46:
-        scaled = mul(bits, from_int(U16_MAX)) >> FRAC_BITS
-    else:
-        scaled = bits * U16_MAX
-        scaled >>= FRAC_BITS
-    # np.clip on integers looks up iinfo on every call; two in-place bounds do not.
-    np.maximum(scaled, 0, out=scaled)
-    return np.minimum(scaled, U16_MAX, out=scaled)
+    # conversion is one integer product and an arithmetic (flooring) shift. Bounding x to
+    # [0, 1] first gives the same u16 (below 0 it saturates to 0, above 1 to 65535) and keeps
+    # the product inside int64 for any input. (np.clip on integers looks up iinfo on every
+    # call; two in-place bounds do not.)
+    scaled = np.maximum(np.asarray(bits, dtype=np.int64), 0)
+    np.minimum(scaled, ONE, out=scaled)
+    scaled *= U16_MAX
+    scaled >>= FRAC_BITS
+    return scaled
 
 
 def normalize_last(bits: np.ndarray) -> np.ndarray:
