@@ -1,4 +1,9 @@
-"""Run every benchmark script in this folder, one after another, in one process each."""
+"""Run the benchmark scripts in this folder, one after another, in one process each.
+
+`python -m benchmarks` runs every `bench_*.py`; `python -m benchmarks exact yuma` runs only
+`bench_exact.py` and `bench_yuma.py`. Arguments that are not benchmark names (options such
+as `--yuma-sim PATH`) are passed on to each script.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,16 @@ HERE = Path(__file__).resolve().parent
 
 
 def main() -> int:
-    scripts = sorted(HERE.glob("bench_*.py"))
+    scripts = {path.stem.removeprefix("bench_"): path for path in sorted(HERE.glob("bench_*.py"))}
+    args = sys.argv[1:]
+    names = []
+    while args and args[0] in scripts:  # leading benchmark names select scripts
+        names.append(args.pop(0))
     status = 0
-    for script in scripts:
+    for name in names or list(scripts):
+        script = scripts[name]
         print(f"\n=== {script.name}", flush=True)
-        status |= subprocess.call([sys.executable, str(script), *sys.argv[1:]])
+        status |= subprocess.call([sys.executable, str(script), *args])
     return status
 
 

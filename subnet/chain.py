@@ -53,10 +53,22 @@ BLOCK_SECONDS = 12.0
 OWNER_COLDKEY = "subnet-owner"
 ADMIN_FREEZE_WINDOW = 10  # lib.rs : DefaultAdminFreezeWindow, blocks before a triggered epoch
 
-__all__ = ["BLOCK_SECONDS", "Chain", "ExtrinsicResult", "Recorder"]
+__all__ = ["BLOCK_SECONDS", "Chain", "ExtrinsicResult", "Recorder", "compute_epoch"]
 
 Recorder = Callable[[BlockRecord, list[ExtrinsicRecord], list[EventRecord], EpochRecord | None],
                     None]
+
+
+def compute_epoch(inputs: EpochInputs, params: YumaParams,
+                  arithmetic: str) -> tuple[EpochOutputs, np.ndarray | None]:
+    """Yuma Consensus as the chain computes it in ``arithmetic``: the float kernel
+    (``yuma.epoch``), or subtensor's fixed point (``yuma_exact``), which also returns the u16
+    bonds to store exactly as computed (None in float: the chain floors ``outputs.bonds``).
+    ``verify`` recomputes recorded epochs with this same function."""
+    if arithmetic == "exact":
+        exact = epoch_exact(inputs, params)
+        return exact.outputs, exact.bonds_u16
+    return epoch(inputs, params), None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -309,12 +321,7 @@ class Chain:
             self.log_event("commits_expired", uids=expired)
         inputs = self.gather_epoch_inputs(number)
         params = YumaParams.from_hyperparameters(self.hyper)
-        stored_bonds = None
-        if self.hyper.arithmetic == "exact":  # subtensor's fixed point: u16 bonds as computed
-            exact = epoch_exact(inputs, params)
-            outputs, stored_bonds = exact.outputs, exact.bonds_u16
-        else:
-            outputs = epoch(inputs, params)
+        outputs, stored_bonds = compute_epoch(inputs, params, self.hyper.arithmetic)
         held = PendingEmission()
         if ledger.is_halted("emissions"):  # the pools wait for the halt to end: nothing is paid
             held, self.pending = self.pending, PendingEmission()
@@ -327,7 +334,7 @@ class Chain:
         ledger.pending_epoch_at = 0  # the slot is consumed (run_coinbase.rs : drain_pending)
         record = EpochRecord.of(block=number, index=ledger.epoch_index, inputs=inputs,
                                 params=params, pending=pending, outputs=outputs, payout=payout,
-                                stake=ledger.stake)
+                                stake=ledger.stake, arithmetic=self.hyper.arithmetic)
         self.last_epoch = record
         return record
 

@@ -19,6 +19,8 @@ whose products exceed int64 (|x| >= 2**31 times a proportion) do not occur in an
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 __all__ = [
@@ -58,8 +60,10 @@ def mul(a: np.ndarray | int, b: np.ndarray | int) -> np.ndarray:
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
     if _fits_unsigned_product(a, b):  # the common case: proportions, product below 2**64
-        product = a.astype(np.uint64) * b.astype(np.uint64)
-        return (product >> _SHIFT32).astype(np.int64)
+        # Non-negative int64 reinterpreted as uint64 (a view, no copy); the shift in place.
+        product = np.multiply(a.view(np.uint64), b.view(np.uint64))
+        product >>= _SHIFT32
+        return product.view(np.int64)
     negative = (a < 0) ^ (b < 0)
     ua = np.abs(a).astype(np.uint64)
     ub = np.abs(b).astype(np.uint64)
@@ -84,18 +88,26 @@ def _divide_non_negative(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
     """floor(a 2**32 / b) for a >= 0, b > 0 without integer division: a float64 estimate
     (relative error below 2**-51, so off by at most one while the quotient stays below 2**50),
     corrected with the exact remainder a 2**32 - q b, computed modulo 2**64 (it lies in
-    (-2b, 2b), so its int64 reading is exact for b < 2**61). None when out of that range."""
+    (-2b, 2b), so its int64 reading is exact for b < 2**61). None when out of that range.
+
+    Written with in-place operations on two full-size buffers: at 64 x 256 the temporaries,
+    not the arithmetic, were the cost."""
     if int(b.max()) >= 1 << 61:
         return None
     # 2**32 / b once per divisor (a row or column sum is shared by the whole row or column);
     # three roundings keep the estimate within 0.4 of the quotient below 2**50.
-    estimate = a.astype(np.float64) * (float(ONE) / b.astype(np.float64))
+    a = np.broadcast_to(a, np.broadcast_shapes(a.shape, b.shape))  # the quotient's shape
+    estimate = a.astype(np.float64)
+    estimate *= float(ONE) / b.astype(np.float64)
     if estimate.size and estimate.max() >= 2.0**50:
         return None
     quotient = estimate.astype(np.int64)  # truncation: the floor of a non-negative estimate
     with np.errstate(over="ignore"):
-        remainder = (a << FRAC_BITS) - quotient * b
-    quotient = quotient - (remainder < 0) + (remainder >= b)
+        product = np.multiply(quotient, b, out=estimate.view(np.int64))
+        remainder = a << FRAC_BITS
+        remainder -= product
+    quotient -= remainder < 0
+    quotient += remainder >= b
     return quotient
 
 
@@ -119,9 +131,10 @@ def div(a: np.ndarray | int, b: np.ndarray | int, saturate: bool = False) -> np.
     b = np.asarray(b, dtype=np.int64)
     zero = b == 0
     if a.size and b.size and int(a.min()) >= 0 and int(b.min()) >= 0:
-        fast = _divide_non_negative(a, np.where(zero, 1, b))
+        any_zero = bool(zero.any())
+        fast = _divide_non_negative(a, np.where(zero, 1, b) if any_zero else b)
         if fast is not None:
-            return np.where(zero, 0, fast)
+            return np.where(zero, 0, fast) if any_zero else fast
     negative = (a < 0) ^ (b < 0)
     ua = np.abs(a).astype(np.uint64)
     ub = np.where(zero, 1, np.abs(b)).astype(np.uint64)
@@ -159,20 +172,40 @@ def narrow_ratio(numerator: np.ndarray, denominator: int) -> np.ndarray:
 
 
 def u16_proportion(values: np.ndarray | int) -> np.ndarray:
-    """``u16_proportion_to_fixed``: I32F32(x) / I32F32(65535), truncated."""
+    """``u16_proportion_to_fixed``: I32F32(x) / I32F32(65535), truncated (a u16 array is read
+    through a table of all 65,536 quotients, computed once by ``div``)."""
+    values = np.asarray(values, dtype=np.int64)
+    if values.size > 256 and int(values.min()) >= 0 and int(values.max()) <= U16_MAX:
+        return _u16_proportions()[values]
     return div(from_int(values), from_int(U16_MAX))
+
+
+@functools.cache
+def _u16_proportions() -> np.ndarray:
+    table = div(from_int(np.arange(U16_MAX + 1)), from_int(U16_MAX))
+    table.flags.writeable = False
+    return table
 
 
 def fixed_proportion_to_u16(bits: np.ndarray) -> np.ndarray:
     """``fixed_proportion_to_u16``: (x * 65535) narrowed to u16 (floor, saturating)."""
-    scaled = mul(bits, from_int(U16_MAX))
-    return np.clip(scaled >> FRAC_BITS, 0, U16_MAX)
+    # mul(x, 65535 << 32) is floor(x 65535 2**32 / 2**32) = x 65535 exactly, so the whole
+    # conversion is one integer product and an arithmetic (flooring) shift. Bounding x to
+    # [0, 1] first gives the same u16 (below 0 it saturates to 0, above 1 to 65535) and keeps
+    # the product inside int64 for any input. (np.clip on integers looks up iinfo on every
+    # call; two in-place bounds do not.)
+    scaled = np.maximum(np.asarray(bits, dtype=np.int64), 0)
+    np.minimum(scaled, ONE, out=scaled)
+    scaled *= U16_MAX
+    scaled >>= FRAC_BITS
+    return scaled
 
 
 def normalize_last(bits: np.ndarray) -> np.ndarray:
     """``inplace_normalize`` along the last axis: x / sum where the sum is not 0."""
     total = bits.sum(axis=-1, keepdims=True)
-    return np.where(total != 0, div(bits, total), bits)
+    quotient = div(bits, total)
+    return np.where(total != 0, quotient, bits) if not total.all() else quotient
 
 
 def exp(bits: np.ndarray) -> np.ndarray:
@@ -185,17 +218,26 @@ def exp(bits: np.ndarray) -> np.ndarray:
     magnitude = np.abs(x).astype(np.uint64)
     high, low = magnitude >> _SHIFT32, magnitude & _LOW32  # |x| = high 2**32 + low, high <= 20
     result = magnitude + np.uint64(ONE)
-    term = magnitude
+    term = magnitude.copy()
+    product, part = np.empty_like(term), np.empty_like(term)
     for index in range(2, FRAC_BITS):
         # term * |x| >> 32 split as term * high + (term_hi * low) + (term_lo * low >> 32), each
         # product within uint64; then the I32F32 division by the integer i,
-        # trunc((t << 32) / (i << 32)) = t // i.
-        product = term * high + (term >> _SHIFT32) * low + (((term & _LOW32) * low) >> _SHIFT32)
-        term = product // np.uint64(index)
-        result = result + term
+        # trunc((t << 32) / (i << 32)) = t // i. In place: the loop runs up to 30 times.
+        np.multiply(term, high, out=product)
+        np.right_shift(term, _SHIFT32, out=part)
+        part *= low
+        product += part
+        np.bitwise_and(term, _LOW32, out=part)
+        part *= low
+        part >>= _SHIFT32
+        product += part
+        np.floor_divide(product, np.uint64(index), out=term)
+        result += term
         if not term.any():  # every later term is 0 as well
             break
     result = result.astype(np.int64)
-    result = np.where(negative, div(np.full_like(result, ONE), result), result)
-    result = np.where(x == 0, ONE, result)
+    if negative.any():
+        result[negative] = div(np.full(int(negative.sum()), ONE), result[negative])
+    result[x == 0] = ONE
     return np.where(x == ONE, E_BITS, result)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from subnetsim.subnet.config import U16_MAX
+from subnetsim.subnet.config import ARITHMETICS, U16_MAX
 from subnetsim.subnet.emission import EpochPayout, PendingEmission
 from subnetsim.subnet.yuma import EpochInputs, EpochOutputs, YumaParams, active_mask
 
@@ -160,6 +160,8 @@ class EpochRecord:
         validator_permit: permits granted for the next epoch.
         incentive_tao, dividends_tao: TAO paid to each uid as miner and as validator.
         stake: TAO staked on each uid after the payout.
+        arithmetic: how Yuma Consensus was computed, ``"float"`` or ``"exact"`` (subtensor's
+            fixed point); ``verify`` recomputes the epoch the same way.
     """
 
     block: int
@@ -178,8 +180,14 @@ class EpochRecord:
     incentive_tao: np.ndarray
     dividends_tao: np.ndarray
     stake: np.ndarray
+    # Checkpoints of float runs stay as they were before exact mode recorded its arithmetic
+    # (the key is `store.state_codec.OMIT_IF_DEFAULT`; importing it here would be a cycle).
+    arithmetic: str = dataclasses.field(default="float",
+                                        metadata={"checkpoint_omit_if_default": True})
 
     def __post_init__(self) -> None:
+        if self.arithmetic not in ARITHMETICS:
+            raise ValueError(f"unknown arithmetic {self.arithmetic!r}")
         for name in _VECTORS:
             dtype = bool if name == "validator_permit" else np.float64
             array = np.array(getattr(self, name), dtype=dtype, copy=True)
@@ -200,9 +208,10 @@ class EpochRecord:
     @classmethod
     def of(cls, *, block: int, index: int, inputs: EpochInputs, params: YumaParams,
            pending: PendingEmission, outputs: EpochOutputs, payout: EpochPayout,
-           stake: np.ndarray) -> EpochRecord:
+           stake: np.ndarray, arithmetic: str = "float") -> EpochRecord:
         """The record of an epoch the chain (or a recomputation) just ran."""
         return cls(block=block, index=index, inputs=inputs, params=params, pending=pending,
+                   arithmetic=arithmetic,
                    incentive=outputs.incentive, dividends=outputs.dividends,
                    consensus=outputs.consensus, validator_trust=outputs.validator_trust,
                    emission_share=outputs.emission, server_emission=outputs.server_emission,
@@ -233,18 +242,22 @@ def epoch_to_data(epoch: EpochRecord) -> dict[str, Any]:
     for name, key in _VECTORS.items():
         value = getattr(epoch, name)
         outputs[key] = value.astype(int).tolist() if name == "validator_permit" else value.tolist()
-    return {"index": epoch.index, "inputs": inputs, "params": dataclasses.asdict(epoch.params),
+    params = dataclasses.asdict(epoch.params)
+    if epoch.arithmetic != "float":  # with the parameters (the store keeps three columns);
+        params["arithmetic"] = epoch.arithmetic  # absent for float epochs, whose stored form
+    return {"index": epoch.index, "inputs": inputs, "params": params,  # and hash are unchanged
             "outputs": outputs}
 
 
 def epoch_from_data(block: int, data: Mapping[str, Any]) -> EpochRecord:
     """Inverse of ``epoch_to_data`` (KeyError/TypeError/ValueError on malformed data)."""
-    inputs, outputs = dict(data["inputs"]), data["outputs"]
+    inputs, outputs, params = dict(data["inputs"]), data["outputs"], dict(data["params"])
+    arithmetic = params.pop("arithmetic", "float")
     pending = PendingEmission(**inputs.pop("pending"))
     vectors = {name: np.asarray(outputs[key]) for name, key in _VECTORS.items()}
     return EpochRecord(block=block, index=int(data["index"]),
-                       inputs=epoch_inputs_from_data(inputs), params=YumaParams(**data["params"]),
-                       pending=pending, **vectors)
+                       inputs=epoch_inputs_from_data(inputs), params=YumaParams(**params),
+                       pending=pending, arithmetic=arithmetic, **vectors)
 
 
 def epoch_inputs_to_data(inputs: EpochInputs) -> dict[str, Any]:

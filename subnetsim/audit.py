@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from subnetsim.subnet.chain import BLOCK_SECONDS
+from subnetsim.subnet.chain import BLOCK_SECONDS, compute_epoch
 from subnetsim.subnet.emission import settle_epoch
 from subnetsim.subnet.errors import StoreError, VerificationError
 from subnetsim.subnet.records import (
@@ -39,7 +39,6 @@ from subnetsim.subnet.records import (
 )
 from subnetsim.subnet.store import RunStore
 from subnetsim.subnet.store.state_codec import CheckpointError
-from subnetsim.subnet.yuma import epoch
 
 __all__ = ["EPOCH_TOLERANCE", "EpochRecompute", "VerifyReport", "recompute_epoch",
            "verify_checkpoint", "verify_run"]
@@ -242,16 +241,17 @@ def _verify_head(info: object, chain: _Chain, expect: str | None) -> tuple[int, 
 
 def recompute_epoch(recorded: EpochRecord) -> EpochRecord:
     """Recompute a recorded epoch from its recorded inputs with the code the chain runs: Yuma
-    Consensus (``yuma.epoch``), the payout (``emission.settle_epoch``) and the record
+    Consensus in the epoch's recorded arithmetic (``chain.compute_epoch``: the float kernel or
+    the exact fixed-point epoch), the payout (``emission.settle_epoch``) and the record
     (``EpochRecord.of``). Stake after the epoch is the recorded stake before it plus what was
     paid: the ledger's crediting must have added exactly the payout."""
-    outputs = epoch(recorded.inputs, recorded.params)
+    outputs, _ = compute_epoch(recorded.inputs, recorded.params, recorded.arithmetic)
     owner = recorded.inputs.owner_uid
     payout = settle_epoch(recorded.pending, outputs.server_emission, outputs.validator_emission,
                           owner_uid=owner)
     return EpochRecord.of(block=recorded.block, index=recorded.index, inputs=recorded.inputs,
                           params=recorded.params, pending=recorded.pending, outputs=outputs,
-                          payout=payout,
+                          payout=payout, arithmetic=recorded.arithmetic,
                           stake=recorded.inputs.stake + payout.stake_credit(owner))
 
 

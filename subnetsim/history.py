@@ -42,12 +42,14 @@ OUTPUT_FIELDS = ("incentive", "dividends", "consensus", "validator_trust")
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class HistoryEpoch:
-    """One recorded epoch: its block, stake, the rows set during it and the registrations."""
+    """One recorded epoch: its block, stake, the rows set during it, the registrations and the
+    uids whose incoming bonds were reset (yuma-simulation's ``reset_bonds`` cases)."""
 
     block: int
     stake_tao: np.ndarray
     weights: dict[int, dict[int, int]]
     registered: tuple[int, ...] = ()
+    reset_bonds: tuple[int, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -125,9 +127,16 @@ def _parse_epoch(entry: Any, n: int, path: str) -> HistoryEpoch:
         weights[uid] = {_uid(k, n, f"{path}.weights.{row_key}"):
                         _integer(v, f"{path}.weights.{row_key}.{k}", 0, U16_MAX)
                         for k, v in row.items()}
-    registered = tuple(_uid(u, n, f"{path}.registered") for u in entry.get("registered", []))
+    registered = _uids(entry, "registered", n, path)
     return HistoryEpoch(block=block, stake_tao=stake.astype(np.float64), weights=weights,
-                        registered=registered)
+                        registered=registered, reset_bonds=_uids(entry, "reset_bonds", n, path))
+
+
+def _uids(entry: Mapping[str, Any], field: str, n: int, path: str) -> tuple[int, ...]:
+    values = entry.get(field, [])
+    if not isinstance(values, list):
+        raise ConfigError(f"{path}.{field}", values, "expected a list of uids")
+    return tuple(_uid(u, n, f"{path}.{field}") for u in values)
 
 
 def _uid(value: Any, n: int, path: str) -> int:
@@ -182,7 +191,8 @@ def _initial_storage(history: History) -> _Storage:
 
 
 def _apply_entry(storage: _Storage, entry: HistoryEpoch) -> None:
-    """Registrations at block - 2, then the rows set at block - 1."""
+    """Registrations at block - 2, then the rows set at block - 1; bond resets (bonds held
+    *to* a uid zeroed in storage) before the epoch."""
     for uid in entry.registered:
         storage.weights[uid] = 0
         storage.weight_set[uid] = False
@@ -198,6 +208,8 @@ def _apply_entry(storage: _Storage, entry: HistoryEpoch) -> None:
         storage.weights[uid, targets] = max_upscale_u16([row[t] for t in targets])
         storage.weight_set[uid, targets] = True
         storage.last_update[uid] = entry.block - 1
+    for uid in entry.reset_bonds:
+        storage.bonds[:, uid] = 0
 
 
 def _inputs(storage: _Storage, entry: HistoryEpoch, tempo: int) -> EpochInputs:

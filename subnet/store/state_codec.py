@@ -31,7 +31,7 @@ import numpy as np
 
 from subnetsim.subnet.errors import StoreError
 
-__all__ = ["MAGIC", "CheckpointError", "decode_state", "encode_state"]
+__all__ = ["MAGIC", "OMIT_IF_DEFAULT", "CheckpointError", "decode_state", "encode_state"]
 
 MAGIC = b"subnetsim-ckpt1\n"
 _ALLOWED_DTYPES = frozenset(np.dtype(name).str for name in (
@@ -93,8 +93,19 @@ class _Encoder:
         if not dataclasses.is_dataclass(value) or name not in self.allowed:
             raise TypeError(f"checkpoint: cannot store a {name}")
         fields = {f.name: self.tree(getattr(value, f.name))
-                  for f in dataclasses.fields(value) if not f.name.startswith("_")}
+                  for f in dataclasses.fields(value)
+                  if not f.name.startswith("_") and not _omitted(f, value)}
         return {"o": name, "v": fields}
+
+
+# A field added after checkpoints existed can be marked ``metadata={OMIT_IF_DEFAULT: True}``:
+# at its default it is not written (older checkpoints, and their digests, stay as they were)
+# and a checkpoint without it reads back the default.
+OMIT_IF_DEFAULT = "checkpoint_omit_if_default"
+
+
+def _omitted(field: dataclasses.Field[Any], value: Any) -> bool:
+    return bool(field.metadata.get(OMIT_IF_DEFAULT)) and getattr(value, field.name) == field.default
 
 
 def _canonical(value: Any) -> str:
@@ -221,7 +232,8 @@ class _Decoder:
         fields = {f.name: f for f in dataclasses.fields(cls)}
         stored = node["v"]
         wanted = {name for name in fields if not name.startswith("_")}
-        if set(stored) != wanted:
+        optional = {name for name in wanted if fields[name].metadata.get(OMIT_IF_DEFAULT)}
+        if not wanted - optional <= set(stored) <= wanted:
             raise ValueError(f"{node['o']}: fields {sorted(set(stored) ^ wanted)} differ")
         instance: Any = object.__new__(cls)
         for name, field in fields.items():

@@ -15,9 +15,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     command = commands.add_parser(
         "replay", help="replay a recorded weight history epoch by epoch",
         description="Run consecutive epochs over HISTORY.json (docs/replay-format.md), carrying "
-        "what the chain stores between epochs: u16 bonds, permits, last_update, registrations.",
+        "what the chain stores between epochs: u16 bonds, permits, last_update, registrations. "
+        "--from reads a yuma-simulation case (.json) or metagraph files (.pt), or bittensor SDK "
+        "metagraph state dicts (.pt, one per block), instead.",
     )
-    command.add_argument("history", type=Path, metavar="HISTORY.json", help="history file")
+    command.add_argument("sources", type=Path, nargs="+", metavar="HISTORY.json",
+                         help="history file; with --from: the case file, or the .pt files "
+                         "(or a directory of them)")
+    command.add_argument("--from", dest="source_kind", default="history",
+                         choices=("history", "yuma-simulation", "metagraph"),
+                         help="what the files are (default: a history file)")
+    command.add_argument("--save-history", type=Path, metavar="FILE",
+                         help="with --from: also write the converted history to FILE")
     command.add_argument("--exact", action="store_true",
                          help="subtensor's fixed-point arithmetic (arithmetic=exact)")
     command.add_argument("--compare", metavar="VARIANTS",
@@ -36,10 +45,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _replay(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from subnetsim.history import load_history, replay_history
+    from subnetsim.history import replay_history
     from subnetsim.subnet.config import parse_assignment, replace_dotted
 
-    history = load_history(args.history)
+    history = _read_history(args)
     hyper = history.hyperparameters
     for text in args.overrides:
         hyper = replace_dotted(hyper, *parse_assignment(text), path="hyperparameters")
@@ -56,6 +65,24 @@ def _replay(args: argparse.Namespace) -> int:
         return 0
     _print_summary(result, variants, exact)
     return 0
+
+
+def _read_history(args: argparse.Namespace) -> Any:
+    """The history named on the command line, converted first when ``--from`` says so."""
+    from subnetsim.history import load_history, parse_history
+    from subnetsim.history_import import import_history
+    from subnetsim.subnet.errors import ConfigError
+
+    if args.source_kind == "history":
+        if len(args.sources) != 1 or args.save_history is not None:
+            raise ConfigError("replay", " ".join(map(str, args.sources)),
+                              "expected one history file (several files, and --save-history,"
+                              " go with --from yuma-simulation|metagraph)")
+        return load_history(args.sources[0])
+    data = import_history(args.source_kind, args.sources)
+    if args.save_history is not None:
+        args.save_history.write_text(json.dumps(data), encoding="utf-8")
+    return parse_history(data)
 
 
 def _print_summary(result: Any, variants: list[str], exact: bool) -> None:

@@ -32,6 +32,25 @@ def test_multiply_divide_and_exp_match_the_scalar_port():
     assert fx.exp(arguments).tolist() == [oracle.exp(int(x)) for x in arguments]
 
 
+def test_the_fast_paths_match_the_scalar_port():
+    """The shapes the epoch uses: a matrix over its column sums (one of them 0), a scalar over
+    a vector, u16 storage read through the proportion table and narrowed by one product."""
+    matrix = RNG.integers(0, fx.ONE + 1, (7, 9))
+    matrix[:, 3] = 0
+    sums = matrix.sum(axis=0, keepdims=True)
+    assert fx.div(matrix, sums).tolist() == [
+        [oracle.div(int(x), int(total)) for x, total in zip(row, sums[0], strict=True)]
+        for row in matrix]
+    vector = RNG.integers(1, 1 << 40, 50)
+    assert fx.div(fx.ONE, vector).tolist() == [oracle.div(fx.ONE, int(y)) for y in vector]
+    stored = np.concatenate([np.arange(0, 65536, 97), [65535, 1, 0]])  # > 256: the table
+    assert fx.u16_proportion(stored).tolist() == [
+        oracle.div(int(x) << 32, oracle.U16 << 32) for x in stored]
+    bits = np.concatenate([RNG.integers(-fx.ONE, 2 * fx.ONE, 500),
+                           [0, -1, fx.ONE - 1, fx.ONE, fx.ONE + 1, 1 << 50]])
+    assert fx.fixed_proportion_to_u16(bits).tolist() == [oracle.to_u16(int(x)) for x in bits]
+
+
 def random_case(seed: int, yuma3: bool, liquid: bool) -> dict:
     rng = np.random.default_rng(seed)
     n, v = 12, 5
