@@ -230,8 +230,14 @@ def _options(read: Any, index: int) -> Any:
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read a scenario TOML file; every problem is a one-line ConfigError."""
-    scenario = from_toml(Scenario, path)
-    if scenario.name == "scenario":
+    return load_named(Scenario, path)
+
+
+def load_named(cls: type, path: str | Path) -> Any:
+    """Read a scenario-like TOML file (``cls`` has a ``name`` field); an unnamed one is named
+    after its file."""
+    scenario = from_toml(cls, path)
+    if scenario.name == dataclasses.fields(cls)[0].default:
         scenario = dataclasses.replace(scenario, name=Path(path).stem)
     return scenario
 

@@ -33,6 +33,9 @@ class BlockFlow:
     """Where one subnet's share of a block went (``DynamicInfo``'s per-block counters)."""
 
     share: float = 0.0
+    moving_price: float = 0.0  # the EMA price the share was computed from
+    miner_burned: float = 0.0
+    emission_enabled: bool = True
     tao_emission: float = 0.0
     tao_in: float = 0.0
     alpha_in: float = 0.0
@@ -56,6 +59,7 @@ class SubnetEconomy:
     moving_price: float = 0.0  # SubnetMovingPrice
     miner_burned: float = 0.0  # MinerBurned
     first_emission_block: int | None = None  # FirstEmissionBlockNumber (set by start_call)
+    start_call_block: int = 0  # when the owner calls start_call (0: started at genesis)
     registration_allowed: bool = True  # NetworkRegistrationAllowed
     emission_enabled: bool = True  # SubnetEmissionEnabled
     owner_cut_enabled: bool = True  # OwnerCutEnabled
@@ -94,6 +98,8 @@ class Economy:
     root_stake: dict[tuple[str, str], Any] = dataclasses.field(default_factory=dict)
     balances: dict[str, Any] = dataclasses.field(default_factory=dict)
     issuance: Any = 0  # TotalIssuance
+    genesis_issuance: Any = 0  # TotalIssuance before the first block
+    issuance_before_emission: Any = 0  # what the last block's emission was computed from
     minted_tao: Any = 0
     recycled_tao: Any = 0
     burned_tao: Any = 0
@@ -134,11 +140,14 @@ class Economy:
     def run_coinbase(self, block: int, emission: Any = None) -> dict[int, AlphaSplit]:
         """Mint and share one block's TAO; returns each emitting subnet's alpha_out split into
         the pending buckets (owner, server, validator; root is kept here as pending_root)."""
+        self.issuance_before_emission = self.issuance
         emission = self.block_emission() if emission is None else emission
         self.issuance += emission
         self.minted_tao += emission
         self.last_emission = emission
         netuids = self.emitting()
+        for subnet in self.subnets.values():  # a subnet outside S gets nothing this block
+            subnet.flow = BlockFlow(share=0.0)
         weights = self.shares(netuids) if netuids else np.zeros(0)
         root_sell = coinbase.root_sell_flag([self.subnets[n].moving_price for n in netuids])
         tw, root_tao = self.params.tao_weight, self.root_tao
@@ -152,7 +161,9 @@ class Economy:
             terms[netuid] = coinbase.subnet_terms(tao_emission, subnet.pool.price,
                                                   alpha_emission, rp, exact=self.exact)
             subnet.flow = BlockFlow(share=float(weight), tao_emission=tao_emission,
-                                    root_proportion=rp)
+                                    root_proportion=rp, moving_price=subnet.moving_price,
+                                    miner_burned=subnet.miner_burned,
+                                    emission_enabled=subnet.emission_enabled)
         for netuid in netuids:
             credit -= self._inject(self.subnets[netuid], terms[netuid])
         splits = {}

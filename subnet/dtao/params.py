@@ -40,3 +40,8 @@ class NetworkParams:
     network_immunity_period: int = param(864_000, 0, None, "blocks a new subnet is immune")
     subnet_limit: int = param(128, 1, 1024, "SubnetLimit")
     start_call_delay: int = param(0, 0, None, "StartCallDelay, blocks")
+    # Genesis of a simulated network (not chain parameters).
+    root_stake_per_validator: float = param(0.0, 0.0, None, "root TAO each validator hotkey "
+                                            "holds at genesis (its own coldkey's)")
+    check_invariants_every: int = param(1, 0, None, "blocks between conservation checks "
+                                        "(0: never; verify checks every checkpoint)")

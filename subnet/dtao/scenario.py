@@ -1,0 +1,119 @@
+"""Network scenario files: ``[network]`` (the economy) and ``[[subnets]]`` (a subnet each).
+
+A file with a ``[[subnets]]`` array is a network scenario; everything else is a single-subnet
+scenario (``subnet/scenario.py``), whose ``[network]`` table means the simulated links. Each
+``[[subnets]]`` entry is a subnet scenario of its own (hyperparameters, registration, neurons,
+task, validation; stakes in alpha) plus its pool at genesis and its life cycle; netuids are 1, 2,
+... in listed order. Loading is strict like every scenario (``ConfigError`` with the dotted path).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from subnetsim.subnet.config import Hyperparameters, from_dict, param
+from subnetsim.subnet.dtao.params import NetworkParams
+from subnetsim.subnet.errors import ConfigError
+from subnetsim.subnet.ledger import RegistrationRules
+from subnetsim.subnet.scenario import (
+    NeuronGroup,
+    QueryPolicy,
+    Recording,
+    Scenario,
+    TaskConfig,
+    ValidationConfig,
+    load_named,
+)
+
+__all__ = ["NetworkScenario", "SubnetSpec", "is_network_file", "load_network_scenario",
+           "network_scenario_from_dict", "subnet_scenario", "subnet_seed"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SubnetSpec:
+    """One subnet of a network scenario (a ``[[subnets]]`` entry)."""
+
+    name: str = ""
+    pool_tao: float = param(100.0, 0.0, None, "SubnetTAO at genesis, TAO")
+    pool_alpha: float = param(100.0, 0.0, None, "SubnetAlphaIn at genesis, alpha")
+    moving_price: float = param(0.0, 0.0, 1.0, "SubnetMovingPrice at genesis")
+    start_block: int = param(0, 0, None, "block of the owner's start_call (0: at genesis)")
+    emission_enabled: bool = param(True, doc="SubnetEmissionEnabled")
+    owner_uid: int = param(0, 0, 4095, "uid of the owner's hotkey (its coldkey owns the subnet)")
+    hyperparameters: Hyperparameters = dataclasses.field(default_factory=Hyperparameters)
+    registration: RegistrationRules = dataclasses.field(default_factory=RegistrationRules)
+    task: TaskConfig = dataclasses.field(default_factory=TaskConfig)
+    validation: ValidationConfig = dataclasses.field(default_factory=ValidationConfig)
+    query_policy: QueryPolicy = dataclasses.field(default_factory=QueryPolicy)
+    neurons: tuple[NeuronGroup, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class NetworkScenario:
+    """A network of subnets on one block clock."""
+
+    name: str = "network"
+    description: str = ""
+    seed: int = param(0, 0, 2**63 - 1, "default seed")
+    blocks: int = param(720, 1, 10_000_000, "block budget of a run")
+    network: NetworkParams = dataclasses.field(default_factory=NetworkParams)
+    recording: Recording = dataclasses.field(default_factory=Recording)
+    subnets: tuple[SubnetSpec, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.subnets:
+            raise ConfigError("subnets", [], "a network scenario needs at least one subnet")
+        if len(self.subnets) > self.network.subnet_limit:
+            raise ConfigError("subnets", len(self.subnets),
+                              f"more than subnet_limit ({self.network.subnet_limit})")
+        for netuid, spec in enumerate(self.subnets, start=1):
+            subnet_scenario(self, netuid)  # every subnet must be a valid subnet scenario
+            for index, group in enumerate(spec.neurons):
+                if group.role == "miner" and group.miner_options().join_block > 0:
+                    raise ConfigError(f"subnets[{netuid - 1}].neurons[{index}].options."
+                                      "join_block", group.miner_options().join_block,
+                                      "late joiners are not modelled in a network yet")
+
+
+def subnet_scenario(network: NetworkScenario, netuid: int) -> Scenario:
+    """The single-subnet scenario of subnet ``netuid`` (what its chain and agents are built
+    from); a ConfigError names the subnet's entry."""
+    spec = network.subnets[netuid - 1]
+    try:
+        return Scenario(name=spec.name or f"subnet{netuid}", seed=network.seed,
+                        blocks=network.blocks, netuid=netuid, owner_uid=spec.owner_uid,
+                        hyperparameters=spec.hyperparameters, registration=spec.registration,
+                        recording=network.recording, task=spec.task, validation=spec.validation,
+                        query_policy=spec.query_policy, neurons=spec.neurons)
+    except ConfigError as error:
+        raise ConfigError(f"subnets[{netuid - 1}].{error.field}", error.value,
+                          error.reason) from None
+
+
+def subnet_seed(seed: int, netuid: int) -> int:
+    """A subnet world's own seed: keyed by (run seed, netuid), so subnets draw independently."""
+    hashed = hashlib.blake2b(f"{seed}:subnet:{netuid}".encode(), digest_size=8).digest()
+    return int.from_bytes(hashed, "little") & (2**63 - 1)
+
+
+def is_network_file(path: str | Path) -> bool:
+    """Whether a scenario file is a network scenario (has ``[[subnets]]``)."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return False  # the single-subnet loader reports it
+    return "subnets" in data
+
+
+def load_network_scenario(path: str | Path) -> NetworkScenario:
+    """Read a network scenario TOML file; every problem is a one-line ConfigError."""
+    return load_named(NetworkScenario, path)
+
+
+def network_scenario_from_dict(data: dict[str, Any]) -> NetworkScenario:
+    """A network scenario from plain data (the resolved config saved with a run)."""
+    return from_dict(NetworkScenario, data)

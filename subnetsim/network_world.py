@@ -1,0 +1,209 @@
+"""Composition root of a dTAO network: subnet worlds on one clock under the network's coinbase.
+
+``NetworkWorld(scenario, seed)`` builds one ``World`` per ``[[subnets]]`` entry (its own chain,
+ledger, Yuma epochs and agents, seeded by ``subnet_seed``) on a shared SimPy environment, moves
+the genesis TAO balances to the network's economy, seeds each pool and the validators' root
+stake, and drives every chain from one ``Network`` process. Its digest is the network's own hash
+chain, whose state root covers the economy and each subnet chain's head.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import simpy
+
+from subnetsim.subnet.chain import BLOCK_SECONDS, Recorder
+from subnetsim.subnet.config import to_dict
+from subnetsim.subnet.dtao.economy import BlockFlow, Economy, SubnetEconomy
+from subnetsim.subnet.dtao.network import Network
+from subnetsim.subnet.dtao.params import NetworkParams
+from subnetsim.subnet.dtao.pool import Pool
+from subnetsim.subnet.dtao.scenario import NetworkScenario, subnet_scenario, subnet_seed
+from subnetsim.subnet.records import canonical_json, digest, run_commitment
+from subnetsim.subnet.store.state_codec import CheckpointError, decode_state, encode_state
+from subnetsim.version import CODE_VERSION
+from subnetsim.world import World
+
+__all__ = ["NETWORK_CHECKPOINT_TYPES", "NetworkResult", "NetworkWorld", "SubnetRow",
+           "network_config_json", "subnet_rows"]
+
+NETWORK_CHECKPOINT_TYPES = (Economy, SubnetEconomy, Pool, NetworkParams, BlockFlow)
+OUTSIDE = "outside"  # holder of the issuance the scenario puts outside the simulated accounts
+
+
+def network_config_json(scenario: NetworkScenario) -> str:
+    """The canonical JSON of a network scenario: what a run store keeps and block 1 commits to."""
+    return canonical_json(to_dict(scenario))
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SubnetRow:
+    """One subnet at the end of a run (``run --json``'s ``subnets`` and btcli's table)."""
+
+    netuid: int
+    name: str
+    price: float
+    moving_price: float
+    tao_in: float
+    alpha_in: float
+    alpha_out: float
+    emission_share: float
+    tao_emission: float
+    root_proportion: float
+    tempo: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class NetworkResult:
+    """Summary of a finished network run."""
+
+    digest: str
+    blocks: int
+    seed: int
+    issuance_tao: float
+    root_tao: float
+    subnets: tuple[SubnetRow, ...]
+
+
+def subnet_rows(economy: Economy) -> tuple[SubnetRow, ...]:
+    """Each subnet now, in netuid order (spot price, pools, the last block's flows)."""
+    return tuple(SubnetRow(netuid=netuid, name=s.name, price=s.pool.price,
+                           moving_price=s.moving_price, tao_in=float(s.pool.tao),
+                           alpha_in=float(s.pool.alpha), alpha_out=float(s.alpha_out),
+                           emission_share=s.flow.share, tao_emission=float(s.flow.tao_emission),
+                           root_proportion=s.flow.root_proportion, tempo=s.tempo)
+                 for netuid, s in sorted(economy.subnets.items()))
+
+
+class NetworkWorld:
+    """The network, its subnet worlds and their agents on one clock."""
+
+    def __init__(self, scenario: NetworkScenario, seed: int, recorder: Recorder | None = None,
+                 start_block: int = 0) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        self.env = simpy.Environment(initial_time=start_block * BLOCK_SECONDS)
+        self.subnets: dict[int, World] = {}
+        for netuid in range(1, len(scenario.subnets) + 1):
+            world = World(subnet_scenario(scenario, netuid), subnet_seed(seed, netuid),
+                          start_block=start_block, env=self.env)
+            world.chain.state_commitment = None  # the network checkpoints the whole state
+            self.subnets[netuid] = world
+        economy = _genesis_economy(scenario, self.subnets)
+        self.network = Network(self.env, economy,
+                               {n: w.chain for n, w in self.subnets.items()}, recorder=recorder,
+                               head_hash=run_commitment(network_config_json(scenario), seed,
+                                                        scenario.name, CODE_VERSION))
+        self.network.block = start_block
+        self.network.state_commitment = self._commit_state
+        self.checkpoint: tuple[int, bytes] | None = None
+
+    @property
+    def chain(self) -> Network:
+        """The block producer ``commands.advance`` reads the block number from."""
+        return self.network
+
+    @property
+    def economy(self) -> Economy:
+        return self.network.economy
+
+    def start(self) -> None:
+        """The network's process first, then each subnet's agents (in netuid order)."""
+        self.env.process(self.network.produce_blocks(self.env))
+        for world in self.subnets.values():
+            world.start(chain=False)
+
+    def run_to_block(self, block: int) -> None:
+        """Advance until ``block`` has been produced (and nothing after it has happened)."""
+        if block > self.network.block:
+            self.env.run(until=block * BLOCK_SECONDS + 1e-6)
+
+    # --- checkpoints -------------------------------------------------------------------------
+
+    def _commit_state(self, number: int) -> str | None:
+        if number % self.scenario.recording.checkpoint_every:
+            return None
+        self.checkpoint = (number, self.state())
+        return digest(self.checkpoint[1])
+
+    def state(self) -> bytes:
+        """The network's full state at a block boundary (data only, ``state_codec``)."""
+        data = {"block": self.network.block, "economy": self.network.economy,
+                "subnets": [self.subnets[n].state() for n in sorted(self.subnets)],
+                "heads": [self.subnets[n].chain.head_hash for n in sorted(self.subnets)]}
+        return encode_state(data, NETWORK_CHECKPOINT_TYPES)
+
+    @classmethod
+    def from_state(cls, scenario: NetworkScenario, seed: int, state: bytes, head_hash: str,
+                   recorder: Recorder | None = None) -> NetworkWorld:
+        """Rebuild a network from a checkpoint taken by ``state`` at the block whose hash is
+        ``head_hash``; CheckpointError if the bytes are not a state of this scenario."""
+        data = decode_network_state(state)
+        try:
+            world = cls(scenario, seed, recorder=recorder, start_block=data["block"])
+            if not isinstance(data["economy"], Economy):
+                raise TypeError("the economy is not an Economy")
+            world.network.economy = data["economy"]
+            for (netuid, sub), blob, head in zip(sorted(world.subnets.items()), data["subnets"],
+                                                 data["heads"], strict=True):
+                restored = World.from_state(sub.scenario, sub.seed, blob, head, env=world.env)
+                restored.chain.state_commitment = None
+                world.subnets[netuid] = restored
+            world.network = Network(world.env, world.network.economy,
+                                    {n: w.chain for n, w in world.subnets.items()},
+                                    recorder=recorder, head_hash=head_hash)
+            world.network.block = data["block"]
+            world.network.state_commitment = world._commit_state
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+            raise CheckpointError(f"checkpoint: not a state of this run ({error!r})") from None
+        return world
+
+    def result(self) -> NetworkResult:
+        """The run's summary at the current block."""
+        economy = self.network.economy
+        return NetworkResult(digest=self.network.head_hash, blocks=self.network.block,
+                             seed=self.seed, issuance_tao=float(economy.issuance),
+                             root_tao=float(economy.root_tao), subnets=subnet_rows(economy))
+
+
+def decode_network_state(state: bytes) -> dict[str, Any]:
+    """A network checkpoint's data (economy and each subnet world's state bytes)."""
+    return decode_state(state, NETWORK_CHECKPOINT_TYPES)
+
+
+def _genesis_economy(scenario: NetworkScenario, worlds: dict[int, World]) -> Economy:
+    """Pools as the scenario seeds them; genesis stakes are alpha already out; every TAO
+    balance moves to the network; each validator hotkey gets its root stake."""
+    params = scenario.network
+    economy = Economy(params=params)
+    for netuid, world in sorted(worlds.items()):
+        spec = scenario.subnets[netuid - 1]
+        ledger = world.chain.ledger
+        staked = float(ledger.stake.sum())
+        economy.subnets[netuid] = SubnetEconomy(
+            netuid=netuid, name=world.scenario.name, owner_coldkey=world.chain.owner_coldkey(),
+            pool=Pool(tao=spec.pool_tao, alpha=spec.pool_alpha, fee_rate=params.fee_rate,
+                      kind=params.pool_kind),
+            tempo=spec.hyperparameters.tempo, alpha_out=staked,
+            alpha_minted=spec.pool_alpha + staked, moving_price=spec.moving_price,
+            first_emission_block=1 if spec.start_block == 0 else None,
+            start_call_block=spec.start_block, emission_enabled=spec.emission_enabled)
+        for coldkey, amount in sorted(ledger.balances.items()):
+            economy.balances[coldkey] = economy.balances.get(coldkey, 0.0) + amount
+        ledger.balances.clear()
+        if params.root_stake_per_validator > 0:
+            for neuron in world.neurons:
+                if neuron.role == "validator":
+                    economy.root_stake[(neuron.coldkey, neuron.hotkey)] = \
+                        params.root_stake_per_validator
+    if params.initial_issuance > 0:
+        economy.balances[OUTSIDE] = params.initial_issuance
+    pools = sum(s.pool.tao for s in economy.subnets.values())
+    economy.issuance = economy.genesis_issuance = (
+        pools + economy.root_tao + sum(economy.balances.values()))
+    return economy

@@ -1,0 +1,146 @@
+"""A network of subnets: the coinbase drives real subnet chains; staking swaps; invariants."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from subnetsim.network_world import NetworkWorld
+from subnetsim.subnet.dtao.halving import halving_issuance
+from subnetsim.subnet.dtao.invariants import check_invariants
+from subnetsim.subnet.dtao.network import InvariantError, NetworkCall
+from subnetsim.subnet.dtao.scenario import load_network_scenario
+
+SCENARIO = Path(__file__).parents[1] / "data" / "net_small.toml"
+
+
+@pytest.fixture(scope="module")
+def scenario():  # noqa: ANN201
+    return load_network_scenario(SCENARIO)
+
+
+def _world(scenario, **network):  # noqa: ANN001, ANN202
+    if network:
+        scenario = dataclasses.replace(
+            scenario, network=dataclasses.replace(scenario.network, **network))
+    world = NetworkWorld(scenario, scenario.seed)
+    world.start()
+    return world
+
+
+def test_each_subnet_runs_its_own_epochs_paid_in_alpha(scenario) -> None:  # noqa: ANN001
+    world = _world(scenario)
+    stake_before = {n: w.chain.ledger.stake.sum() for n, w in world.subnets.items()}
+    world.run_to_block(61)
+    for netuid, sub in world.subnets.items():
+        tempo = sub.scenario.hyperparameters.tempo
+        assert sub.chain.epoch_index == 61 // tempo  # every subnet on its own tempo
+        # Paid in alpha: the stakes grew by what the coinbase minted as alpha_out, not TAO.
+        assert sub.chain.ledger.stake.sum() > stake_before[netuid]
+    economy = world.economy
+    assert economy.minted_tao == pytest.approx(61.0)
+    shares = [s.flow.share for s in economy.subnets.values()]
+    assert sum(shares) == pytest.approx(1.0)
+    assert shares[0] / shares[1] == pytest.approx(
+        economy.subnets[1].flow.moving_price / economy.subnets[2].flow.moving_price)
+
+
+def test_root_stake_enters_stake_weights_and_earns_root_dividends(scenario) -> None:  # noqa: ANN001
+    world = _world(scenario)
+    root_before = world.economy.root_tao
+    world.run_to_block(60)
+    chain = world.subnets[1].chain
+    last = chain.last_epoch
+    assert last is not None
+    tw_root = world.economy.params.tao_weight * world.network.root_by_uid(chain)
+    assert last.inputs.stake[0] > chain.ledger.stake[0]  # alpha + tw x root (before payout)
+    assert tw_root[0] > 0
+    assert world.economy.root_tao > root_before  # root dividends claimed into root stake
+
+
+def test_stake_unstake_and_move_are_swaps(scenario) -> None:  # noqa: ANN001
+    world = _world(scenario)
+    world.run_to_block(2)
+    economy, network = world.economy, world.network
+    ledger1 = world.subnets[1].chain.ledger
+    coldkey = ledger1.coldkey_of(2)
+    balance = economy.balances[coldkey]
+    price = economy.subnets[1].pool.price
+    done = network.submit(NetworkCall(kind="add_stake", coldkey=coldkey, hotkey="validator-0",
+                                      netuid=1, amount=5.0))
+    world.run_to_block(3)
+    accepted, facts = done.value
+    assert accepted
+    assert economy.balances[coldkey] == pytest.approx(balance - 5.0)
+    assert facts["alpha"] < 5.0 / price  # slippage and the fee: less than spot would give
+    assert economy.subnets[1].pool.price > price
+    held = ledger1.stake_by_owner[(coldkey, 0)]
+    moved = network.submit(NetworkCall(kind="move_stake", coldkey=coldkey, hotkey="validator-0",
+                                       netuid=1, amount=held / 2, destination=2))
+    sold = network.submit(NetworkCall(kind="remove_stake", coldkey=coldkey,
+                                      hotkey="validator-0", netuid=1, amount=held / 4))
+    too_much = network.submit(NetworkCall(kind="remove_stake", coldkey=coldkey,
+                                          hotkey="validator-0", netuid=1, amount=held))
+    world.run_to_block(4)
+    assert moved.value[0] and moved.value[1]["restaked"]
+    assert world.subnets[2].chain.ledger.stake_by_owner[(coldkey, 0)] == pytest.approx(
+        moved.value[1]["alpha"])
+    assert sold.value[0]
+    assert too_much.value == (False, {})
+    # The invariants held every block (checked by the network itself) and hold now.
+    assert check_invariants(economy, network.held()) == []
+
+
+def test_a_broken_book_is_caught_the_same_block(scenario) -> None:  # noqa: ANN001
+    world = _world(scenario)
+    world.run_to_block(3)
+    world.economy.subnets[2].pool = dataclasses.replace(world.economy.subnets[2].pool,
+                                                         tao=world.economy.subnets[2].pool.tao
+                                                         + 1e-3)
+    with pytest.raises(InvariantError, match="TAO: issuance"):
+        world.run_to_block(4)
+    world = _world(scenario)
+    world.run_to_block(3)
+    world.subnets[1].chain.ledger.credit_stake("coldkey-0", 0, 1e-3)  # alpha from nowhere
+    with pytest.raises(InvariantError, match="alpha sn1"):
+        world.run_to_block(4)
+
+
+def test_emission_halves_at_the_documented_issuance(scenario) -> None:  # noqa: ANN001
+    start = halving_issuance(1) - 2270.0 - 2.5  # genesis holdings are 2270 TAO
+    world = _world(scenario, initial_issuance=start)
+    world.run_to_block(2)
+    assert world.economy.last_emission == 1.0
+    world.run_to_block(4)
+    assert world.economy.issuance_before_emission >= halving_issuance(1)
+    assert world.economy.last_emission == 0.5
+
+
+def test_miner_burn_lowers_the_subnets_share(scenario) -> None:  # noqa: ANN001
+    subnets = list(scenario.subnets)
+    burner = dataclasses.replace(subnets[0], owner_uid=2)  # the owner's hotkey is a miner
+    world = _world(dataclasses.replace(scenario, subnets=(burner, subnets[1])))
+    world.run_to_block(41)
+    economy = world.economy
+    burned = economy.subnets[1].miner_burned
+    assert 0.0 < burned < 1.0  # the fixed validators weight every miner, the owner's too
+    world.run_to_block(42)
+    flows = [economy.subnets[n].flow for n in (1, 2)]
+    weighted = [f.moving_price * (1 - f.miner_burned) for f in flows]
+    assert flows[0].miner_burned == burned
+    assert flows[0].share == pytest.approx(weighted[0] / sum(weighted))
+    assert flows[0].share < flows[0].moving_price / (flows[0].moving_price
+                                                     + flows[1].moving_price)
+
+
+def test_same_digest_twice_and_a_different_seed_differs(scenario) -> None:  # noqa: ANN001
+    first, second = _world(scenario), _world(scenario)
+    first.run_to_block(30)
+    second.run_to_block(30)
+    assert first.network.head_hash == second.network.head_hash
+    other = NetworkWorld(scenario, scenario.seed + 1)
+    other.start()
+    other.run_to_block(30)
+    assert other.network.head_hash != first.network.head_hash
