@@ -84,6 +84,9 @@ class Chain(BlockProducer):
         # root holders add to Yuma's stake weights (tao_weight x root stake per uid).
         self.emission_source: Callable[[int], PendingEmission] | None = None
         self.extra_stake: Callable[[], np.ndarray] | None = None
+        # Set by the network for one block when MaxEpochsPerBlock epochs already ran in it: a due
+        # epoch is deferred to the next block (``PendingEpochAt = block + 1``).
+        self.defer_epoch = False
 
     # --- for agents --------------------------------------------------------------------------
 
@@ -163,6 +166,10 @@ class Chain(BlockProducer):
         # on_initialize: everything below runs before the block's extrinsics.
         self.ledger.start_block(number)
         epoch_due = self.epoch_due(number)
+        if epoch_due and self.defer_epoch:
+            self.ledger.pending_epoch_at = number + 1
+            self.log_event("epoch_deferred", to_block=number + 1)
+            epoch_due = False
         if epoch_due:
             self._reveal_timelocked()
         if not self.ledger.is_halted("emissions"):

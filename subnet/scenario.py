@@ -262,7 +262,7 @@ def apply_overrides(scenario: Scenario, assignments: list[str]) -> Scenario:
     return scenario
 
 
-def block_budget(scenario: Scenario, blocks: int | None, epochs: int | None) -> int | None:
+def block_budget(scenario: Any, blocks: int | None, epochs: int | None) -> int | None:
     """Blocks to simulate for ``--blocks`` / ``--epochs`` (None: the scenario's own budget):
     up to the ``epochs``-th epoch under the scenario's ``epoch_schedule`` (``subnet/schedule.py``).
     """

@@ -15,27 +15,21 @@ from typing import Any
 import simpy
 
 from subnetsim.subnet.chain import BLOCK_SECONDS, Recorder
-from subnetsim.subnet.config import to_dict
 from subnetsim.subnet.dtao.economy import BlockFlow, Economy, SubnetEconomy
 from subnetsim.subnet.dtao.network import Network
 from subnetsim.subnet.dtao.params import NetworkParams
 from subnetsim.subnet.dtao.pool import Pool
 from subnetsim.subnet.dtao.scenario import NetworkScenario, subnet_scenario, subnet_seed
-from subnetsim.subnet.records import canonical_json, digest, run_commitment
+from subnetsim.subnet.records import digest, run_commitment
 from subnetsim.subnet.store.state_codec import CheckpointError, decode_state, encode_state
 from subnetsim.version import CODE_VERSION
-from subnetsim.world import World
+from subnetsim.world import World, config_json
 
 __all__ = ["NETWORK_CHECKPOINT_TYPES", "NetworkResult", "NetworkWorld", "SubnetRow",
-           "network_config_json", "subnet_rows"]
+           "decode_network_state", "subnet_rows"]
 
 NETWORK_CHECKPOINT_TYPES = (Economy, SubnetEconomy, Pool, NetworkParams, BlockFlow)
 OUTSIDE = "outside"  # holder of the issuance the scenario puts outside the simulated accounts
-
-
-def network_config_json(scenario: NetworkScenario) -> str:
-    """The canonical JSON of a network scenario: what a run store keeps and block 1 commits to."""
-    return canonical_json(to_dict(scenario))
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,6 +45,7 @@ class SubnetRow:
     alpha_out: float
     emission_share: float
     tao_emission: float
+    tao_in_emission: float
     root_proportion: float
     tempo: int
 
@@ -68,6 +63,7 @@ class NetworkResult:
     issuance_tao: float
     root_tao: float
     subnets: tuple[SubnetRow, ...]
+    blocks_since_epoch: dict[int, int] = dataclasses.field(default_factory=dict)
 
 
 def subnet_rows(economy: Economy) -> tuple[SubnetRow, ...]:
@@ -76,6 +72,7 @@ def subnet_rows(economy: Economy) -> tuple[SubnetRow, ...]:
                            moving_price=s.moving_price, tao_in=float(s.pool.tao),
                            alpha_in=float(s.pool.alpha), alpha_out=float(s.alpha_out),
                            emission_share=s.flow.share, tao_emission=float(s.flow.tao_emission),
+                           tao_in_emission=float(s.flow.tao_in),
                            root_proportion=s.flow.root_proportion, tempo=s.tempo)
                  for netuid, s in sorted(economy.subnets.items()))
 
@@ -93,11 +90,14 @@ class NetworkWorld:
             world = World(subnet_scenario(scenario, netuid), subnet_seed(seed, netuid),
                           start_block=start_block, env=self.env)
             world.chain.state_commitment = None  # the network checkpoints the whole state
+            # Subnets that exist at genesis were registered long before it: init_new_network's
+            # stagger LastEpochBlock = registration - netuid % tempo, unsaturated.
+            world.chain.last_epoch_block = start_block - netuid % world.chain.hyper.tempo
             self.subnets[netuid] = world
         economy = _genesis_economy(scenario, self.subnets)
         self.network = Network(self.env, economy,
                                {n: w.chain for n, w in self.subnets.items()}, recorder=recorder,
-                               head_hash=run_commitment(network_config_json(scenario), seed,
+                               head_hash=run_commitment(config_json(scenario), seed,
                                                         scenario.name, CODE_VERSION))
         self.network.block = start_block
         self.network.state_commitment = self._commit_state
@@ -163,12 +163,18 @@ class NetworkWorld:
             raise CheckpointError(f"checkpoint: not a state of this run ({error!r})") from None
         return world
 
+    def blocks_since_epoch(self) -> dict[int, int]:
+        """Blocks since each subnet's last epoch (btcli's TEMPO k/n)."""
+        return {netuid: self.network.block - world.chain.last_epoch_block
+                for netuid, world in self.subnets.items()}
+
     def result(self) -> NetworkResult:
         """The run's summary at the current block."""
         economy = self.network.economy
         return NetworkResult(digest=self.network.head_hash, blocks=self.network.block,
                              seed=self.seed, issuance_tao=float(economy.issuance),
-                             root_tao=float(economy.root_tao), subnets=subnet_rows(economy))
+                             root_tao=float(economy.root_tao), subnets=subnet_rows(economy),
+                             blocks_since_epoch=self.blocks_since_epoch())
 
 
 def decode_network_state(state: bytes) -> dict[str, Any]:

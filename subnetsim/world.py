@@ -41,8 +41,9 @@ CHECKPOINT_TYPES = (Ledger, Hyperparameters, RegistrationRules, Commit, PendingE
 _CHAIN_FIELDS = ("pending", "minted", "halt_until", "last_epoch_block", "last_epoch")
 
 
-def config_json(scenario: Scenario) -> str:
-    """The canonical JSON of a scenario: what a run store keeps and block 1 commits to."""
+def config_json(scenario: Any) -> str:
+    """The canonical JSON of a scenario (one subnet or a network): what a run store keeps and
+    block 1 commits to."""
     return canonical_json(to_dict(scenario))
 
 

@@ -28,6 +28,7 @@ from subnetsim.subnet.dtao.invariants import check_invariants
 from subnetsim.subnet.dtao.pool import swap_alpha_for_tao
 from subnetsim.subnet.emission import PendingEmission
 from subnetsim.subnet.errors import ExtrinsicError
+from subnetsim.subnet.ledger import Ledger
 from subnetsim.subnet.producer import BlockProducer, Recorder
 from subnetsim.subnet.records import (
     GENESIS_PARENT,
@@ -67,10 +68,9 @@ class NetworkCall:
         return data
 
 
-def held_alpha(chain: Chain) -> float:
+def held_alpha(ledger: Ledger, pending: PendingEmission) -> float:
     """A subnet's alpha on its chain's books: stakes, pending epoch emission, burned payouts."""
-    ledger = chain.ledger
-    return float(ledger.stake.sum()) + chain.pending.total + ledger.burned
+    return float(ledger.stake.sum()) + pending.total + ledger.burned
 
 
 class Network(BlockProducer):
@@ -98,7 +98,8 @@ class Network(BlockProducer):
 
     def held(self) -> dict[int, float]:
         """Each subnet's alpha on its chain's books (for the invariants)."""
-        return {netuid: held_alpha(chain) for netuid, chain in self.chains.items()}
+        return {netuid: held_alpha(chain.ledger, chain.pending)
+                for netuid, chain in self.chains.items()}
 
     # --- hooks the chains call ---------------------------------------------------------------
 
@@ -132,9 +133,11 @@ class Network(BlockProducer):
         self._producing = number
         economy = self.economy
         self._splits = economy.run_coinbase(number)
+        epochs = 0
         for netuid, chain in self.chains.items():
+            chain.defer_epoch = epochs >= economy.params.max_epochs_per_block
             chain.produce_block()
-            self._after_subnet_block(netuid, chain, number)
+            epochs += self._after_subnet_block(netuid, chain, number)
         economy.update_moving_prices(number)
         self._start_calls(number)  # an owner's extrinsic, after the block's on_initialize
         extrinsic_records = self._apply_mempool(number)
@@ -153,7 +156,8 @@ class Network(BlockProducer):
                 subnet.first_emission_block = number + 1
                 self.log_event("start_call", netuid=netuid, first_emission_block=number + 1)
 
-    def _after_subnet_block(self, netuid: int, chain: Chain, number: int) -> None:
+    def _after_subnet_block(self, netuid: int, chain: Chain, number: int) -> int:
+        """Recycle alpha a halted subnet did not take; settle its epoch: 1 if one ran."""
         subnet = self.economy.subnets[netuid]
         unclaimed = self._splits.pop(netuid, None)
         if unclaimed is not None:  # the subnet's emissions are halted: its alpha is recycled
@@ -161,8 +165,10 @@ class Network(BlockProducer):
             subnet.alpha_out -= amount
             subnet.alpha_recycled += amount
         record = chain.last_epoch
-        if record is not None and record.block == number:
-            self._settle_root_and_burn(subnet, chain, record)
+        if record is None or record.block != number:
+            return 0
+        self._settle_root_and_burn(subnet, chain, record)
+        return 1
 
     def _settle_root_and_burn(self, subnet: SubnetEconomy, chain: Chain,
                               record: EpochRecord) -> None:

@@ -1,7 +1,7 @@
 """The network economy's parameters, subtensor names in natural units.
 
 Defaults are subtensor main @ 14bc6f9f964b (spec 425) code defaults, or the live value where the
-reference (``docs/dtao.md`` section 8, copied from /work/shared/reference/dtao.md) marks a known
+reference (``docs/dtao.md``, from the dTAO reference's section 8) marks a known
 live one: ``tao_weight`` 0.18 (``migrate_rao``), ``subnet_moving_alpha`` 0.0003 (the live value
 per latent-to/developer-docs PR #57; the code default is 0.000003).
 """
@@ -40,6 +40,8 @@ class NetworkParams:
     network_immunity_period: int = param(864_000, 0, None, "blocks a new subnet is immune")
     subnet_limit: int = param(128, 1, 1024, "SubnetLimit")
     start_call_delay: int = param(0, 0, None, "StartCallDelay, blocks")
+    max_epochs_per_block: int = param(2, 1, None, "MaxEpochsPerBlock (production): more due "
+                                      "epochs wait a block")
     # Genesis of a simulated network (not chain parameters).
     root_stake_per_validator: float = param(0.0, 0.0, None, "root TAO each validator hotkey "
                                             "holds at genesis (its own coldkey's)")

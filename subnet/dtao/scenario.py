@@ -15,7 +15,13 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from subnetsim.subnet.config import Hyperparameters, from_dict, param
+from subnetsim.subnet.config import (
+    Hyperparameters,
+    from_dict,
+    param,
+    parse_assignment,
+    replace_dotted,
+)
 from subnetsim.subnet.dtao.params import NetworkParams
 from subnetsim.subnet.errors import ConfigError
 from subnetsim.subnet.ledger import RegistrationRules
@@ -29,7 +35,8 @@ from subnetsim.subnet.scenario import (
     load_named,
 )
 
-__all__ = ["NetworkScenario", "SubnetSpec", "is_network_file", "load_network_scenario",
+__all__ = ["NetworkScenario", "SubnetSpec", "apply_network_overrides", "is_network_file",
+           "load_network_scenario",
            "network_scenario_from_dict", "subnet_scenario", "subnet_seed"]
 
 
@@ -117,3 +124,14 @@ def load_network_scenario(path: str | Path) -> NetworkScenario:
 def network_scenario_from_dict(data: dict[str, Any]) -> NetworkScenario:
     """A network scenario from plain data (the resolved config saved with a run)."""
     return from_dict(NetworkScenario, data)
+
+
+def apply_network_overrides(scenario: NetworkScenario,
+                            assignments: list[str]) -> NetworkScenario:
+    """``scenario`` with CLI ``KEY=VALUE`` assignments applied in order (``--set``): a network
+    parameter by name (``tao_weight=0.18``) or a dotted path (``recording.checkpoint_every``)."""
+    names = {f.name for f in dataclasses.fields(NetworkParams)}
+    for text in assignments:
+        key, value = parse_assignment(text)
+        scenario = replace_dotted(scenario, f"network.{key}" if key in names else key, value)
+    return scenario

@@ -144,3 +144,15 @@ def test_same_digest_twice_and_a_different_seed_differs(scenario) -> None:  # no
     other.start()
     other.run_to_block(30)
     assert other.network.head_hash != first.network.head_hash
+
+
+def test_the_shipped_default_network_has_eight_subnets_and_runs() -> None:
+    from subnetsim.catalog import resolve
+
+    scenario = load_network_scenario(resolve("dtao_default"))
+    assert len(scenario.subnets) == 8
+    world = NetworkWorld(scenario, scenario.seed)
+    world.start()
+    world.run_to_block(5)
+    assert check_invariants(world.economy, world.network.held()) == []
+    assert sum(s.flow.share for s in world.economy.subnets.values()) == pytest.approx(1.0)
