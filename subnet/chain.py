@@ -34,7 +34,7 @@ from subnetsim.subnet.errors import ExtrinsicError
 from subnetsim.subnet.extrinsics import Extrinsic, GovernanceCall, TriggerEpoch
 from subnetsim.subnet.ledger import SCOPES, Ledger
 from subnetsim.subnet.producer import BLOCK_SECONDS, BlockProducer, Recorder
-from subnetsim.subnet.records import BlockRecord, EpochRecord, ExtrinsicRecord
+from subnetsim.subnet.records import BlockRecord, EpochRecord, EventRecord, ExtrinsicRecord
 from subnetsim.subnet.yuma import EpochInputs, EpochOutputs, YumaParams, epoch
 from subnetsim.subnet.yuma_exact import epoch_exact
 
@@ -158,6 +158,12 @@ class Chain(BlockProducer):
 
     def produce_block(self) -> BlockRecord:
         """Produce the next block now (the process calls this; tests may call it directly)."""
+        number, extrinsic_records, epoch_record = self.run_block()
+        return self.seal_and_record(number, extrinsic_records, epoch_record)
+
+    def run_block(self) -> tuple[int, list[ExtrinsicRecord], EpochRecord | None]:
+        """Everything a block does but sealing it: a dTAO network runs its subnets' blocks with
+        this and seals one network block over them (``subnet/dtao/network.py``)."""
         number = self.block + 1
         self._producing = number
         # A halt ends at the start of its until_block (like safe mode's EnteredUntil in
@@ -184,7 +190,13 @@ class Chain(BlockProducer):
         extrinsic_records = self._apply_mempool(number)
         self.block = number
         self.ledger.end_block(number)
-        return self.seal_and_record(number, extrinsic_records, epoch_record)
+        return number, extrinsic_records, epoch_record
+
+    def take_events(self) -> list[EventRecord]:
+        """The events logged since the last block was sealed (the network re-logs them)."""
+        events, self._events = self._events, []
+        self._producing = None
+        return events
 
     def _apply_mempool(self, number: int) -> list[ExtrinsicRecord]:
         queue, self._mempool = self._mempool, []

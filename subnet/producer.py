@@ -53,6 +53,11 @@ class BlockProducer:
         """Hash of the state after a block (part of the block hash)."""
         raise NotImplementedError
 
+    def block_state_root(self, checkpointed: bool) -> str:
+        """The state root a block is sealed with (``checkpointed``: the block commits to a
+        checkpoint, whose restore is proven against this root). Default: ``state_root``."""
+        return self.state_root()
+
     def log_event(self, kind: str, /, **data: Any) -> None:
         """Record an event in the block being produced (or the next one, between blocks)."""
         block = self._producing if self._producing is not None else self.block + 1
@@ -68,13 +73,15 @@ class BlockProducer:
                         epoch_record: EpochRecord | None) -> BlockRecord:
         """The end of a block: commit to a checkpoint if one is due, seal the block over its
         extrinsics, events, epoch and state root, and hand it to the recorder."""
+        committed = False
         if self.state_commitment is not None:
             state_digest = self.state_commitment(number)
             if state_digest is not None:
                 self.log_event("checkpoint", state_digest=state_digest)
+                committed = True
         events, self._events = self._events, []
         self._producing = None
-        root = self.state_root()
+        root = self.block_state_root(committed)
         ext_hash = extrinsics_hash(extrinsic_records)
         contents = contents_hash(events, epoch_record)
         own_hash = block_hash(number, self.env.now, self.head_hash, ext_hash, contents, root)

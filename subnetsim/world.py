@@ -354,6 +354,7 @@ def _build_validators(world: World, members: list[Member]) -> list[Any]:
         if group.role == "miner" and group.options.get("operator"):
             owned.setdefault(group.options["operator"], []).append(neuron.hotkey)
     validators: list[Any] = []
+    miner_uids = tuple(n.uid for n in world.neurons if n.role == "miner")
     for group, _, _, neuron in members:
         if group.role != "validator":
             continue
@@ -361,7 +362,7 @@ def _build_validators(world: World, members: list[Member]) -> list[Any]:
             validators.append(ScriptedValidator.for_uid(
                 uid=neuron.uid, hotkey=neuron.hotkey, coldkey=neuron.coldkey,
                 behaviour=neuron.behaviour, seed=world.seed, capacity=world.chain.ledger.capacity,
-                miner_uids=tuple(n.uid for n in world.neurons if n.role == "miner")))
+                miner_uids=miner_uids))
             continue
         from subnetsim.validators.validator import Validator
 

@@ -201,7 +201,7 @@ class Economy:
             subnet.flow.excess_tao = excess
             spent += excess
         if new_weights is not None:
-            pool = dataclasses.replace(pool, tao=pool.tao + tao_in, alpha=pool.alpha + alpha_in)
+            pool = pool.with_reserves(pool.tao + tao_in, pool.alpha + alpha_in)
             subnet.alpha_minted += alpha_in
             spent += tao_in
             subnet.flow.tao_in, subnet.flow.alpha_in = tao_in, alpha_in

@@ -14,6 +14,7 @@ invariants are checked and the network block is sealed into its own hash chain.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -35,7 +36,6 @@ from subnetsim.subnet.records import (
     BlockRecord,
     EpochRecord,
     ExtrinsicRecord,
-    canonical_json,
     digest,
 )
 
@@ -136,7 +136,8 @@ class Network(BlockProducer):
         epochs = 0
         for netuid, chain in self.chains.items():
             chain.defer_epoch = epochs >= economy.params.max_epochs_per_block
-            chain.produce_block()
+            _, records, epoch_record = chain.run_block()
+            self._relog(netuid, chain, records, epoch_record)
             epochs += self._after_subnet_block(netuid, chain, number)
         economy.update_moving_prices(number)
         self._start_calls(number)  # an owner's extrinsic, after the block's on_initialize
@@ -148,6 +149,20 @@ class Network(BlockProducer):
             if problems:
                 raise InvariantError(f"block {number}: " + "; ".join(problems))
         return self.seal_and_record(number, extrinsic_records, None)
+
+    def _relog(self, netuid: int, chain: Chain, records: list[ExtrinsicRecord],
+               epoch_record: EpochRecord | None) -> None:
+        """A subnet block is not sealed on its own: its events, its rejected extrinsics and a
+        digest of its epoch's results go into the network block (which they hash into)."""
+        for event in chain.take_events():
+            self.log_event(event.kind, netuid=netuid, **event.data)
+        for record in records:
+            if not record.accepted:
+                self.log_event("rejected", netuid=netuid, kind=record.kind,
+                               hotkey=record.hotkey, error=record.error)
+        if epoch_record is not None:
+            self.log_event("epoch", netuid=netuid, index=epoch_record.index,
+                           results=_epoch_digest(epoch_record))
 
     def _start_calls(self, number: int) -> None:
         """Owners' scheduled ``start_call``: staking opens, emission starts the next block."""
@@ -254,14 +269,39 @@ class Network(BlockProducer):
                                       call.amount)
         raise ExtrinsicError("UnknownCall", call.kind)
 
+    def block_state_root(self, checkpointed: bool) -> str:
+        """Every block: the economy and each subnet's stakes and pending pools; a block that
+        commits to a checkpoint: every subnet's full ledger root too (``state_root``), which a
+        resume proves its restored state against."""
+        return self.state_root() if checkpointed else self._state_root(full=False)
+
     def state_root(self) -> str:
-        """Hash of the economy and every subnet chain's head after a block."""
+        """Hash of the economy and every subnet's full ledger state."""
+        return self._state_root(full=True)
+
+    def _state_root(self, full: bool) -> str:
         economy = self.economy
-        subnets = [[n, repr(s.pool), repr(s.alpha_out), repr(s.protocol_alpha),
-                    repr(s.moving_price), repr(s.pending_root), repr(s.miner_burned)]
-                   for n, s in sorted(economy.subnets.items())]
-        books = [repr(economy.issuance), repr(economy.recycled_tao), repr(economy.burned_tao),
-                 sorted((f"{c}|{h}", repr(v)) for (c, h), v in economy.root_stake.items()),
-                 sorted((c, repr(v)) for c, v in economy.balances.items())]
-        heads = [chain.head_hash for chain in self.chains.values()]
-        return digest("network", canonical_json([subnets, books, heads]))
+        parts = [f"{n}:{s.pool.tao!r}:{s.pool.alpha!r}:{s.pool.weight_quote!r}:{s.alpha_out!r}:"
+                 f"{s.protocol_alpha!r}:{s.moving_price!r}:{s.pending_root!r}:"
+                 f"{s.miner_burned!r}:{s.first_emission_block!r}"
+                 for n, s in economy.subnets.items()]
+        parts.append(f"{economy.issuance!r}:{economy.recycled_tao!r}:{economy.burned_tao!r}")
+        parts += [f"{c}|{h}:{v!r}" for (c, h), v in sorted(economy.root_stake.items())]
+        parts += [f"{c}:{v!r}" for c, v in sorted(economy.balances.items())]
+        parts += [chain.ledger.state_root() if full else _light_root(chain)
+                  for chain in self.chains.values()]
+        return digest("network", *parts)
+
+
+def _light_root(chain: Chain) -> str:
+    """A subnet's per-block fingerprint: its stakes, pending pools and epoch count."""
+    ledger, pending = chain.ledger, chain.pending
+    books = np.array([pending.owner, pending.miners, pending.validators, ledger.epoch_index])
+    return hashlib.blake2b(ledger.stake.tobytes() + books.tobytes(), digest_size=16).hexdigest()
+
+
+def _epoch_digest(record: EpochRecord) -> str:
+    """An epoch's results as one hash (its record is not stored in a network run)."""
+    return digest(*(np.ascontiguousarray(getattr(record, name)).tobytes()
+                    for name in ("incentive", "dividends", "incentive_tao", "dividends_tao",
+                                 "validator_permit", "stake")))

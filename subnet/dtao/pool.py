@@ -20,6 +20,7 @@ Swap rules, in the chain's order:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import decimal
 from decimal import Decimal
@@ -63,6 +64,11 @@ class Pool:
                                                  _weight(self)))
         return balancer.spot_price(self.alpha, self.tao, self.weight_quote)
 
+    def with_reserves(self, tao: Any, alpha: Any) -> Pool:
+        """This pool with other reserves (a direct constructor call: swaps are hot)."""
+        return Pool(tao=tao, alpha=alpha, weight_quote=self.weight_quote, fee_rate=self.fee_rate,
+                    kind=self.kind, exact=self.exact)
+
     @property
     def min_reserve(self) -> float | int:
         """The output-side reserve floor, in this pool's units."""
@@ -82,6 +88,11 @@ class Swap:
     refund: Any
     price_before: float
     price_after: float
+
+
+def _context(pool: Pool) -> contextlib.AbstractContextManager[Any]:
+    """The exact pool's 80-digit Decimal context; nothing to set up for a float pool."""
+    return decimal.localcontext(_EXACT) if pool.exact else contextlib.nullcontext()
 
 
 def _weight(pool: Pool) -> Any:
@@ -140,7 +151,7 @@ def swap_tao_for_alpha(pool: Pool, gross: Any, limit_price: float | None = None,
     """Buy alpha with ``gross`` TAO, not past ``limit_price`` TAO per alpha."""
     limit = MAX_PRICE if limit_price is None else limit_price
     price, fee, net = _open_swap(pool, gross, limit, drop_fees, buy=True)
-    with decimal.localcontext(_EXACT):
+    with _context(pool):
         x, y, w2 = _num(pool, pool.alpha), _num(pool, pool.tao), _weight(pool)
         out_full = balancer.buy_output(x, y, w2, _num(pool, net))
         target = _price(pool, limit)
@@ -152,7 +163,7 @@ def swap_tao_for_alpha(pool: Pool, gross: Any, limit_price: float | None = None,
             net = min(net, needed)
             fee = 0 * net if drop_fees else _fee_on_net(pool, net)
         out = _out(pool, balancer.buy_output(x, y, w2, _num(pool, net)))
-    new = dataclasses.replace(pool, tao=pool.tao + net, alpha=pool.alpha - out)
+    new = pool.with_reserves(pool.tao + net, pool.alpha - out)
     swap = Swap(gross=net + fee, fee=fee, net=net, out=out, fee_tao=fee,
                 refund=gross - net - fee, price_before=price, price_after=new.price)
     return new, swap
@@ -164,7 +175,7 @@ def swap_alpha_for_tao(pool: Pool, gross: Any, limit_price: float | None = None,
     pool without a fee and its TAO is the author's."""
     limit = MIN_PRICE if limit_price is None else limit_price
     price, fee, net = _open_swap(pool, gross, limit, drop_fees, buy=False)
-    with decimal.localcontext(_EXACT):
+    with _context(pool):
         x, y, w2 = _num(pool, pool.alpha), _num(pool, pool.tao), _weight(pool)
         out_full = balancer.sell_output(x, y, w2, _num(pool, net))
         target = _price(pool, limit)
@@ -176,7 +187,7 @@ def swap_alpha_for_tao(pool: Pool, gross: Any, limit_price: float | None = None,
             net = min(net, needed)
             fee = 0 * net if drop_fees else _fee_on_net(pool, net)
         out = _out(pool, balancer.sell_output(x, y, w2, _num(pool, net)))
-    new = dataclasses.replace(pool, tao=pool.tao - out, alpha=pool.alpha + net)
+    new = pool.with_reserves(pool.tao - out, pool.alpha + net)
     fee_tao = 0 * out
     if fee:  # the fee alpha is sold without a fee; its TAO goes to the author
         new, fee_swap = swap_alpha_for_tao(new, fee, limit_price=0.0, drop_fees=True)
@@ -189,7 +200,7 @@ def swap_alpha_for_tao(pool: Pool, gross: Any, limit_price: float | None = None,
 def max_amount_add(pool: Pool, limit_price: float) -> Any:
     """The most gross TAO a buy can take before the price reaches ``limit_price``
     (``get_max_amount_add``); ``PriceLimitExceeded`` if the price is already there."""
-    with decimal.localcontext(_EXACT):
+    with _context(pool):
         x, y, w2 = _num(pool, pool.alpha), _num(pool, pool.tao), _weight(pool)
         price = balancer.spot_price(x, y, w2)
         target = _price(pool, limit_price)
@@ -201,7 +212,7 @@ def max_amount_add(pool: Pool, limit_price: float) -> Any:
 
 def max_amount_remove(pool: Pool, limit_price: float) -> Any:
     """The most gross alpha a sell can take before the price falls to ``limit_price``."""
-    with decimal.localcontext(_EXACT):
+    with _context(pool):
         x, y, w2 = _num(pool, pool.alpha), _num(pool, pool.tao), _weight(pool)
         price = balancer.spot_price(x, y, w2)
         target = _price(pool, limit_price)
@@ -217,7 +228,7 @@ def reweighted(pool: Pool, tao: Any, alpha: Any) -> Pool | None:
     leave [0.01, 0.99] (the chain then injects nothing). Constant-product pools keep 0.5."""
     if pool.kind == "constant_product":
         return pool
-    with decimal.localcontext(_EXACT):
+    with _context(pool):
         x, y, w2 = _num(pool, pool.alpha), _num(pool, pool.tao), _weight(pool)
         if x == 0 or y == 0:
             return pool
@@ -225,4 +236,5 @@ def reweighted(pool: Pool, tao: Any, alpha: Any) -> Pool | None:
                                                        _num(pool, tao)))
     if not balancer.MIN_WEIGHT <= weight <= 1 - balancer.MIN_WEIGHT:
         return None
-    return dataclasses.replace(pool, weight_quote=weight)
+    return Pool(tao=pool.tao, alpha=pool.alpha, weight_quote=weight, fee_rate=pool.fee_rate,
+                kind=pool.kind, exact=pool.exact)
