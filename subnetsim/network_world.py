@@ -14,6 +14,7 @@ from typing import Any
 
 import simpy
 
+from subnetsim.stakers import Staker, build_stakers
 from subnetsim.subnet.chain import BLOCK_SECONDS, Recorder
 from subnetsim.subnet.dtao.economy import BlockFlow, Economy, SubnetEconomy
 from subnetsim.subnet.dtao.network import Network
@@ -22,6 +23,7 @@ from subnetsim.subnet.dtao.pool import Pool
 from subnetsim.subnet.dtao.scenario import NetworkScenario, subnet_scenario, subnet_seed
 from subnetsim.subnet.records import digest, run_commitment
 from subnetsim.subnet.store.state_codec import CheckpointError, decode_state, encode_state
+from subnetsim.validators.scripted import ScriptedValidator
 from subnetsim.version import CODE_VERSION
 from subnetsim.world import World, config_json
 
@@ -94,7 +96,9 @@ class NetworkWorld:
             # stagger LastEpochBlock = registration - netuid % tempo, unsaturated.
             world.chain.last_epoch_block = start_block - netuid % world.chain.hyper.tempo
             self.subnets[netuid] = world
-        economy = _genesis_economy(scenario, self.subnets)
+        self._set_burn_policies()
+        self.stakers: list[Staker] = build_stakers(scenario.stakers, seed)
+        economy = _genesis_economy(scenario, self.subnets, self.stakers)
         self.network = Network(self.env, economy,
                                {n: w.chain for n, w in self.subnets.items()}, recorder=recorder,
                                head_hash=run_commitment(config_json(scenario), seed,
@@ -102,6 +106,14 @@ class NetworkWorld:
         self.network.block = start_block
         self.network.state_commitment = self._commit_state
         self.checkpoint: tuple[int, bytes] | None = None
+
+    def _set_burn_policies(self) -> None:
+        """Each subnet's owner burn policy, carried out by its scripted validators."""
+        for netuid, world in self.subnets.items():
+            spec = self.scenario.subnets[netuid - 1]
+            for validator in world.validators:
+                if isinstance(validator, ScriptedValidator) and spec.owner_burn > 0:
+                    validator.burn_uid, validator.burn_share = spec.owner_uid, spec.owner_burn
 
     @property
     def chain(self) -> Network:
@@ -117,6 +129,8 @@ class NetworkWorld:
         self.env.process(self.network.produce_blocks(self.env))
         for world in self.subnets.values():
             world.start(chain=False)
+        for staker in self.stakers:
+            self.env.process(staker.run(self.env, self.network))
 
     def run_to_block(self, block: int) -> None:
         """Advance until ``block`` has been produced (and nothing after it has happened)."""
@@ -135,7 +149,8 @@ class NetworkWorld:
         """The network's full state at a block boundary (data only, ``state_codec``)."""
         data = {"block": self.network.block, "economy": self.network.economy,
                 "subnets": [self.subnets[n].state() for n in sorted(self.subnets)],
-                "heads": [self.subnets[n].chain.head_hash for n in sorted(self.subnets)]}
+                "heads": [self.subnets[n].chain.head_hash for n in sorted(self.subnets)],
+                "stakers": [staker.state() for staker in self.stakers]}
         return encode_state(data, NETWORK_CHECKPOINT_TYPES)
 
     @classmethod
@@ -154,6 +169,9 @@ class NetworkWorld:
                 restored = World.from_state(sub.scenario, sub.seed, blob, head, env=world.env)
                 restored.chain.state_commitment = None
                 world.subnets[netuid] = restored
+            world._set_burn_policies()
+            for staker, staker_state in zip(world.stakers, data["stakers"], strict=True):
+                staker.restore(staker_state)
             world.network = Network(world.env, world.network.economy,
                                     {n: w.chain for n, w in world.subnets.items()},
                                     recorder=recorder, head_hash=head_hash)
@@ -182,11 +200,15 @@ def decode_network_state(state: bytes) -> dict[str, Any]:
     return decode_state(state, NETWORK_CHECKPOINT_TYPES)
 
 
-def _genesis_economy(scenario: NetworkScenario, worlds: dict[int, World]) -> Economy:
+def _genesis_economy(scenario: NetworkScenario, worlds: dict[int, World],
+                     stakers: list[Staker]) -> Economy:
     """Pools as the scenario seeds them; genesis stakes are alpha already out; every TAO
-    balance moves to the network; each validator hotkey gets its root stake."""
+    balance moves to the network; each validator hotkey gets its root stake; stakers get
+    their balances."""
     params = scenario.network
     economy = Economy(params=params)
+    for staker in stakers:
+        economy.balances[staker.coldkey] = staker.group.balance
     for netuid, world in sorted(worlds.items()):
         spec = scenario.subnets[netuid - 1]
         ledger = world.chain.ledger

@@ -17,6 +17,7 @@ from typing import Any
 
 from subnetsim.subnet.config import (
     Hyperparameters,
+    choice,
     from_dict,
     param,
     parse_assignment,
@@ -35,9 +36,24 @@ from subnetsim.subnet.scenario import (
     load_named,
 )
 
-__all__ = ["NetworkScenario", "SubnetSpec", "apply_network_overrides", "is_network_file",
-           "load_network_scenario",
+STAKER_KINDS = ("yield_chaser", "momentum", "holder")
+
+__all__ = ["STAKER_KINDS", "NetworkScenario", "StakerGroup", "SubnetSpec",
+           "apply_network_overrides", "is_network_file", "load_network_scenario",
            "network_scenario_from_dict", "subnet_scenario", "subnet_seed"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class StakerGroup:
+    """``count`` stakers of one kind (a ``[[stakers]]`` entry; ``subnetsim/stakers.py``)."""
+
+    kind: str = choice("holder", STAKER_KINDS, "yield_chaser, momentum or holder")
+    count: int = param(1, 0, 100_000, "how many")
+    balance: float = param(100.0, 0.0, None, "TAO each starts with")
+    interval: int = param(100, 1, None, "mean blocks between two decisions")
+    trade_fraction: float = param(0.5, 0.0, 1.0, "share of the balance one buy spends")
+    threshold: float = param(0.05, 0.0, None, "relative edge a move or a trade needs")
+    start_block: int = param(1, 1, None, "first decision block (a rush: everyone at once)")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,6 +67,8 @@ class SubnetSpec:
     start_block: int = param(0, 0, None, "block of the owner's start_call (0: at genesis)")
     emission_enabled: bool = param(True, doc="SubnetEmissionEnabled")
     owner_uid: int = param(0, 0, 4095, "uid of the owner's hotkey (its coldkey owns the subnet)")
+    owner_burn: float = param(0.0, 0.0, 1.0, "the owner's burn policy: the share of every "
+                              "scripted validator's weight set on the owner's uid")
     hyperparameters: Hyperparameters = dataclasses.field(default_factory=Hyperparameters)
     registration: RegistrationRules = dataclasses.field(default_factory=RegistrationRules)
     task: TaskConfig = dataclasses.field(default_factory=TaskConfig)
@@ -70,6 +88,7 @@ class NetworkScenario:
     network: NetworkParams = dataclasses.field(default_factory=NetworkParams)
     recording: Recording = dataclasses.field(default_factory=Recording)
     subnets: tuple[SubnetSpec, ...] = ()
+    stakers: tuple[StakerGroup, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.subnets:

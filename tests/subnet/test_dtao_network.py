@@ -156,3 +156,44 @@ def test_the_shipped_default_network_has_eight_subnets_and_runs() -> None:
     world.run_to_block(5)
     assert check_invariants(world.economy, world.network.held()) == []
     assert sum(s.flow.share for s in world.economy.subnets.values()) == pytest.approx(1.0)
+
+
+def _with_stakers(scenario):  # noqa: ANN001, ANN202
+    from subnetsim.subnet.dtao.scenario import StakerGroup
+
+    return dataclasses.replace(scenario, stakers=(
+        StakerGroup(kind="yield_chaser", count=2, interval=10, balance=50.0),
+        StakerGroup(kind="momentum", count=2, interval=5, threshold=0.01, balance=50.0),
+        StakerGroup(kind="holder", count=2, interval=20, balance=50.0)))
+
+
+def test_stakers_trade_through_the_pools_on_keyed_streams(scenario) -> None:  # noqa: ANN001
+    staked = _with_stakers(scenario)
+    first = _world(staked)
+    first.run_to_block(120)  # the network checked every invariant on every block
+    economy = first.economy
+    for staker in first.stakers:
+        assert economy.balances[staker.coldkey] < 50.0  # every one of them bought alpha
+    assert any(s._held(first.network) > 0 for s in first.stakers)  # noqa: SLF001
+    second = _world(staked)
+    second.run_to_block(120)
+    assert second.network.head_hash == first.network.head_hash
+    # Each staker draws from its own keyed stream: adding a group at the end of the list
+    # does not change what the others draw.
+    from subnetsim.stakers import build_stakers
+    from subnetsim.subnet.dtao.scenario import StakerGroup
+
+    more = build_stakers((*staked.stakers, StakerGroup(kind="holder", count=3)), 5)
+    fewer = build_stakers(staked.stakers, 5)
+    assert [s.rng.random() for s in more[:len(fewer)]] == [s.rng.random() for s in fewer]
+
+
+def test_an_owner_burn_policy_shows_as_miner_burned_and_cuts_the_share(scenario) -> None:  # noqa: ANN001
+    burning = dataclasses.replace(scenario.subnets[0], owner_burn=0.5)
+    world = _world(dataclasses.replace(scenario, subnets=(burning, scenario.subnets[1])))
+    plain = _world(scenario)
+    world.run_to_block(41)
+    plain.run_to_block(41)
+    assert world.economy.subnets[1].miner_burned == pytest.approx(0.5, abs=0.05)
+    assert plain.economy.subnets[1].miner_burned == 0.0
+    assert world.economy.subnets[1].flow.share < plain.economy.subnets[1].flow.share
