@@ -10,6 +10,7 @@ chain, whose state root covers the economy and each subnet chain's head.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Generator
 from typing import Any
 
 import simpy
@@ -17,10 +18,17 @@ import simpy
 from subnetsim.stakers import Staker, build_stakers
 from subnetsim.subnet.chain import BLOCK_SECONDS, Recorder
 from subnetsim.subnet.dtao.economy import BlockFlow, Economy, SubnetEconomy
+from subnetsim.subnet.dtao.lifecycle import subnet_to_prune
 from subnetsim.subnet.dtao.network import Network
 from subnetsim.subnet.dtao.params import NetworkParams
 from subnetsim.subnet.dtao.pool import Pool
-from subnetsim.subnet.dtao.scenario import NetworkScenario, subnet_scenario, subnet_seed
+from subnetsim.subnet.dtao.scenario import (
+    NetworkScenario,
+    SubnetSpec,
+    subnet_scenario,
+    subnet_seed,
+)
+from subnetsim.subnet.errors import ExtrinsicError
 from subnetsim.subnet.records import digest, run_commitment
 from subnetsim.subnet.store.state_codec import CheckpointError, decode_state, encode_state
 from subnetsim.validators.scripted import ScriptedValidator
@@ -87,17 +95,17 @@ class NetworkWorld:
         self.scenario = scenario
         self.seed = seed
         self.env = simpy.Environment(initial_time=start_block * BLOCK_SECONDS)
+        # Which entry each live netuid was built from: ("subnets", i) at genesis or
+        # ("registrations", i) when registered during the run.
+        self.layout: dict[int, tuple[str, int]] = {}
         self.subnets: dict[int, World] = {}
         for netuid in range(1, len(scenario.subnets) + 1):
-            world = World(subnet_scenario(scenario, netuid), subnet_seed(seed, netuid),
-                          start_block=start_block, env=self.env)
-            world.chain.state_commitment = None  # the network checkpoints the whole state
+            world = self._build_subnet(netuid, ("subnets", netuid - 1), start_block)
             # Subnets that exist at genesis were registered long before it: init_new_network's
             # stagger LastEpochBlock = registration - netuid % tempo, unsaturated.
             world.chain.last_epoch_block = start_block - netuid % world.chain.hyper.tempo
-            self.subnets[netuid] = world
-        self._set_burn_policies()
         self.stakers: list[Staker] = build_stakers(scenario.stakers, seed)
+        self.next_registration = 0
         economy = _genesis_economy(scenario, self.subnets, self.stakers)
         self.network = Network(self.env, economy,
                                {n: w.chain for n, w in self.subnets.items()}, recorder=recorder,
@@ -107,13 +115,87 @@ class NetworkWorld:
         self.network.state_commitment = self._commit_state
         self.checkpoint: tuple[int, bytes] | None = None
 
-    def _set_burn_policies(self) -> None:
-        """Each subnet's owner burn policy, carried out by its scripted validators."""
-        for netuid, world in self.subnets.items():
-            spec = self.scenario.subnets[netuid - 1]
-            for validator in world.validators:
-                if isinstance(validator, ScriptedValidator) and spec.owner_burn > 0:
-                    validator.burn_uid, validator.burn_share = spec.owner_uid, spec.owner_burn
+    def spec(self, entry: tuple[str, int]) -> SubnetSpec:
+        """The subnet spec of a layout entry."""
+        kind, index = entry
+        if kind == "registrations":
+            return self.scenario.registrations[index].subnet
+        return self.scenario.subnets[index]
+
+    def _build_subnet(self, netuid: int, entry: tuple[str, int], start_block: int,
+                      state: tuple[bytes, str] | None = None) -> World:
+        """Subnet ``netuid``'s world from its entry (restored from ``state`` when given), with
+        the owner's burn policy handed to its scripted validators."""
+        spec = self.spec(entry)
+        kind, index = entry
+        where = f"{kind}[{index}]"
+        sub_scenario = subnet_scenario(self.scenario, spec, netuid, where)
+        seed = subnet_seed(self.seed, netuid if kind == "subnets" else 100_000 + index)
+        if state is None:
+            world = World(sub_scenario, seed, start_block=start_block, env=self.env)
+        else:
+            world = World.from_state(sub_scenario, seed, state[0], state[1], env=self.env)
+        world.chain.state_commitment = None  # the network checkpoints the whole state
+        for validator in world.validators:
+            if isinstance(validator, ScriptedValidator) and spec.owner_burn > 0:
+                validator.burn_uid, validator.burn_share = spec.owner_uid, spec.owner_burn
+        self.layout[netuid] = entry
+        self.subnets[netuid] = world
+        return world
+
+    # --- subnet registration and pruning -----------------------------------------------------
+
+    def _registrar(self) -> Generator[simpy.Event, Any, None]:
+        """SimPy process: each scheduled registration, mid-block after its block (an
+        extrinsic of the next block)."""
+        registrations = self.scenario.registrations
+        while self.next_registration < len(registrations):
+            due = registrations[self.next_registration].block
+            yield self.env.timeout(max(BLOCK_SECONDS * (due + 0.5) - self.env.now, 0.0))
+            self.register(self.next_registration)
+            self.next_registration += 1
+
+    def register(self, index: int) -> int | None:
+        """Register ``registrations[index]``: at the subnet limit the lowest-EMA mortal subnet
+        is pruned first (its stakers paid out); the lock is paid, the pool opens at the median
+        price, the owner's start_call follows ``start_delay`` blocks later. Returns the netuid,
+        or None when refused (logged)."""
+        registration = self.scenario.registrations[index]
+        network, economy = self.network, self.network.economy
+        now = network.block
+        params = economy.params
+        coldkey = registrant_coldkey(index)
+        netuid = _free_netuid(economy.subnets, params.subnet_limit)
+        try:
+            cost = economy.registration_cost(now)
+            if economy.balances.get(coldkey, 0.0) < cost:
+                raise ExtrinsicError("NotEnoughBalanceToStake", f"lock cost {cost:.4f} TAO")
+            if netuid is None:
+                netuid = subnet_to_prune({n: (s.moving_price, s.registered_at)
+                                          for n, s in economy.subnets.items()},
+                                         now, params.network_immunity_period)
+                if netuid is None:
+                    raise ExtrinsicError("AllNetworksInImmunity")
+                network.dissolve(netuid)
+                self.subnets.pop(netuid)
+                self.layout.pop(netuid)
+            spec = registration.subnet
+            start = now + max(registration.start_delay, params.start_call_delay)
+            economy.open_subnet(netuid, spec.name or f"subnet{netuid}", coldkey, now,
+                                spec.hyperparameters.tempo, max(start, now + 1),
+                                registration.emission_enabled)
+        except ExtrinsicError as error:
+            network.log_event("rejected", kind="register_network", coldkey=coldkey,
+                              error=error.code)
+            return None
+        world = self._build_subnet(netuid, ("registrations", index), now)
+        world.chain.last_epoch_block = max(now - netuid % world.chain.hyper.tempo, 0)
+        world.chain.ledger.balances.clear()  # its neurons bring no TAO into the network
+        network.add_subnet(netuid, world.chain)
+        world.start(chain=False)
+        network.log_event("network_registered", netuid=netuid, coldkey=coldkey,
+                          lock_tao=economy.subnets[netuid].locked)
+        return netuid
 
     @property
     def chain(self) -> Network:
@@ -127,6 +209,7 @@ class NetworkWorld:
     def start(self) -> None:
         """The network's process first, then each subnet's agents (in netuid order)."""
         self.env.process(self.network.produce_blocks(self.env))
+        self.env.process(self._registrar())
         for world in self.subnets.values():
             world.start(chain=False)
         for staker in self.stakers:
@@ -148,9 +231,11 @@ class NetworkWorld:
     def state(self) -> bytes:
         """The network's full state at a block boundary (data only, ``state_codec``)."""
         data = {"block": self.network.block, "economy": self.network.economy,
+                "layout": [[n, *self.layout[n]] for n in sorted(self.subnets)],
                 "subnets": [self.subnets[n].state() for n in sorted(self.subnets)],
                 "heads": [self.subnets[n].chain.head_hash for n in sorted(self.subnets)],
-                "stakers": [staker.state() for staker in self.stakers]}
+                "stakers": [staker.state() for staker in self.stakers],
+                "next_registration": self.next_registration}
         return encode_state(data, NETWORK_CHECKPOINT_TYPES)
 
     @classmethod
@@ -164,12 +249,11 @@ class NetworkWorld:
             if not isinstance(data["economy"], Economy):
                 raise TypeError("the economy is not an Economy")
             world.network.economy = data["economy"]
-            for (netuid, sub), blob, head in zip(sorted(world.subnets.items()), data["subnets"],
-                                                 data["heads"], strict=True):
-                restored = World.from_state(sub.scenario, sub.seed, blob, head, env=world.env)
-                restored.chain.state_commitment = None
-                world.subnets[netuid] = restored
-            world._set_burn_policies()
+            world.subnets, world.layout = {}, {}
+            for (netuid, kind, index), blob, head in zip(data["layout"], data["subnets"],
+                                                         data["heads"], strict=True):
+                world._build_subnet(netuid, (kind, index), data["block"], state=(blob, head))
+            world.next_registration = data["next_registration"]
             for staker, staker_state in zip(world.stakers, data["stakers"], strict=True):
                 staker.restore(staker_state)
             world.network = Network(world.env, world.network.economy,
@@ -200,6 +284,18 @@ def decode_network_state(state: bytes) -> dict[str, Any]:
     return decode_state(state, NETWORK_CHECKPOINT_TYPES)
 
 
+def registrant_coldkey(index: int) -> str:
+    """The coldkey that registers ``registrations[index]`` (funded at genesis)."""
+    return f"registrant-{index}"
+
+
+def _free_netuid(subnets: dict[int, Any], limit: int) -> int | None:
+    """The lowest unused netuid under the limit, or None at the limit."""
+    if len(subnets) >= limit:
+        return None
+    return next(n for n in range(1, limit + 1) if n not in subnets)
+
+
 def _genesis_economy(scenario: NetworkScenario, worlds: dict[int, World],
                      stakers: list[Staker]) -> Economy:
     """Pools as the scenario seeds them; genesis stakes are alpha already out; every TAO
@@ -209,6 +305,8 @@ def _genesis_economy(scenario: NetworkScenario, worlds: dict[int, World],
     economy = Economy(params=params)
     for staker in stakers:
         economy.balances[staker.coldkey] = staker.group.balance
+    for index, registration in enumerate(scenario.registrations):
+        economy.balances[registrant_coldkey(index)] = registration.balance
     for netuid, world in sorted(worlds.items()):
         spec = scenario.subnets[netuid - 1]
         ledger = world.chain.ledger
@@ -218,6 +316,7 @@ def _genesis_economy(scenario: NetworkScenario, worlds: dict[int, World],
             pool=Pool(tao=spec.pool_tao, alpha=spec.pool_alpha, fee_rate=params.fee_rate,
                       kind=params.pool_kind),
             tempo=spec.hyperparameters.tempo, alpha_out=staked,
+            registered_at=-params.network_immunity_period,
             alpha_minted=spec.pool_alpha + staked, moving_price=spec.moving_price,
             first_emission_block=1 if spec.start_block == 0 else None,
             start_call_block=spec.start_block, emission_enabled=spec.emission_enabled)

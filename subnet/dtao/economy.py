@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from subnetsim.subnet.dtao import coinbase, shares
+from subnetsim.subnet.dtao import coinbase, lifecycle, shares
 from subnetsim.subnet.dtao.coinbase import AlphaSplit
 from subnetsim.subnet.dtao.halving import block_emission, block_emission_rao
 from subnetsim.subnet.dtao.params import NetworkParams
@@ -105,6 +105,8 @@ class Economy:
     burned_tao: Any = 0
     exact: bool = False
     last_emission: Any = 0
+    last_lock: float = 0.0  # NetworkLastLockCost
+    last_lock_block: int = 0  # NetworkLastRegistered (0: never)
 
     @property
     def root_tao(self) -> Any:
@@ -227,6 +229,50 @@ class Economy:
             subnet.alpha_out -= split.recycled
             subnet.alpha_recycled += split.recycled
         return split
+
+    def registration_cost(self, now: int) -> float:
+        """TAO a subnet registration locks now (``get_network_lock_cost``)."""
+        params = self.params
+        return lifecycle.lock_cost(max(self.last_lock, params.network_min_lock_cost),
+                                   self.last_lock_block, now, params.network_min_lock_cost,
+                                   params.network_lock_reduction_interval, self.block_emission())
+
+    def open_subnet(self, netuid: int, name: str, coldkey: str, now: int, tempo: int,
+                    start_call_block: int, emission_enabled: bool) -> SubnetEconomy:
+        """Register subnet ``netuid`` for ``coldkey`` (``do_register_network``): the lock is
+        paid and stays in the pool, which opens at the median subnet price (w2 = 0.5)."""
+        params = self.params
+        if self.last_lock_block and now - self.last_lock_block < params.network_rate_limit:
+            raise ExtrinsicError("NetworkTxRateLimitExceeded",
+                                 f"{now - self.last_lock_block} < {params.network_rate_limit}")
+        cost = self.registration_cost(now)
+        if self.balances.get(coldkey, 0.0) < cost:
+            raise ExtrinsicError("NotEnoughBalanceToStake", f"lock cost {cost:.4f} TAO")
+        self.balances[coldkey] -= cost
+        prices = sorted(s.pool.price for s in self.subnets.values() if s.pool.price > 0)
+        median = float(np.median(prices)) if prices else 1.0
+        pool = Pool(tao=cost, alpha=cost / median, fee_rate=params.fee_rate,
+                    kind=params.pool_kind)
+        subnet = SubnetEconomy(netuid=netuid, name=name, pool=pool, owner_coldkey=coldkey,
+                               tempo=tempo, alpha_minted=pool.alpha, registered_at=now,
+                               locked=cost, start_call_block=start_call_block,
+                               emission_enabled=emission_enabled)
+        self.subnets[netuid] = subnet
+        self.last_lock, self.last_lock_block = cost, now
+        return subnet
+
+    def dissolve_subnet(self, netuid: int, holdings: dict[str, float]) -> dict[str, float]:
+        """Remove subnet ``netuid``: its pool's TAO paid pro rata to the alpha each coldkey
+        holds (``holdings``), the protocol's part (its alpha and the pool's) recycled; pending
+        emission and unclaimed root dividends are dropped. Returns the TAO paid per coldkey."""
+        subnet = self.subnets.pop(netuid)
+        paid, recycled = lifecycle.dissolution_payout(
+            subnet.pool.tao, holdings, subnet.protocol_alpha + subnet.pool.alpha)
+        for coldkey in sorted(paid):
+            self.balances[coldkey] = self.balances.get(coldkey, 0.0) + paid[coldkey]
+        self.issuance -= recycled
+        self.recycled_tao += recycled
+        return paid
 
     def update_moving_prices(self, block: int) -> None:
         """The EMA price of every emitting subnet, after the block used it; the flow EMAs."""

@@ -85,8 +85,28 @@ class Network(BlockProducer):
         self._splits: dict[int, AlphaSplit] = {}
         self._mempool: list[tuple[NetworkCall, simpy.Event]] = []
         for netuid, chain in self.chains.items():
-            chain.emission_source = self._pending_source(netuid)
-            chain.extra_stake = self._root_weight_source(chain)
+            self._attach(netuid, chain)
+
+    def _attach(self, netuid: int, chain: Chain) -> None:
+        chain.emission_source = self._pending_source(netuid)
+        chain.extra_stake = self._root_weight_source(chain)
+
+    def add_subnet(self, netuid: int, chain: Chain) -> None:
+        """A registered subnet's chain joins the clock (between blocks)."""
+        self._attach(netuid, chain)
+        self.chains[netuid] = chain
+        self.chains = dict(sorted(self.chains.items()))
+
+    def dissolve(self, netuid: int) -> dict[str, float]:
+        """Prune subnet ``netuid`` (between blocks): stakers are paid out of its pool and its
+        chain leaves the clock. Returns the TAO paid per coldkey."""
+        chain = self.chains.pop(netuid)
+        holdings: dict[str, float] = {}
+        for (coldkey, _), alpha in sorted(chain.ledger.stake_by_owner.items()):
+            holdings[coldkey] = holdings.get(coldkey, 0.0) + alpha
+        paid = self.economy.dissolve_subnet(netuid, holdings)
+        self.log_event("subnet_dissolved", netuid=netuid, paid_tao=sum(paid.values()))
+        return paid
 
     # --- for agents --------------------------------------------------------------------------
 

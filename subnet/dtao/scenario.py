@@ -38,7 +38,7 @@ from subnetsim.subnet.scenario import (
 
 STAKER_KINDS = ("yield_chaser", "momentum", "holder")
 
-__all__ = ["STAKER_KINDS", "NetworkScenario", "StakerGroup", "SubnetSpec",
+__all__ = ["STAKER_KINDS", "NetworkScenario", "StakerGroup", "SubnetRegistration", "SubnetSpec",
            "apply_network_overrides", "is_network_file", "load_network_scenario",
            "network_scenario_from_dict", "subnet_scenario", "subnet_seed"]
 
@@ -78,6 +78,20 @@ class SubnetSpec:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SubnetRegistration:
+    """A subnet registered during the run (a ``[[registrations]]`` entry): its coldkey starts
+    with ``balance`` TAO and pays the lock cost at ``block``; the pool holds the lock at the
+    median subnet price. ``subnet`` is the subnet (its pool and EMA fields are unused; its
+    neurons register with it and hold no stake yet; their balances are not created)."""
+
+    block: int = param(1, 1, None, "block after which the registration is submitted")
+    balance: float = param(10_000.0, 0.0, None, "TAO of the registering coldkey at genesis")
+    start_delay: int = param(0, 0, None, "blocks from registration to the owner's start_call")
+    emission_enabled: bool = param(False, doc="SubnetEmissionEnabled (new subnets: false)")
+    subnet: SubnetSpec = dataclasses.field(default_factory=SubnetSpec)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class NetworkScenario:
     """A network of subnets on one block clock."""
 
@@ -89,6 +103,7 @@ class NetworkScenario:
     recording: Recording = dataclasses.field(default_factory=Recording)
     subnets: tuple[SubnetSpec, ...] = ()
     stakers: tuple[StakerGroup, ...] = ()
+    registrations: tuple[SubnetRegistration, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.subnets:
@@ -97,18 +112,30 @@ class NetworkScenario:
             raise ConfigError("subnets", len(self.subnets),
                               f"more than subnet_limit ({self.network.subnet_limit})")
         for netuid, spec in enumerate(self.subnets, start=1):
-            subnet_scenario(self, netuid)  # every subnet must be a valid subnet scenario
-            for index, group in enumerate(spec.neurons):
-                if group.role == "miner" and group.miner_options().join_block > 0:
-                    raise ConfigError(f"subnets[{netuid - 1}].neurons[{index}].options."
-                                      "join_block", group.miner_options().join_block,
-                                      "late joiners are not modelled in a network yet")
+            subnet_scenario(self, spec, netuid, f"subnets[{netuid - 1}]")
+            _check_neurons(spec, f"subnets[{netuid - 1}]")
+        for index, registration in enumerate(self.registrations):
+            where = f"registrations[{index}].subnet"
+            subnet_scenario(self, registration.subnet, 1, where)
+            _check_neurons(registration.subnet, where)
+            for group_index, group in enumerate(registration.subnet.neurons):
+                if group.stake > 0:
+                    raise ConfigError(f"{where}.neurons[{group_index}].stake", group.stake,
+                                      "a registered subnet's neurons start without stake")
 
 
-def subnet_scenario(network: NetworkScenario, netuid: int) -> Scenario:
-    """The single-subnet scenario of subnet ``netuid`` (what its chain and agents are built
-    from); a ConfigError names the subnet's entry."""
-    spec = network.subnets[netuid - 1]
+def _check_neurons(spec: SubnetSpec, where: str) -> None:
+    for index, group in enumerate(spec.neurons):
+        if group.role == "miner" and group.miner_options().join_block > 0:
+            raise ConfigError(f"{where}.neurons[{index}].options.join_block",
+                              group.miner_options().join_block,
+                              "late joiners are not modelled in a network yet")
+
+
+def subnet_scenario(network: NetworkScenario, spec: SubnetSpec, netuid: int,
+                    where: str) -> Scenario:
+    """The single-subnet scenario of ``spec`` as subnet ``netuid`` (what its chain and agents
+    are built from); a ConfigError names the entry (``where``)."""
     try:
         return Scenario(name=spec.name or f"subnet{netuid}", seed=network.seed,
                         blocks=network.blocks, netuid=netuid, owner_uid=spec.owner_uid,
@@ -116,8 +143,7 @@ def subnet_scenario(network: NetworkScenario, netuid: int) -> Scenario:
                         recording=network.recording, task=spec.task, validation=spec.validation,
                         query_policy=spec.query_policy, neurons=spec.neurons)
     except ConfigError as error:
-        raise ConfigError(f"subnets[{netuid - 1}].{error.field}", error.value,
-                          error.reason) from None
+        raise ConfigError(f"{where}.{error.field}", error.value, error.reason) from None
 
 
 def subnet_seed(seed: int, netuid: int) -> int:

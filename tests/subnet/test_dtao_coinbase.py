@@ -192,3 +192,34 @@ def test_root_sell_off_recycles_the_root_alpha() -> None:
     assert subnet.pending_root == 0 and subnet.alpha_recycled > 0
     assert subnet.alpha_out == (subnet.flow.alpha_out - subnet.alpha_recycled
                                 + subnet.protocol_alpha)
+
+
+def test_lock_cost_doubles_then_decays_reference_example() -> None:
+    from subnetsim.subnet.dtao.lifecycle import lock_cost
+
+    # docs/dtao.md (reference section 6.1 worked example): last lock 1,250 TAO, interval 57,600.
+    day = 7200
+    assert lock_cost(1250.0, 100, 100, 1.0, 57_600, 1.0) == 2500.0
+    assert lock_cost(1250.0, 100, 100 + day, 1.0, 57_600, 1.0) == pytest.approx(2343.75)
+    assert lock_cost(1250.0, 100, 100 + 4 * day, 1.0, 57_600, 1.0) == pytest.approx(1875.0)
+    assert lock_cost(1250.0, 100, 100 + day, 1.0, 57_600, 0.5) == pytest.approx(2187.5)
+    assert lock_cost(1250.0, 100, 100 + 4 * day, 1.0, 57_600, 0.5) == pytest.approx(1250.0)
+    assert lock_cost(1250.0, 100, 100 + 100 * day, 1.0, 57_600, 1.0) == 1.0  # the floor
+    assert lock_cost(1250.0, 0, 50, 1.0, 57_600, 1.0) < 1250.0  # no doubling before the first
+
+
+def test_pruning_takes_the_lowest_ema_among_the_mortal() -> None:
+    from subnetsim.subnet.dtao.lifecycle import subnet_to_prune
+
+    candidates = {1: (0.2, 0), 2: (0.05, 0), 3: (0.01, 900), 4: (0.05, -10)}
+    assert subnet_to_prune(candidates, now=1000, immunity_period=500) == 4  # tie: earliest
+    assert subnet_to_prune(candidates, now=1400, immunity_period=500) == 3
+    assert subnet_to_prune({1: (0.1, 0)}, now=10, immunity_period=500) is None
+
+
+def test_dissolution_pays_pro_rata_to_alpha_and_recycles_the_protocols_part() -> None:
+    from subnetsim.subnet.dtao.lifecycle import dissolution_payout
+
+    paid, recycled = dissolution_payout(100.0, {"a": 30.0, "b": 10.0}, protocol_alpha=60.0)
+    assert paid == {"a": pytest.approx(30.0), "b": pytest.approx(10.0)}
+    assert recycled == pytest.approx(60.0)

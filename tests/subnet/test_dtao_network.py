@@ -197,3 +197,60 @@ def test_an_owner_burn_policy_shows_as_miner_burned_and_cuts_the_share(scenario)
     assert world.economy.subnets[1].miner_burned == pytest.approx(0.5, abs=0.05)
     assert plain.economy.subnets[1].miner_burned == 0.0
     assert world.economy.subnets[1].flow.share < plain.economy.subnets[1].flow.share
+
+
+def _registering(scenario, limit: int, **registration):  # noqa: ANN001, ANN003, ANN202
+    from subnetsim.subnet.dtao.scenario import SubnetRegistration
+
+    newcomer = dataclasses.replace(
+        scenario.subnets[1], name="newcomer",
+        neurons=tuple(dataclasses.replace(g, stake=0.0) for g in scenario.subnets[1].neurons))
+    entry = SubnetRegistration(block=10, balance=50.0, start_delay=5, subnet=newcomer,
+                               **registration)
+    return dataclasses.replace(scenario, registrations=(entry,), network=dataclasses.replace(
+        scenario.network, subnet_limit=limit))
+
+
+def test_a_registration_locks_tao_into_a_pool_at_the_median_price(scenario) -> None:  # noqa: ANN001
+    world = _world(_registering(scenario, limit=3))
+    world.run_to_block(10)
+    prices = sorted(s.pool.price for s in world.economy.subnets.values())
+    world.run_to_block(11)
+    economy = world.economy
+    new = economy.subnets[3]
+    assert new.name == "newcomer" and new.locked == 1.0  # NetworkMinLockCost, never doubled
+    assert economy.balances["registrant-0"] == pytest.approx(49.0)
+    assert new.pool.tao == 1.0 and new.pool.price == pytest.approx(sum(prices) / 2)
+    assert not new.emission_enabled and not new.started
+    world.run_to_block(17)
+    assert new.started  # the owner's start_call, 5 blocks later
+    assert new.flow.share == 0.0 and new.flow.alpha_out > 0  # no TAO, but alpha to its stakers
+    assert economy.registration_cost(17) > 1.0  # doubled after a registration, decaying
+
+
+def test_at_the_limit_the_lowest_ema_subnet_is_pruned_and_its_stakers_paid(scenario) -> None:  # noqa: ANN001
+    world = _world(_registering(scenario, limit=2))
+    world.run_to_block(10)
+    pruned = world.subnets[1].chain.ledger  # alpha (EMA 0.5) is below beta (EMA 0.8)
+    holders = {coldkey for coldkey, _ in pruned.stake_by_owner}
+    before = {c: world.economy.balances.get(c, 0.0) for c in holders}
+    pot = world.economy.subnets[1].pool.tao
+    world.run_to_block(11)
+    economy = world.economy
+    assert economy.subnets[1].name == "newcomer"
+    paid = sum(economy.balances.get(c, 0.0) - before[c] for c in holders)
+    assert 0 < paid < pot  # the protocol's share (its alpha and the pool's) is recycled
+    assert economy.recycled_tao >= pot - paid - 1e-9
+    assert check_invariants(economy, world.network.held()) == []
+
+
+def test_resume_across_a_pruning_gives_the_same_digest(scenario, tmp_path) -> None:  # noqa: ANN001
+    from subnetsim.run import run
+    from subnetsim.subnet.store import RunStore
+
+    pruning = _registering(scenario, limit=2)
+    with RunStore.open(tmp_path / "r.db") as store:
+        run(pruning, 5, blocks=50, store=store)
+    with RunStore.open(tmp_path / "r.db") as store:
+        resumed = run(pruning, 5, blocks=90, store=store, resume=True)
+    assert resumed.digest == run(pruning, 5, blocks=90).digest
