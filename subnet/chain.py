@@ -168,7 +168,7 @@ class Chain(BlockProducer):
         self._producing = number
         # A halt ends at the start of its until_block (like safe mode's EnteredUntil in
         # on_initialize), so that block's extrinsics and its emission both run unhalted.
-        self._expire_halt(number)
+        self.expire_halt(number)
         # on_initialize: everything below runs before the block's extrinsics.
         self.ledger.start_block(number)
         epoch_due = self.epoch_due(number)
@@ -271,7 +271,8 @@ class Chain(BlockProducer):
             else:
                 self.log_event("reveal_failed", uid=uid, error=error)
 
-    def _expire_halt(self, number: int) -> None:
+    def expire_halt(self, number: int) -> None:
+        """Lift a halt whose ``until_block`` is ``number`` (at the start of that block)."""
         if self.halt_until is not None and number >= self.halt_until:
             self.ledger.halted_scopes = frozenset()
             self.halt_until = None

@@ -106,6 +106,7 @@ class NetworkWorld:
             world.chain.last_epoch_block = start_block - netuid % world.chain.hyper.tempo
         self.stakers: list[Staker] = build_stakers(scenario.stakers, seed)
         self.next_registration = 0
+        self.next_halt = 0
         economy = _genesis_economy(scenario, self.subnets, self.stakers)
         self.network = Network(self.env, economy,
                                {n: w.chain for n, w in self.subnets.items()}, recorder=recorder,
@@ -154,6 +155,17 @@ class NetworkWorld:
             yield self.env.timeout(max(BLOCK_SECONDS * (due + 0.5) - self.env.now, 0.0))
             self.register(self.next_registration)
             self.next_registration += 1
+
+    def _kill_switch(self) -> Generator[simpy.Event, Any, None]:
+        """SimPy process: each scheduled halt, mid-block after its block."""
+        halts = self.scenario.halts
+        while self.next_halt < len(halts):
+            halt = halts[self.next_halt]
+            yield self.env.timeout(max(BLOCK_SECONDS * (halt.block + 0.5) - self.env.now, 0.0))
+            netuid = halt.netuid or None
+            if netuid is None or netuid in self.network.chains:
+                self.network.halt(netuid, halt.scopes, halt.until_block or None)
+            self.next_halt += 1
 
     def register(self, index: int) -> int | None:
         """Register ``registrations[index]``: at the subnet limit the lowest-EMA mortal subnet
@@ -210,6 +222,7 @@ class NetworkWorld:
         """The network's process first, then each subnet's agents (in netuid order)."""
         self.env.process(self.network.produce_blocks(self.env))
         self.env.process(self._registrar())
+        self.env.process(self._kill_switch())
         for world in self.subnets.values():
             world.start(chain=False)
         for staker in self.stakers:
@@ -235,7 +248,7 @@ class NetworkWorld:
                 "subnets": [self.subnets[n].state() for n in sorted(self.subnets)],
                 "heads": [self.subnets[n].chain.head_hash for n in sorted(self.subnets)],
                 "stakers": [staker.state() for staker in self.stakers],
-                "next_registration": self.next_registration}
+                "next_registration": self.next_registration, "next_halt": self.next_halt}
         return encode_state(data, NETWORK_CHECKPOINT_TYPES)
 
     @classmethod
@@ -254,6 +267,7 @@ class NetworkWorld:
                                                          data["heads"], strict=True):
                 world._build_subnet(netuid, (kind, index), data["block"], state=(blob, head))
             world.next_registration = data["next_registration"]
+            world.next_halt = data["next_halt"]
             for staker, staker_state in zip(world.stakers, data["stakers"], strict=True):
                 staker.restore(staker_state)
             world.network = Network(world.env, world.network.economy,

@@ -8,8 +8,8 @@ a TAO balance on the network and a decision interval (jittered per decision). Ki
   there when another subnet pays ``threshold`` more (relative);
 - ``momentum``: buys a subnet whose spot price runs ``threshold`` above its EMA price and sells
   everything when the spot falls ``threshold`` below it;
-- ``holder``: buys once, a subnet drawn in proportion to market cap, adds now and then, never
-  sells.
+- ``holder``: buys once, its group's ``netuid`` or a subnet drawn in proportion to market cap,
+  adds now and then, never sells.
 
 Stake is delegated to the subnet's validator with the most stake (as nominators do).
 """
@@ -121,9 +121,11 @@ class Staker:
         economy = network.economy
         balance = economy.balances.get(self.coldkey, 0.0)
         if not self.netuid:
-            caps = np.array([_market_cap(economy, n) for n in open_subnets])
-            weights = caps / caps.sum() if caps.sum() > 0 else None
-            pick = open_subnets[int(self.rng.choice(len(open_subnets), p=weights))]
+            pick = self.group.netuid
+            if pick not in open_subnets:
+                caps = np.array([_market_cap(economy, n) for n in open_subnets])
+                weights = caps / caps.sum() if caps.sum() > 0 else None
+                pick = open_subnets[int(self.rng.choice(len(open_subnets), p=weights))]
             self._buy(network, pick, balance * self.group.trade_fraction)
         elif self.rng.random() < 0.2:  # now and then, add a little more
             self._buy(network, self.netuid, balance * self.group.trade_fraction * 0.2)

@@ -62,6 +62,7 @@ class SubnetEconomy:
     start_call_block: int = 0  # when the owner calls start_call (0: started at genesis)
     registration_allowed: bool = True  # NetworkRegistrationAllowed
     emission_enabled: bool = True  # SubnetEmissionEnabled
+    emission_halted: bool = False  # the kill switch halted this netuid's emissions
     owner_cut_enabled: bool = True  # OwnerCutEnabled
     registered_at: int = 0
     locked: float = 0.0  # the registration lock (kept in the pool since 2026-04-22)
@@ -79,6 +80,12 @@ class SubnetEconomy:
     def started(self) -> bool:
         """start_call was made: staking is open and the subnet can emit."""
         return self.first_emission_block is not None
+
+    @property
+    def emits(self) -> bool:
+        """In the emitting set S: started, registration allowed, and not halted by the kill
+        switch (a halt scoped to this netuid takes it out of the coinbase altogether)."""
+        return self.started and self.registration_allowed and not self.emission_halted
 
     @property
     def alpha_issuance(self) -> Any:
@@ -115,7 +122,7 @@ class Economy:
 
     def emitting(self) -> list[int]:
         """The subnets in S: started, subtoken enabled, registration allowed, ascending."""
-        return sorted(n for n, s in self.subnets.items() if s.started and s.registration_allowed)
+        return sorted(n for n, s in self.subnets.items() if s.emits)
 
     def block_emission(self) -> Any:
         """TAO (rao when exact) this block mints, from TotalIssuance."""

@@ -61,7 +61,7 @@ def check_invariants(economy: Economy, held: dict[int, Any]) -> list[str]:
 
 
 def _share_problems(economy: Economy) -> list[str]:
-    flows = [s.flow for s in economy.subnets.values() if s.started and s.registration_allowed]
+    flows = [s.flow for s in economy.subnets.values() if s.emits]
     total = sum(f.share for f in flows)
     if not flows or total == 0:
         return []

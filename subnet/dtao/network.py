@@ -91,6 +91,19 @@ class Network(BlockProducer):
         chain.emission_source = self._pending_source(netuid)
         chain.extra_stake = self._root_weight_source(chain)
 
+    def halt(self, netuid: int | None, scopes: tuple[str, ...], until_block: int | None) -> None:
+        """The kill switch with a scope: one netuid, or (None) the whole network. A halted
+        subnet's emissions leave the coinbase; staking exits stay open."""
+        targets = self.chains if netuid is None else {netuid: self.chains[netuid]}
+        for chain in targets.values():
+            chain.set_halt(scopes, until_block)
+
+    def resume(self, netuid: int | None) -> None:
+        """Lift the halts of one netuid, or (None) of every subnet."""
+        targets = self.chains if netuid is None else {netuid: self.chains[netuid]}
+        for chain in targets.values():
+            chain.resume()
+
     def add_subnet(self, netuid: int, chain: Chain) -> None:
         """A registered subnet's chain joins the clock (between blocks)."""
         self._attach(netuid, chain)
@@ -152,6 +165,9 @@ class Network(BlockProducer):
         number = self.block + 1
         self._producing = number
         economy = self.economy
+        for netuid, chain in self.chains.items():
+            chain.expire_halt(number)
+            economy.subnets[netuid].emission_halted = chain.ledger.is_halted("emissions")
         self._splits = economy.run_coinbase(number)
         epochs = 0
         for netuid, chain in self.chains.items():
@@ -202,7 +218,8 @@ class Network(BlockProducer):
         record = chain.last_epoch
         if record is None or record.block != number:
             return 0
-        self._settle_root_and_burn(subnet, chain, record)
+        if not chain.ledger.is_halted("emissions"):  # halted: the pools wait, as the chain's do
+            self._settle_root_and_burn(subnet, chain, record)
         return 1
 
     def _settle_root_and_burn(self, subnet: SubnetEconomy, chain: Chain,

@@ -25,7 +25,7 @@ from subnetsim.subnet.config import (
 )
 from subnetsim.subnet.dtao.params import NetworkParams
 from subnetsim.subnet.errors import ConfigError
-from subnetsim.subnet.ledger import RegistrationRules
+from subnetsim.subnet.ledger import SCOPES, RegistrationRules
 from subnetsim.subnet.scenario import (
     NeuronGroup,
     QueryPolicy,
@@ -38,7 +38,8 @@ from subnetsim.subnet.scenario import (
 
 STAKER_KINDS = ("yield_chaser", "momentum", "holder")
 
-__all__ = ["STAKER_KINDS", "NetworkScenario", "StakerGroup", "SubnetRegistration", "SubnetSpec",
+__all__ = ["STAKER_KINDS", "NetworkScenario", "ScheduledHalt", "StakerGroup", "SubnetRegistration",
+           "SubnetSpec",
            "apply_network_overrides", "is_network_file", "load_network_scenario",
            "network_scenario_from_dict", "subnet_scenario", "subnet_seed"]
 
@@ -54,6 +55,7 @@ class StakerGroup:
     trade_fraction: float = param(0.5, 0.0, 1.0, "share of the balance one buy spends")
     threshold: float = param(0.05, 0.0, None, "relative edge a move or a trade needs")
     start_block: int = param(1, 1, None, "first decision block (a rush: everyone at once)")
+    netuid: int = param(0, 0, 65535, "holders: buy this subnet (0: one drawn by market cap)")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,6 +94,17 @@ class SubnetRegistration:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ScheduledHalt:
+    """The kill switch on a schedule (a ``[[halts]]`` entry): a HALT scoped to one netuid (or
+    0: the whole network) at ``block``, lifted at ``until_block`` (0: never)."""
+
+    block: int = param(1, 1, None, "block after which the halt is applied")
+    netuid: int = param(0, 0, 65535, "the subnet to halt (0: every subnet)")
+    scopes: tuple[str, ...] = ("emissions",)
+    until_block: int = param(0, 0, None, "block the halt ends at (0: it does not)")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class NetworkScenario:
     """A network of subnets on one block clock."""
 
@@ -104,6 +117,7 @@ class NetworkScenario:
     subnets: tuple[SubnetSpec, ...] = ()
     stakers: tuple[StakerGroup, ...] = ()
     registrations: tuple[SubnetRegistration, ...] = ()
+    halts: tuple[ScheduledHalt, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.subnets:
@@ -114,6 +128,14 @@ class NetworkScenario:
         for netuid, spec in enumerate(self.subnets, start=1):
             subnet_scenario(self, spec, netuid, f"subnets[{netuid - 1}]")
             _check_neurons(spec, f"subnets[{netuid - 1}]")
+        for index, halt in enumerate(self.halts):
+            unknown = set(halt.scopes) - {*SCOPES, "all"}
+            if unknown:
+                raise ConfigError(f"halts[{index}].scopes", sorted(unknown),
+                                  f"unknown scope (known: {', '.join(SCOPES)}, all)")
+            if halt.netuid > len(self.subnets):
+                raise ConfigError(f"halts[{index}].netuid", halt.netuid,
+                                  f"no such subnet at genesis (1..{len(self.subnets)})")
         for index, registration in enumerate(self.registrations):
             where = f"registrations[{index}].subnet"
             subnet_scenario(self, registration.subnet, 1, where)

@@ -254,3 +254,47 @@ def test_resume_across_a_pruning_gives_the_same_digest(scenario, tmp_path) -> No
     with RunStore.open(tmp_path / "r.db") as store:
         resumed = run(pruning, 5, blocks=90, store=store, resume=True)
     assert resumed.digest == run(pruning, 5, blocks=90).digest
+
+
+def test_a_halt_scoped_to_one_netuid_stops_only_its_emission(scenario) -> None:  # noqa: ANN001
+    from subnetsim.subnet.dtao.scenario import ScheduledHalt
+
+    halted = dataclasses.replace(scenario, halts=(
+        ScheduledHalt(block=5, netuid=2, scopes=("emissions",), until_block=30),))
+    world = _world(halted)
+    world.run_to_block(5)
+    stake2 = world.subnets[2].chain.ledger.stake.sum() + world.subnets[2].chain.pending.total
+    world.run_to_block(29)
+    economy = world.economy
+    assert economy.subnets[2].flow.share == 0.0 and economy.subnets[2].flow.alpha_out == 0
+    assert economy.subnets[1].flow.share == pytest.approx(1.0)  # the rest takes it all
+    chain2 = world.subnets[2].chain
+    assert chain2.ledger.stake.sum() + chain2.pending.total == pytest.approx(stake2)
+    world.run_to_block(31)
+    assert economy.subnets[2].flow.share > 0  # lifted at its until_block
+
+
+@pytest.mark.parametrize("name", ["dtao_owner_burn", "dtao_stake_rush", "dtao_share_rules",
+                                  "dtao_halt_subnet"])
+def test_the_shipped_network_scenarios_show_what_their_headers_say(name: str) -> None:
+    from subnetsim.catalog import resolve
+    from subnetsim.run import run
+
+    scenario = load_network_scenario(resolve(name))
+    result = run(scenario, scenario.seed, blocks=300)
+    rows = {row.name: row for row in result.subnets}
+    if name == "dtao_owner_burn":  # shares follow EMA x (1 - MinerBurned)
+        assert rows["burn100"].emission_share == 0.0
+        assert rows["burn50"].emission_share == pytest.approx(
+            rows["honest_a"].emission_share / 2, rel=0.05)
+    elif name == "dtao_stake_rush":  # the pump moves the spot, not the EMA
+        assert rows["target"].price > 10 * rows["target"].moving_price
+        assert rows["target"].moving_price < 0.26
+    elif name == "dtao_halt_subnet":  # halted from block 241 to 479
+        assert rows["compromised"].emission_share == 0.0
+        assert rows["one"].emission_share == pytest.approx(1 / 3)
+    else:
+        flow = run(dataclasses.replace(scenario, network=dataclasses.replace(
+            scenario.network, share_rule="flow")), scenario.seed, blocks=300)
+        assert [r.emission_share for r in flow.subnets] != pytest.approx(
+            [r.emission_share for r in result.subnets], abs=0.01)
