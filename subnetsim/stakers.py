@@ -170,7 +170,7 @@ def _top_validator(network: Network, netuid: int) -> str | None:
 
 def build_stakers(groups: tuple[StakerGroup, ...], seed: int) -> list[Staker]:
     """The scenario's stakers in listed order, each on its own keyed stream."""
-    stakers = []
+    stakers: list[Staker] = []
     for group_index, group in enumerate(groups):
         for member in range(group.count):
             index = len(stakers)
