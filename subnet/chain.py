@@ -13,7 +13,7 @@ applied, in submission order, as the chain applies a block's extrinsics after it
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,30 +33,19 @@ from subnetsim.subnet.emission import (
 from subnetsim.subnet.errors import ExtrinsicError
 from subnetsim.subnet.extrinsics import Extrinsic, GovernanceCall, TriggerEpoch
 from subnetsim.subnet.ledger import SCOPES, Ledger
-from subnetsim.subnet.records import (
-    GENESIS_PARENT,
-    BlockRecord,
-    EpochRecord,
-    EventRecord,
-    ExtrinsicRecord,
-    block_hash,
-    contents_hash,
-    extrinsics_hash,
-)
+from subnetsim.subnet.producer import BLOCK_SECONDS, BlockProducer, Recorder
+from subnetsim.subnet.records import BlockRecord, EpochRecord, EventRecord, ExtrinsicRecord
 from subnetsim.subnet.yuma import EpochInputs, EpochOutputs, YumaParams, epoch
 from subnetsim.subnet.yuma_exact import epoch_exact
 
 if TYPE_CHECKING:
     from subnetsim.subnet.governance_gate import GovernanceGate
 
-BLOCK_SECONDS = 12.0
 OWNER_COLDKEY = "subnet-owner"
 ADMIN_FREEZE_WINDOW = 10  # lib.rs : DefaultAdminFreezeWindow, blocks before a triggered epoch
 
 __all__ = ["BLOCK_SECONDS", "Chain", "ExtrinsicResult", "Recorder", "compute_epoch"]
 
-Recorder = Callable[[BlockRecord, list[ExtrinsicRecord], list[EventRecord], EpochRecord | None],
-                    None]
 
 
 def compute_epoch(inputs: EpochInputs, params: YumaParams,
@@ -81,35 +70,35 @@ class ExtrinsicResult:
     facts: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
-class Chain:
+class Chain(BlockProducer):
     """One subnet's chain. Agents read it and ``submit`` extrinsics; only its process writes."""
 
     def __init__(self, env: simpy.Environment, ledger: Ledger, emission: EmissionRules,
                  recorder: Recorder | None = None, netuid: int = 1,
                  owner_uid: int | None = None) -> None:
-        self.env = env
+        super().__init__(env, recorder)
         self.ledger = ledger
         self.emission = emission
         self.netuid = netuid
         self.owner_uid = owner_uid
         if owner_uid is not None:
             ledger.owner_uid = owner_uid
-        self.recorder = recorder
-        self.block = 0
-        self.head_hash = GENESIS_PARENT
         self.pending = PendingEmission()
         self.minted = 0.0
         self.halt_until: int | None = None
         self.last_epoch: EpochRecord | None = None  # the latest epoch, as the metagraph shows it
         self.last_epoch_block = 0
         self._mempool: list[tuple[Extrinsic, simpy.Event]] = []
-        self._events: list[EventRecord] = []
         self._reset_bond_uids: list[int] = []
-        self._producing: int | None = None  # number of the block being produced, if any
         self.governance: GovernanceGate | None = None  # registered by whoever sets up a council
-        # Called with each block's number just before it is sealed; a digest it returns is
-        # logged as that block's ``checkpoint`` event, so the chain commits to the checkpoint.
-        self.state_commitment: Callable[[int], str | None] | None = None
+        # Set by a dTAO network (``subnet/dtao/network.py``): the block's pending alpha from the
+        # network's coinbase instead of ``block_split`` of a fixed TAO emission, and the stake
+        # root holders add to Yuma's stake weights (tao_weight x root stake per uid).
+        self.emission_source: Callable[[int], PendingEmission] | None = None
+        self.extra_stake: Callable[[], np.ndarray] | None = None
+        # Set by the network for one block when MaxEpochsPerBlock epochs already ran in it: a due
+        # epoch is deferred to the next block (``PendingEpochAt = block + 1``).
+        self.defer_epoch = False
 
     # --- for agents --------------------------------------------------------------------------
 
@@ -154,11 +143,6 @@ class Chain:
             return self.ledger.coldkey_of(self.owner_uid)
         return OWNER_COLDKEY
 
-    def log_event(self, kind: str, /, **data: Any) -> None:
-        """Record an event in the block being produced (or the next one, between blocks)."""
-        block = self._producing if self._producing is not None else self.block + 1
-        self._events.append(EventRecord(block=block, kind=kind, data=data))
-
     # --- governance hook ---------------------------------------------------------------------
 
     def set_halt(self, scopes: tuple[str, ...], until_block: int | None) -> None:
@@ -184,43 +168,47 @@ class Chain:
 
     # --- the process -------------------------------------------------------------------------
 
-    def produce_blocks(self, env: simpy.Environment) -> Generator[simpy.Event, Any, None]:
-        """The chain's SimPy process: one block every 12 simulated seconds, forever."""
-        while True:
-            yield env.timeout(BLOCK_SECONDS * (self.block + 1) - env.now)
-            self.produce_block()
-
     def produce_block(self) -> BlockRecord:
         """Produce the next block now (the process calls this; tests may call it directly)."""
+        number, extrinsic_records, epoch_record = self.run_block()
+        return self.seal_and_record(number, extrinsic_records, epoch_record)
+
+    def run_block(self) -> tuple[int, list[ExtrinsicRecord], EpochRecord | None]:
+        """Everything a block does but sealing it: a dTAO network runs its subnets' blocks with
+        this and seals one network block over them (``subnet/dtao/network.py``)."""
         number = self.block + 1
         self._producing = number
         # A halt ends at the start of its until_block (like safe mode's EnteredUntil in
         # on_initialize), so that block's extrinsics and its emission both run unhalted.
-        self._expire_halt(number)
+        self.expire_halt(number)
         # on_initialize: everything below runs before the block's extrinsics.
         self.ledger.start_block(number)
         epoch_due = self.epoch_due(number)
+        if epoch_due and self.defer_epoch:
+            self.ledger.pending_epoch_at = number + 1
+            self.log_event("epoch_deferred", to_block=number + 1)
+            epoch_due = False
         if epoch_due:
             self._reveal_timelocked()
         if not self.ledger.is_halted("emissions"):
-            split = block_split_exact if self.hyper.arithmetic == "exact" else block_split
-            share = split(self.emission, self.hyper.subnet_owner_cut)
+            if self.emission_source is not None:
+                share = self.emission_source(number)
+            else:
+                split = block_split_exact if self.hyper.arithmetic == "exact" else block_split
+                share = split(self.emission, self.hyper.subnet_owner_cut)
             self.pending = self.pending.plus(share)
             self.minted += share.total
         epoch_record = self._run_epoch(number) if epoch_due else None
         extrinsic_records = self._apply_mempool(number)
         self.block = number
         self.ledger.end_block(number)
-        if self.state_commitment is not None:
-            state_digest = self.state_commitment(number)
-            if state_digest is not None:
-                self.log_event("checkpoint", state_digest=state_digest)
+        return number, extrinsic_records, epoch_record
+
+    def take_events(self) -> list[EventRecord]:
+        """The events logged since the last block was sealed (the network re-logs them)."""
         events, self._events = self._events, []
         self._producing = None
-        record = self._seal(number, extrinsic_records, contents_hash(events, epoch_record))
-        if self.recorder is not None:
-            self.recorder(record, extrinsic_records, events, epoch_record)
-        return record
+        return events
 
     def _apply_mempool(self, number: int) -> list[ExtrinsicRecord]:
         queue, self._mempool = self._mempool, []
@@ -295,21 +283,16 @@ class Chain:
             else:
                 self.log_event("reveal_failed", uid=uid, error=error)
 
-    def _expire_halt(self, number: int) -> None:
+    def expire_halt(self, number: int) -> None:
+        """Lift a halt whose ``until_block`` is ``number`` (at the start of that block)."""
         if self.halt_until is not None and number >= self.halt_until:
             self.ledger.halted_scopes = frozenset()
             self.halt_until = None
             self.log_event("halt_expired")
 
-    def _seal(self, number: int, extrinsic_records: list[ExtrinsicRecord],
-              contents: str) -> BlockRecord:
-        root = self.ledger.state_root()
-        ext_hash = extrinsics_hash(extrinsic_records)
-        own_hash = block_hash(number, self.env.now, self.head_hash, ext_hash, contents, root)
-        record = BlockRecord(number=number, time=self.env.now, parent_hash=self.head_hash,
-                             extrinsics_hash=ext_hash, state_root=root, hash=own_hash)
-        self.head_hash = own_hash
-        return record
+    def state_root(self) -> str:
+        """The ledger's state root."""
+        return self.ledger.state_root()
 
     # --- the epoch: gather, compute, apply ---------------------------------------------------
 
@@ -344,8 +327,9 @@ class Chain:
         has_row = ledger.validator_permit | ledger.weight_set.any(axis=1) | ledger.bonds.any(axis=1)
         rows = np.flatnonzero(has_row & ledger.registered)
         reset, self._reset_bond_uids = tuple(self._reset_bond_uids), []
+        stake = ledger.stake if self.extra_stake is None else ledger.stake + self.extra_stake()
         return EpochInputs(
-            stake=np.where(ledger.registered, ledger.stake, 0.0),
+            stake=np.where(ledger.registered, stake, 0.0),
             weights=ledger.weights[rows] / U16_MAX,
             weight_set=ledger.weight_set[rows],
             bonds=ledger.bonds[rows] / U16_MAX,

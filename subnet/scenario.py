@@ -230,8 +230,14 @@ def _options(read: Any, index: int) -> Any:
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read a scenario TOML file; every problem is a one-line ConfigError."""
-    scenario = from_toml(Scenario, path)
-    if scenario.name == "scenario":
+    return load_named(Scenario, path)
+
+
+def load_named(cls: type, path: str | Path) -> Any:
+    """Read a scenario-like TOML file (``cls`` has a ``name`` field); an unnamed one is named
+    after its file."""
+    scenario = from_toml(cls, path)
+    if scenario.name == dataclasses.fields(cls)[0].default:
         scenario = dataclasses.replace(scenario, name=Path(path).stem)
     return scenario
 
@@ -256,7 +262,7 @@ def apply_overrides(scenario: Scenario, assignments: list[str]) -> Scenario:
     return scenario
 
 
-def block_budget(scenario: Scenario, blocks: int | None, epochs: int | None) -> int | None:
+def block_budget(scenario: Any, blocks: int | None, epochs: int | None) -> int | None:
     """Blocks to simulate for ``--blocks`` / ``--epochs`` (None: the scenario's own budget):
     up to the ``epochs``-th epoch under the scenario's ``epoch_schedule`` (``subnet/schedule.py``).
     """

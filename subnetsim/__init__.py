@@ -9,6 +9,8 @@ The public Python API (``docs/api.md``)::
     sim.set_hyperparameter("kappa", 0.55)                # recorded, as a dashboard edit is
     df = sim.epochs_frame()                              # pandas, one row per (epoch, uid)
     out = subnetsim.epoch(weights, stake, kappa=0.5)     # one Yuma epoch on your own W and S
+    net = subnetsim.NetworkSimulation("dtao_default")   # a dTAO network of subnets
+    net.run(blocks=720); net.subnets_frame()             # one row per (block, netuid)
 
 The packages below it are layered, lowest first: ``subnetsim.subnet`` (the world: config,
 consensus, ledger, chain, emission, gossip, transport, store) <- ``miners | validators |
@@ -26,11 +28,13 @@ from subnetsim.version import __version__
 
 if TYPE_CHECKING:
     from subnetsim.api import epoch, load_scenario
+    from subnetsim.network_simulation import NetworkSimulation
     from subnetsim.simulation import Simulation
 
-__all__ = ["Simulation", "__version__", "epoch", "load_scenario"]
+__all__ = ["NetworkSimulation", "Simulation", "__version__", "epoch", "load_scenario"]
 
 _LAZY = {
+    "NetworkSimulation": "subnetsim.network_simulation",
     "Simulation": "subnetsim.simulation",
     "epoch": "subnetsim.api",
     "load_scenario": "subnetsim.api",

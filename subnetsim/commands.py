@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from subnetsim.network_world import NetworkWorld
 from subnetsim.staging.inject import drill_entry, inject_drill
 from subnetsim.subnet.config import Hyperparameters, replace_dotted
 from subnetsim.subnet.errors import ConfigError
@@ -95,8 +96,8 @@ Progress = Callable[[int, int], None]  # (block reached, target block)
 CHUNK_BLOCKS = 50  # blocks between progress calls (and chances to apply commands)
 
 
-def advance(world: World, to_block: int, commands: Sequence[Mapping[str, Any]] = (),
-            progress: Progress | None = None) -> None:
+def advance(world: World | NetworkWorld, to_block: int,
+            commands: Sequence[Mapping[str, Any]] = (), progress: Progress | None = None) -> None:
     """Advance ``world`` to ``to_block``, applying each command after its block.
 
     The one advance loop: headless runs, replays of a session, the Python API and the dashboard
@@ -109,6 +110,8 @@ def advance(world: World, to_block: int, commands: Sequence[Mapping[str, Any]] =
             if pending[0]["block"] < world.chain.block:
                 raise ConfigError("commands", pending[0], f"block before the world's "
                                   f"block {world.chain.block}")
+            if not isinstance(world, World):
+                raise ConfigError("commands", pending[0], "a network run takes no commands")
             apply_command(world, pending.pop(0))
         if world.chain.block >= to_block:
             break

@@ -41,8 +41,9 @@ CHECKPOINT_TYPES = (Ledger, Hyperparameters, RegistrationRules, Commit, PendingE
 _CHAIN_FIELDS = ("pending", "minted", "halt_until", "last_epoch_block", "last_epoch")
 
 
-def config_json(scenario: Scenario) -> str:
-    """The canonical JSON of a scenario: what a run store keeps and block 1 commits to."""
+def config_json(scenario: Any) -> str:
+    """The canonical JSON of a scenario (one subnet or a network): what a run store keeps and
+    block 1 commits to."""
     return canonical_json(to_dict(scenario))
 
 
@@ -87,10 +88,11 @@ class World:
     """Everything one simulation holds: the clock, the chain and the agents."""
 
     def __init__(self, scenario: Scenario, seed: int, recorder: Recorder | None = None,
-                 start_block: int = 0) -> None:
+                 start_block: int = 0, env: simpy.Environment | None = None) -> None:
         self.scenario = scenario
         self.seed = seed
-        self.env = simpy.Environment(initial_time=start_block * BLOCK_SECONDS)
+        # A dTAO network runs many subnet worlds on one clock (subnetsim/network_world.py).
+        self.env = env or simpy.Environment(initial_time=start_block * BLOCK_SECONDS)
         ledger = Ledger(hyper=scenario.hyperparameters, rules=scenario.registration)
         self.chain = Chain(self.env, ledger, scenario.emission, recorder=recorder,
                            netuid=scenario.netuid, owner_uid=scenario.owner_uid)
@@ -131,10 +133,12 @@ class World:
             self.network.attach(self.miners)
         return _build_validators(self, members)
 
-    def start(self) -> None:
-        """Start the processes: the chain first, then agents in uid order (validators hold the
-        genesis uids below the miners'), then the miners' shared process."""
-        self.env.process(self.chain.produce_blocks(self.env))
+    def start(self, chain: bool = True) -> None:
+        """Start the processes: the chain first (unless a network produces its blocks), then
+        agents in uid order (validators hold the genesis uids below the miners'), then the
+        miners' shared process."""
+        if chain:
+            self.env.process(self.chain.produce_blocks(self.env))
         for validator in self.validators:
             self.env.process(validator.validate(self.env, self.chain))
         if self.miners is not None:
@@ -177,12 +181,13 @@ class World:
 
     @classmethod
     def from_state(cls, scenario: Scenario, seed: int, state: bytes, head_hash: str,
-                   recorder: Recorder | None = None) -> World:
+                   recorder: Recorder | None = None,
+                   env: simpy.Environment | None = None) -> World:
         """Rebuild a world from a checkpoint taken by ``state`` at the block whose hash is
         ``head_hash``; CheckpointError if the bytes are not a state of this scenario."""
         data = decode_state(state, CHECKPOINT_TYPES)
         try:
-            world = cls(scenario, seed, recorder=recorder, start_block=data["block"])
+            world = cls(scenario, seed, recorder=recorder, start_block=data["block"], env=env)
             world._restore(data)
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
             raise CheckpointError(f"checkpoint: not a state of this run ({error!r})") from None
@@ -349,6 +354,7 @@ def _build_validators(world: World, members: list[Member]) -> list[Any]:
         if group.role == "miner" and group.options.get("operator"):
             owned.setdefault(group.options["operator"], []).append(neuron.hotkey)
     validators: list[Any] = []
+    miner_uids = tuple(n.uid for n in world.neurons if n.role == "miner")
     for group, _, _, neuron in members:
         if group.role != "validator":
             continue
@@ -356,7 +362,7 @@ def _build_validators(world: World, members: list[Member]) -> list[Any]:
             validators.append(ScriptedValidator.for_uid(
                 uid=neuron.uid, hotkey=neuron.hotkey, coldkey=neuron.coldkey,
                 behaviour=neuron.behaviour, seed=world.seed, capacity=world.chain.ledger.capacity,
-                miner_uids=tuple(n.uid for n in world.neurons if n.role == "miner")))
+                miner_uids=miner_uids))
             continue
         from subnetsim.validators.validator import Validator
 

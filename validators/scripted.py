@@ -33,6 +33,10 @@ class ScriptedValidator:
     belief: np.ndarray  # (n,) preference over uids (fixed behaviour)
     miner_uids: tuple[int, ...]
     next_block: int
+    # The owner's burn policy (dTAO networks): this share of the weight goes to the owner's
+    # uid, whose miner incentive the chain burns (it then counts as MinerBurned).
+    burn_uid: int | None = None
+    burn_share: float = 0.0
     submitter: WeightSubmitter = dataclasses.field(init=False)
 
     def __post_init__(self) -> None:
@@ -68,8 +72,21 @@ class ScriptedValidator:
             weights = self.rng.random(len(uids))
         else:
             weights = self.belief[list(uids)]
+        if self.burn_uid is not None and self.burn_share > 0:
+            uids, weights = self._with_burn(uids, weights)
         scaled = tuple((weights / max(weights.max(), 1e-12)).tolist())  # Python floats
         self.submitter.submit(chain, uids, scaled, self.rng)
+
+    def _with_burn(self, uids: tuple[int, ...],
+                   weights: np.ndarray) -> tuple[tuple[int, ...], np.ndarray]:
+        """``burn_share`` of the row on the owner's uid, the rest spread as before."""
+        assert self.burn_uid is not None
+        total = weights.sum()
+        spread = weights / total * (1 - self.burn_share) if total > 0 else weights * 0
+        if self.burn_uid in uids:
+            spread[uids.index(self.burn_uid)] += self.burn_share
+            return uids, spread
+        return (*uids, self.burn_uid), np.append(spread, self.burn_share)
 
     def state(self) -> dict[str, Any]:
         """Everything that changes during a run (for checkpoints)."""

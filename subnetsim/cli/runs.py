@@ -24,6 +24,7 @@ def register_run_commands(commands: argparse._SubParsersAction) -> None:
     _register_metagraph(commands)
     _register_export(commands)
     _register_verify(commands)
+    _register_subnets(commands)
 
 
 # --- run -----------------------------------------------------------------------------------------
@@ -62,7 +63,6 @@ def _register_run(commands: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     from subnetsim.progress import block_progress
     from subnetsim.run import run
-    from subnetsim.subnet.scenario import block_budget
 
     if args.seed is not None and args.seed < 0:
         raise ConfigError("--seed", args.seed, "must be >= 0")
@@ -74,7 +74,7 @@ def _run(args: argparse.Namespace) -> int:
                                   f"-seed{seed}.db")
     if args.resume:
         return _resume(args, Path(db))  # type: ignore[arg-type]
-    blocks = block_budget(scenario, args.blocks, args.epochs)
+    blocks = _budget(scenario, args.blocks, args.epochs)
     with block_progress(enabled=sys.stderr.isatty() and not args.json) as progress:
         if db is None:
             result = run(scenario, seed, blocks=blocks, progress=progress)
@@ -89,9 +89,32 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _cli_scenario(reference: str, overrides: list[str]) -> Any:
-    from subnetsim.subnet.scenario import apply_overrides, load_scenario
+    """A scenario file of either kind (``[[subnets]]``: a dTAO network) with ``--set``s."""
+    from subnetsim.subnet.dtao.scenario import is_network_file, load_network_scenario
+    from subnetsim.subnet.scenario import load_scenario
 
-    return apply_overrides(load_scenario(resolve(reference)), overrides)
+    path = resolve(reference)
+    loaded = load_network_scenario(path) if is_network_file(path) else load_scenario(path)
+    return _with_overrides(loaded, overrides)
+
+
+def _with_overrides(scenario: Any, overrides: list[str]) -> Any:
+    from subnetsim.subnet.dtao.scenario import NetworkScenario, apply_network_overrides
+    from subnetsim.subnet.scenario import apply_overrides
+
+    if isinstance(scenario, NetworkScenario):
+        return apply_network_overrides(scenario, overrides)
+    return apply_overrides(scenario, overrides)
+
+
+def _budget(scenario: Any, blocks: int | None, epochs: int | None) -> int | None:
+    from subnetsim.subnet.dtao.scenario import NetworkScenario
+    from subnetsim.subnet.scenario import block_budget
+
+    if isinstance(scenario, NetworkScenario) and epochs is not None:
+        raise ConfigError("--epochs", epochs, "a network's subnets have their own tempos; give "
+                          "--blocks")
+    return block_budget(scenario, blocks, epochs)
 
 
 def _resume(args: argparse.Namespace, db: Path) -> int:
@@ -99,7 +122,6 @@ def _resume(args: argparse.Namespace, db: Path) -> int:
     ``--epochs`` counts with the stored run's tempo."""
     from subnetsim.progress import block_progress
     from subnetsim.run import run, stored_scenario
-    from subnetsim.subnet.scenario import apply_overrides, block_budget
     from subnetsim.subnet.store import RunStore
 
     if not db.exists():
@@ -110,11 +132,11 @@ def _resume(args: argparse.Namespace, db: Path) -> int:
         if args.scenario is not None:
             _refuse_difference(_cli_scenario(args.scenario, args.overrides), stored, "scenario")
         elif args.overrides:
-            _refuse_difference(apply_overrides(stored, args.overrides), stored, "--set")
+            _refuse_difference(_with_overrides(stored, args.overrides), stored, "--set")
         if args.seed is not None and args.seed != info.seed:
             raise ConfigError("--seed", args.seed, f"the stored run has seed {info.seed}; a"
                               " resume continues it (drop --seed, or start a new run)")
-        blocks = block_budget(stored, args.blocks, args.epochs)
+        blocks = _budget(stored, args.blocks, args.epochs)
         with block_progress(enabled=sys.stderr.isatty() and not args.json) as progress:
             result = run(stored, info.seed, blocks=blocks, store=store, resume=True,
                          progress=progress)
@@ -149,7 +171,12 @@ def print_run_result(result: Any, db: Path | None, as_json: bool) -> None:
 
     Per-uid values are for the registered uids in uid order; ``emission`` is the TAO each was
     paid at the last epoch, ``model_loss`` a miner's true held-out loss (null for validators
-    and miners serving nothing valid: JSON has no NaN)."""
+    and miners serving nothing valid: JSON has no NaN). A network run prints its subnets."""
+    from subnetsim.network_world import NetworkResult
+
+    if isinstance(result, NetworkResult):
+        _print_network_result(result, db, as_json)
+        return
     uids = [n.uid for n in result.neurons]
     if as_json:
         summary: dict[str, Any] = {
@@ -179,6 +206,41 @@ def print_run_result(result: Any, db: Path | None, as_json: bool) -> None:
     rows = [[*row, behaviour[row[0]]] for row in rows]
     print(format_table(headers, rows))
     print(f"\nblocks {result.blocks}  epochs {result.epochs}  seed {result.seed}")
+    _print_head(result, db)
+
+
+def _print_network_result(result: Any, db: Path | None, as_json: bool) -> None:
+    """A network run's end: the JSON summary (issuance and one entry per subnet) or btcli's
+    subnet table."""
+    if as_json:
+        print(json.dumps({"digest": result.digest, "blocks": result.blocks, "seed": result.seed,
+                          "db": str(db) if db else None, "issuance_tao": result.issuance_tao,
+                          "root_tao": result.root_tao,
+                          "subnets": [_subnet_json(row) for row in result.subnets]}))
+        return
+    _print_subnets(result)
+    print(f"\nblocks {result.blocks}  seed {result.seed}")
+    _print_head(result, db)
+
+
+def _subnet_json(row: Any) -> dict[str, Any]:
+    keys = ("netuid", "name", "price", "moving_price", "tao_in", "alpha_in", "alpha_out",
+            "emission_share", "tao_emission", "root_proportion")
+    return {key: getattr(row, key) for key in keys}
+
+
+def _print_subnets(result: Any) -> None:
+    from subnetsim.network_report import subnet_table
+    from subnetsim.tables import format_table
+
+    headers, rows = subnet_table(result.subnets, result.blocks_since_epoch)
+    print(format_table(headers, rows))
+    prices = sum(row.price for row in result.subnets)
+    print(f"\nissuance {result.issuance_tao:,.4f} τ  root stake {result.root_tao:,.4f} τ  "
+          f"Σ prices {prices:.6f} τ/α")
+
+
+def _print_head(result: Any, db: Path | None) -> None:
     print(f"digest {result.digest}" + (f"\nrun store {db}" if db else ""))
     if db:  # the anchor: kept elsewhere, it proves the store later (docs/audit.md)
         print(f"head {result.blocks}:{result.digest}  (verify --expect {result.blocks}:"
@@ -263,6 +325,46 @@ def _register_verify(commands: argparse._SubParsersAction) -> None:
     command.set_defaults(handler=_verify)
 
 
+def _network_invariants(store: Any, run_id: int) -> str:
+    """For a network run: its conservation laws on every checkpoint (one implementation with
+    the run's per-block check), as a phrase for verify's report; '' for a single subnet."""
+    from subnetsim.network_report import check_checkpoint_invariants
+    from subnetsim.run import stored_scenario
+    from subnetsim.subnet.dtao.scenario import NetworkScenario
+
+    if not isinstance(stored_scenario(store.run(run_id)), NetworkScenario):
+        return ""
+    return f" invariants hold at {check_checkpoint_invariants(store, run_id)} checkpoints,"
+
+
+def _register_subnets(commands: argparse._SubParsersAction) -> None:
+    command = commands.add_parser(
+        "subnets", help="a recorded network run's subnets (btcli subnets list)",
+        description="Print btcli's subnet table (netuid, name, price, market cap, emission, "
+        "pool reserves, stake, supply, tempo) of a recorded dTAO network run at its head: the "
+        "latest checkpoint is proven and the blocks after it replayed to the stored head hash.")
+    _add_db_arguments(command)
+    command.add_argument("--json", action="store_true", help="print the subnets as JSON")
+    command.set_defaults(handler=_subnets)
+
+
+def _subnets(args: argparse.Namespace) -> int:
+    from subnetsim.network_report import network_at_head
+    from subnetsim.run import stored_scenario
+
+    with _open_store(args.db) as store:
+        run_id = args.run_id if args.run_id is not None else store.latest_run_id()
+        info = store.run(run_id)
+        world = network_at_head(store, run_id, stored_scenario(info), info.seed)
+    result = world.result()
+    if args.json:
+        print(json.dumps([_subnet_json(row) for row in result.subnets]))
+    else:
+        _print_subnets(result)
+        print(f"\nrun {run_id}  block {result.blocks}  digest {result.digest}")
+    return 0
+
+
 def _verify(args: argparse.Namespace) -> int:
     from subnetsim.audit import recompute_epoch, verify_run
     from subnetsim.subnet.errors import VerificationError
@@ -271,11 +373,13 @@ def _verify(args: argparse.Namespace) -> int:
         run_id = args.run_id if args.run_id is not None else store.latest_run_id()
         try:
             report = verify_run(store, run_id, recompute_epoch, expect=args.expect)
+            invariants = _network_invariants(store, run_id)
         except VerificationError as error:
             print(f"subnetsim verify: FAILED: {error}", file=sys.stderr)
             return 1
     print(f"verified run {run_id}: {report.blocks_checked} blocks, "
           f"{report.epochs_checked} epochs recomputed, {report.checkpoints_checked} checkpoints,"
-          f" {report.commands_checked} commands, head {report.head_number}:{report.digest}"
+          f" {report.commands_checked} commands,{invariants} head {report.head_number}:"
+          f"{report.digest}"
           + ("" if args.expect else " (not anchored: pass --expect to detect truncation)"))
     return 0

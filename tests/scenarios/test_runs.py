@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from subnetsim.run import run
+from subnetsim.run import build_any_world, run
+from subnetsim.subnet.dtao.scenario import is_network_file, load_network_scenario
 from subnetsim.subnet.scenario import load_scenario
 from subnetsim.subnet.store import RunStore
 from subnetsim.world import World, build_world
@@ -32,7 +33,11 @@ def test_scenario_says_what_it_shows_and_runs(name):
     text = (SCENARIOS / f"{name}.toml").read_text()
     assert text.startswith(f"# {name}.toml")
     assert "What it shows" in text and "What to look at" in text
-    world = build_world(load_scenario(SCENARIOS / f"{name}.toml"), seed=1)
+    path = SCENARIOS / f"{name}.toml"
+    if is_network_file(path):  # a dTAO network (docs/dtao.md)
+        world = build_any_world(load_network_scenario(path), seed=1)
+    else:
+        world = build_world(load_scenario(path), seed=1)
     world.run_to_block(25)
     assert world.chain.block == 25
 

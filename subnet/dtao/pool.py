@@ -1,0 +1,240 @@
+"""A subnet's pool and its swaps (subtensor ``pallets/swap``: ``impls.rs : do_swap``,
+``swap_step.rs``), spec 425.
+
+A ``Pool`` is immutable; a swap returns the new pool and a ``Swap`` receipt. Two arithmetics
+share every formula (``balancer.py``): float pools hold token units (TAO, alpha); exact pools
+(``exact=True``) hold integer rao and compute at 80 significant digits (the chain's big-integer
+``pow_ratio_scaled``), flooring every result to rao as the chain's ``U64F64 -> u64`` does.
+
+Swap rules, in the chain's order:
+1. the net input may be at most 1000 x the input-side reserve (``SwapInputTooLarge``);
+2. the output-side reserve must hold at least ``MinimumReserve`` (``ReservesTooLow``);
+3. a buy needs price < limit, a sell price > limit (``PriceLimitExceeded``);
+4. fee = floor(gross * FeeRate / 65535), unless the swap drops fees (protocol buys, root sells);
+5. if swapping the whole net input would cross the limit, only the amount that reaches it is
+   swapped (fee f/(65535 - f) of it), the rest refunded, when partial fills are allowed;
+   otherwise ``SlippageTooHigh``;
+6. the output uses the pre-swap reserves; the fee leaves the pool for the block author (a sell's
+   alpha fee is first sold to the pool without a fee).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import decimal
+from decimal import Decimal
+from typing import Any
+
+from subnetsim.subnet.dtao import balancer
+from subnetsim.subnet.errors import ExtrinsicError
+
+FEE_DENOMINATOR = 65535  # FeeRate is a u16 fraction of u16::MAX
+DEFAULT_FEE_RATE = 33  # swap pallet default, about 0.0504 %
+MAX_INPUT_MULTIPLIER = 1000  # swap_step.rs : MAX_SWAP_INPUT_RESERVE_MULTIPLIER
+MIN_RESERVE_RAO = 1_000_000  # runtime SwapMinimumReserve
+MAX_PRICE = 1_000_000.0  # default buy limit: 1e15 rao per alpha
+MIN_PRICE = 1e-6  # default sell limit: 1 000 rao per alpha
+POOL_KINDS = ("balancer", "constant_product")
+_EXACT = decimal.Context(prec=80, rounding=decimal.ROUND_HALF_EVEN)
+
+__all__ = ["DEFAULT_FEE_RATE", "FEE_DENOMINATOR", "POOL_KINDS", "Pool", "Swap", "max_amount_add",
+           "max_amount_remove", "swap_alpha_for_tao", "swap_tao_for_alpha"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Pool:
+    """One subnet's pool: ``tao`` (SubnetTAO, y), ``alpha`` (SubnetAlphaIn, x), the quote weight
+    w2 (``SwapBalancer``), the fee rate (u16) and the kind: ``balancer`` re-weights on every
+    injection so the price holds; ``constant_product`` (the 2025 pools) keeps w2 = 0.5."""
+
+    tao: Any
+    alpha: Any
+    weight_quote: float = 0.5
+    fee_rate: int = DEFAULT_FEE_RATE
+    kind: str = "balancer"
+    exact: bool = False
+
+    @property
+    def price(self) -> float:
+        """Spot TAO per alpha (``current_alpha_price``)."""
+        if self.exact:
+            with decimal.localcontext(_EXACT):
+                return float(balancer.spot_price(Decimal(self.alpha), Decimal(self.tao),
+                                                 _weight(self)))
+        return balancer.spot_price(self.alpha, self.tao, self.weight_quote)
+
+    def with_reserves(self, tao: Any, alpha: Any) -> Pool:
+        """This pool with other reserves (a direct constructor call: swaps are hot)."""
+        return Pool(tao=tao, alpha=alpha, weight_quote=self.weight_quote, fee_rate=self.fee_rate,
+                    kind=self.kind, exact=self.exact)
+
+    @property
+    def min_reserve(self) -> float | int:
+        """The output-side reserve floor, in this pool's units."""
+        return MIN_RESERVE_RAO if self.exact else MIN_RESERVE_RAO / 1e9
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Swap:
+    """What a swap did. ``gross`` is the input taken (after a partial fill's refund), ``fee`` the
+    input-side fee, ``fee_tao`` what the block author receives in TAO."""
+
+    gross: Any
+    fee: Any
+    net: Any
+    out: Any
+    fee_tao: Any
+    refund: Any
+    price_before: float
+    price_after: float
+
+
+def _context(pool: Pool) -> contextlib.AbstractContextManager[Any]:
+    """The exact pool's 80-digit Decimal context; nothing to set up for a float pool."""
+    return decimal.localcontext(_EXACT) if pool.exact else contextlib.nullcontext()
+
+
+def _weight(pool: Pool) -> Any:
+    return Decimal(repr(pool.weight_quote)) if pool.exact else pool.weight_quote
+
+
+def _num(pool: Pool, value: Any) -> Any:
+    return Decimal(value) if pool.exact else value
+
+
+def _price(pool: Pool, price: float) -> Any:
+    """A price (TAO per alpha, a float) in the pool's arithmetic."""
+    return Decimal(repr(price)) if pool.exact else price
+
+
+def _out(pool: Pool, value: Any) -> Any:
+    """A result in the pool's units: floored to rao in exact pools (never negative)."""
+    if pool.exact:
+        return max(int(value.to_integral_value(rounding=decimal.ROUND_FLOOR)), 0)
+    return max(value, 0.0)
+
+
+def _fee(pool: Pool, gross: Any, drop_fees: bool) -> Any:
+    if drop_fees:
+        return 0 if pool.exact else 0.0
+    if pool.exact:
+        return gross * pool.fee_rate // FEE_DENOMINATOR
+    return gross * pool.fee_rate / FEE_DENOMINATOR
+
+
+def _fee_on_net(pool: Pool, net: Any) -> Any:
+    """The fee that makes ``net`` the amount left of a gross input (partial fills, max amounts)."""
+    if pool.exact:
+        return net * pool.fee_rate // (FEE_DENOMINATOR - pool.fee_rate)
+    return net * pool.fee_rate / (FEE_DENOMINATOR - pool.fee_rate)
+
+
+def _open_swap(pool: Pool, gross: Any, limit: float, drop_fees: bool,
+               buy: bool) -> tuple[float, Any, Any]:
+    """Rules 1-4 of a swap: (price before, fee, net input), or the chain's error."""
+    price = pool.price
+    if (price >= limit) if buy else (price <= limit):
+        raise ExtrinsicError("PriceLimitExceeded", f"price {price:.9g}, limit {limit:.9g}")
+    fee = _fee(pool, gross, drop_fees)
+    net = gross - fee
+    reserve, out_reserve = (pool.tao, pool.alpha) if buy else (pool.alpha, pool.tao)
+    if net > MAX_INPUT_MULTIPLIER * reserve:
+        raise ExtrinsicError("SwapInputTooLarge", f"{net} > 1000 x reserve {reserve}")
+    if out_reserve < pool.min_reserve:
+        raise ExtrinsicError("ReservesTooLow", f"reserve {out_reserve}")
+    return price, fee, net
+
+
+def swap_tao_for_alpha(pool: Pool, gross: Any, limit_price: float | None = None,
+                       allow_partial: bool = True, drop_fees: bool = False) -> tuple[Pool, Swap]:
+    """Buy alpha with ``gross`` TAO, not past ``limit_price`` TAO per alpha."""
+    limit = MAX_PRICE if limit_price is None else limit_price
+    price, fee, net = _open_swap(pool, gross, limit, drop_fees, buy=True)
+    with _context(pool):
+        x, y, w2 = _num(pool, pool.alpha), _num(pool, pool.tao), _weight(pool)
+        out_full = balancer.buy_output(x, y, w2, _num(pool, net))
+        target = _price(pool, limit)
+        if balancer.spot_price(x - out_full, y + _num(pool, net), w2) > target:
+            needed = _out(pool, balancer.quote_for_price(y, w2, balancer.spot_price(x, y, w2),
+                                                         target))
+            if not allow_partial:
+                raise ExtrinsicError("SlippageTooHigh", f"the buy would pass {limit:.9g}")
+            net = min(net, needed)
+            fee = 0 * net if drop_fees else _fee_on_net(pool, net)
+        out = _out(pool, balancer.buy_output(x, y, w2, _num(pool, net)))
+    new = pool.with_reserves(pool.tao + net, pool.alpha - out)
+    swap = Swap(gross=net + fee, fee=fee, net=net, out=out, fee_tao=fee,
+                refund=gross - net - fee, price_before=price, price_after=new.price)
+    return new, swap
+
+
+def swap_alpha_for_tao(pool: Pool, gross: Any, limit_price: float | None = None,
+                       allow_partial: bool = True, drop_fees: bool = False) -> tuple[Pool, Swap]:
+    """Sell ``gross`` alpha for TAO, not below ``limit_price``; the alpha fee is sold to the
+    pool without a fee and its TAO is the author's."""
+    limit = MIN_PRICE if limit_price is None else limit_price
+    price, fee, net = _open_swap(pool, gross, limit, drop_fees, buy=False)
+    with _context(pool):
+        x, y, w2 = _num(pool, pool.alpha), _num(pool, pool.tao), _weight(pool)
+        out_full = balancer.sell_output(x, y, w2, _num(pool, net))
+        target = _price(pool, limit)
+        if balancer.spot_price(x + _num(pool, net), y - out_full, w2) < target:
+            if not allow_partial:
+                raise ExtrinsicError("SlippageTooHigh", f"the sell would pass {limit:.9g}")
+            needed = _out(pool, balancer.base_for_price(x, w2, balancer.spot_price(x, y, w2),
+                                                        target))
+            net = min(net, needed)
+            fee = 0 * net if drop_fees else _fee_on_net(pool, net)
+        out = _out(pool, balancer.sell_output(x, y, w2, _num(pool, net)))
+    new = pool.with_reserves(pool.tao - out, pool.alpha + net)
+    fee_tao = 0 * out
+    if fee:  # the fee alpha is sold without a fee; its TAO goes to the author
+        new, fee_swap = swap_alpha_for_tao(new, fee, limit_price=0.0, drop_fees=True)
+        fee_tao = fee_swap.out
+    swap = Swap(gross=net + fee, fee=fee, net=net, out=out, fee_tao=fee_tao,
+                refund=gross - net - fee, price_before=price, price_after=new.price)
+    return new, swap
+
+
+def max_amount_add(pool: Pool, limit_price: float) -> Any:
+    """The most gross TAO a buy can take before the price reaches ``limit_price``
+    (``get_max_amount_add``); ``PriceLimitExceeded`` if the price is already there."""
+    with _context(pool):
+        x, y, w2 = _num(pool, pool.alpha), _num(pool, pool.tao), _weight(pool)
+        price = balancer.spot_price(x, y, w2)
+        target = _price(pool, limit_price)
+        if target <= price:
+            raise ExtrinsicError("PriceLimitExceeded", f"limit {limit_price:.9g} <= price")
+        net = _out(pool, balancer.quote_for_price(y, w2, price, target))
+    return net + _fee_on_net(pool, net)
+
+
+def max_amount_remove(pool: Pool, limit_price: float) -> Any:
+    """The most gross alpha a sell can take before the price falls to ``limit_price``."""
+    with _context(pool):
+        x, y, w2 = _num(pool, pool.alpha), _num(pool, pool.tao), _weight(pool)
+        price = balancer.spot_price(x, y, w2)
+        target = _price(pool, limit_price)
+        if target >= price:
+            raise ExtrinsicError("PriceLimitExceeded", f"limit {limit_price:.9g} >= price")
+        net = _out(pool, balancer.base_for_price(x, w2, price, target))
+    return net + _fee_on_net(pool, net)
+
+
+def reweighted(pool: Pool, tao: Any, alpha: Any) -> Pool | None:
+    """The pool with the quote weight that keeps its price once (tao, alpha) are added
+    (``update_weights_for_added_liquidity``), reserves unchanged; None if the weight would
+    leave [0.01, 0.99] (the chain then injects nothing). Constant-product pools keep 0.5."""
+    if pool.kind == "constant_product":
+        return pool
+    with _context(pool):
+        x, y, w2 = _num(pool, pool.alpha), _num(pool, pool.tao), _weight(pool)
+        if x == 0 or y == 0:
+            return pool
+        weight = float(balancer.weight_after_injection(x, y, w2, _num(pool, alpha),
+                                                       _num(pool, tao)))
+    if not balancer.MIN_WEIGHT <= weight <= 1 - balancer.MIN_WEIGHT:
+        return None
+    return Pool(tao=pool.tao, alpha=pool.alpha, weight_quote=weight, fee_rate=pool.fee_rate,
+                kind=pool.kind, exact=pool.exact)

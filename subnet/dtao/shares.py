@@ -1,0 +1,68 @@
+"""How a block's TAO emission is shared across subnets: the pluggable share rule.
+
+``price`` (spec 425, the default; ``coinbase/subnet_emissions.rs : get_shares``):
+s = EMA price / sum, w = s * (1 - min(1, MinerBurned)) renormalised (s if every w is 0), then
+renormalised over the emission-enabled subnets. ``flow`` and ``net_flow`` are the rules of
+2025-11-04 -> 2026-06-22 (``get_shares_flow``, kept for what-if and back-testing): shares from
+the EMA of each subnet's net TAO stake flow, less the normalised protocol flow for ``net_flow``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SHARE_RULES = ("price", "flow", "net_flow")
+FLOW_EMA_FACTOR = 29_597_889_189_277 / 2**63  # FlowEmaSmoothingFactor / i64::MAX, about 3.2e-6
+
+__all__ = ["FLOW_EMA_FACTOR", "SHARE_RULES", "enabled_filter", "flow_shares", "net_flow_scores",
+           "pow_normalize", "price_shares", "update_flow_ema"]
+
+
+def _normalised(values: np.ndarray) -> np.ndarray:
+    total = values.sum()
+    return values / total if total > 0 else np.zeros_like(values)
+
+
+def pow_normalize(values: np.ndarray, exponent: float = 1.0) -> np.ndarray:
+    """x^p / sum x^p (``inplace_pow_normalize``); zeros when everything is zero."""
+    return _normalised(np.power(np.maximum(values, 0.0), exponent))
+
+
+def enabled_filter(shares: np.ndarray, enabled: np.ndarray) -> np.ndarray:
+    """Zero the disabled subnets' shares and renormalise the rest (applied only when some
+    subnet is disabled, as the chain does)."""
+    if enabled.all():
+        return shares
+    return _normalised(np.where(enabled, shares, 0.0))
+
+
+def price_shares(moving_prices: np.ndarray, miner_burned: np.ndarray,
+                 enabled: np.ndarray) -> np.ndarray:
+    """Spec 425 shares over the emitting subnets, from EMA prices and MinerBurned."""
+    price_share = _normalised(moving_prices.astype(float))
+    burned = price_share * (1.0 - np.minimum(1.0, miner_burned))
+    weighted = _normalised(burned) if burned.sum() > 0 else price_share
+    return enabled_filter(weighted, enabled)
+
+
+def update_flow_ema(ema: float, flow: float, factor: float = FLOW_EMA_FACTOR) -> float:
+    """EMAflow <- (1 - a) EMAflow + a F, once per block."""
+    return (1.0 - factor) * ema + factor * flow
+
+
+def net_flow_scores(user_ema: np.ndarray, protocol_ema: np.ndarray) -> np.ndarray:
+    """S = EMAflow - k P for P > 0 (else - P), k = min(1, sum max(EMAflow, 0) / sum max(P, 0))."""
+    positive_protocol = np.maximum(protocol_ema, 0.0).sum()
+    k = 0.0
+    if positive_protocol > 0:
+        k = min(1.0, np.maximum(user_ema, 0.0).sum() / positive_protocol)
+    return user_ema - np.where(protocol_ema > 0, k * protocol_ema, protocol_ema)
+
+
+def flow_shares(scores: np.ndarray, enabled: np.ndarray, cutoff: float = 0.0,
+                exponent: float = 1.0) -> np.ndarray:
+    """Flow shares: z = max(S - L, 0), L = max(cutoff, min(min S, 0)), share = z^p / sum z^p."""
+    if scores.size == 0:
+        return scores.astype(float)
+    floor = max(cutoff, min(float(scores.min()), 0.0))
+    return enabled_filter(pow_normalize(np.maximum(scores - floor, 0.0), exponent), enabled)
