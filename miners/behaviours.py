@@ -12,6 +12,8 @@ Behaviours (the names scenarios use):
 * ``flaky``: its model, but misses deadlines at random and goes offline in windows.
 * ``malformed``: NaN, wrongly shaped, oversized or non-tensor replies.
 * ``idle``: serves nothing (the engine tests' placeholder miner).
+* ``rogue``: answers with its model like ``honest``, and ignores a serving halt: it keeps
+  serving whoever asks (every answer signed, so it can be proven afterwards).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from subnetsim.miners import BEHAVIOURS
 
 __all__ = [
     "MINER_BEHAVIOURS",
+    "HALT_IGNORING_BEHAVIOURS",
     "MODEL_BEHAVIOURS",
     "lazy_answer",
     "malformed_answer",
@@ -32,7 +35,8 @@ __all__ = [
 ]
 
 MINER_BEHAVIOURS = BEHAVIOURS  # listed once, in the package
-MODEL_BEHAVIOURS = ("honest", "trainer", "noisy", "sybil", "flaky")  # answer with a model
+MODEL_BEHAVIOURS = ("honest", "trainer", "noisy", "sybil", "flaky", "rogue")  # a model answers
+HALT_IGNORING_BEHAVIOURS = ("rogue",)  # keep serving through a verified serving halt
 FAULTS = ("nan", "shape", "oversized", "junk")
 OVERSIZE_FACTOR = 100_000  # an oversized reply claims this many times the expected rows
 

@@ -98,6 +98,9 @@ class Chain:
         # Called with each block's number just before it is sealed; a digest it returns is
         # logged as that block's ``checkpoint`` event, so the chain commits to the checkpoint.
         self.state_commitment: Callable[[int], str | None] | None = None
+        # Told of every sealed block after the recorder (e.g. the serving network gossips its
+        # governance calls to the nodes).
+        self.observers: list[Recorder] = []
 
     # --- for agents --------------------------------------------------------------------------
 
@@ -197,6 +200,8 @@ class Chain:
             self.minted += share.total
         epoch_record = self._run_epoch(number) if epoch_due else None
         extrinsic_records = self._apply_mempool(number)
+        if self.governance is not None:
+            self.governance.track_serving(number, self.ledger.halted_scopes)
         self.block = number
         self.ledger.end_block(number)
         if self.state_commitment is not None:
@@ -208,6 +213,8 @@ class Chain:
         record = self._seal(number, extrinsic_records, contents_hash(events, epoch_record))
         if self.recorder is not None:
             self.recorder(record, extrinsic_records, events, epoch_record)
+        for observer in self.observers:
+            observer(record, extrinsic_records, events, epoch_record)
         return record
 
     def _apply_mempool(self, number: int) -> list[ExtrinsicRecord]:
@@ -268,6 +275,8 @@ class Chain:
                            error=result.error)
         elif extrinsic.kind == "register":
             self.log_event("registered", hotkey=extrinsic.hotkey, **result.facts)
+        elif extrinsic.kind == "evidence":
+            self.log_event("penalised", **result.facts)
 
     def _reveal_timelocked(self) -> None:
         """Open the timelocked commits due in the epoch about to run (its index, looked ahead

@@ -6,6 +6,6 @@ real agents (``AGENT_BEHAVIOURS``; ``validator`` and ``policies``).
 """
 
 SCRIPTED_BEHAVIOURS = ("fixed", "random")
-AGENT_BEHAVIOURS = ("honest", "lazy", "weight_copier", "cabal", "self_dealer")
+AGENT_BEHAVIOURS = ("honest", "lazy", "weight_copier", "cabal", "self_dealer", "rogue")
 BEHAVIOURS = (*SCRIPTED_BEHAVIOURS, *AGENT_BEHAVIOURS)
 DEFAULT_BEHAVIOUR = "fixed"
