@@ -9,3 +9,4 @@ BEHAVIOURS = ("idle", "honest", "trainer", "lazy", "noisy", "copycat", "sybil", 
               "malformed", "rogue")
 DEFAULT_BEHAVIOUR = "idle"
 SERVING_BEHAVIOURS = tuple(name for name in BEHAVIOURS if name != "idle")
+HALT_IGNORING_BEHAVIOURS = ("rogue",)  # keep serving through a verified serving halt

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from subnetsim.miners import BEHAVIOURS
+from subnetsim.miners import BEHAVIOURS, HALT_IGNORING_BEHAVIOURS
 
 __all__ = [
     "MINER_BEHAVIOURS",
@@ -36,7 +36,6 @@ __all__ = [
 
 MINER_BEHAVIOURS = BEHAVIOURS  # listed once, in the package
 MODEL_BEHAVIOURS = ("honest", "trainer", "noisy", "sybil", "flaky", "rogue")  # a model answers
-HALT_IGNORING_BEHAVIOURS = ("rogue",)  # keep serving through a verified serving halt
 FAULTS = ("nan", "shape", "oversized", "junk")
 OVERSIZE_FACTOR = 100_000  # an oversized reply claims this many times the expected rows
 

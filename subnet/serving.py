@@ -55,6 +55,7 @@ class NodeDecision:
     accepted: bool
     reason: str  # the error code when refused, else "applied"
     serving_halted: bool  # the node's serving state afterwards
+    nonce: bytes = b""  # the applied proposal's nonce
 
 
 class ServingView:
@@ -111,12 +112,14 @@ class ServingView:
         self.used_nonces.add(proposal.nonce)
         self.halted = frozenset(state.scopes)
         self.halt_until = state.until_block if state.scopes else None
-        self._decide(now, action, True, "applied")
+        self._decide(now, action, True, "applied", proposal.nonce)
 
-    def _decide(self, now: float, action: str | None, accepted: bool, reason: str) -> None:
+    def _decide(self, now: float, action: str | None, accepted: bool, reason: str,
+                nonce: bytes = b"") -> None:
         self.decisions.append(NodeDecision(time=now, action=action, accepted=accepted,
                                            reason=reason,
-                                           serving_halted=SERVING in expand_scopes(self.halted)))
+                                           serving_halted=SERVING in expand_scopes(self.halted),
+                                           nonce=nonce))
 
     def stops(self) -> list[float]:
         """Times at which this node went from serving to halted."""

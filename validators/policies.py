@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from subnetsim.validators import AGENT_BEHAVIOURS
+from subnetsim.validators import AGENT_BEHAVIOURS, HALT_IGNORING_BEHAVIOURS
 
 __all__ = ["HALT_IGNORING_BEHAVIOURS", "VALIDATOR_BEHAVIOURS", "QUERYING_BEHAVIOURS", "copied_scores", "operator_scores"]
 
 VALIDATOR_BEHAVIOURS = AGENT_BEHAVIOURS  # the real agents (the package lists them all)
 QUERYING_BEHAVIOURS = ("honest", "rogue")
-HALT_IGNORING_BEHAVIOURS = ("rogue",)
 
 
 def copied_scores(weights: np.ndarray, stake: np.ndarray, sources: np.ndarray) -> np.ndarray:

@@ -22,7 +22,14 @@ from subnetsim.subnet.provenance import hotkey_public_key, output_digest, query_
 from subnetsim.subnet.rng import numpy_stream
 from subnetsim.subnet.scenario import ValidationConfig, ValidatorOptions
 from subnetsim.subnet.serving import ServingNetwork
-from subnetsim.subnet.transport.sim import OK, STATUS_NAMES, Query, Responses, SimNetwork
+from subnetsim.subnet.transport.sim import (
+    HALTED,
+    OK,
+    STATUS_NAMES,
+    Query,
+    Responses,
+    SimNetwork,
+)
 from subnetsim.validators.policies import (
     HALT_IGNORING_BEHAVIOURS,
     QUERYING_BEHAVIOURS,
@@ -68,6 +75,7 @@ class Validator:
         self.submitter = WeightSubmitter(hotkey=hotkey)
         self.scores = np.zeros(capacity)  # (n,) EMA of rewards per uid
         self.registered_at = np.zeros(capacity, dtype=np.int64)  # whose score it is
+        self.answered_halted = np.zeros(capacity, dtype=bool)  # last answer was "halted"
         self.next_query = 1 + uid % validation.query_interval
         self.next_weights = 1 + uid % 10
         self.stats = dict.fromkeys(STAT_NAMES, 0)
@@ -88,7 +96,8 @@ class Validator:
             block = chain.block
             halted = self.halted(env.now)
             if self.queries and block >= self.next_query:
-                self.next_query = block + self.config.query_interval
+                self.next_query = block + (1 if self._chasing(env.now) else
+                                           self.config.query_interval)
                 if halted:
                     self.stats["halted_rounds"] += 1
                 else:
@@ -103,12 +112,20 @@ class Validator:
         return (self.serving is not None and self.behaviour not in HALT_IGNORING_BEHAVIOURS
                 and self.serving.halted(self.uid, now))
 
+    def _chasing(self, now: float) -> bool:
+        """A rogue validator that knows of a serving halt: it queries every block, and only
+        the miners that have not answered it "halted" (whoever still serves)."""
+        return (self.behaviour in HALT_IGNORING_BEHAVIOURS and self.serving is not None
+                and self.serving.halted(self.uid, now))
+
     # --- querying ----------------------------------------------------------------------------
 
     def _query_round(self, chain: Chain) -> Generator[simpy.Event, Any, None]:
         ledger = chain.ledger
         self._forget_replaced(ledger.block_at_registration)
         candidates = query_candidates(self._servable(ledger), self.uid)
+        if self._chasing(chain.env.now):
+            candidates = candidates[~self.answered_halted[candidates]]
         if not len(candidates):
             return
         targets = sample_targets(self.sample_stream, candidates, self.config.sample_size)
@@ -125,6 +142,7 @@ class Validator:
             self._drop_unsigned(query, responses, losses, ledger.hotkeys)
         if self.serving is not None:
             self._witness(sent_at, chain_halted, query, responses)
+            self.answered_halted[targets] = responses.status == HALTED
         rewards = rewards_from_losses(losses, task.batch_baseline(truth))
         if self.config.dedupe:
             seniority = ledger.block_at_registration[targets] * len(ledger.hotkeys) + targets
@@ -222,6 +240,7 @@ class Validator:
             "streams": [s.bit_generator.state for s in
                         (self.sample_stream, self.input_stream, self.salt_stream)],
             "scores": self.scores.copy(), "registered_at": self.registered_at.copy(),
+            "answered_halted": self.answered_halted.copy(),
             "next_query": self.next_query, "next_weights": self.next_weights,
             "pending": list(self.submitter.pending), "stats": dict(self.stats),
             "sealed_epoch": self.submitter.sealed_epoch,
@@ -234,6 +253,7 @@ class Validator:
             stream.bit_generator.state = stream_state
         self.scores = state["scores"].copy()
         self.registered_at = state["registered_at"].copy()
+        self.answered_halted = state["answered_halted"].copy()
         self.next_query, self.next_weights = state["next_query"], state["next_weights"]
         self.submitter.pending = list(state["pending"])
         self.submitter.sealed_epoch = state.get("sealed_epoch", -1)
