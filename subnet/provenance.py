@@ -36,7 +36,8 @@ REPLY_DOMAIN = "subnetsim-reply/v1"
 QUERY_ID_BYTES = 16
 DIGEST_BYTES = 32
 SIGNATURE_BYTES = 64
-MAX_DIGESTED_BYTES = 1 << 24  # a larger "tensor" is digested by its header only (never read)
+MAX_DIGESTED_BYTES = 1 << 20  # a larger "tensor" (the wire's frame limit) is digested by
+#                                its header only: a hostile view claiming 100 MB is never read
 
 
 @functools.lru_cache(maxsize=4096)
