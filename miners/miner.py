@@ -37,7 +37,7 @@ from subnetsim.subnet.extrinsics import Register
 from subnetsim.subnet.provenance import hotkey_signing_key, sign_reply
 from subnetsim.subnet.rng import numpy_stream
 from subnetsim.subnet.scenario import MinerOptions, QueryPolicy, TaskConfig
-from subnetsim.subnet.serving import ServingNetwork
+from subnetsim.subnet.serving import ServingState
 from subnetsim.subnet.transport.sim import HALTED, OK, REFUSED, UNREACHABLE, Query, ServerReply
 
 __all__ = ["STAT_NAMES", "MinerPool", "MinerSpec"]
@@ -94,7 +94,7 @@ class MinerPool:
         # Each miner's hotkey key pair, from its keyed stream (subnet.provenance).
         self.signing_keys = [hotkey_signing_key(seed, spec.hotkey) for spec in specs]
         self.sign_replies = True  # off only to measure what signing costs (benchmarks)
-        self.serving: ServingNetwork | None = None  # the nodes' HALT views, once a council is
+        self.serving: ServingState | None = None  # the nodes' HALT views, once a council is
         #                                              staged (subnetsim.staging)
         # Behaviours whose answers are more than a model's output (or no model's output).
         self.special = np.isin(behaviours, ("lazy", "malformed", "noisy", "copycat", "flaky"))

@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import heapq
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from nacl.signing import VerifyKey
@@ -41,7 +41,8 @@ from subnetsim.subnet.governance_gate import (
 from subnetsim.subnet.provenance import SignedReply
 from subnetsim.subnet.records import BlockRecord, EpochRecord, EventRecord, ExtrinsicRecord
 
-__all__ = ["NodeDecision", "ServingNetwork", "ServingView", "Witnessed", "build_serving_network"]
+__all__ = ["NodeDecision", "ServingNetwork", "ServingState", "ServingView", "WireNode",
+           "Witnessed", "build_serving_network"]
 
 SERVING = "serving"
 
@@ -138,6 +139,41 @@ class ServingView:
                 times.append(decision.time)
             halted = decision.serving_halted
         return times
+
+
+class ServingState(Protocol):
+    """What a miner pool or a validator asks before serving or querying."""
+
+    def halted(self, uid: int, now: float) -> bool:
+        """Whether the node of ``uid`` has stopped serving at ``now``."""
+        ...
+
+
+class WireNode:
+    """A node outside the simulation (miners served over the ZeroMQ bridge): governance
+    messages reach it over the wire and are checked at once; its clock is the latest block it
+    has heard of (from queries), since it does not follow the chain."""
+
+    def __init__(self, view: ServingView) -> None:
+        self.view = view
+        self.block = 0
+        self.sequence = 0
+
+    def hear_block(self, block: int) -> None:
+        """A query named ``block``: the node's clock moves on to it."""
+        self.block = max(self.block, block)
+
+    def receive(self, message: bytes, signature: bytes) -> NodeDecision:
+        """Check and apply one governance message now; what the node decided."""
+        now = self.block * BLOCK_SECONDS
+        self.sequence += 1
+        self.view.deliver(now, self.sequence, message, signature)
+        self.view.advance(now)
+        return self.view.decisions[-1]
+
+    def halted(self, uid: int, now: float) -> bool:
+        """Every miner behind this node shares its one view of the halt."""
+        return self.view.serving_halted(self.block * BLOCK_SECONDS)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
