@@ -45,11 +45,12 @@ def council_snapshot(world: Any, drill: DrillStatus, drills: tuple[str, ...],
                                   signed=m.identifier in last, behaviour=m.behaviour)
                     for m in council.members)
     occupants = world.occupants()
+    serving = _serving_states(world, occupants)  # first: it brings every node up to now
     return GovernanceSnapshot(
         **base, has_council=True, council=members, proposals=_proposals(council),
         rounds=tuple(_rounds(council)),
-        lifecycle=_lifecycle(governance, halts) + _serving_steps(world, occupants, halts),
-        serving=_serving_states(world, occupants))
+        lifecycle=_lifecycle(governance, halts) + _serving_steps(world, occupants),
+        serving=serving)
 
 
 def _serving_states(world: Any, occupants: Sequence[Any]) -> tuple[str, ...]:
@@ -67,7 +68,7 @@ def _serving_states(world: Any, occupants: Sequence[Any]) -> tuple[str, ...]:
     return tuple(states)
 
 
-def _serving_steps(world: Any, occupants: Sequence[Any], halts: Sequence[tuple[int, str]]
+def _serving_steps(world: Any, occupants: Sequence[Any]
                    ) -> tuple[tuple[str, int | None, str], ...]:
     """The serving halt on the timeline: when the miners stopped (by their own nodes'
     clocks), who kept serving, who was penalised on evidence."""

@@ -17,7 +17,8 @@ import numpy as np
 
 from subnetsim.validators import AGENT_BEHAVIOURS, HALT_IGNORING_BEHAVIOURS
 
-__all__ = ["HALT_IGNORING_BEHAVIOURS", "VALIDATOR_BEHAVIOURS", "QUERYING_BEHAVIOURS", "copied_scores", "operator_scores"]
+__all__ = ["HALT_IGNORING_BEHAVIOURS", "QUERYING_BEHAVIOURS", "VALIDATOR_BEHAVIOURS",
+           "copied_scores", "operator_scores"]
 
 VALIDATOR_BEHAVIOURS = AGENT_BEHAVIOURS  # the real agents (the package lists them all)
 QUERYING_BEHAVIOURS = ("honest", "rogue")

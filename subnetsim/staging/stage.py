@@ -16,7 +16,6 @@ from typing import Any
 
 from subnetsim.governance.council import Council
 from subnetsim.governance.monitor import Monitor
-from subnetsim.staging.evidence import EvidenceWatcher
 from subnetsim.staging.attacks import (
     CabalAttack,
     ExitProbe,
@@ -24,6 +23,7 @@ from subnetsim.staging.attacks import (
     StakeholderBrake,
     SybilFlood,
 )
+from subnetsim.staging.evidence import EvidenceWatcher
 from subnetsim.subnet.chain import BLOCK_SECONDS
 from subnetsim.subnet.errors import ConfigError
 from subnetsim.subnet.gossip import GossipNetwork, Propagation

@@ -24,39 +24,7 @@ from subnetsim.subnet.transport.sim import HALTED, OK, Query
 from subnetsim.subnet.transport.zmq_bridge import RemoteServer
 
 ROOT = Path(__file__).resolve().parents[2]
-DRILL = """
-name = "wire_halt"
-seed = 6
-blocks = 12
-[hyperparameters]
-max_allowed_uids = 8
-[query_policy]
-rate_limit = 0
-[task]
-hidden = 8
-depth = 1
-pretrain_steps = 16
-[[neurons]]
-role = "validator"
-count = 1
-behaviour = "honest"
-stake = 1000.0
-[[neurons]]
-role = "miner"
-count = 2
-behaviour = "honest"
-[[neurons]]
-role = "miner"
-count = 1
-behaviour = "rogue"
-[governance.monitor]
-scheduled_alarms = [3]
-[governance.response]
-halt_scopes = ["serving"]
-resume_after_blocks = 5
-[governance.expect]
-resume = true
-"""
+DRILL = ROOT / "tests" / "data" / "serving_halt.toml"
 
 
 def _query(block: int) -> Query:
@@ -67,13 +35,11 @@ def _query(block: int) -> Query:
 
 
 @pytest.fixture(scope="module")
-def signed(tmp_path_factory):
+def signed():
     """The drill file, and the council's accepted HALT and RESUME as the chain saw them."""
-    path = tmp_path_factory.mktemp("wire") / "wire_halt.toml"
-    path.write_text(DRILL)
-    run = simulate_drill(load_drill(path))
+    run = simulate_drill(load_drill(DRILL))
     enacted = {e.action: e.signed for e in run.council.enactments if e.accepted}
-    return path, enacted["HALT"], enacted["RESUME"]
+    return DRILL, enacted["HALT"], enacted["RESUME"]
 
 
 def test_the_halt_arrives_over_the_wire_is_verified_there_and_queries_are_refused_there(
