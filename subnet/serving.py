@@ -17,7 +17,7 @@ costs no SimPy event per node.
 
 ``ServingNetwork`` also keeps the provenance transcript: the signed replies validators received
 while the chain's serving scope was halted (what a watcher can later submit as evidence), and
-the replies after a halt ended (serving has returned).
+how many replies each uid gave after a halt ended (serving has returned).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import heapq
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 from nacl.signing import VerifyKey
@@ -201,7 +201,7 @@ class ServingNetwork:
         self.views = list(views)
         self.sequence = 0
         self.transcript: list[Witnessed] = []  # replies received while the chain halted serving
-        self.after_halt: list[Witnessed] = []  # replies received after a serving halt ended
+        self.answers_after_halt: dict[int, int] = {}  # uid -> replies since a serving halt ended
         self.chain_halted_before = False
         self._delays: dict[tuple[int, ...], np.ndarray] = {}
 
@@ -256,26 +256,7 @@ class ServingNetwork:
             self.chain_halted_before = True
             self.transcript.append(entry)
         elif self.chain_halted_before:
-            self.after_halt.append(entry)
-
-    def state(self) -> dict[str, Any]:
-        """The nodes' verifier state, for checkpoints (messages still in flight included)."""
-        return {"sequence": self.sequence, "views": [{
-            "used_nonces": sorted(n.hex() for n in view.used_nonces),
-            "halted": sorted(view.halted), "halt_until": view.halt_until,
-            "inbox": [[t, s, m.hex(), g.hex()] for t, s, m, g in sorted(view.inbox)]}
-            for view in self.views]}
-
-    def restore(self, state: dict[str, Any]) -> None:
-        """Inverse of ``state``."""
-        self.sequence = int(state["sequence"])
-        for view, data in zip(self.views, state["views"], strict=True):
-            view.used_nonces = {bytes.fromhex(n) for n in data["used_nonces"]}
-            view.halted = frozenset(data["halted"])
-            view.halt_until = data["halt_until"]
-            view.inbox = [(float(t), int(s), bytes.fromhex(m), bytes.fromhex(g))
-                          for t, s, m, g in data["inbox"]]
-            heapq.heapify(view.inbox)
+            self.answers_after_halt[uid] = self.answers_after_halt.get(uid, 0) + 1
 
 
 def build_serving_network(gossip: GossipNetwork, capacity: int, *, network_id: bytes,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -24,9 +24,6 @@ from subnetsim.behaviours import HALT_IGNORING, SERVING_MINERS
 from subnetsim.subnet.chain import BLOCK_SECONDS
 from subnetsim.subnet.provenance import hotkey_public_key, verify_reply
 from subnetsim.subnet.serving import ServingNetwork
-
-if TYPE_CHECKING:
-    from subnetsim.drill.report import DrillRun
 
 __all__ = ["serving_checks", "serving_report"]
 
@@ -42,8 +39,9 @@ def _first_after(times: Iterable[float], start: float) -> float | None:
     return next((t for t in times if t >= start), None)
 
 
-def serving_report(run: DrillRun) -> dict[str, Any] | None:
-    """The ``serving`` object of the report; None for a world without a serving network."""
+def serving_report(run: Any) -> dict[str, Any] | None:
+    """The ``serving`` object of the report of ``run`` (a ``drill.report.DrillRun``); None
+    for a world without a serving network."""
     world = run.world
     governance = world.governance
     gate = world.chain.governance
@@ -68,8 +66,7 @@ def serving_report(run: DrillRun) -> dict[str, Any] | None:
     during = [w for w in serving.transcript if w.time >= halt_time
               and (end_time is None or w.time < end_time)]
     honest_after = [w for w in during if w.uid in honest]
-    in_flight = [w for w in honest_after
-                 if stops[w.uid] is None or w.time < stops[w.uid]]  # sent before it knew
+    in_flight = [w for w in honest_after if _before(w.time, stops[w.uid])]  # sent before it knew
     alarm = run.council.first_alarm
     halt = next((e for e in run.council.enactments if e.action == "HALT" and e.accepted), None)
     resume = _resume(serving, honest, end_time)
@@ -99,7 +96,12 @@ def serving_report(run: DrillRun) -> dict[str, Any] | None:
     }
 
 
-def _rogue(run: DrillRun, uid: int, hotkey: str, during: list[Any]) -> dict[str, Any]:
+def _before(time: float, stop: float | None) -> bool:
+    """Whether ``time`` is before a miner's stop (never stopped: always)."""
+    return stop is None or time < stop
+
+
+def _rogue(run: Any, uid: int, hotkey: str, during: list[Any]) -> dict[str, Any]:
     """One rogue miner: what it served, whether the evidence verifies, what it cost it."""
     watcher = run.actors.get("watcher")
     submitted = watcher.accused.get(uid, []) if watcher is not None else []
@@ -127,8 +129,8 @@ def _resume(serving: ServingNetwork, honest: dict[int, Any],
     restarts = [t - end_time for uid in honest
                 for t in [_first_after(serving.views[uid].restarts(), end_time)] if t is not None]
     return {"honest_restart_p95_s": _percentiles(restarts)["p95"],
-            "honest_answers_after_resume": sum(1 for w in serving.after_halt
-                                               if w.uid in honest and w.time >= end_time)}
+            "honest_answers_after_resume": sum(serving.answers_after_halt.get(uid, 0)
+                                               for uid in honest)}
 
 
 def _refusals(serving: ServingNetwork) -> dict[str, int]:
