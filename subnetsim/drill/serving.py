@@ -52,7 +52,8 @@ def serving_report(run: Any) -> dict[str, Any] | None:
         view.advance(world.env.now)
     halts = gate.serving_halts
     if not halts:
-        return {"halt_block": None, "node_refusals": _refusals(serving)}
+        return {"halt_block": None, "node_refusals": _refusals(serving),
+                "nodes_halted_without_chain": _unbacked_halts(serving, gate.used_nonces)}
     halt_block, end_block = halts[0]
     halt_time = halt_block * BLOCK_SECONDS
     end_time = end_block * BLOCK_SECONDS if end_block is not None else None
