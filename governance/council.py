@@ -44,7 +44,7 @@ from subnetsim.subnet.governance_gate import SIGNING_KEY
 from subnetsim.subnet.rng import numpy_stream
 
 __all__ = ["Council", "CouncilConfig", "CouncilMember", "Enactment", "GroupKey", "ResponsePlan",
-           "generate_group_key", "wait_to_land_in"]
+           "council_keys", "generate_group_key", "wait_to_land_in"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -81,6 +81,14 @@ def generate_group_key(name: str, members: int, threshold: int, seed: int) -> Gr
         raise frost.ProtocolError(f"council members disagree on the {name} group key")
     return GroupKey(name=name, key_packages={m: result[0] for m, result in finished.items()},
                     public=public)
+
+
+def council_keys(config: CouncilConfig, seed: int) -> dict[str, GroupKey]:
+    """The council's HALT and RESUME group keys of the run of ``seed`` (what every node holds
+    from genesis: their public keys)."""
+    return {"halt": generate_group_key("halt", config.members, config.halt_threshold, seed),
+            "resume": generate_group_key("resume", config.members, config.resume_threshold,
+                                         seed)}
 
 
 def wait_to_land_in(env: simpy.Environment, block: int) -> simpy.Timeout:
@@ -173,10 +181,7 @@ class Council:
         self.chain = chain
         self.config = config
         self.plan = plan
-        self.keys = dict(keys) if keys is not None else {
-            "halt": generate_group_key("halt", config.members, config.halt_threshold, seed),
-            "resume": generate_group_key("resume", config.members, config.resume_threshold, seed),
-        }
+        self.keys = dict(keys) if keys is not None else council_keys(config, seed)
         identifiers = range(1, config.members + 1)
         self.network = CouncilNetwork(env, config.links, seed, [COORDINATOR, *identifiers])
         policy = SigningPolicy(network_id=network_id,

@@ -6,6 +6,7 @@ the composition root can check a scenario without loading a model.
 """
 
 BEHAVIOURS = ("idle", "honest", "trainer", "lazy", "noisy", "copycat", "sybil", "flaky",
-              "malformed")
+              "malformed", "rogue")
 DEFAULT_BEHAVIOUR = "idle"
 SERVING_BEHAVIOURS = tuple(name for name in BEHAVIOURS if name != "idle")
+HALT_IGNORING_BEHAVIOURS = ("rogue",)  # keep serving through a verified serving halt

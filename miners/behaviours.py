@@ -12,6 +12,8 @@ Behaviours (the names scenarios use):
 * ``flaky``: its model, but misses deadlines at random and goes offline in windows.
 * ``malformed``: NaN, wrongly shaped, oversized or non-tensor replies.
 * ``idle``: serves nothing (the engine tests' placeholder miner).
+* ``rogue``: answers with its model like ``honest``, and ignores a serving halt: it keeps
+  serving whoever asks (every answer signed, so it can be proven afterwards).
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from subnetsim.miners import BEHAVIOURS
+from subnetsim.miners import BEHAVIOURS, HALT_IGNORING_BEHAVIOURS
 
 __all__ = [
     "MINER_BEHAVIOURS",
+    "HALT_IGNORING_BEHAVIOURS",
     "MODEL_BEHAVIOURS",
     "lazy_answer",
     "malformed_answer",
@@ -32,7 +35,7 @@ __all__ = [
 ]
 
 MINER_BEHAVIOURS = BEHAVIOURS  # listed once, in the package
-MODEL_BEHAVIOURS = ("honest", "trainer", "noisy", "sybil", "flaky")  # answer with a model
+MODEL_BEHAVIOURS = ("honest", "trainer", "noisy", "sybil", "flaky", "rogue")  # a model answers
 FAULTS = ("nan", "shape", "oversized", "junk")
 OVERSIZE_FACTOR = 100_000  # an oversized reply claims this many times the expected rows
 

@@ -21,6 +21,7 @@ import simpy
 import torch
 
 from subnetsim.miners.behaviours import (
+    HALT_IGNORING_BEHAVIOURS,
     MODEL_BEHAVIOURS,
     lazy_answer,
     malformed_answer,
@@ -33,15 +34,17 @@ from subnetsim.miners.policy import ADMITTED, RATE_LIMITED, QueryGuard
 from subnetsim.miners.tasks import Task
 from subnetsim.subnet.chain import BLOCK_SECONDS, Chain
 from subnetsim.subnet.extrinsics import Register
+from subnetsim.subnet.provenance import hotkey_signing_key, sign_reply
 from subnetsim.subnet.rng import numpy_stream
 from subnetsim.subnet.scenario import MinerOptions, QueryPolicy, TaskConfig
-from subnetsim.subnet.transport.sim import OK, REFUSED, UNREACHABLE, Query, ServerReply
+from subnetsim.subnet.serving import ServingState
+from subnetsim.subnet.transport.sim import HALTED, OK, REFUSED, UNREACHABLE, Query, ServerReply
 
 __all__ = ["STAT_NAMES", "MinerPool", "MinerSpec"]
 
 SERVICE_SECONDS = 0.02  # a model's time to answer a small batch
 STAT_NAMES = ("queries", "answered", "refused", "rate_limited", "missed", "relayed",
-              "relay_refused", "relay_rate_limited")
+              "relay_refused", "relay_rate_limited", "halted")
 _STAT = {name: index for index, name in enumerate(STAT_NAMES)}
 NO_ANSWER = (None, np.inf)
 
@@ -87,6 +90,12 @@ class MinerPool:
         self.serves_model = np.isin(behaviours, MODEL_BEHAVIOURS)  # answers with its own model
         self.is_copycat = behaviours == "copycat"
         self.is_flaky = behaviours == "flaky"
+        self.obeys_halts = ~np.isin(behaviours, HALT_IGNORING_BEHAVIOURS)
+        # Each miner's hotkey key pair, from its keyed stream (subnet.provenance).
+        self.signing_keys = [hotkey_signing_key(seed, spec.hotkey) for spec in specs]
+        self.sign_replies = True  # off only to measure what signing costs (benchmarks)
+        self.serving: ServingState | None = None  # the nodes' HALT views, once a council is
+        #                                              staged (subnetsim.staging)
         # Behaviours whose answers are more than a model's output (or no model's output).
         self.special = np.isin(behaviours, ("lazy", "malformed", "noisy", "copycat", "flaky"))
         self.bank = ModelBank(Architecture(input_dim=task.input_dim, hidden=task_config.hidden,
@@ -145,6 +154,11 @@ class MinerPool:
         if not len(present) or not self._valid_inputs(query.payload):
             status[present], service[present] = REFUSED, SERVICE_SECONDS
             return ServerReply(status=status, service_seconds=service, payloads=tuple(payloads))
+        halted = self._halted(targets[present], keys[present])
+        if halted.any():  # a halted miner answers "halted" to everyone, before any policy
+            status[present[halted]], service[present[halted]] = HALTED, SERVICE_SECONDS
+            self.stats[keys[present[halted]], _STAT["halted"]] += 1
+            present = present[~halted]
         verdict = self._check(keys[present], query.caller_hotkey, block)
         self.stats[keys[present], _STAT["queries"]] += 1  # keys are distinct within a query
         self._count(keys[present], verdict, "")
@@ -152,9 +166,25 @@ class MinerPool:
         service[present[verdict != ADMITTED]] = SERVICE_SECONDS
         admitted = present[verdict == ADMITTED]
         answers = self._answers(keys[admitted], query.payload, block)
+        signatures: list[Any] = [None] * count
         for index, (payload, seconds) in zip(admitted.tolist(), answers, strict=True):
             payloads[index], service[index] = payload, seconds
-        return ServerReply(status=status, service_seconds=service, payloads=tuple(payloads))
+            if payload is not None and self.sign_replies:
+                key = int(keys[index])
+                signatures[index] = sign_reply(self.signing_keys[key], self.specs[key].hotkey,
+                                               query.query_id, block, payload)
+        return ServerReply(status=status, service_seconds=service, payloads=tuple(payloads),
+                           signatures=tuple(signatures) if self.sign_replies else ())
+
+    def _halted(self, uids: np.ndarray, keys: np.ndarray) -> np.ndarray:
+        """(k,) which of these miners have verified a serving HALT by now and obey it."""
+        halted = np.zeros(len(uids), dtype=bool)
+        if self.serving is None:
+            return halted
+        now = self.chain.env.now
+        for index in np.flatnonzero(self.obeys_halts[keys]).tolist():
+            halted[index] = self.serving.halted(int(uids[index]), now)
+        return halted
 
     def _check(self, keys: np.ndarray, caller_hotkey: str, block: int) -> np.ndarray:
         """The query policy of miners ``keys`` for one caller (verdict codes per miner)."""

@@ -200,6 +200,8 @@ class Chain(BlockProducer):
             self.minted += share.total
         epoch_record = self._run_epoch(number) if epoch_due else None
         extrinsic_records = self._apply_mempool(number)
+        if self.governance is not None:
+            self.governance.track_serving(number, self.ledger.halted_scopes)
         self.block = number
         self.ledger.end_block(number)
         return number, extrinsic_records, epoch_record
@@ -268,6 +270,8 @@ class Chain(BlockProducer):
                            error=result.error)
         elif extrinsic.kind == "register":
             self.log_event("registered", hotkey=extrinsic.hotkey, **result.facts)
+        elif extrinsic.kind == "evidence":
+            self.log_event("penalised", **result.facts)
 
     def _reveal_timelocked(self) -> None:
         """Open the timelocked commits due in the epoch about to run (its index, looked ahead

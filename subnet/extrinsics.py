@@ -22,6 +22,7 @@ __all__ = [
     "RemoveStake",
     "RevealWeights",
     "SetWeights",
+    "SubmitEvidence",
     "SubmitProposal",
     "TriggerEpoch",
     "weights_commit_hash",
@@ -176,9 +177,27 @@ class TriggerEpoch:
         return {"coldkey": self.coldkey}
 
 
-GovernanceCall = SubmitProposal | BrakeVote
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SubmitEvidence:
+    """Anyone (``hotkey``) accuses the neuron ``accused`` on ``uid`` of serving through a
+    serving halt, with its own signed replies (``SignedReply.as_json`` each; checked by
+    ``subnet.evidence``)."""
+
+    uid: int
+    accused: str
+    replies: tuple[Mapping[str, Any], ...]
+    hotkey: str = "evidence-watcher"
+    kind = "evidence"
+
+    def payload(self) -> Mapping[str, Any]:
+        return {"uid": self.uid, "accused": self.accused,
+                "replies": [dict(reply) for reply in self.replies]}
+
+
+GovernanceCall = SubmitProposal | BrakeVote | SubmitEvidence
 Extrinsic = (Register | AddStake | RemoveStake | SetWeights | CommitWeights | RevealWeights
-             | CommitTimelockedWeights | SubmitProposal | BrakeVote | TriggerEpoch)
+             | CommitTimelockedWeights | SubmitProposal | BrakeVote | TriggerEpoch
+             | SubmitEvidence)
 
 
 def weights_commit_hash(hotkey: str, uids: tuple[int, ...], weights: tuple[float, ...],

@@ -14,6 +14,7 @@ import dataclasses
 
 from subnetsim.subnet.config import param
 from subnetsim.subnet.errors import ConfigError
+from subnetsim.subnet.evidence import EvidenceRules
 from subnetsim.subnet.gossip import GossipConfig
 from subnetsim.subnet.governance_gate import GateRules, ProposalError, check_scopes
 
@@ -158,6 +159,7 @@ class GovernanceConfig:
     monitor: MonitorConfig = dataclasses.field(default_factory=MonitorConfig)
     gate: GateRules = dataclasses.field(default_factory=GateRules)
     gossip: GossipConfig = dataclasses.field(default_factory=GossipConfig)
+    evidence: EvidenceRules = dataclasses.field(default_factory=EvidenceRules)
     stakeholders: BrakePlan = dataclasses.field(default_factory=BrakePlan)
     expect: Expectations = dataclasses.field(default_factory=Expectations)
 

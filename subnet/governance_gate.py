@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from nacl.exceptions import BadSignatureError
@@ -34,12 +34,14 @@ from nacl.signing import VerifyKey
 
 from subnetsim.subnet.config import param
 from subnetsim.subnet.errors import ExtrinsicError, SubnetSimError
-from subnetsim.subnet.extrinsics import BrakeVote, SubmitProposal
+from subnetsim.subnet.evidence import EvidenceRules, admit_evidence
+from subnetsim.subnet.extrinsics import BrakeVote, SubmitEvidence, SubmitProposal
 from subnetsim.subnet.ledger import SCOPES, Ledger
 
 __all__ = [
     "ACTIONS", "ALL_SCOPES", "DOMAIN", "SIGNING_KEY", "Admission", "GateRules", "GovernanceGate",
-    "HaltState", "Proposal", "ProposalError", "check_scopes", "decode_proposal", "expand_scopes",
+    "HaltState", "Proposal", "ProposalError", "check_proposal", "check_scopes", "decode_proposal",
+    "expand_scopes",
     "genesis_hash", "next_halt_state",
 ]
 
@@ -179,6 +181,39 @@ def genesis_hash(ledger: Ledger, netuid: int) -> bytes:
     return hasher.digest()
 
 
+def check_proposal(message: bytes, signature: bytes, *, network_id: bytes,
+                   keys: dict[str, VerifyKey], block: int, used_nonces: Collection[bytes],
+                   max_halt_blocks: int) -> Proposal:
+    """Every check a proposal must pass at ``block``, in order; changes nothing. The chain's
+    gate and every node that verifies a HALT itself (``subnet.serving``) call this.
+
+    Raises:
+        ExtrinsicError: MalformedProposal, WrongNetwork, BadProposalSignature,
+            ProposalNotYetValid, ProposalExpired, ProposalReplayed or HaltTooLong.
+    """
+    try:
+        proposal = decode_proposal(message)
+    except ProposalError as error:
+        raise ExtrinsicError("MalformedProposal", str(error)) from None
+    if proposal.network_id != network_id:
+        raise ExtrinsicError("WrongNetwork", proposal.network_id.hex()[:16])
+    key = keys[SIGNING_KEY[proposal.action]]
+    try:
+        key.verify(message, signature)
+    except BadSignatureError:
+        raise ExtrinsicError("BadProposalSignature",
+                             f"not signed by the {SIGNING_KEY[proposal.action]} key") from None
+    if block < proposal.block:
+        raise ExtrinsicError("ProposalNotYetValid", f"valid from block {proposal.block}")
+    if block >= proposal.expiry:
+        raise ExtrinsicError("ProposalExpired", f"expired at block {proposal.expiry}")
+    if proposal.nonce in used_nonces:
+        raise ExtrinsicError("ProposalReplayed", f"nonce {proposal.nonce.hex()} was used")
+    if proposal.expiry - proposal.block > max_halt_blocks:
+        raise ExtrinsicError("HaltTooLong", f"longer than {max_halt_blocks} blocks")
+    return proposal
+
+
 # ----------------------------------------------------------------------------- halt state
 
 
@@ -266,29 +301,39 @@ class Admission:
 class GovernanceGate:
     """Admits governance calls for one network; owned and driven by the chain's block process.
 
-    State: the nonces already used, the proposals accepted (the audit log) and the brake's
-    deposits. The keys are registered once, at genesis.
+    State: the nonces already used, the proposals accepted (the audit log), the brake's
+    deposits, the serving halts (block ranges) and the hotkeys penalised on evidence
+    (``subnet.evidence``). The keys are registered once, at genesis; ``public_key_of`` gives a
+    hotkey's registered Ed25519 key (evidence is refused without it).
     """
 
     def __init__(self, *, network_id: bytes, halt_key: bytes, resume_key: bytes,
-                 rules: GateRules | None = None) -> None:
+                 rules: GateRules | None = None, evidence: EvidenceRules | None = None,
+                 public_key_of: Callable[[str], bytes | None] | None = None) -> None:
         if len(network_id) != NETWORK_ID_BYTES:
             raise ProposalError(f"network id must be {NETWORK_ID_BYTES} bytes")
         self.network_id = network_id
         self.keys = {"halt": VerifyKey(halt_key), "resume": VerifyKey(resume_key)}
         self.rules = rules or GateRules()
+        self.evidence = evidence or EvidenceRules()
+        self.public_key_of = public_key_of or (lambda hotkey: None)
         self.used_nonces: set[bytes] = set()
         self.accepted: list[Proposal] = []
         self.brake_deposits: dict[str, float] = {}
         self.brake_locked_until: int | None = None
+        self.serving_halts: list[tuple[int, int | None]] = []  # [start, end) blocks
+        self.penalised: set[str] = set()
 
     def state(self) -> dict[str, Any]:
         """Everything that changes during a run, as plain data (for checkpoints): the spent
-        nonces, the accepted proposals (their signed messages) and the brake's deposits."""
+        nonces, the accepted proposals (their signed messages), the brake's deposits, the
+        serving halts and the penalised hotkeys."""
         return {"used_nonces": sorted(nonce.hex() for nonce in self.used_nonces),
                 "accepted": [proposal.encode().decode() for proposal in self.accepted],
                 "brake_deposits": dict(sorted(self.brake_deposits.items())),
-                "brake_locked_until": self.brake_locked_until}
+                "brake_locked_until": self.brake_locked_until,
+                "serving_halts": [list(halt) for halt in self.serving_halts],
+                "penalised": sorted(self.penalised)}
 
     def restore(self, state: dict[str, Any]) -> None:
         """Inverse of ``state``: a replayed proposal stays refused after a resume."""
@@ -297,38 +342,34 @@ class GovernanceGate:
         self.brake_deposits = {str(k): float(v) for k, v in state["brake_deposits"].items()}
         locked = state["brake_locked_until"]
         self.brake_locked_until = None if locked is None else int(locked)
+        self.serving_halts = [(int(start), None if end is None else int(end))
+                              for start, end in state.get("serving_halts", [])]
+        self.penalised = set(state.get("penalised", []))
+
+    def track_serving(self, block: int, halted_scopes: frozenset[str]) -> None:
+        """After each block: open or close the serving halt the evidence rule refers to."""
+        # A brake halt carries no council signature, so no node stops serving for it: it opens
+        # no serving halt that evidence could point to.
+        braked = self.brake_locked_until is not None and block < self.brake_locked_until
+        halted = "serving" in expand_scopes(halted_scopes) and not braked
+        open_halt = bool(self.serving_halts) and self.serving_halts[-1][1] is None
+        if halted and not open_halt:
+            self.serving_halts.append((block, None))
+        elif open_halt and not halted:
+            self.serving_halts[-1] = (self.serving_halts[-1][0], block)
 
     def check(self, message: bytes, signature: bytes, block: int) -> Proposal:
-        """Every check a proposal must pass at ``block``, in order; changes nothing.
+        """Every check a proposal must pass at ``block`` (``check_proposal``); changes nothing.
 
         Raises:
-            ExtrinsicError: MalformedProposal, WrongNetwork, BadProposalSignature,
-                ProposalNotYetValid, ProposalExpired, ProposalReplayed or HaltTooLong.
+            ExtrinsicError: the first rule the proposal breaks.
         """
-        try:
-            proposal = decode_proposal(message)
-        except ProposalError as error:
-            raise ExtrinsicError("MalformedProposal", str(error)) from None
-        if proposal.network_id != self.network_id:
-            raise ExtrinsicError("WrongNetwork", proposal.network_id.hex()[:16])
-        key = self.keys[SIGNING_KEY[proposal.action]]
-        try:
-            key.verify(message, signature)
-        except BadSignatureError:
-            raise ExtrinsicError("BadProposalSignature",
-                                 f"not signed by the {SIGNING_KEY[proposal.action]} key") from None
-        if block < proposal.block:
-            raise ExtrinsicError("ProposalNotYetValid", f"valid from block {proposal.block}")
-        if block >= proposal.expiry:
-            raise ExtrinsicError("ProposalExpired", f"expired at block {proposal.expiry}")
-        if proposal.nonce in self.used_nonces:
-            raise ExtrinsicError("ProposalReplayed", f"nonce {proposal.nonce.hex()} was used")
-        if proposal.expiry - proposal.block > self.rules.max_halt_blocks:
-            raise ExtrinsicError("HaltTooLong", f"longer than {self.rules.max_halt_blocks} blocks")
-        return proposal
+        return check_proposal(message, signature, network_id=self.network_id, keys=self.keys,
+                              block=block, used_nonces=self.used_nonces,
+                              max_halt_blocks=self.rules.max_halt_blocks)
 
-    def admit(self, call: SubmitProposal | BrakeVote, ledger: Ledger, halt_until: int | None,
-              block: int) -> Admission:
+    def admit(self, call: SubmitProposal | BrakeVote | SubmitEvidence, ledger: Ledger,
+              halt_until: int | None, block: int) -> Admission:
         """Check and record one governance call at ``block``; the chain applies the halt.
 
         Raises:
@@ -336,6 +377,10 @@ class GovernanceGate:
         """
         if isinstance(call, BrakeVote):
             return self._admit_brake_vote(call, ledger, halt_until, block)
+        if isinstance(call, SubmitEvidence):
+            facts = admit_evidence(call, ledger, halts=self.serving_halts, rules=self.evidence,
+                                   public_key_of=self.public_key_of, penalised=self.penalised)
+            return Admission(facts=facts, halt=None)
         message = _payload_bytes(call.message, "message", None)
         signature = _payload_bytes(call.signature, "signature", SIGNATURE_BYTES)
         proposal = self.check(message, signature, block)

@@ -33,7 +33,9 @@ from subnetsim.subnet.extrinsics import (
 )
 
 MAX_UNREVEALED_COMMITS = 10  # subtensor: TooManyUnrevealedCommits past 10 per hotkey
-SCOPES = ("emissions", "weights", "registrations", "staking")
+# "serving" is the AI service itself: the chain keeps no serving state, every node halts its
+# own serving when it has verified the HALT (``subnet.serving``).
+SCOPES = ("emissions", "weights", "registrations", "staking", "serving")
 
 __all__ = ["Commit", "Ledger", "RegistrationRules", "SCOPES", "U16_MAX"]
 
@@ -294,6 +296,22 @@ class Ledger:
         return registration.neuron_to_prune(
             self.registered, self.last_emission, self.block_at_registration, block,
             self.hyper.immunity_period, immortal, self.rules.min_non_immune_uids)
+
+    def slash(self, uid: int, fraction: float) -> float:
+        """Burn ``fraction`` of the stake on ``uid`` (every owner pro rata); returns the TAO."""
+        total = 0.0
+        for coldkey, staked_uid in sorted(key for key in self.stake_by_owner if key[1] == uid):
+            cut = self.stake_by_owner[(coldkey, staked_uid)] * fraction
+            self.credit_stake(coldkey, uid, -cut)
+            total += cut
+        self.burned += total
+        return total
+
+    def deregister(self, uid: int) -> None:
+        """Remove the neuron on ``uid`` (a governance penalty): as pruning frees a uid."""
+        self._deregister(uid)
+        self.registered[uid] = False
+        self.hotkeys[uid] = self.coldkeys[uid] = None
 
     def _deregister(self, uid: int) -> None:
         """Free a uid: its stake goes back to its owners' balances; rows and columns reset."""

@@ -44,6 +44,9 @@ class BlockProducer:
         # Called with each block's number just before it is sealed; a digest it returns is
         # logged as that block's ``checkpoint`` event, so the chain commits to the checkpoint.
         self.state_commitment: Callable[[int], str | None] | None = None
+        # Told of every sealed block after the recorder (e.g. the serving network gossips its
+        # governance calls to the nodes).
+        self.observers: list[Recorder] = []
 
     def produce_block(self) -> BlockRecord:
         """Produce the next block now."""
@@ -90,4 +93,6 @@ class BlockProducer:
         self.head_hash = own_hash
         if self.recorder is not None:
             self.recorder(record, extrinsic_records, events, epoch_record)
+        for observer in self.observers:
+            observer(record, extrinsic_records, events, epoch_record)
         return record

@@ -10,7 +10,8 @@ from __future__ import annotations
 from subnetsim import miners, validators
 from subnetsim.subnet.errors import ConfigError
 
-__all__ = ["BEHAVIOURS", "SCRIPTED_VALIDATORS", "behaviour_of", "check_names"]
+__all__ = ["BEHAVIOURS", "HALT_IGNORING", "SCRIPTED_VALIDATORS", "SERVING_MINERS",
+           "behaviour_of", "check_names"]
 
 BEHAVIOURS: dict[str, tuple[str, ...]] = {
     "validator": validators.BEHAVIOURS,
@@ -18,6 +19,12 @@ BEHAVIOURS: dict[str, tuple[str, ...]] = {
 }
 DEFAULTS = {"validator": validators.DEFAULT_BEHAVIOUR, "miner": miners.DEFAULT_BEHAVIOUR}
 SCRIPTED_VALIDATORS = validators.SCRIPTED_BEHAVIOURS
+SERVING_MINERS = miners.SERVING_BEHAVIOURS
+# Behaviours that keep serving (miners) or querying (validators) through a serving halt.
+HALT_IGNORING: dict[str, tuple[str, ...]] = {
+    "miner": miners.HALT_IGNORING_BEHAVIOURS,
+    "validator": validators.HALT_IGNORING_BEHAVIOURS,
+}
 ALL_NAMES = tuple(dict.fromkeys((*validators.BEHAVIOURS, *miners.BEHAVIOURS)))
 
 

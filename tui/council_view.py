@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from subnetsim.behaviours import HALT_IGNORING, SERVING_MINERS
 from subnetsim.subnet.chain import BLOCK_SECONDS
 from subnetsim.subnet.governance_gate import SIGNING_KEY
 from subnetsim.tui.snapshot import (
@@ -43,9 +44,57 @@ def council_snapshot(world: Any, drill: DrillStatus, drills: tuple[str, ...],
     members = tuple(CouncilMember(name=f"member-{m.identifier}", online=m.behaviour != "offline",
                                   signed=m.identifier in last, behaviour=m.behaviour)
                     for m in council.members)
+    occupants = world.occupants()
+    serving = _serving_states(world, occupants)  # first: it brings every node up to now
     return GovernanceSnapshot(
         **base, has_council=True, council=members, proposals=_proposals(council),
-        rounds=tuple(_rounds(council)), lifecycle=_lifecycle(governance, halts))
+        rounds=tuple(_rounds(council)),
+        lifecycle=_lifecycle(governance, halts) + _serving_steps(world, occupants),
+        serving=serving)
+
+
+def _serving_states(world: Any, occupants: Sequence[Any]) -> tuple[str, ...]:
+    """Each uid's serving state as its own node sees it now (the nodes' views are the ones
+    the miners and validators consult; reading them processes what has reached them)."""
+    serving, now = world.governance.serving, world.env.now
+    states = [""] * world.chain.ledger.capacity
+    for neuron in occupants:
+        if not serving.halted(neuron.uid, now):
+            states[neuron.uid] = "serving"
+        elif neuron.behaviour in HALT_IGNORING[neuron.role]:
+            states[neuron.uid] = "rogue"
+        else:
+            states[neuron.uid] = "halted"
+    return tuple(states)
+
+
+def _serving_steps(world: Any, occupants: Sequence[Any]
+                   ) -> tuple[tuple[str, int | None, str], ...]:
+    """The serving halt on the timeline: when the miners stopped (by their own nodes'
+    clocks), who kept serving, who was penalised on evidence."""
+    gate = world.chain.governance
+    serving_halts = gate.serving_halts if gate is not None else []
+    if not serving_halts:
+        return (("serving halted", None, ""),)
+    start, end = serving_halts[0]
+    serving = world.governance.serving
+    miners = [n for n in occupants if n.role == "miner" and n.behaviour in SERVING_MINERS]
+    obeying = [n for n in miners if n.behaviour not in HALT_IGNORING["miner"]]
+    since = start * BLOCK_SECONDS
+    delays = [stop - since for n in obeying
+              for stop in serving.views[n.uid].stops()[-1:] if stop >= since]
+    detail = f"{len(delays)}/{len(obeying)} miners stopped"
+    if delays:
+        detail += f", the last {max(delays):.2f} s after the block"
+    rogues = [str(n.uid) for n in miners if n.behaviour in HALT_IGNORING["miner"]]
+    if rogues:
+        detail += f"; still serving: uid {', '.join(rogues)}"
+    steps = [("serving halted", start, detail)]
+    if end is not None:
+        steps.append(("serving back", end, "halt over"))
+    if gate is not None and gate.penalised:
+        steps.append(("rogues penalised", None, ", ".join(sorted(gate.penalised))))
+    return tuple(steps)
 
 
 def _halt_in_force(halts: Sequence[tuple[int, str]]) -> int | None:

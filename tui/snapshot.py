@@ -127,6 +127,10 @@ class GovernanceSnapshot:
     rounds: tuple[str, ...] = ()  # one line per signing attempt, in order
     lifecycle: tuple[tuple[str, int | None, str], ...] = ()  # (stage, block, detail)
     verdict: str = ""  # the drill's checks, once its block budget is reached
+    # Per uid slot: "serving", "halted" (its node verified a serving HALT and stopped) or
+    # "rogue" (its node knows of the halt and serves anyway); "" for an empty slot. Empty
+    # without a council (nothing can halt serving then).
+    serving: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,6 +6,7 @@ real agents (``AGENT_BEHAVIOURS``; ``validator`` and ``policies``).
 """
 
 SCRIPTED_BEHAVIOURS = ("fixed", "random")
-AGENT_BEHAVIOURS = ("honest", "lazy", "weight_copier", "cabal", "self_dealer")
+AGENT_BEHAVIOURS = ("honest", "lazy", "weight_copier", "cabal", "self_dealer", "rogue")
 BEHAVIOURS = (*SCRIPTED_BEHAVIOURS, *AGENT_BEHAVIOURS)
 DEFAULT_BEHAVIOUR = "fixed"
+HALT_IGNORING_BEHAVIOURS = ("rogue",)  # keep querying through a verified serving halt

@@ -7,18 +7,21 @@
   visible on chain (or the last epoch's consensus). With commit-reveal on, visible rows were
   committed an epoch or more ago, so what it copies is stale by the time it counts.
 * ``cabal`` / ``self_dealer``: everything on the uids its operator runs.
+* ``rogue``: scores like ``honest`` but ignores a serving halt: it keeps querying (and keeps
+  trying to set weights) whoever still answers.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from subnetsim.validators import AGENT_BEHAVIOURS
+from subnetsim.validators import AGENT_BEHAVIOURS, HALT_IGNORING_BEHAVIOURS
 
-__all__ = ["VALIDATOR_BEHAVIOURS", "QUERYING_BEHAVIOURS", "copied_scores", "operator_scores"]
+__all__ = ["HALT_IGNORING_BEHAVIOURS", "QUERYING_BEHAVIOURS", "VALIDATOR_BEHAVIOURS",
+           "copied_scores", "operator_scores"]
 
 VALIDATOR_BEHAVIOURS = AGENT_BEHAVIOURS  # the real agents (the package lists them all)
-QUERYING_BEHAVIOURS = ("honest",)
+QUERYING_BEHAVIOURS = ("honest", "rogue")
 
 
 def copied_scores(weights: np.ndarray, stake: np.ndarray, sources: np.ndarray) -> np.ndarray:

@@ -38,6 +38,7 @@ class ScriptedValidator:
     burn_uid: int | None = None
     burn_share: float = 0.0
     submitter: WeightSubmitter = dataclasses.field(init=False)
+    serving: Any = None  # this node's HALT view (subnet.serving), once a council is staged
 
     def __post_init__(self) -> None:
         self.submitter = WeightSubmitter(hotkey=self.hotkey)
@@ -60,7 +61,8 @@ class ScriptedValidator:
             # Mid-block wake-ups: extrinsics land in the next block, and a checkpoint taken at a
             # block boundary never has a validator half-way through a step.
             yield env.timeout(max(BLOCK_SECONDS * (self.next_block + 0.5) - env.now, 0.0))
-            self.step(chain)
+            if self.serving is None or not self.serving.halted(self.uid, env.now):
+                self.step(chain)
             self.next_block += chain.hyper.weights_rate_limit + 1
 
     def step(self, chain: Chain) -> None:

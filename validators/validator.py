@@ -18,10 +18,24 @@ import numpy as np
 import simpy
 
 from subnetsim.subnet.chain import BLOCK_SECONDS, Chain
+from subnetsim.subnet.provenance import hotkey_public_key, output_digest, query_id, verify_reply
 from subnetsim.subnet.rng import numpy_stream
 from subnetsim.subnet.scenario import ValidationConfig, ValidatorOptions
-from subnetsim.subnet.transport.sim import OK, STATUS_NAMES, Query, SimNetwork
-from subnetsim.validators.policies import QUERYING_BEHAVIOURS, copied_scores, operator_scores
+from subnetsim.subnet.serving import ServingNetwork
+from subnetsim.subnet.transport.sim import (
+    HALTED,
+    OK,
+    STATUS_NAMES,
+    Query,
+    Responses,
+    SimNetwork,
+)
+from subnetsim.validators.policies import (
+    HALT_IGNORING_BEHAVIOURS,
+    QUERYING_BEHAVIOURS,
+    copied_scores,
+    operator_scores,
+)
 from subnetsim.validators.sampling import query_candidates, sample_targets, servable
 from subnetsim.validators.scoring import (
     ScoredTask,
@@ -35,7 +49,8 @@ from subnetsim.validators.submission import WeightSubmitter
 
 __all__ = ["STAT_NAMES", "Validator"]
 
-STAT_NAMES = ("rounds", *STATUS_NAMES, "invalid", "duplicate", "weight_steps")
+STAT_NAMES = ("rounds", *STATUS_NAMES, "invalid", "unsigned", "duplicate", "weight_steps",
+              "halted_rounds")
 
 
 class Validator:
@@ -60,9 +75,13 @@ class Validator:
         self.submitter = WeightSubmitter(hotkey=hotkey)
         self.scores = np.zeros(capacity)  # (n,) EMA of rewards per uid
         self.registered_at = np.zeros(capacity, dtype=np.int64)  # whose score it is
+        self.answered_halted = np.zeros(capacity, dtype=bool)  # last answer was "halted"
         self.next_query = 1 + uid % validation.query_interval
         self.next_weights = 1 + uid % 10
         self.stats = dict.fromkeys(STAT_NAMES, 0)
+        self.seed = seed  # hotkeys' public keys are the run's (subnet.provenance)
+        self.require_signatures = True  # off only to measure what verifying costs (benchmarks)
+        self.serving: ServingNetwork | None = None  # this node's HALT view, once staged
 
     @property
     def queries(self) -> bool:
@@ -75,12 +94,29 @@ class Validator:
             due = min(self.next_query, self.next_weights) if self.queries else self.next_weights
             yield env.timeout(max(BLOCK_SECONDS * (due + 0.5) - env.now, 0.0))
             block = chain.block
+            halted = self.halted(env.now)
             if self.queries and block >= self.next_query:
-                self.next_query = block + self.config.query_interval
-                yield from self._query_round(chain)
+                self.next_query = block + (1 if self._chasing(env.now) else
+                                           self.config.query_interval)
+                if halted:
+                    self.stats["halted_rounds"] += 1
+                else:
+                    yield from self._query_round(chain)
             if block >= self.next_weights:
                 self.next_weights = block + chain.hyper.weights_rate_limit + 1
-                self._weight_step(chain)
+                if not halted:
+                    self._weight_step(chain)
+
+    def halted(self, now: float) -> bool:
+        """Whether this validator has verified a serving HALT and obeys it (a rogue never)."""
+        return (self.serving is not None and self.behaviour not in HALT_IGNORING_BEHAVIOURS
+                and self.serving.halted(self.uid, now))
+
+    def _chasing(self, now: float) -> bool:
+        """A rogue validator that knows of a serving halt: it queries every block, and only
+        the miners that have not answered it "halted" (whoever still serves)."""
+        return (self.behaviour in HALT_IGNORING_BEHAVIOURS and self.serving is not None
+                and self.serving.halted(self.uid, now))
 
     # --- querying ----------------------------------------------------------------------------
 
@@ -88,6 +124,8 @@ class Validator:
         ledger = chain.ledger
         self._forget_replaced(ledger.block_at_registration)
         candidates = query_candidates(self._servable(ledger), self.uid)
+        if self._chasing(chain.env.now):
+            candidates = candidates[~self.answered_halted[candidates]]
         if not len(candidates):
             return
         targets = sample_targets(self.sample_stream, candidates, self.config.sample_size)
@@ -95,9 +133,16 @@ class Validator:
         assert task is not None, "only querying validators (which have a task) query"
         inputs, truth = task.sample(self.input_stream, self.batch, "query")
         query = Query(caller_hotkey=self.hotkey, targets=targets, payload=inputs,
-                      deadline=self.config.deadline, block=chain.block)
+                      deadline=self.config.deadline, block=chain.block,
+                      query_id=query_id(self.hotkey, chain.block, output_digest(inputs)))
+        sent_at, chain_halted = chain.env.now, chain.ledger.is_halted("serving")
         responses = yield self.network.request(query, self.uid)
         losses = reply_losses(responses.payloads, truth, task, self.config.max_reply_bytes)
+        if self.require_signatures:
+            self._drop_unsigned(query, responses, losses, ledger.hotkeys)
+        if self.serving is not None:
+            self._witness(sent_at, chain_halted, query, responses)
+            self.answered_halted[targets] = responses.status == HALTED
         rewards = rewards_from_losses(losses, task.batch_baseline(truth))
         if self.config.dedupe:
             seniority = ledger.block_at_registration[targets] * len(ledger.hotkeys) + targets
@@ -106,6 +151,33 @@ class Validator:
             self.stats["duplicate"] += int(duplicate.sum())
         self.scores[targets] = ema(self.scores[targets], rewards, self.config.ema_alpha)
         self._tally(responses.status, losses)
+
+    def _drop_unsigned(self, query: Query, responses: Responses, losses: np.ndarray,
+                       hotkeys: list[str | None]) -> None:
+        """A scorable reply without a valid signature by the target's hotkey over this query,
+        this block and this very output scores 0 (its loss becomes inf)."""
+        signatures = responses.signatures
+        for index in np.flatnonzero(np.isfinite(losses)).tolist():
+            signed = signatures[index] if index < len(signatures) else None
+            hotkey = hotkeys[int(responses.targets[index])]
+            if (signed is None or hotkey is None or signed.hotkey != hotkey
+                    or not verify_reply(hotkey_public_key(self.seed, hotkey), signed,
+                                        query=query.query_id, block=query.block,
+                                        payload=responses.payloads[index])):
+                losses[index] = np.inf
+                self.stats["unsigned"] += 1
+
+    def _witness(self, sent_at: float, chain_halted: bool, query: Query,
+                 responses: Responses) -> None:
+        """Tell the network's transcript what answered (the provenance record); the miners
+        answered when the query reached them, as it was sent."""
+        assert self.serving is not None
+        signatures = responses.signatures
+        for index in np.flatnonzero(responses.status == OK).tolist():
+            self.serving.witness(
+                time=sent_at, uid=int(responses.targets[index]), caller=self.hotkey,
+                block=query.block, chain_halted=chain_halted,
+                reply=signatures[index] if index < len(signatures) else None)
 
     def _servable(self, ledger: Any) -> np.ndarray:
         return servable(ledger.registered, ledger.validator_permit, ledger.stake,
@@ -142,7 +214,7 @@ class Validator:
     def _preference(self, chain: Chain) -> np.ndarray:
         """Score per uid that this behaviour wants to turn into weights."""
         ledger = chain.ledger
-        if self.behaviour == "honest":
+        if self.behaviour in QUERYING_BEHAVIOURS:
             return self.scores
         if self.behaviour == "lazy":
             return self._servable(ledger).astype(np.float64)
@@ -168,6 +240,7 @@ class Validator:
             "streams": [s.bit_generator.state for s in
                         (self.sample_stream, self.input_stream, self.salt_stream)],
             "scores": self.scores.copy(), "registered_at": self.registered_at.copy(),
+            "answered_halted": self.answered_halted.copy(),
             "next_query": self.next_query, "next_weights": self.next_weights,
             "pending": list(self.submitter.pending), "stats": dict(self.stats),
             "sealed_epoch": self.submitter.sealed_epoch,
@@ -180,6 +253,7 @@ class Validator:
             stream.bit_generator.state = stream_state
         self.scores = state["scores"].copy()
         self.registered_at = state["registered_at"].copy()
+        self.answered_halted = state["answered_halted"].copy()
         self.next_query, self.next_weights = state["next_query"], state["next_weights"]
         self.submitter.pending = list(state["pending"])
         self.submitter.sealed_epoch = state.get("sealed_epoch", -1)

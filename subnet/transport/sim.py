@@ -23,6 +23,7 @@ from subnetsim.subnet.rng import numpy_stream
 from subnetsim.subnet.scenario import NetworkConfig
 
 __all__ = [
+    "HALTED",
     "OK",
     "REFUSED",
     "STATUS_NAMES",
@@ -35,8 +36,8 @@ __all__ = [
     "SimNetwork",
 ]
 
-OK, REFUSED, TIMEOUT, UNREACHABLE = 0, 1, 2, 3
-STATUS_NAMES = ("ok", "refused", "timeout", "unreachable")
+OK, REFUSED, TIMEOUT, UNREACHABLE, HALTED = 0, 1, 2, 3, 4
+STATUS_NAMES = ("ok", "refused", "timeout", "unreachable", "halted")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -49,6 +50,7 @@ class Query:
         payload: the request body, the same for every target (e.g. an input batch).
         deadline: seconds the caller waits.
         block: the block during which the query is sent (servers' rate windows use it).
+        query_id: what a miner's signed reply names (``subnet.provenance.query_id``).
     """
 
     caller_hotkey: str
@@ -56,6 +58,7 @@ class Query:
     payload: Any
     deadline: float
     block: int
+    query_id: bytes = b""
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -63,14 +66,17 @@ class ServerReply:
     """What a server says for each target of a query, before the network delivers it.
 
     Attributes:
-        status: (k,) OK, REFUSED or UNREACHABLE per target.
+        status: (k,) OK, REFUSED, HALTED (a serving halt) or UNREACHABLE per target.
         service_seconds: (k,) time each target takes to answer (inf: never answers).
         payloads: k reply bodies (None where there is none). Not validated: callers do that.
+        signatures: k signed replies (``subnet.provenance.SignedReply``) or None; empty when
+            the server signs nothing.
     """
 
     status: np.ndarray
     service_seconds: np.ndarray
     payloads: tuple[Any, ...]
+    signatures: tuple[Any, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -81,6 +87,7 @@ class Responses:
     status: np.ndarray  # (k,) int8 status codes
     seconds: np.ndarray  # (k,) seconds after sending (inf when nothing arrived)
     payloads: tuple[Any, ...]  # k bodies; None unless status is OK
+    signatures: tuple[Any, ...] = ()  # k signed replies or None (empty: nothing signed)
 
     def count(self, status: int) -> int:
         """How many targets ended with ``status``."""
@@ -128,8 +135,11 @@ class SimNetwork:
         seconds = np.where(delivered, arrival, np.inf)
         payloads = tuple(body if code == OK else None
                          for body, code in zip(reply.payloads, status.tolist(), strict=True))
+        signatures = tuple(signed if code == OK else None for signed, code in
+                           zip(reply.signatures, status.tolist(), strict=False))
         waited = query.deadline if (~delivered).any() else float(seconds.max(initial=0.0))
-        responses = Responses(targets=targets, status=status, seconds=seconds, payloads=payloads)
+        responses = Responses(targets=targets, status=status, seconds=seconds, payloads=payloads,
+                              signatures=signatures)
         return self.env.timeout(waited, value=responses)
 
     def _serve(self, query: Query, targets: np.ndarray) -> ServerReply:

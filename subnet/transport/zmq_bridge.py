@@ -11,6 +11,14 @@ Wire format (multipart frames, every frame checked where it enters):
   is ``{"kind": "tensor", "shape": [...]}`` (its bytes are the next tensor frame) or
   ``{"kind": "none"}``. Anything that is not a float32 tensor within ``MAX_FRAME_BYTES`` is sent
   as ``none``: the caller scores it like any missing reply.
+  The header's ``"signatures"`` (when the server signs) holds per target null or the miner's
+  signed reply ``{"hotkey", "query", "block", "output", "signature"}`` (hex;
+  ``subnet.provenance``); the caller verifies it like a local one.
+* governance: ``[b"subnetsim/1", b"governance", message, signature]`` carries a HALT, EXTEND or
+  RESUME to the served node, which checks it itself (``subnet.serving.WireNode``: the gate's
+  checks against the group keys it holds from genesis) and answers
+  ``[b"subnetsim/1", b"governance", {"accepted", "action", "reason", "serving_halted"}]``; a
+  halted node answers queries ``HALTED`` (a rogue miner still answers).
 * errors: ``[b"subnetsim/1", b"error", message]``; ``[b"subnetsim/1", b"stop"]`` ends a server,
   and only when the owner's key sent it.
 
@@ -38,7 +46,17 @@ import torch
 import zmq
 
 from subnetsim.subnet.errors import SubnetSimError
-from subnetsim.subnet.transport.sim import OK, REFUSED, UNREACHABLE, Query, Server, ServerReply
+from subnetsim.subnet.provenance import SignedReply
+from subnetsim.subnet.serving import WireNode
+from subnetsim.subnet.transport.sim import (
+    HALTED,
+    OK,
+    REFUSED,
+    UNREACHABLE,
+    Query,
+    Server,
+    ServerReply,
+)
 from subnetsim.subnet.transport.zmq_keys import (
     OWNER,
     allowed_clients,
@@ -53,7 +71,8 @@ MAX_FRAME_BYTES = 1 << 20  # one frame, one tensor: 1 MiB
 MAX_TARGETS = 4096
 MAX_BLOCK = 2**53  # far past any run, still exact as a float
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
-STATUSES = (OK, REFUSED, UNREACHABLE)
+STATUSES = (OK, REFUSED, UNREACHABLE, HALTED)
+MAX_GOVERNANCE_BYTES = 1024
 
 
 class FrameError(SubnetSimError):
@@ -94,7 +113,7 @@ def encode_query(query: Query) -> list[bytes]:
     inputs = query.payload.detach().to(torch.float32).contiguous()
     header = {"caller": query.caller_hotkey, "targets": [int(t) for t in query.targets],
               "deadline": float(query.deadline), "block": int(query.block),
-              "shape": list(inputs.shape)}
+              "shape": list(inputs.shape), "query_id": query.query_id.hex()}
     return [PROTOCOL, b"query", json.dumps(header).encode(), inputs.numpy().astype("<f4").tobytes()]
 
 
@@ -123,8 +142,16 @@ def decode_query(frames: list[bytes], capacity: int | None = None) -> Query:
     shape = header.get("shape")
     if not isinstance(shape, list) or len(shape) != 2:
         raise FrameError(f"header.shape = {shape!r}: expected [batch, inputs]")
+    query_id = header.get("query_id", "")
+    if not isinstance(query_id, str) or len(query_id) > 64:
+        raise FrameError("header.query_id: expected at most 32 bytes of hex")
+    try:
+        identifier = bytes.fromhex(query_id)
+    except ValueError:
+        raise FrameError("header.query_id: not hex") from None
     return Query(caller_hotkey=caller, targets=np.array(targets, dtype=np.int64),
-                 payload=_tensor(shape, frames[3], "inputs"), deadline=deadline, block=block)
+                 payload=_tensor(shape, frames[3], "inputs"), deadline=deadline, block=block,
+                 query_id=identifier)
 
 
 def _encode_reply(reply: ServerReply) -> list[bytes]:
@@ -137,8 +164,35 @@ def _encode_reply(reply: ServerReply) -> list[bytes]:
         else:
             specs.append({"kind": "none"})
     service = [float(s) if math.isfinite(s) else None for s in reply.service_seconds.tolist()]
-    header = {"status": [int(s) for s in reply.status], "service": service, "payloads": specs}
+    header: dict[str, Any] = {"status": [int(s) for s in reply.status], "service": service,
+                              "payloads": specs}
+    if reply.signatures:
+        header["signatures"] = [None if signed is None else
+                                {key: value for key, value in signed.as_json().items()
+                                 if key != "message"} for signed in reply.signatures]
     return [PROTOCOL, b"reply", json.dumps(header).encode(), *tensors]
+
+
+def _signatures(header: dict[str, Any], count: int) -> tuple[SignedReply | None, ...]:
+    """The signed replies of a reply header (none when the server signs nothing)."""
+    if "signatures" not in header:
+        return ()
+    entries = _field(header, "signatures", list)
+    if len(entries) != count:
+        raise FrameError(f"reply.signatures: {len(entries)} for {count} targets")
+    signed: list[SignedReply | None] = []
+    for index, entry in enumerate(entries):
+        if entry is None:
+            signed.append(None)
+            continue
+        try:
+            reply = SignedReply.from_json(entry)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise FrameError(f"reply.signatures[{index}]: not a signed reply") from None
+        if len(reply.hotkey) > 256 or len(reply.signature) != 64 or len(reply.digest) != 32:
+            raise FrameError(f"reply.signatures[{index}]: wrong sizes")
+        signed.append(reply)
+    return tuple(signed)
 
 
 def _decode_reply(frames: list[bytes], count: int) -> ServerReply:
@@ -167,7 +221,7 @@ def _decode_reply(frames: list[bytes], count: int) -> ServerReply:
         raise FrameError(f"reply.service: expected seconds or null, got {service!r}")
     seconds = [np.inf if s is None else float(s) for s in service]
     return ServerReply(status=np.array(status, dtype=np.int8), service_seconds=np.array(seconds),
-                       payloads=tuple(payloads))
+                       payloads=tuple(payloads), signatures=_signatures(header, count))
 
 
 def is_loopback(endpoint: str) -> bool:
@@ -180,10 +234,12 @@ def is_loopback(endpoint: str) -> bool:
 
 def serve(server: Server, endpoint: str = "tcp://127.0.0.1:*",
           ready: Callable[[str], None] | None = None, *, keys: Path,
-          capacity: int | None = None) -> int:
+          capacity: int | None = None, node: WireNode | None = None) -> int:
     """Answer queries for ``server`` on a CURVE REP socket until the owner's stop message;
     returns how many queries were answered. ``keys`` is the run's key folder (``zmq_keys``):
-    only its clients are let in. ``ready`` gets the bound endpoint (with the port chosen)."""
+    only its clients are let in. ``ready`` gets the bound endpoint (with the port chosen).
+    ``node``: the served miners' own HALT verifier (governance frames go to it; the server's
+    miners must consult it, e.g. ``MinerPool.serving = node``)."""
     from zmq.auth.thread import ThreadAuthenticator
 
     allowed = allowed_clients(keys)
@@ -201,7 +257,7 @@ def serve(server: Server, endpoint: str = "tcp://127.0.0.1:*",
         socket.bind(endpoint)
         if ready is not None:
             ready(socket.getsockopt_string(zmq.LAST_ENDPOINT))
-        return _answer(socket, server, allowed, capacity)
+        return _answer(socket, server, allowed, capacity, node)
     finally:
         socket.close()
         authenticator.stop()
@@ -219,7 +275,7 @@ class _AllowList:
 
 
 def _answer(socket: zmq.Socket, server: Server, allowed: dict[bytes, str],
-            capacity: int | None) -> int:
+            capacity: int | None, node: WireNode | None = None) -> int:
     answered = 0
     while True:
         message = socket.recv_multipart(copy=False)
@@ -231,8 +287,13 @@ def _answer(socket: zmq.Socket, server: Server, allowed: dict[bytes, str],
                 return answered
             socket.send_multipart([PROTOCOL, b"error", b"stop: only the owner may stop"])
             continue
+        if frames[:2] == [PROTOCOL, b"governance"]:
+            socket.send_multipart(_governance(frames, node))
+            continue
         try:
             query = decode_query(frames, capacity)
+            if node is not None:
+                node.hear_block(query.block)
             if query.caller_hotkey != who:
                 raise FrameError(f"header.caller = {query.caller_hotkey!r}: this key was issued"
                                  f" to {who!r}")
@@ -243,6 +304,18 @@ def _answer(socket: zmq.Socket, server: Server, allowed: dict[bytes, str],
         except (RuntimeError, ValueError, IndexError) as error:  # e.g. inputs of another width
             reply = [PROTOCOL, b"error", f"query refused by the server: {error}".encode()[:4096]]
         socket.send_multipart(reply)
+
+
+def _governance(frames: list[bytes], node: WireNode | None) -> list[bytes]:
+    """A governance message for the served node: checked there, the node's decision back."""
+    if node is None:
+        return [PROTOCOL, b"error", b"governance: this server holds no council keys"]
+    if len(frames) != 4 or any(len(f) > MAX_GOVERNANCE_BYTES for f in frames[2:]):
+        return [PROTOCOL, b"error", b"governance: expected [protocol, governance, msg, sig]"]
+    decision = node.receive(frames[2], frames[3])
+    answer = {"accepted": decision.accepted, "action": decision.action,
+              "reason": decision.reason, "serving_halted": decision.serving_halted}
+    return [PROTOCOL, b"governance", json.dumps(answer).encode()]
 
 
 class RemoteServer:
@@ -293,6 +366,18 @@ class RemoteServer:
             self.errors.append(str(error))
             return ServerReply(status=np.full(count, UNREACHABLE, dtype=np.int8),
                                service_seconds=np.full(count, np.inf), payloads=(None,) * count)
+
+    def send_governance(self, message: bytes, signature: bytes) -> dict[str, Any] | None:
+        """Relay a HALT, EXTEND or RESUME to the served node; its decision (None: no answer)."""
+        frames = self.exchange([PROTOCOL, b"governance", message, signature])
+        if frames is None or frames[:2] != [PROTOCOL, b"governance"] or len(frames) != 3:
+            self.errors.append(f"governance: {frames!r:.200}")
+            return None
+        try:
+            return _header(frames[2])
+        except FrameError as error:
+            self.errors.append(str(error))
+            return None
 
     def stop_remote(self) -> list[bytes] | None:
         """Ask the remote server to stop (it obeys only the owner's key); returns its reply."""

@@ -16,6 +16,7 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
 from subnetsim.drill.config import DrillConfig
+from subnetsim.drill.serving import serving_checks, serving_report
 from subnetsim.drill.text import render_text
 from subnetsim.governance.council import Council, Enactment
 from subnetsim.governance.monitor import Monitor
@@ -85,6 +86,7 @@ def build_report(run: DrillRun) -> DrillReport:
                    "attacker_uids": list(attackers)},
         **_timeline(run),
         **_effects(run, attackers),
+        "serving": serving_report(run),
     }
     data["checks"] = _checks(run, data)
     data["passed"] = all(data["checks"].values())
@@ -259,4 +261,5 @@ def _checks(run: DrillRun, data: dict[str, Any]) -> dict[str, bool]:
                                                 if s["label"] == "exit during halt")
     if data["halt"] is not None:
         checks["halt_signature_verifies"] = _verifies(data["halt"])
+    checks |= serving_checks(data["serving"], submissions, expect.resume)
     return checks

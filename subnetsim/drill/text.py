@@ -73,6 +73,43 @@ def _halt_lines(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _serving_lines(data: dict[str, Any]) -> list[str]:
+    serving = data.get("serving")
+    if not serving:
+        return []
+    refusals = ", ".join(f"{count} {reason}" for reason, count in
+                         serving["node_refusals"].items()) or "none"
+    if serving["halt_block"] is None:
+        return [f"serving      not halted; nodes refused: {refusals}"]
+    lines = [f"serving      halted in block {serving['halt_block']}: "
+             f"{serving['honest_stopped']}/{serving['honest_miners']} honest miners stopped "
+             f"(p50 {_number(serving['honest_stop_p50_s'], ' s', 3)}, p95 "
+             f"{_number(serving['honest_stop_p95_s'], ' s', 3)}, max "
+             f"{_number(serving['honest_stop_max_s'], ' s', 3)}; gossip bound "
+             f"{serving['gossip_bound_s']:.3f} s)",
+             f"             detection to signature "
+             f"{_number(serving['detection_to_signature_s'], ' s')}, to chain halt "
+             f"{_number(serving['detection_to_chain_halt_s'], ' s')}, to last honest stop "
+             f"{_number(serving['detection_to_last_honest_stop_s'], ' s')}",
+             f"             answers after the HALT: {serving['honest_answers_after_halt']} "
+             f"honest ({serving['honest_answers_in_flight']} in flight), "
+             f"{serving['rogue_answers_after_halt']} rogue; nodes refused: {refusals}"]
+    for rogue in serving["rogues"]:
+        penalty = rogue["penalty"]
+        paid = ("no penalty" if penalty is None else
+                f"slashed {penalty['slashed_tao']:.4f} TAO"
+                + (", deregistered" if penalty["deregistered"] else "")
+                + f" in block {penalty['block']}")
+        lines.append(f"rogue        uid {rogue['uid']}: {rogue['answers_after_halt']} answers "
+                     f"after the HALT, evidence {rogue['evidence_replies']} signed replies "
+                     f"({'verified' if rogue['evidence_verified'] else 'NOT verified'}); {paid}")
+    if serving["resume_block"] is not None:
+        lines.append(f"serving back halt over in block {serving['resume_block']}; honest "
+                     f"restart p95 {_number(serving['honest_restart_p95_s'], ' s', 3)}, "
+                     f"{serving['honest_answers_after_resume']} honest answers since")
+    return lines
+
+
 def render_text(data: dict[str, Any]) -> str:
     """The report as aligned lines, ending with the checks and the verdict."""
     lines = [f"drill {data['drill']} (seed {data['seed']}): {data['blocks']} blocks, "
@@ -88,6 +125,7 @@ def render_text(data: dict[str, Any]) -> str:
     lines.append(f"halted calls {data['weights_accepted_while_halted']} weight and "
                  f"{data['registrations_accepted_while_halted']} registration calls accepted "
                  f"while halted")
+    lines += _serving_lines(data)
     lines += [f"submitted    {s['label']} in {_block(s['block'])}: "
               f"{'accepted' if s['accepted'] else 'rejected, ' + str(s['error'])}"
               for s in data["submissions"]]

@@ -29,6 +29,7 @@ from subnetsim.subnet.extrinsics import BrakeVote, Extrinsic, Register, RemoveSt
 from subnetsim.subnet.governance_config import AttackConfig, BrakePlan
 from subnetsim.subnet.governance_gate import NONCE_BYTES, Proposal
 from subnetsim.subnet.rng import numpy_stream
+from subnetsim.subnet.serving import ServingNetwork
 
 __all__ = ["Believer", "CabalAttack", "ExitProbe", "ForgedHalt", "StakeholderBrake",
            "Submission", "SybilFlood"]
@@ -105,12 +106,21 @@ class ForgedHalt(_Submitter):
     """Governance calls an attacker can make without the council's keys; all must fail."""
 
     def __init__(self, config: AttackConfig, chain: Chain, council: Council, testnet: Council,
-                 seed: int) -> None:
+                 seed: int, serving: ServingNetwork | None = None) -> None:
         super().__init__(chain)
         self.config = config
         self.council = council
         self.testnet = testnet
         self.stream = numpy_stream(seed, "drill.forger")
+        self.serving = serving
+
+    def submit(self, env: simpy.Environment, label: str, extrinsic: Extrinsic) -> None:
+        """Send it to the chain, and gossip it straight to the nodes from the attacker's own
+        node (each node must refuse it itself)."""
+        super().submit(env, label, extrinsic)
+        if self.serving is not None and isinstance(extrinsic, SubmitProposal):
+            self.serving.inject(bytes.fromhex(extrinsic.message),
+                                bytes.fromhex(extrinsic.signature), env.now)
 
     def run(self, env: simpy.Environment) -> Generator[simpy.Event, Any, None]:
         start = self.config.start_block

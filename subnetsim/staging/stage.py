@@ -23,12 +23,15 @@ from subnetsim.staging.attacks import (
     StakeholderBrake,
     SybilFlood,
 )
+from subnetsim.staging.evidence import EvidenceWatcher
 from subnetsim.subnet.chain import BLOCK_SECONDS
 from subnetsim.subnet.errors import ConfigError
 from subnetsim.subnet.gossip import GossipNetwork, Propagation
 from subnetsim.subnet.governance_config import AttackConfig, GovernanceConfig
 from subnetsim.subnet.governance_gate import GovernanceGate, genesis_hash
+from subnetsim.subnet.provenance import hotkey_public_key
 from subnetsim.subnet.rng import stream_seed
+from subnetsim.subnet.serving import ServingNetwork, build_serving_network
 
 __all__ = ["Governance", "check_attacks", "stage_governance"]
 
@@ -45,15 +48,13 @@ class Governance:
     network_id: bytes
     seed: int
     staged_at: int  # the block the council took office (0: genesis)
-    _propagation: tuple[int, Propagation] | None = None
+    serving: ServingNetwork  # every node's own HALT verifier, fed by gossip
 
     def propagation(self, halt_block: int) -> Propagation:
-        """How the HALT that took effect in ``halt_block`` spreads over the gossip graph."""
-        if self._propagation is None or self._propagation[0] != halt_block:
-            spread = GossipNetwork(self.config.gossip, self.seed).propagate(
-                halt_block * BLOCK_SECONDS)
-            self._propagation = (halt_block, spread)
-        return self._propagation[1]
+        """How the HALT that took effect in ``halt_block`` spreads over the gossip graph (the
+        delays the nodes' views received it with)."""
+        return Propagation(finalised_at=halt_block * BLOCK_SECONDS,
+                           delays=self.serving.delays())
 
 
 def stage_governance(world: Any, governance: GovernanceConfig,
@@ -64,26 +65,44 @@ def stage_governance(world: Any, governance: GovernanceConfig,
     netuid = world.scenario.netuid
     network_id = genesis_hash(chain.ledger, netuid)
     council = Council(env, chain, governance.council, governance.response, network_id, seed)
+    halt_key = council.keys["halt"].public.group_public_key
+    resume_key = council.keys["resume"].public.group_public_key
     chain.governance = GovernanceGate(
-        network_id=network_id, halt_key=council.keys["halt"].public.group_public_key,
-        resume_key=council.keys["resume"].public.group_public_key, rules=governance.gate)
+        network_id=network_id, halt_key=halt_key, resume_key=resume_key, rules=governance.gate,
+        evidence=governance.evidence,
+        public_key_of=lambda hotkey: hotkey_public_key(seed, hotkey))
+    serving = build_serving_network(
+        GossipNetwork(governance.gossip, seed), chain.ledger.capacity, network_id=network_id,
+        halt_key=halt_key, resume_key=resume_key, max_halt_blocks=governance.gate.max_halt_blocks)
+    _connect_nodes(world, serving)
     monitor = Monitor(chain, governance.monitor, sink=council.alarms.put)
-    actors = _actors(world, governance, attacks, council, seed)
+    actors = _actors(world, governance, attacks, council, seed, serving)
     council.start(env)
     env.process(monitor.watch(env))
     for actor in actors.values():
         env.process(actor.run(env))
     return Governance(config=governance, attacks=attacks, council=council, monitor=monitor,
-                      actors=actors, network_id=network_id, seed=seed, staged_at=chain.block)
+                      actors=actors, network_id=network_id, seed=seed, staged_at=chain.block,
+                      serving=serving)
+
+
+def _connect_nodes(world: Any, serving: ServingNetwork) -> None:
+    """Every node checks HALTs itself: the chain gossips each block's governance calls to
+    them, and miners and validators ask their own view before serving or querying."""
+    world.chain.observers.append(serving)
+    if world.miners is not None:
+        world.miners.serving = serving
+    for validator in world.validators:
+        validator.serving = serving
 
 
 def _actors(world: Any, governance: GovernanceConfig, attacks: tuple[AttackConfig, ...],
-            council: Council, seed: int) -> dict[str, Any]:
+            council: Council, seed: int, serving: ServingNetwork) -> dict[str, Any]:
     """The actors by role, in start order: the attacks (``attack``, ``attack2``, ...), the
-    stakeholders' brake, and an exit probe."""
+    stakeholders' brake, an exit probe, and the evidence watcher."""
     actors: dict[str, Any] = {}
     for index, attack in enumerate(attacks):
-        actor = _attack(world, attack, index, council, seed)
+        actor = _attack(world, attack, index, council, seed, serving)
         if actor is not None:
             actors["attack" if index == 0 else f"attack{index + 1}"] = actor
     coldkeys = [neuron.coldkey for neuron in world.neurons]
@@ -92,6 +111,7 @@ def _actors(world: Any, governance: GovernanceConfig, attacks: tuple[AttackConfi
     probe = _exit_probe(world, attackers)
     if probe is not None:
         actors["probe"] = probe
+    actors["watcher"] = EvidenceWatcher(world.chain, serving, governance.evidence)
     return actors
 
 
@@ -107,7 +127,8 @@ def check_attacks(world: Any, attacks: tuple[AttackConfig, ...]) -> None:
                               "cabal members must be validators with the fixed behaviour")
 
 
-def _attack(world: Any, attack: AttackConfig, index: int, council: Council, seed: int) -> Any:
+def _attack(world: Any, attack: AttackConfig, index: int, council: Council, seed: int,
+            serving: ServingNetwork) -> Any:
     chain = world.chain
     if attack.kind == "cabal":
         return CabalAttack(attack, chain, [v for v in world.validators
@@ -120,7 +141,7 @@ def _attack(world: Any, attack: AttackConfig, index: int, council: Council, seed
         testnet = Council(world.env, chain, council.config, council.plan, testnet_id,
                           stream_seed(seed, "drill.testnet") % 2**63, keys=council.keys)
         testnet.start(world.env)
-        return ForgedHalt(attack, chain, council, testnet, seed)
+        return ForgedHalt(attack, chain, council, testnet, seed, serving)
     return None  # none, agents: the scenario's own behaviours carry it
 
 

@@ -48,8 +48,9 @@ async def test_metagraph_lists_registered_uids_with_filter_and_sort() -> None:
         await pilot.press("2")
         table = app.query_one("#metagraph-table", DataTable)
         assert table.row_count == 12  # the two empty slots are not listed
-        assert [str(c.label) for c in table.ordered_columns][-1] == "BEHAVIOUR"
+        assert [str(c.label) for c in table.ordered_columns][-2:] == ["BEHAVIOUR", "SERVING"]
         assert table.get_row_at(3)[11] == "cabal"
+        assert table.get_row_at(3)[12] == "serving"  # no council in the canned world
         await pilot.press("i")  # invert: highest uid first
         assert table.get_row_at(0)[0] == "11"
         await pilot.press("i", "o", "o")  # sort by STAKE ascending: the smallest miner first

@@ -51,7 +51,7 @@ async def test_the_cabal_drill_halts_live_at_the_block_the_drill_report_gives(tm
         await _wait_for(pilot, lambda: app.latest.state == "finished")
         await pilot.pause(0.4)
         report = str(app.query_one("#drill-report", Static).render())
-        assert f"PASSED (10 checks) · halt {expected} · resume 164" in report
+        assert f"PASSED (11 checks) · halt {expected} · resume 164" in report
         assert f"Was HALTED at block {expected}" in str(halt.render())
         await pilot.press("q")
 

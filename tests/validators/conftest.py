@@ -1,7 +1,9 @@
 """A tiny subnet for validator tests: a chain, a network, and a typed fake miner server.
 
 Uids 0-2 are validators (stake 5000, 3000, 2000), uids 3-7 miners answering like this:
-3 perfect, 4 half-right, 5 junk (not a tensor), 6 too slow, 7 wrong shape.
+3 perfect, 4 half-right, 5 junk (not a tensor), 6 too slow, 7 wrong shape. Every answer is
+signed with its hotkey's key (``subnet.provenance``), as a real miner signs, unless
+``FakeMiners.signing`` says otherwise for a uid.
 The fake task's truth is always ones; its baseline loss is 1 (predicting zeros).
 """
 
@@ -18,6 +20,7 @@ from subnetsim.subnet.chain import Chain
 from subnetsim.subnet.config import Hyperparameters
 from subnetsim.subnet.emission import EmissionRules
 from subnetsim.subnet.ledger import Ledger, RegistrationRules
+from subnetsim.subnet.provenance import hotkey_signing_key, sign_reply
 from subnetsim.subnet.scenario import NetworkConfig, ValidationConfig, ValidatorOptions
 from subnetsim.subnet.transport.sim import OK, UNREACHABLE, Query, ServerReply, SimNetwork
 from subnetsim.validators.validator import Validator
@@ -44,7 +47,14 @@ class OnesTask:
 
 
 class FakeMiners:
-    """A typed fake server for uids 3-7 (see the module docstring)."""
+    """A typed fake server for uids 3-7 (see the module docstring).
+
+    ``signing`` per uid: ``"unsigned"`` (no signature), ``"other_key"`` (signed by another
+    hotkey's key), ``"other_output"`` (a valid signature over a different answer).
+    """
+
+    def __init__(self) -> None:
+        self.signing: dict[int, str] = {}
 
     def handle(self, query: Query) -> ServerReply:
         answers = {3: torch.ones(BATCH, 1), 4: torch.full((BATCH, 1), 0.5), 5: "junk",
@@ -53,7 +63,19 @@ class FakeMiners:
         status = np.array([OK if uid in answers else UNREACHABLE for uid in targets], np.int8)
         service = np.array([100.0 if uid == 6 else 0.01 for uid in targets])
         return ServerReply(status=status, service_seconds=service,
-                           payloads=tuple(answers.get(uid) for uid in targets))
+                           payloads=tuple(answers.get(uid) for uid in targets),
+                           signatures=tuple(self._sign(uid, query, answers.get(uid))
+                                            for uid in targets))
+
+    def _sign(self, uid: int, query: Query, answer: Any) -> Any:
+        mode = self.signing.get(uid, "valid")
+        if answer is None or mode == "unsigned":
+            return None
+        signer = "hotkey-0" if mode == "other_key" else f"hotkey-{uid}"
+        signed = answer + 1 if mode == "other_output" else answer
+        reply = sign_reply(hotkey_signing_key(0, signer), signer, query.query_id, query.block,
+                           signed)
+        return dataclasses.replace(reply, hotkey=f"hotkey-{uid}")
 
 
 @dataclasses.dataclass(slots=True)
@@ -61,6 +83,7 @@ class ValidatorWorld:
     env: simpy.Environment
     chain: Chain
     network: SimNetwork
+    miners: FakeMiners
 
     def validator(self, uid: int, behaviour: str = "honest", own: tuple[str, ...] = (),
                   copy_source: str = "weights", **config: Any) -> Validator:
@@ -96,5 +119,6 @@ def make_validator_world(**hyper: Any) -> ValidatorWorld:
         ledger.validator_permit[uid] = True
     chain = Chain(env, ledger, EmissionRules())
     network = SimNetwork(env, 0, NetworkConfig(latency=0.1, jitter=0.0))
-    network.attach(FakeMiners())
-    return ValidatorWorld(env=env, chain=chain, network=network)
+    miners = FakeMiners()
+    network.attach(miners)
+    return ValidatorWorld(env=env, chain=chain, network=network, miners=miners)

@@ -27,6 +27,21 @@ def test_honest_validator_scores_replies_and_sets_weights_by_quality():
     assert stats["timeout"] > 0 and stats["invalid"] > 0 and stats["rounds"] >= 25
 
 
+@pytest.mark.parametrize("mode", ["unsigned", "other_key", "other_output"])
+def test_unsigned_and_mis_signed_replies_score_zero(mode):
+    """An answer earns its score only with its own hotkey's valid signature over this query
+    and this output: uid 4's half-right answers score above 0 when signed (the test above)."""
+    world = make_validator_world()
+    world.miners.signing[4] = mode  # uid 4's half-right answers, badly signed
+    validator = world.validator(0)
+    world.start(validator)
+    world.env.run(until=_through(20))
+    assert validator.scores[3] > 0  # a perfect, properly signed answer scores
+    assert validator.scores[4] == 0  # a scorable answer without a valid signature does not
+    assert validator.stats["unsigned"] >= validator.stats["rounds"] > 0
+    assert world.weights(0)[4] == 0
+
+
 def test_validators_never_query_themselves_or_other_validators():
     world = make_validator_world()
     sent = []

@@ -1,8 +1,9 @@
-"""Metagraph: btcli's columns for every registered uid, plus its behaviour; sort and filter.
+"""Metagraph: btcli's columns for every registered uid, plus its behaviour and its serving
+state (serving, halted, or rogue: serving through a serving halt); sort and filter.
 
 Enter on a row opens the uid inspector. ``o`` moves the sort to the next column (or click a
 header), ``i`` inverts the order, and the filter keeps rows whose text holds every typed word
-(``val``, ``active``, a behaviour, a uid).
+(``val``, ``active``, a behaviour, ``halted``, ``rogue``, a uid).
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from subnetsim.tui.snapshot import Snapshot
 __all__ = ["COLUMNS", "MetagraphPane", "metagraph_rows", "visible_rows"]
 
 COLUMNS = ("UID", "HOTKEY", "STAKE", "CONSENSUS", "INCENTIVE", "DIVIDENDS", "EMISSION",
-           "VTRUST", "VAL", "UPDATED", "ACTIVE", "BEHAVIOUR")
+           "VTRUST", "VAL", "UPDATED", "ACTIVE", "BEHAVIOUR", "SERVING")
 SHARE_COLUMNS = {"CONSENSUS", "INCENTIVE", "DIVIDENDS", "VTRUST"}
 
 
 def metagraph_rows(snapshot: Snapshot) -> list[tuple[Any, ...]]:
     """One row of raw values per registered uid, in uid order (COLUMNS order)."""
     metagraph = snapshot.metagraph
+    serving = snapshot.governance.serving
     rows = []
     for uid in range(metagraph.n):
         if not metagraph.registered[uid]:
@@ -38,13 +40,14 @@ def metagraph_rows(snapshot: Snapshot) -> list[tuple[Any, ...]]:
             float(metagraph.dividends[uid]), float(metagraph.emission[uid]),
             float(metagraph.validator_trust[uid]), bool(metagraph.validator_permit[uid]),
             int(metagraph.updated[uid]), bool(metagraph.active[uid]), snapshot.behaviours[uid],
+            serving[uid] if uid < len(serving) and serving[uid] else "serving",
         ))
     return rows
 
 
 def _row_text(row: tuple[Any, ...]) -> str:
     words = [str(row[0]), row[1], row[11], "val" if row[8] else "",
-             "active" if row[10] else "inactive"]
+             "active" if row[10] else "inactive", row[12]]
     return " ".join(words).lower()
 
 
