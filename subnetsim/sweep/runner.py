@@ -150,6 +150,14 @@ def _stop_workers(pool: concurrent.futures.ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
+    # A worker still starting (importing torch on a loaded machine) may outlive SIGTERM for a
+    # while; the interpreter joins its children at exit, so make sure none is left behind.
+    deadline = time.monotonic() + 5.0
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join(5.0)
 
 
 @contextlib.contextmanager
