@@ -36,6 +36,9 @@ def overview_lines(snapshot: Snapshot) -> str:
         ("Commands", f"{len(snapshot.commands)} in the session's log"),
         ("Digest", snapshot.digest[:32]),
     ]
+    if snapshot.network is not None:  # the per-subnet figures above are this subnet's
+        rows.insert(1, ("Subnet", f"netuid {snapshot.network.selected} of "
+                                  f"{len(snapshot.network.rows)} (Subnets panel: Enter selects)"))
     return "\n".join(f"[b]{name:<15}[/b] {value}" for name, value in rows)
 
 
