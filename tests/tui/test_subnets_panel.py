@@ -134,3 +134,16 @@ async def _until(pilot, check, timeout: float = 60.0) -> None:  # noqa: ANN001
     while not check():
         assert time.monotonic() < deadline, "timed out"
         await pilot.pause(0.05)
+
+
+def test_headless_twin_runs_a_network_scenario_with_its_overrides(scenario, capsys) -> None:
+    from subnetsim.cli import main
+    from subnetsim.subnet.dtao.scenario import apply_network_overrides
+
+    assert main(["tui", str(NET_SMALL), "--headless", "--blocks", "30",
+                 "--set", "tao_weight=0.5"]) == 0
+    out = capsys.readouterr().out
+    changed = apply_network_overrides(scenario, ["tao_weight=0.5"])
+    assert f"digest {run(changed, 5, blocks=30).digest}" in out
+    assert run(changed, 5, blocks=30).digest != run(scenario, 5, blocks=30).digest
+    assert "PRICE (τ/α)" in out  # btcli's subnet table, as `subnetsim run` prints it

@@ -114,11 +114,12 @@ class SubnetsPane(Vertical):
         blocks, spot, ema = view.prices.get(view.selected, ((), (), ()))
         draw_lines(self.query_one("#subnet-price-plot", PlotextPlot),
                    f"Subnet {view.selected}: price and EMA", "τ/α",
-                   {"price": (blocks, spot), "EMA": (blocks, ema)})
+                   {"price": (blocks, spot), "EMA": (blocks, ema)}, zero_based=False)
         series: dict[str, tuple[Any, Any]] = {
             f"{netuid}": (points[0], points[2]) for netuid, points in view.prices.items()}
+        # Not zero-based: a price moving 1 % against its EMA must show as a move.
         draw_lines(self.query_one("#subnets-ema-plot", PlotextPlot), "EMA price per netuid",
-                   "τ/α", series)
+                   "τ/α", series, zero_based=False)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on a subnet row: the per-subnet panels show that netuid."""
