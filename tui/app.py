@@ -69,6 +69,8 @@ class DashboardApp(App[Snapshot | None]):
         Binding("r", "restart", "Restart"),
         Binding("ctrl+c", "quit_dashboard", "Quit", show=False),  # as in any terminal program
         Binding("escape", "leave_input", "Leave input", show=False),
+        Binding("left_square_bracket", "next_subnet(-1)", "Previous subnet", show=False),
+        Binding("right_square_bracket", "next_subnet(1)", "Next subnet", show=False),
         *(Binding(str(number), f"panel('{panel_id}')", title, show=False)
           for number, (panel_id, title, _) in enumerate((*PANELS, *NETWORK_PANELS), start=1)),
     ]
@@ -242,6 +244,15 @@ class DashboardApp(App[Snapshot | None]):
 
         self.push_screen(ConfirmScreen("Restart from genesis with the next seed? The session's "
                                        "world is discarded (its edits are kept)."), answered)
+
+    def action_next_subnet(self, steps: int) -> None:
+        """``[`` / ``]``: the per-subnet panels show the previous / next netuid (networks)."""
+        view = self.latest.network if self.latest is not None else None
+        if view is None:
+            return
+        netuids = [row.netuid for row in view.rows]
+        at = netuids.index(view.selected) if view.selected in netuids else 0
+        self.driver.send(messages.SelectSubnet(netuid=netuids[(at + steps) % len(netuids)]))
 
     def action_leave_input(self) -> None:
         """Esc in an input hands the keys back to the panel (its table, list or log)."""

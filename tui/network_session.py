@@ -15,6 +15,7 @@ from typing import Any
 
 from subnetsim.network_world import NetworkWorld, subnet_rows
 from subnetsim.subnet.dtao.scenario import NetworkScenario
+from subnetsim.subnet.metagraph import metagraph_of
 from subnetsim.subnet.records import BlockRecord, EpochRecord, EventRecord, ExtrinsicRecord
 from subnetsim.tui.session import EVENT_LINES, format_event, roles_and_behaviours
 from subnetsim.tui.snapshot import (
@@ -26,7 +27,6 @@ from subnetsim.tui.snapshot import (
     group_labels,
     weights_view,
 )
-from subnetsim.subnet.metagraph import metagraph_of
 from subnetsim.world import World
 
 __all__ = ["PRICE_POINTS", "NetworkSession"]

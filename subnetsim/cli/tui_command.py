@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from subnetsim.catalog import DEFAULT_SCENARIO, resolve
+from subnetsim.catalog import DEFAULT_SCENARIO
 from subnetsim.cli.runs import RUNS_FOLDER
 from subnetsim.subnet.errors import ConfigError
 

@@ -116,6 +116,11 @@ async def test_subnets_panel_fills_and_enter_selects(scenario, tmp_path) -> None
         table.move_cursor(row=target)
         await pilot.press("enter")
         await _until(pilot, lambda: app.latest.network.selected == 2)
+        # ] and [ step through the netuids from any panel (wrapping around).
+        await pilot.press("4", "right_square_bracket")
+        await _until(pilot, lambda: app.latest.network.selected == 1)
+        await pilot.press("left_square_bracket")
+        await _until(pilot, lambda: app.latest.network.selected == 2)
         await pilot.press("1")
         await pilot.pause()
         app.render_latest()

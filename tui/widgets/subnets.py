@@ -103,7 +103,8 @@ class SubnetsPane(Vertical):
         if rows:
             table.move_cursor(row=min(cursor, len(rows) - 1), animate=False)
         caption.update(f"{len(rows)} subnets at block {snapshot.block:,} · per-subnet panels "
-                       f"show netuid {view.selected} · Enter on a row selects a subnet")
+                       f"show netuid {view.selected} · Enter on a row, or [ and ], selects "
+                       "a subnet")
         self.query_one("#subnets-flow-summary", Static).update(flow_summary(view))
         flows = self.query_one("#subnets-flows", DataTable)
         flows.clear()
