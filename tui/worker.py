@@ -51,7 +51,7 @@ IDLE_WAIT = 0.25
 class WorkerSettings:
     """How a session starts: scenario, seed, block budget, speed level, and where files go."""
 
-    scenario: Scenario
+    scenario: Scenario | NetworkScenario
     seed: int
     budget: int  # the worker pauses once at this block
     speed: int = DEFAULT_SPEED  # index into SPEEDS
@@ -255,12 +255,13 @@ class SimulationWorker:
     def _on_Restart(self, command: messages.Restart) -> None:
         seed = self._session.seed + 1 if command.seed is None else command.seed
         if isinstance(self._session, NetworkSession):
-            self._session = NetworkSession(self._session.number + 1, self.scenario, seed)
+            self._session = open_session(self._session.number + 1, self.scenario, seed)
             self._finished, self._step_target = False, None
             self._samples.clear()
             self._restart_pace()
             self._say(f"restarted with seed {seed}")
             return
+        assert isinstance(self.scenario, Scenario)  # a network session is restarted above
         hyper = self._session.world.chain.ledger.hyper
         kept = [name for name, *_ in parameter_diff(hyper, self.scenario.hyperparameters, ())]
         if command.keep_edits and kept:
@@ -313,6 +314,7 @@ class SimulationWorker:
     def _on_SaveRun(self, command: messages.SaveRun) -> None:
         session = self._session
         assert isinstance(session, Session)  # refused for networks in _apply
+        assert isinstance(self.scenario, Scenario)
         job = (self.scenario, session.seed, list(session.commands), session.block,
                session.world.chain.head_hash, session.number)
         self._say(f"saving the session at block {session.block} ...")

@@ -71,7 +71,12 @@ def test_select_subnet_switches_the_per_subnet_views(scenario, tmp_path) -> None
     refused = inbox.until(lambda s: "refused" in s.notice)
     driver.send(messages.SetHyperparameter(name="kappa", value=0.6))
     edit = inbox.until(lambda s: "hyperparameter edits" in s.notice)
+    driver.send(messages.Restart())
+    restarted = inbox.until(lambda s: s.session == 1)
     driver.stop()
+    # A restart is a new network from genesis with the next seed, subnet 1 shown again.
+    assert (restarted.seed, restarted.block, restarted.network.selected) == (6, 0, 1)
+    assert restarted.network.prices == {} and restarted.history == ()
     assert "no subnet 9" in refused.notice and refused.network.selected == 2
     assert edit.commands == ()
     # By block 25 subnet 1 (tempo 20, netuid 1) had one epoch (Yuma's schedule: block 19);
