@@ -50,6 +50,7 @@ class NetworkSession:
         self.histories: dict[int, list[EpochPoint]] = {}
         self._epochs_seen: dict[int, int] = {}
         self.prices: dict[int, collections.deque[tuple[int, float, float]]] = {}
+        self._worlds: dict[int, World] = {}  # which subnet world each netuid's history is of
         self.network_world = NetworkWorld(scenario, seed, recorder=self.record)
         self.network_world.start()
         self.selected = min(self.network_world.subnets)
@@ -89,6 +90,7 @@ class NetworkSession:
             self.log(event.block, event.kind, format_event(event.kind, dict(event.data)))
             if event.kind in ("halt", "resume", "halt_expired"):
                 self.halts.append((event.block, "halt" if event.kind == "halt" else "resume"))
+        self._forget_replaced_subnets()
         for netuid, world in self.network_world.subnets.items():
             last = world.chain.last_epoch
             if last is not None and self._epochs_seen.get(netuid) != last.index:
@@ -99,6 +101,19 @@ class NetworkSession:
         for netuid, s in self.network_world.economy.subnets.items():
             self.prices.setdefault(netuid, collections.deque(maxlen=PRICE_POINTS)).append(
                 (block.number, float(s.pool.price), float(s.moving_price)))
+
+    def _forget_replaced_subnets(self) -> None:
+        """A pruned subnet's history goes with it; a netuid registered again starts afresh,
+        and the panels show the lowest netuid if the selected one was pruned."""
+        subnets = self.network_world.subnets
+        for netuid in set(self._worlds) | set(self.prices):
+            if self._worlds.get(netuid) is not subnets.get(netuid):
+                self.histories.pop(netuid, None)
+                self.prices.pop(netuid, None)
+                self._epochs_seen.pop(netuid, None)
+        self._worlds = dict(subnets)
+        if self.selected not in subnets:
+            self.selected = min(subnets)
 
     def next_epoch_block(self) -> int:
         """The selected subnet's next epoch block."""

@@ -4,6 +4,7 @@ finished session ends on ``subnetsim run``'s digest."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -157,3 +158,28 @@ def test_headless_twin_runs_a_network_scenario_with_its_overrides(scenario, caps
     assert f"digest {run(changed, 5, blocks=30).digest}" in out
     assert run(changed, 5, blocks=30).digest != run(scenario, 5, blocks=30).digest
     assert "PRICE (τ/α)" in out  # btcli's subnet table, as `subnetsim run` prints it
+
+
+def test_a_pruned_netuid_registered_again_starts_a_fresh_history(scenario) -> None:
+    from subnetsim.subnet.dtao.scenario import SubnetRegistration
+    from subnetsim.tui.network_session import NetworkSession
+
+    # At the subnet limit (2) a registration at block 10 prunes netuid 1 (the lower EMA) and
+    # the newcomer takes its netuid.
+    newcomer = dataclasses.replace(
+        scenario.subnets[1], name="newcomer",
+        neurons=tuple(dataclasses.replace(g, stake=0.0) for g in scenario.subnets[1].neurons))
+    pruning = dataclasses.replace(
+        scenario, registrations=(SubnetRegistration(block=10, balance=50.0, start_delay=5,
+                                                    subnet=newcomer),),
+        network=dataclasses.replace(scenario.network, subnet_limit=2))
+    session = NetworkSession(0, pruning, 5)
+    session.run_to_block(10)
+    old_world = session.world
+    assert session.network_view().prices[1][0] == tuple(range(1, 11))
+    session.run_to_block(14)
+    view = session.network_view()
+    assert session.world is not old_world and session.world is session.network_world.subnets[1]
+    assert [row.name for row in view.rows] == ["newcomer", "beta"]
+    assert view.prices[1][0][0] > 10  # the old subnet 1's prices are gone
+    assert view.prices[2][0] == tuple(range(1, 15))
