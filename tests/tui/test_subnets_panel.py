@@ -131,7 +131,9 @@ async def test_subnets_panel_fills_and_enter_selects(scenario, tmp_path) -> None
         await pilot.pause()
         app.render_latest()
         await pilot.pause()
-        assert "netuid 2 of 2" in str(app.query_one("#overview-figures", Static).render())
+        figures = str(app.query_one("#overview-figures", Static).render())
+        assert "netuid 2 of 2" in figures
+        assert " α2\n" in figures  # a subnet's stake is its alpha, not TAO
         # Panels that do not apply to networks say why.
         await pilot.press("5")
         await pilot.pause()
