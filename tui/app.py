@@ -29,6 +29,7 @@ from subnetsim.tui.widgets.metagraph import MetagraphPane
 from subnetsim.tui.widgets.overview import OverviewPane
 from subnetsim.tui.widgets.parameters import ParametersPane
 from subnetsim.tui.widgets.status import StatusBar, starting_text
+from subnetsim.tui.widgets.subnets import NOT_FOR_NETWORKS, NotForNetworks, SubnetsPane
 from subnetsim.tui.widgets.weights import WeightsPane
 
 __all__ = ["PANELS", "QUIET_SECONDS", "REFRESH_SECONDS", "DashboardApp"]
@@ -41,6 +42,7 @@ PANELS = (("overview", "Overview", OverviewPane), ("metagraph", "Metagraph", Met
           ("parameters", "Parameters", ParametersPane),
           ("governance", "Governance", GovernancePane), ("log", "Log", LogPane),
           ("ab", "A/B", ABPane))
+NETWORK_PANELS = (("subnets", "Subnets", SubnetsPane),)  # a dTAO network's own panels
 
 
 def _answers_command(shown: Snapshot | None, latest: Snapshot) -> bool:
@@ -67,13 +69,18 @@ class DashboardApp(App[Snapshot | None]):
         Binding("r", "restart", "Restart"),
         Binding("ctrl+c", "quit_dashboard", "Quit", show=False),  # as in any terminal program
         Binding("escape", "leave_input", "Leave input", show=False),
+        Binding("left_square_bracket", "next_subnet(-1)", "Previous subnet", show=False),
+        Binding("right_square_bracket", "next_subnet(1)", "Next subnet", show=False),
         *(Binding(str(number), f"panel('{panel_id}')", title, show=False)
-          for number, (panel_id, title, _) in enumerate(PANELS, start=1)),
+          for number, (panel_id, title, _) in enumerate((*PANELS, *NETWORK_PANELS), start=1)),
     ]
 
-    def __init__(self, driver: messages.DashboardDriver) -> None:
+    def __init__(self, driver: messages.DashboardDriver, network: bool = False) -> None:
+        """``network``: the scenario is a dTAO network (the Subnets panel, and a note in the
+        panels that do not apply to networks)."""
         super().__init__()
         self.driver = driver
+        self.network = network
         self.latest: Snapshot | None = None
         self._shown: Snapshot | None = None
         self._last_render = float("-inf")
@@ -83,10 +90,14 @@ class DashboardApp(App[Snapshot | None]):
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
+        panels = (*PANELS, *NETWORK_PANELS) if self.network else PANELS
         with TabbedContent(initial="overview", id="panels"):
-            for panel_id, title, pane in PANELS:
+            for panel_id, title, pane in panels:
                 with TabPane(title, id=panel_id):
-                    yield pane(id=f"{panel_id}-pane")
+                    if self.network and panel_id in NOT_FOR_NETWORKS:
+                        yield NotForNetworks(NOT_FOR_NETWORKS[panel_id], id=f"{panel_id}-pane")
+                    else:
+                        yield pane(id=f"{panel_id}-pane")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -186,8 +197,13 @@ class DashboardApp(App[Snapshot | None]):
     def on_parameter_edited(self, message: messages.ParameterEdited) -> None:
         self.driver.send(messages.SetHyperparameter(name=message.name, value=message.value))
 
+    def on_subnet_selected(self, message: messages.SubnetSelected) -> None:
+        self.driver.send(messages.SelectSubnet(netuid=message.netuid))
+
     def on_inspect_requested(self, message: messages.InspectRequested) -> None:
         self.driver.send(messages.InspectUid(uid=message.uid))
+        if self.network:
+            return  # refused by the worker, which says so on the status line
 
         def closed(_: None) -> None:
             self.driver.send(messages.InspectUid(uid=None))
@@ -229,6 +245,15 @@ class DashboardApp(App[Snapshot | None]):
         self.push_screen(ConfirmScreen("Restart from genesis with the next seed? The session's "
                                        "world is discarded (its edits are kept)."), answered)
 
+    def action_next_subnet(self, steps: int) -> None:
+        """``[`` / ``]``: the per-subnet panels show the previous / next netuid (networks)."""
+        view = self.latest.network if self.latest is not None else None
+        if view is None:
+            return
+        netuids = [row.netuid for row in view.rows]
+        at = netuids.index(view.selected) if view.selected in netuids else 0
+        self.driver.send(messages.SelectSubnet(netuid=netuids[(at + steps) % len(netuids)]))
+
     def action_leave_input(self) -> None:
         """Esc in an input hands the keys back to the panel (its table, list or log)."""
         if isinstance(self.focused, Input):
@@ -238,7 +263,8 @@ class DashboardApp(App[Snapshot | None]):
         self.driver.send(messages.SaveRun())
 
     def action_panel(self, panel_id: str) -> None:
-        self.query_one(TabbedContent).active = panel_id
+        if self.network or panel_id not in dict((p, t) for p, t, _ in NETWORK_PANELS):
+            self.query_one(TabbedContent).active = panel_id
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(), callback=lambda _: self.render_latest())

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from subnetsim.subnet.config import Hyperparameters
+from subnetsim.subnet.dtao.scenario import NetworkScenario
 from subnetsim.subnet.scenario import Scenario
 from subnetsim.tui import messages
 from subnetsim.tui.drills import DRILL_FOLDER
@@ -71,8 +72,8 @@ class SimulationDriver:
     """Runs ``scenario`` from genesis with ``seed`` in a simulation process; pauses once at the
     block ``budget``. ``start``, ``send``, ``stop`` and ``snapshot`` are the dashboard's API."""
 
-    def __init__(self, scenario: Scenario, seed: int, *, budget: int | None = None,
-                 speed: int = DEFAULT_SPEED, paused: bool = False,
+    def __init__(self, scenario: Scenario | NetworkScenario, seed: int, *,
+                 budget: int | None = None, speed: int = DEFAULT_SPEED, paused: bool = False,
                  save_folder: Path = Path("runs"), drill_folder: Path = DRILL_FOLDER,
                  clock: Callable[[], float] = time.monotonic,
                  start_method: str = START_METHOD,

@@ -28,6 +28,7 @@ __all__ = [
     "ParameterEdited",
     "Restart",
     "SaveRun",
+    "SelectSubnet",
     "SetHyperparameter",
     "SnapshotReady",
     "StartAB",
@@ -36,6 +37,7 @@ __all__ = [
     "StepEpoch",
     "Stop",
     "StopAB",
+    "SubnetSelected",
     "TogglePause",
 ]
 
@@ -119,8 +121,15 @@ class Stop:
     """End the simulation (the driver sends it from ``stop()``; a save in progress finishes)."""
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SelectSubnet:
+    """A network session: show subnet ``netuid`` in the per-subnet panels; not logged."""
+
+    netuid: int
+
+
 Command = (TogglePause | StepBlocks | StepEpoch | ChangeSpeed | Restart | SetHyperparameter
-           | SaveRun | StartDrill | InspectUid | StartAB | StopAB)
+           | SaveRun | StartDrill | InspectUid | StartAB | StopAB | SelectSubnet)
 
 
 class DashboardDriver(Protocol):
@@ -159,6 +168,14 @@ class DrillRequested(Message):
     def __init__(self, name: str) -> None:
         super().__init__()
         self.name = name
+
+
+class SubnetSelected(Message):
+    """Enter on a Subnets row: the per-subnet panels show ``netuid``."""
+
+    def __init__(self, netuid: int) -> None:
+        super().__init__()
+        self.netuid = netuid
 
 
 class InspectRequested(Message):

@@ -2,7 +2,9 @@
 
 Runs the real driver on ``scenarios/default.toml`` (seed 7) up to a block, paused, and writes
 one SVG per panel at 120x40 into ``docs/`` with Textual's own screenshot export, plus the uid
-inspector, an A/B (kappa 0.5 vs 0.6) and the cabal drill's Governance panel.
+inspector, an A/B (kappa 0.5 vs 0.6) and the cabal drill's Governance panel; and the Subnets
+panel of ``dtao_default`` (seed 7, paused after its first epochs). ``--only subnets`` writes just
+that one.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from subnetsim.catalog import shipped_path
+from subnetsim.catalog import resolve, shipped_path
+from subnetsim.subnet.dtao.scenario import load_network_scenario
 from subnetsim.subnet.scenario import load_scenario
 from subnetsim.tui import messages
 from subnetsim.tui.app import PANELS, DashboardApp
@@ -71,6 +74,22 @@ async def _drill_governance(folder: Path, size: tuple[int, int]) -> Path:
         return _save(app, folder / "tui-governance.svg")
 
 
+async def network_subnets(folder: Path, size: tuple[int, int], block: int = 400) -> Path:
+    """``dtao_default`` (seed 7) paused at ``block``: the Subnets panel."""
+    driver = SimulationDriver(load_network_scenario(resolve("dtao_default")), 7, paused=True,
+                              save_folder=folder / "runs")
+    app = DashboardApp(driver, network=True)
+    async with app.run_test(size=size) as pilot:
+        driver.send(messages.StepBlocks(count=block))
+        await _until(pilot, lambda: app.latest is not None and app.latest.block >= block
+                     and app.latest.state == "paused")
+        await pilot.press(str(len(PANELS) + 1))
+        await pilot.pause(0.5)
+        app.render_latest()
+        await pilot.pause(0.5)
+        return _save(app, folder / "tui-subnets.svg")
+
+
 async def _until(pilot: Any, check: Callable[[], bool]) -> None:
     while not check():
         await pilot.pause(0.1)
@@ -89,10 +108,14 @@ def main() -> int:
     parser.add_argument("--block", type=int, default=1200)
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     parser.add_argument("--size", default="120x40")
+    parser.add_argument("--only", choices=("all", "subnets"), default="all",
+                        help="subnets: only the dTAO Subnets panel")
     args = parser.parse_args()
     width, height = (int(part) for part in args.size.split("x"))
-    for path in asyncio.run(take(args.scenario, args.seed, args.block, args.out,
-                                 (width, height))):
+    written = [] if args.only == "subnets" else asyncio.run(
+        take(args.scenario, args.seed, args.block, args.out, (width, height)))
+    written.append(asyncio.run(network_subnets(args.out, (width, height))))
+    for path in written:
         print(path)
     return 0
 

@@ -113,6 +113,10 @@ class Session:
         """The last produced block."""
         return self.world.chain.block
 
+    def run_to_block(self, block: int) -> None:
+        """Advance the world to ``block``."""
+        self.world.run_to_block(block)
+
     def log(self, block: int, kind: str, text: str) -> None:
         """Add a line to the session's log."""
         self._seq += 1

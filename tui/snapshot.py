@@ -26,6 +26,7 @@ __all__ = [
     "EpochPoint",
     "GovernanceSnapshot",
     "LogEntry",
+    "NetworkView",
     "ProposalView",
     "Snapshot",
     "UidDetail",
@@ -172,6 +173,21 @@ class ABView:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class NetworkView:
+    """A dTAO network session: every subnet now, its price history, and where the last block's
+    TAO went (the economy's own per-block flows, ``BlockFlow``, not recomputed)."""
+
+    selected: int  # the netuid the per-subnet panels (Metagraph, Weights, ...) show
+    rows: tuple[Any, ...]  # ``network_world.SubnetRow`` per subnet, netuid order
+    blocks_since_epoch: Mapping[int, int]
+    flows: tuple[tuple[int, Any], ...]  # (netuid, ``economy.BlockFlow``) of the last block
+    issuance_tao: float
+    root_tao: float
+    # Per netuid: (blocks, spot prices, EMA prices), the last ``PRICE_POINTS`` blocks.
+    prices: Mapping[int, tuple[tuple[int, ...], tuple[float, ...], tuple[float, ...]]]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Snapshot:
     """Everything the dashboard shows at one moment of a session."""
 
@@ -201,6 +217,7 @@ class Snapshot:
     markers: tuple[tuple[int, str], ...] = ()  # (block, halt|extend|resume|edit), for charts
     inspected: UidDetail | None = None  # the uid the inspector shows, while it is open
     ab: ABView | None = None  # an A/B fork of the session, while one runs
+    network: NetworkView | None = None  # a dTAO network session's subnets
 
 
 def gini(values: Sequence[float] | np.ndarray) -> float:

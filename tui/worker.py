@@ -26,12 +26,14 @@ from typing import Any
 from subnetsim.commands import validated_hyperparameters
 from subnetsim.sessions import save_session
 from subnetsim.subnet.config import Hyperparameters
+from subnetsim.subnet.dtao.scenario import NetworkScenario
 from subnetsim.subnet.errors import SubnetSimError
 from subnetsim.subnet.scenario import Scenario
 from subnetsim.tui import messages
 from subnetsim.tui.ab import ABRun
 from subnetsim.tui.council_view import council_snapshot
 from subnetsim.tui.drills import DRILL_FOLDER, list_drills, load_drill_scenario
+from subnetsim.tui.network_session import NetworkSession
 from subnetsim.tui.session import Session
 from subnetsim.tui.snapshot import DrillStatus, Snapshot
 from subnetsim.tui.tuning import parameter_diff
@@ -49,7 +51,7 @@ IDLE_WAIT = 0.25
 class WorkerSettings:
     """How a session starts: scenario, seed, block budget, speed level, and where files go."""
 
-    scenario: Scenario
+    scenario: Scenario | NetworkScenario
     seed: int
     budget: int  # the worker pauses once at this block
     speed: int = DEFAULT_SPEED  # index into SPEEDS
@@ -57,6 +59,23 @@ class WorkerSettings:
     save_folder: Path = Path("runs")
     drill_folder: Path = DRILL_FOLDER
     file_hyper: Hyperparameters | None = None  # the scenario file's values, before --set
+
+
+def open_session(number: int, scenario: Any, seed: int) -> Session | NetworkSession:
+    """A session of the scenario's kind: one subnet, or a dTAO network (``[[subnets]]``)."""
+    if isinstance(scenario, NetworkScenario):
+        return NetworkSession(number, scenario, seed)
+    return Session(number, scenario, seed)
+
+
+# What a network session refuses, and why (the notice the dashboard shows).
+NOT_IN_NETWORKS = {
+    "SetHyperparameter": "hyperparameter edits are not offered for dTAO networks yet",
+    "StartAB": "A/B forks are not offered for dTAO networks yet",
+    "SaveRun": "saving a dTAO network session is not offered yet (subnetsim run records one)",
+    "StartDrill": "drills run on single-subnet scenarios",
+    "InspectUid": "the uid inspector is not offered for dTAO networks yet",
+}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -75,7 +94,8 @@ class SimulationWorker:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.scenario = settings.scenario
         # The scenario file's values, before --set and kept edits: the parameter diff's base.
-        self.file_hyper = settings.file_hyper or settings.scenario.hyperparameters
+        self.file_hyper = settings.file_hyper or getattr(settings.scenario, "hyperparameters",
+                                                         None)
         self.budget = settings.budget
         self.save_folder = settings.save_folder
         self.drill_folder = settings.drill_folder
@@ -86,7 +106,7 @@ class SimulationWorker:
         self._paused = settings.paused
         self._finished = False
         self._step_target: int | None = None
-        self._session = Session(0, settings.scenario, settings.seed)
+        self._session = open_session(0, settings.scenario, settings.seed)
         self._notice = ""
         self._drill = DrillStatus(state="idle")
         self._samples: collections.deque[tuple[float, int]] = collections.deque(maxlen=64)
@@ -155,7 +175,7 @@ class SimulationWorker:
             if self._ab is not None:
                 self._ab.step()  # the session waits while its A/B fork runs
                 continue
-            session.world.run_to_block(session.block + 1)
+            session.run_to_block(session.block + 1)
             if not halts and session.halts and not self._paused:
                 # The first halt of a session: pause on it, or at full speed a drill's halt
                 # would be over before anyone saw it.
@@ -193,10 +213,15 @@ class SimulationWorker:
     # --- commands ------------------------------------------------------------------------------
 
     def _apply(self, command: Any) -> None:
-        handler = getattr(self, f"_on_{type(command).__name__}", None)
+        name = type(command).__name__
+        handler = getattr(self, f"_on_{name}", None)
         if handler is None:
             raise TypeError(f"unknown driver command {command!r}")
-        handler(command)
+        if isinstance(self._session, NetworkSession) and name in NOT_IN_NETWORKS:
+            if name != "InspectUid" or command.uid is not None:
+                self._say(f"refused: {NOT_IN_NETWORKS[name]}")
+        else:
+            handler(command)
         self._dirty = True  # answer every command with a fresh snapshot
 
     def _on_TogglePause(self, command: messages.TogglePause) -> None:
@@ -218,8 +243,25 @@ class SimulationWorker:
         self._restart_pace()
         self._say(f"speed {self.speed_label}")
 
+    def _on_SelectSubnet(self, command: messages.SelectSubnet) -> None:
+        session = self._session
+        if not isinstance(session, NetworkSession):
+            self._say("refused: a single-subnet scenario has no subnets to select")
+        elif session.select(command.netuid):
+            self._say(f"showing subnet {command.netuid} in the per-subnet panels")
+        else:
+            self._say(f"refused: no subnet {command.netuid}")
+
     def _on_Restart(self, command: messages.Restart) -> None:
         seed = self._session.seed + 1 if command.seed is None else command.seed
+        if isinstance(self._session, NetworkSession):
+            self._session = open_session(self._session.number + 1, self.scenario, seed)
+            self._finished, self._step_target = False, None
+            self._samples.clear()
+            self._restart_pace()
+            self._say(f"restarted with seed {seed}")
+            return
+        assert isinstance(self.scenario, Scenario)  # a network session is restarted above
         hyper = self._session.world.chain.ledger.hyper
         kept = [name for name, *_ in parameter_diff(hyper, self.scenario.hyperparameters, ())]
         if command.keep_edits and kept:
@@ -235,6 +277,7 @@ class SimulationWorker:
 
     def _on_SetHyperparameter(self, command: messages.SetHyperparameter) -> None:
         session = self._session
+        assert isinstance(session, Session)  # refused for networks in _apply
         old = getattr(session.world.chain.hyper, command.name, None)
         try:
             session.simulation.set_hyperparameter(command.name, command.value)
@@ -246,6 +289,7 @@ class SimulationWorker:
 
     def _on_StartAB(self, command: messages.StartAB) -> None:
         session = self._session
+        assert isinstance(session, Session)  # refused for networks in _apply
         try:
             for value in (command.a, command.b):
                 validated_hyperparameters(session.world.chain.ledger.hyper, command.name, value)
@@ -269,6 +313,8 @@ class SimulationWorker:
 
     def _on_SaveRun(self, command: messages.SaveRun) -> None:
         session = self._session
+        assert isinstance(session, Session)  # refused for networks in _apply
+        assert isinstance(self.scenario, Scenario)
         job = (self.scenario, session.seed, list(session.commands), session.block,
                session.world.chain.head_hash, session.number)
         self._say(f"saving the session at block {session.block} ...")
@@ -276,6 +322,7 @@ class SimulationWorker:
 
     def _on_StartDrill(self, command: messages.StartDrill) -> None:
         session = self._session
+        assert isinstance(session, Session)  # refused for networks in _apply
         try:
             session.start_drill(command.name, load_drill_scenario(command.name,
                                                                   self.drill_folder))

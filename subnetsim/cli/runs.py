@@ -13,7 +13,7 @@ import numpy as np
 from subnetsim.catalog import DEFAULT_SCENARIO, resolve, safe_file_name, shipped
 from subnetsim.subnet.errors import ConfigError, StoreError
 
-__all__ = ["register_run_commands"]
+__all__ = ["cli_scenario", "register_run_commands", "with_overrides"]
 
 RUNS_FOLDER = Path("runs")  # default home of run stores, under the working directory
 
@@ -68,7 +68,7 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError("--seed", args.seed, "must be >= 0")
     if args.no_db and args.resume:
         raise ConfigError("--resume", True, "needs a run store (drop --no-db)")
-    scenario = _cli_scenario(args.scenario or DEFAULT_SCENARIO, args.overrides)
+    scenario = cli_scenario(args.scenario or DEFAULT_SCENARIO, args.overrides)
     seed = scenario.seed if args.seed is None else args.seed
     db = None if args.no_db else (args.db or RUNS_FOLDER / f"{safe_file_name(scenario.name)}"
                                   f"-seed{seed}.db")
@@ -88,17 +88,17 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cli_scenario(reference: str, overrides: list[str]) -> Any:
+def cli_scenario(reference: str, overrides: list[str]) -> Any:
     """A scenario file of either kind (``[[subnets]]``: a dTAO network) with ``--set``s."""
     from subnetsim.subnet.dtao.scenario import is_network_file, load_network_scenario
     from subnetsim.subnet.scenario import load_scenario
 
     path = resolve(reference)
     loaded = load_network_scenario(path) if is_network_file(path) else load_scenario(path)
-    return _with_overrides(loaded, overrides)
+    return with_overrides(loaded, overrides)
 
 
-def _with_overrides(scenario: Any, overrides: list[str]) -> Any:
+def with_overrides(scenario: Any, overrides: list[str]) -> Any:
     from subnetsim.subnet.dtao.scenario import NetworkScenario, apply_network_overrides
     from subnetsim.subnet.scenario import apply_overrides
 
@@ -130,9 +130,9 @@ def _resume(args: argparse.Namespace, db: Path) -> int:
         info = store.run(store.latest_run_id())
         stored = stored_scenario(info)
         if args.scenario is not None:
-            _refuse_difference(_cli_scenario(args.scenario, args.overrides), stored, "scenario")
+            _refuse_difference(cli_scenario(args.scenario, args.overrides), stored, "scenario")
         elif args.overrides:
-            _refuse_difference(_with_overrides(stored, args.overrides), stored, "--set")
+            _refuse_difference(with_overrides(stored, args.overrides), stored, "--set")
         if args.seed is not None and args.seed != info.seed:
             raise ConfigError("--seed", args.seed, f"the stored run has seed {info.seed}; a"
                               " resume continues it (drop --seed, or start a new run)")

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from subnetsim.catalog import DEFAULT_SCENARIO, resolve
+from subnetsim.catalog import DEFAULT_SCENARIO
 from subnetsim.cli.runs import RUNS_FOLDER
 from subnetsim.subnet.errors import ConfigError
 
@@ -63,11 +63,12 @@ def _tui(args: argparse.Namespace) -> int:
         if not args.headless:
             raise ConfigError("--replay", str(args.replay), "needs --headless")
         return _replay(args)
-    from subnetsim.subnet.scenario import apply_overrides, load_scenario
+    from subnetsim.cli.runs import cli_scenario, with_overrides
 
-    scenario = load_scenario(resolve(args.scenario))
-    file_hyper = scenario.hyperparameters
-    scenario = apply_overrides(scenario, args.set)
+    # Either kind: one subnet, or a dTAO network (a file with [[subnets]]).
+    scenario = cli_scenario(args.scenario, [])
+    file_hyper = getattr(scenario, "hyperparameters", None)  # the Parameters panel's diff base
+    scenario = with_overrides(scenario, args.set)
     seed = _checked_seed(scenario.seed if args.seed is None else args.seed)
     blocks = _checked_blocks(scenario.blocks if args.blocks is None else args.blocks)
     if args.headless:

@@ -18,7 +18,7 @@ applied between chunks at a block boundary (parameter changes are recorded for r
 [b]+ / -[/b]   speed up / down (1 blocks/s .. max)
 [b]r[/b]       restart from genesis with the next seed (asks first; edits become genesis values)
 [b]s[/b]       save: the session replayed into a SQLite run store (runs/) with its command log
-[b]q[/b]       quit (prints the final digest)       [b]?[/b]   this help       [b]1-8[/b]  panels
+[b]q[/b]       quit (prints the final digest)       [b]?[/b]   this help       [b]1-9[/b]  panels
 
 [b]Overview[/b]    block, epoch, speed, halt banner, emission and stake concentration per epoch
 [b]Metagraph[/b]   btcli columns + behaviour; [b]/[/b] filter, [b]o[/b] sort, [b]i[/b] invert,
@@ -29,6 +29,8 @@ applied between chunks at a block boundary (parameter changes are recorded for r
 [b]Governance[/b]  halt, council, signing rounds, the proposal's life; Enter on a drill stages it
 [b]Log[/b]         registrations, rejected extrinsics, halts, epochs, commands
 [b]A/B[/b]         kappa 0.5 0.6: fork the session here into two worlds, same seed; [b]x[/b] ends
+[b]Subnets[/b] (9, dTAO networks) btcli's subnet table, where the block's TAO went, prices;
+            [b]Enter[/b] on a row or [b][ / ][/b] anywhere: which subnet the panels show
 Esc leaves any input; while one has focus, keys type text and run no command.
 
 Replay a saved session headless:  subnetsim tui --headless --replay runs/<name>.session.json
