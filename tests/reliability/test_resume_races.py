@@ -112,15 +112,15 @@ def test_a_killed_run_resumes_to_the_uninterrupted_digest_and_a_live_one_is_not_
 
 
 @pytest.mark.slow
-def test_sigkill_at_six_random_points(tmp_path, uninterrupted, capsys):
-    # Six kills (ten once: the suite's time budget took four; the points stay random).
+def test_sigkill_at_four_random_points(tmp_path, uninterrupted, capsys):
+    # Four kills (ten once: the suite's 10-minute budget took six; the points stay random).
     rng = random.Random(11)
     refused = [_kill_and_resume(tmp_path / f"run{attempt}.db", rng.uniform(0.0, 0.6),
-                                uninterrupted, capsys) for attempt in range(6)]
+                                uninterrupted, capsys) for attempt in range(4)]
     with capsys.disabled():
-        print(f"\n6 kills resumed to the uninterrupted digest; {sum(refused)} concurrent"
+        print(f"\n4 kills resumed to the uninterrupted digest; {sum(refused)} concurrent"
               " resumes tried while the writer lived, all refused")
-    assert sum(refused) >= 5  # the writer outlives the attempt nearly always
+    assert sum(refused) >= 3  # the writer outlives the attempt nearly always
 
 
 # --- resumes that would silently differ -------------------------------------------------------

@@ -15,7 +15,7 @@ from tests.scenarios.outcomes import (
 
 @pytest.mark.slow
 def test_commit_reveal_lowers_the_weight_copiers_dividends_per_stake():
-    on, off = copier_ratio(True, blocks=2000), copier_ratio(False, blocks=2000)
+    on, off = copier_ratio(True, blocks=1200), copier_ratio(False, blocks=1200)
     assert on["ratio"] < off["ratio"] - 0.1
     assert off["ratio"] > 0.8  # without commit-reveal, copying nearly pays like the real work
     assert on["copier_vtrust"] < off["copier_vtrust"]
