@@ -103,11 +103,8 @@ def test_compiled_epoch_is_the_reference_at_realistic_sizes(validators, uids, yu
         assert_same_outputs(epoch(inputs, params), epoch(inputs, params, backend="numpy"))
 
 
-@settings(max_examples=300, deadline=None)
-@given(data=st.data())
-def test_selection_median_is_the_sorted_median(data):
-    # Few distinct weights and small integer stakes: ties in value and stake shares of exactly
-    # kappa, where the tie rules decide.
+def _tie_heavy_column_case(data):
+    """Up to 9 voters x 6 columns of few distinct weights, with small integer stakes."""
     rows = data.draw(st.integers(0, 9))
     columns = data.draw(st.integers(1, 6))
     entry = st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0]) | st.floats(0, 1)
@@ -116,6 +113,15 @@ def test_selection_median_is_the_sorted_median(data):
     weights = weights.reshape(rows, columns)
     stake_entry = st.integers(0, 4).map(float)
     stake = np.array(data.draw(st.lists(stake_entry, min_size=rows, max_size=rows)))
+    return weights, stake
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_selection_median_is_the_sorted_median(data):
+    # Few distinct weights and small integer stakes: ties in value and stake shares of exactly
+    # kappa, where the tie rules decide.
+    weights, stake = _tie_heavy_column_case(data)
     kappa = data.draw(st.sampled_from([0.0, 0.25, 0.5, 32767 / 65535, 0.75, 1.0]))
     expected = weighted_median_columns(weights[None], stake[None], np.array([kappa]))[0]
     got = yuma_kernel.weighted_median_columns(weights, stake, kappa)
@@ -127,14 +133,7 @@ def test_selection_median_is_the_sorted_median(data):
 def test_sorted_median_for_many_kappas_is_the_sorted_median(data):
     # The batch path: one sort per column, then each kappa by binary search. Same tie-heavy
     # inputs as the selection test above.
-    rows = data.draw(st.integers(0, 9))
-    columns = data.draw(st.integers(1, 6))
-    entry = st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0]) | st.floats(0, 1)
-    size = rows * columns
-    weights = np.array(data.draw(st.lists(entry, min_size=size, max_size=size)))
-    weights = weights.reshape(rows, columns)
-    stake_entry = st.integers(0, 4).map(float)
-    stake = np.array(data.draw(st.lists(stake_entry, min_size=rows, max_size=rows)))
+    weights, stake = _tie_heavy_column_case(data)
     kappas = [0.0, 0.25, 0.5, 32767 / 65535, 0.75, 1.0]
     expected = weighted_median_columns(weights[None], stake[None], np.array(kappas))
     got = yuma_kernel.weighted_median_columns_sorted(weights, stake, kappas)
