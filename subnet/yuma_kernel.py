@@ -30,7 +30,7 @@ can produce (MEDIAN_TOLERANCE).
 Batches share what does not vary: with one input and the same front parameters (stake
 threshold, permits, activity, commit-reveal) the masks, stake, row-normalised weights and the
 old bonds' column sums are computed once, and from SORTED_MEDIAN_BATCH epochs on every column
-is sorted once and each kappa's consensus found by binary search (the numpy reference does the
+is sorted once and each kappa's consensus found in one forward sweep (the numpy reference does the
 same by keeping a batch axis of 1). The (v, n) scratch matrix is kept between calls, output
 arrays are reused once nothing references them, and W~ and the restarted old bonds are
 recomputed where they are read instead of being stored.
@@ -371,8 +371,8 @@ def _consensus_columns(W, stake_rows, threshold, first, last, C):
 def _consensus_sorted(W, stake_rows, thresholds, out_f):
     """Consensus of every column for each of K thresholds: each column's participating
     positive weights are sorted once (descending, with the running stake of the weights at or
-    above each), then each threshold is a binary search: the first position whose running
-    stake reaches it holds the answer (a tie group's running stake only grows within the
+    above each), then for each threshold the first position whose running stake reaches it
+    holds the answer (a tie group's running stake only grows within the
     group, so the first position reaching it carries the group's value). Writes
     ``out_f[k, F_C]``."""
     v, n = W.shape
@@ -380,6 +380,7 @@ def _consensus_sorted(W, stake_rows, thresholds, out_f):
     stakes = np.empty(v)
     ordered = np.empty(v)
     running = np.empty(v)
+    rising = np.argsort(thresholds, kind="mergesort")
     for j in range(n):
         count = 0
         for r in range(v):
@@ -398,16 +399,15 @@ def _consensus_sorted(W, stake_rows, thresholds, out_f):
             total += stakes[index]
             running[p] = total
             ordered[p] = values[index]
-        for k in range(thresholds.shape[0]):
+        # The thresholds in ascending order, the position only moving forward: K + count
+        # steps per column instead of K binary searches (whose branches, taken at random,
+        # cost most of this function). A NaN threshold sorts last and is never reached.
+        position = 0
+        for k in rising:
             threshold = thresholds[k]
-            low, high = 0, count
-            while low < high:
-                middle = (low + high) // 2
-                if running[middle] >= threshold:
-                    high = middle
-                else:
-                    low = middle + 1
-            out_f[k, F_C, j] = ordered[low] if low < count else 0.0
+            while position < count and not running[position] >= threshold:
+                position += 1
+            out_f[k, F_C, j] = ordered[position] if position < count else 0.0
 
 
 # --- one epoch ----------------------------------------------------------------------------
@@ -492,10 +492,11 @@ def _old_reciprocals(bonds, restart, out):
 
 
 @njit(cache=True)
-def _rank(W, C, A_rows, beta, classic, I, trust_rows, delta_sums):
+def _rank(W, C, A_rows, beta, classic, I, trust_rows, delta_sums, delta):
     """Sections 2.7-2.9 in one pass: clipped weights' row sums (trust), the stake-weighted
     column sums of the clipped weights (``einsum("kv,kvn->kn")``, not yet normalised) and,
-    for classic bonds, the column sums of ``A * W~`` with W~ = W + beta (Wc - W)."""
+    for classic bonds, ``A * W~`` with W~ = W + beta (Wc - W) into ``delta`` (the bond
+    update reads it from there) and its column sums."""
     v, n = W.shape
     I[:] = 0.0
     delta_sums[:] = 0.0
@@ -503,12 +504,15 @@ def _rank(W, C, A_rows, beta, classic, I, trust_rows, delta_sums):
     for r in range(v):
         a = A_rows[r]
         if classic:
+            delta_row = delta[r]
             for j in range(n):
                 w = W[r, j]
                 clipped = min(w, C[j])
                 clipped_row[j] = clipped
                 I[j] = a * clipped + I[j]
-                delta_sums[j] = delta_sums[j] + a * (w + beta * (clipped - w))
+                change = a * (w + beta * (clipped - w))
+                delta_row[j] = change
+                delta_sums[j] = delta_sums[j] + change
         else:
             for j in range(n):
                 clipped = min(W[r, j], C[j])
@@ -528,12 +532,12 @@ def _rank(W, C, A_rows, beta, classic, I, trust_rows, delta_sums):
 
 
 @njit(cache=True)
-def _classic_bonds(W, C, bonds, restart, old_reciprocals, A_rows, I, beta, alpha,
-                   delta_sums, B, dividend_rows):
-    """Section 2.10a (``yuma._classic_bonds``) in two passes over the pairs; ``B`` gets the
-    column-max-upscaled bonds. W~ and the restarted old bonds are recomputed from ``W`` and
-    ``bonds`` (the same operations, so the same bits) instead of being kept in memory."""
-    v, n = W.shape
+def _classic_bonds(bonds, restart, old_reciprocals, I, alpha, delta_sums, B, dividend_rows):
+    """Section 2.10a (``yuma._classic_bonds``) in two passes over the pairs; ``B`` holds
+    ``A * W~`` from ``_rank`` and gets the column-max-upscaled bonds. The restarted old bonds
+    are recomputed from ``bonds`` (the same operations, so the same bits) instead of being
+    kept in memory."""
+    v, n = B.shape
     keep = 1 - alpha
     delta_reciprocals = np.empty(n)
     for j in range(n):
@@ -542,14 +546,11 @@ def _classic_bonds(W, C, bonds, restart, old_reciprocals, A_rows, I, beta, alpha
     top = np.full(n, -np.inf)
     for r in range(v):
         # Two loops per row, each over few arrays: LLVM vectorises them (one loop over all
-        # nine arrays it did not).
-        a = A_rows[r]
-        W_row, bonds_row, B_row = W[r], bonds[r], B[r]
+        # the arrays it did not).
+        bonds_row, B_row = bonds[r], B[r]
         for j in range(n):
-            w = W_row[j]
-            wb = w + beta * (min(w, C[j]) - w)
             old = 0.0 if restart[j] else bonds_row[j]
-            B_row[j] = alpha * (a * wb * delta_reciprocals[j]) + keep * (old * old_reciprocals[j])
+            B_row[j] = alpha * (B_row[j] * delta_reciprocals[j]) + keep * (old * old_reciprocals[j])
         for j in range(n):
             mixed = B_row[j]
             mix[j] = mix[j] + mixed
@@ -748,7 +749,8 @@ def _epoch_at(k, stage, mode, stake, weights, bonds, weight_set, uids, commit, s
         if mode != MODE_SHARED_SORTED:
             _consensus(W, A_rows, fp[_KAPPA], fv[F_C])
         trust_rows = np.empty(rows.shape[0])
-        _rank(W, fv[F_C], A_rows, fp[_BETA], not yuma3, fv[F_I], trust_rows, fv[F_DELTA])
+        _rank(W, fv[F_C], A_rows, fp[_BETA], not yuma3, fv[F_I], trust_rows, fv[F_DELTA],
+              out_bonds[k])
         _normalize(fv[F_I])
         fv[F_TRUST] = 0.0
         for r in range(rows.shape[0]):
@@ -770,8 +772,8 @@ def _epoch_at(k, stage, mode, stake, weights, bonds, weight_set, uids, commit, s
                          fp[_BETA], alpha, liquid, exp_scratch[k if liquid else 0],
                          fp[_ALPHA_LOW], fp[_ALPHA_HIGH], B, dividend_rows)
         else:
-            _classic_bonds(W, fv[F_C], bonds[xi], bv[B_RESTART], fv[F_OLD], A_rows, fv[F_I],
-                           fp[_BETA], alpha, fv[F_DELTA], B, dividend_rows)
+            _classic_bonds(bonds[xi], bv[B_RESTART], fv[F_OLD], fv[F_I], alpha, fv[F_DELTA], B,
+                           dividend_rows)
         fv[F_D] = 0.0
         for r in range(rows.shape[0]):
             fv[F_D, rows[r]] = dividend_rows[r]
