@@ -492,11 +492,10 @@ def _old_reciprocals(bonds, restart, out):
 
 
 @njit(cache=True)
-def _rank(W, C, A_rows, beta, classic, I, trust_rows, delta_sums, delta):
+def _rank(W, C, A_rows, beta, classic, I, trust_rows, delta_sums):
     """Sections 2.7-2.9 in one pass: clipped weights' row sums (trust), the stake-weighted
     column sums of the clipped weights (``einsum("kv,kvn->kn")``, not yet normalised) and,
-    for classic bonds, ``A * W~`` with W~ = W + beta (Wc - W) into ``delta`` (the bond
-    update reads it from there) and its column sums."""
+    for classic bonds, the column sums of ``A * W~`` with W~ = W + beta (Wc - W)."""
     v, n = W.shape
     I[:] = 0.0
     delta_sums[:] = 0.0
@@ -504,15 +503,12 @@ def _rank(W, C, A_rows, beta, classic, I, trust_rows, delta_sums, delta):
     for r in range(v):
         a = A_rows[r]
         if classic:
-            delta_row = delta[r]
             for j in range(n):
                 w = W[r, j]
                 clipped = min(w, C[j])
                 clipped_row[j] = clipped
                 I[j] = a * clipped + I[j]
-                change = a * (w + beta * (clipped - w))
-                delta_row[j] = change
-                delta_sums[j] = delta_sums[j] + change
+                delta_sums[j] = delta_sums[j] + a * (w + beta * (clipped - w))
         else:
             for j in range(n):
                 clipped = min(W[r, j], C[j])
@@ -532,12 +528,12 @@ def _rank(W, C, A_rows, beta, classic, I, trust_rows, delta_sums, delta):
 
 
 @njit(cache=True)
-def _classic_bonds(bonds, restart, old_reciprocals, I, alpha, delta_sums, B, dividend_rows):
-    """Section 2.10a (``yuma._classic_bonds``) in two passes over the pairs; ``B`` holds
-    ``A * W~`` from ``_rank`` and gets the column-max-upscaled bonds. The restarted old bonds
-    are recomputed from ``bonds`` (the same operations, so the same bits) instead of being
-    kept in memory."""
-    v, n = B.shape
+def _classic_bonds(W, C, bonds, restart, old_reciprocals, A_rows, I, beta, alpha,
+                   delta_sums, B, dividend_rows):
+    """Section 2.10a (``yuma._classic_bonds``) in two passes over the pairs; ``B`` gets the
+    column-max-upscaled bonds. W~ and the restarted old bonds are recomputed from ``W`` and
+    ``bonds`` (the same operations, so the same bits) instead of being kept in memory."""
+    v, n = W.shape
     keep = 1 - alpha
     delta_reciprocals = np.empty(n)
     for j in range(n):
@@ -546,11 +542,14 @@ def _classic_bonds(bonds, restart, old_reciprocals, I, alpha, delta_sums, B, div
     top = np.full(n, -np.inf)
     for r in range(v):
         # Two loops per row, each over few arrays: LLVM vectorises them (one loop over all
-        # the arrays it did not).
-        bonds_row, B_row = bonds[r], B[r]
+        # nine arrays it did not).
+        a = A_rows[r]
+        W_row, bonds_row, B_row = W[r], bonds[r], B[r]
         for j in range(n):
+            w = W_row[j]
+            wb = w + beta * (min(w, C[j]) - w)
             old = 0.0 if restart[j] else bonds_row[j]
-            B_row[j] = alpha * (B_row[j] * delta_reciprocals[j]) + keep * (old * old_reciprocals[j])
+            B_row[j] = alpha * (a * wb * delta_reciprocals[j]) + keep * (old * old_reciprocals[j])
         for j in range(n):
             mixed = B_row[j]
             mix[j] = mix[j] + mixed
@@ -749,8 +748,7 @@ def _epoch_at(k, stage, mode, stake, weights, bonds, weight_set, uids, commit, s
         if mode != MODE_SHARED_SORTED:
             _consensus(W, A_rows, fp[_KAPPA], fv[F_C])
         trust_rows = np.empty(rows.shape[0])
-        _rank(W, fv[F_C], A_rows, fp[_BETA], not yuma3, fv[F_I], trust_rows, fv[F_DELTA],
-              out_bonds[k])
+        _rank(W, fv[F_C], A_rows, fp[_BETA], not yuma3, fv[F_I], trust_rows, fv[F_DELTA])
         _normalize(fv[F_I])
         fv[F_TRUST] = 0.0
         for r in range(rows.shape[0]):
@@ -772,8 +770,8 @@ def _epoch_at(k, stage, mode, stake, weights, bonds, weight_set, uids, commit, s
                          fp[_BETA], alpha, liquid, exp_scratch[k if liquid else 0],
                          fp[_ALPHA_LOW], fp[_ALPHA_HIGH], B, dividend_rows)
         else:
-            _classic_bonds(bonds[xi], bv[B_RESTART], fv[F_OLD], fv[F_I], alpha, fv[F_DELTA], B,
-                           dividend_rows)
+            _classic_bonds(W, fv[F_C], bonds[xi], bv[B_RESTART], fv[F_OLD], A_rows, fv[F_I],
+                           fp[_BETA], alpha, fv[F_DELTA], B, dividend_rows)
         fv[F_D] = 0.0
         for r in range(rows.shape[0]):
             fv[F_D, rows[r]] = dividend_rows[r]
