@@ -417,6 +417,16 @@ def _consensus_sorted(W, stake_rows, thresholds, out_f):
 def _top_k_nonzero(S, k, owner, permit):
     """``consensus.top_k_nonzero`` (stable ascending order) plus the owner's permit."""
     n = S.shape[0]
+    positive = 0
+    signed = False  # a negative or NaN stake: only the sort orders those as the reference does
+    for uid in range(n):
+        positive += S[uid] > 0
+        signed |= not S[uid] >= 0
+    if not signed and positive <= k:
+        # At most k stakes above zero: the sort puts them all in the top k (zeros first).
+        for uid in range(n):
+            permit[uid] = S[uid] > 0 or uid == owner
+        return
     order = np.argsort(S, kind="mergesort")
     for position in range(n):
         uid = order[position]
