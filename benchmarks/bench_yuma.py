@@ -15,8 +15,8 @@ both alike and the ratio holds. Both get the same blocks. The last column, "per 
 ratio when every single call alternates between the kernels instead: each kernel then starts
 with the other's data in the caches (numpy's ~40 temporaries evict the compiled kernel's
 working set at 64 x 256), which is the harder and less usual number. CPU seconds (user and
-system) spent in each kernel's blocks are printed at the end. Batches are timed per call,
-alternating (one call is 256 or 32 epochs).
+system) and minor page faults of each kernel's blocks are printed at the end. Batches are
+timed per call, alternating (one call is 256 or 32 epochs).
 
 Run: `make bench` or `.venv/bin/python benchmarks/bench_yuma.py [--yuma-sim PATH]`. Results go
 into docs/performance.md by hand (with the machine and the date): timing never sits in a unit
@@ -77,15 +77,15 @@ def median_seconds(function, repeats: int) -> float:
     return statistics.median(times)
 
 
-# Blocks per size (rounds, calls per block): a numpy block takes ~30-400 ms.
-BLOCKS = {256: (9, 20), 1024: (7, 3), 4096: (5, 3)}
+# Blocks per size (rounds, calls per block): a numpy block takes ~30-500 ms.
+BLOCKS = {256: (11, 20), 1024: (7, 3), 4096: (7, 3)}
 
 
 def block_medians(functions: dict[str, Callable[[], object]], rounds: int, calls: int,
                   cpu: dict[str, list[float]]) -> dict[str, float]:
     """Median seconds per call of each function, timed in blocks of ``calls`` consecutive
     calls, the functions taking turns block by block; adds each one's user and system CPU
-    seconds to ``cpu``."""
+    seconds and minor page faults to ``cpu``."""
     times: dict[str, list[float]] = {name: [] for name in functions}
     for function in functions.values():
         function()  # warm-up
@@ -97,9 +97,10 @@ def block_medians(functions: dict[str, Callable[[], object]], rounds: int, calls
                 function()
             times[name].append((time.perf_counter() - start) / calls)
             after = resource.getrusage(resource.RUSAGE_SELF)
-            spent = cpu.setdefault(name, [0.0, 0.0])
+            spent = cpu.setdefault(name, [0.0, 0.0, 0])
             spent[0] += after.ru_utime - before.ru_utime
             spent[1] += after.ru_stime - before.ru_stime
+            spent[2] += after.ru_minflt - before.ru_minflt
     return {name: statistics.median(values) for name, values in times.items()}
 
 
@@ -205,9 +206,9 @@ def main() -> None:
     for backend in ("numpy", "compiled"):
         print(f"batched K=32 weight matrices 64x256, {backend:<9}"
               f"{32 / history_seconds[backend]:>10,.0f} epochs/s")
-    for backend, (user, system) in cpu.items():
+    for backend, (user, system, faults) in cpu.items():
         print(f"CPU in the single-epoch blocks, {backend:<9} user {user:6.2f} s, "
-              f"system {system:5.2f} s")
+              f"system {system:5.2f} s, {faults:,} page faults")
 
 
 if __name__ == "__main__":
