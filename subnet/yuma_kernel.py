@@ -867,7 +867,7 @@ def _output_array(name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
 
 
 _UNREFERENCED = 3
-_pools: dict[int, ThreadPoolExecutor] = {}  # by thread count, made on first use
+_pools: dict[int, ThreadPoolExecutor] = {}  # by helper thread count, made on first use
 
 
 def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) -> None:
@@ -880,14 +880,18 @@ def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) ->
     if threads <= 1:
         _epochs(stage, mode, 0, batch, *arguments)
         return
-    pool = _pools.get(threads)
+    helpers = threads - 1  # the calling thread takes the last range itself
+    pool = _pools.get(helpers)
     if pool is None:
-        pool = _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="yuma-kernel")
-    bounds = np.linspace(0, batch, threads + 1).astype(int)
-    futures = [pool.submit(_epochs, stage, mode, int(first), int(last), *arguments)
-               for first, last in zip(bounds[:-1], bounds[1:], strict=True)]
-    for future in futures:
-        future.result()
+        pool = _pools[helpers] = ThreadPoolExecutor(helpers, thread_name_prefix="yuma-kernel")
+    bounds = [int(bound) for bound in np.linspace(0, batch, threads + 1).astype(int)]
+    futures = [pool.submit(_epochs, stage, mode, bounds[index], bounds[index + 1], *arguments)
+               for index in range(helpers)]
+    try:
+        _epochs(stage, mode, bounds[helpers], bounds[threads], *arguments)
+    finally:  # never return while a helper still writes into the outputs
+        for future in futures:
+            future.result()
 
 
 def _stacked(arrays: list[np.ndarray]) -> np.ndarray:
