@@ -1,11 +1,22 @@
 """Yuma epoch speed: both kernels side by side, and yuma-simulation's torch Yumas if given.
 
-For each size: the median time of one epoch with the numpy reference (``backend="numpy"``) and
-the compiled kernel (the default), and their ratio; then batched throughput. With
-``--yuma-sim PATH`` (a checkout of yuma-simulation; only its
-``src/yuma_simulation/_internal/yumas.py`` is loaded, which needs torch) its Yuma 2 (``Yuma``)
-and Yuma 3 run on the same weights and stakes. The first line reports the compiled kernel's
-first-call time (compilation, or loading numba's on-disk cache when it is warm).
+For each size: the time of one epoch with the numpy reference (``backend="numpy"``) and the
+compiled kernel (the default), and their ratio; then batched throughput. With ``--yuma-sim
+PATH`` (a checkout of yuma-simulation; only its ``src/yuma_simulation/_internal/yumas.py`` is
+loaded, which needs torch) its Yuma 2 (``Yuma``) and Yuma 3 run on the same weights and stakes.
+The first line reports the compiled kernel's first-call time (compilation, or loading numba's
+on-disk cache when it is warm).
+
+Method (the standard microbenchmark one, as ``timeit`` does): each kernel is timed in blocks
+of consecutive calls (steady state: its own working set in cache), the time per call is the
+block's time over its calls, and the number shown is the median over several blocks. The two
+kernels alternate block by block in the same run, so a busy moment on a shared machine slows
+both alike and the ratio holds. Both get the same blocks. The last column, "per call", is the
+ratio when every single call alternates between the kernels instead: each kernel then starts
+with the other's data in the caches (numpy's ~40 temporaries evict the compiled kernel's
+working set at 64 x 256), which is the harder and less usual number. CPU seconds (user and
+system) and minor page faults of each kernel's blocks are printed at the end. Batches are
+timed per call, alternating (one call is 256 or 32 epochs).
 
 Run: `make bench` or `.venv/bin/python benchmarks/bench_yuma.py [--yuma-sim PATH]`. Results go
 into docs/performance.md by hand (with the machine and the date): timing never sits in a unit
@@ -16,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import resource
 import statistics
 import sys
 import time
@@ -63,6 +75,33 @@ def median_seconds(function, repeats: int) -> float:
         function()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+# Blocks per size (rounds, calls per block): a numpy block takes ~30-500 ms.
+BLOCKS = {256: (11, 20), 1024: (7, 3), 4096: (7, 3)}
+
+
+def block_medians(functions: dict[str, Callable[[], object]], rounds: int, calls: int,
+                  cpu: dict[str, list[float]]) -> dict[str, float]:
+    """Median seconds per call of each function, timed in blocks of ``calls`` consecutive
+    calls, the functions taking turns block by block; adds each one's user and system CPU
+    seconds and minor page faults to ``cpu``."""
+    times: dict[str, list[float]] = {name: [] for name in functions}
+    for function in functions.values():
+        function()  # warm-up
+    for _ in range(rounds):
+        for name, function in functions.items():
+            before = resource.getrusage(resource.RUSAGE_SELF)
+            start = time.perf_counter()
+            for _ in range(calls):
+                function()
+            times[name].append((time.perf_counter() - start) / calls)
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            spent = cpu.setdefault(name, [0.0, 0.0, 0])
+            spent[0] += after.ru_utime - before.ru_utime
+            spent[1] += after.ru_stime - before.ru_stime
+            spent[2] += after.ru_minflt - before.ru_minflt
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def interleaved_medians(functions: dict[str, Callable[[], object]],
@@ -122,26 +161,27 @@ def main() -> None:
     epoch(make_inputs(4, 8), YumaParams(yuma3_enabled=True, liquid_alpha_enabled=True))
     first = time.perf_counter() - start
     print(f"compiled kernel first calls (compile, or load numba's cache): {first:.2f} s")
-    header = f"{'case':<32}{'numpy':>11}{'compiled':>11}{'speed-up':>10}{'target':>9}"
+    header = (f"{'case':<32}{'numpy':>11}{'compiled':>11}{'speed-up':>10}{'target':>9}"
+              f"{'per call':>10}")
     print(header + ("   yuma-sim (torch, float32)" if yuma_sim else ""))
+    cpu: dict[str, list[float]] = {}
     for yuma3 in (False, True):
         params = YumaParams(yuma3_enabled=yuma3, liquid_alpha_enabled=yuma3)
         label = "yuma3+liquid" if yuma3 else "classic"
         for validators, uids in SIZES:
             inputs = make_inputs(validators, uids)
-            repeats = 30 if uids <= 1024 else 10
-            seconds = interleaved_medians(
-                {backend: lambda b=backend: epoch(inputs, params, backend=b)  # noqa: B023
-                 for backend in ("numpy", "compiled")},
-                repeats,
-            )
+            functions = {backend: lambda b=backend: epoch(inputs, params, backend=b)  # noqa: B023
+                         for backend in ("numpy", "compiled")}
+            seconds = block_medians(functions, *BLOCKS[uids], cpu)
+            per_call = interleaved_medians(functions, 30 if uids <= 1024 else 10)
             ratio = seconds["numpy"] / seconds["compiled"]
             target = SPEEDUP_TARGETS.get((validators, uids))
             goal = (f">= {target:g}x" if target else "").rjust(9)
             line = (f"epoch {label:<13}{validators:>4}x{uids:<8}{seconds['numpy'] * 1e3:>8.3f} ms"
-                    f"{seconds['compiled'] * 1e3:>8.3f} ms{ratio:>9.1f}x{goal}")
+                    f"{seconds['compiled'] * 1e3:>8.3f} ms{ratio:>9.1f}x{goal}"
+                    f"{per_call['numpy'] / per_call['compiled']:>9.1f}x")
             if yuma_sim is not None:
-                other = median_seconds(yuma_sim_cases(yuma_sim, inputs, yuma3), repeats)
+                other = median_seconds(yuma_sim_cases(yuma_sim, inputs, yuma3), 10)
                 name = "Yuma 3" if yuma3 else "Yuma 2"
                 line += (f"   {name} {other * 1e3:.3f} ms "
                          f"(compiled {other / seconds['compiled']:.1f}x faster)")
@@ -166,6 +206,9 @@ def main() -> None:
     for backend in ("numpy", "compiled"):
         print(f"batched K=32 weight matrices 64x256, {backend:<9}"
               f"{32 / history_seconds[backend]:>10,.0f} epochs/s")
+    for backend, (user, system, faults) in cpu.items():
+        print(f"CPU in the single-epoch blocks, {backend:<9} user {user:6.2f} s, "
+              f"system {system:5.2f} s, {faults:,} page faults")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ Symbols (locals only):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import operator
 from collections.abc import Sequence
 from typing import Any
@@ -180,7 +181,8 @@ def active_mask(last_update: np.ndarray, activity_cutoff: Any,
 def epoch(inputs: EpochInputs, params: YumaParams, backend: str = "compiled") -> EpochOutputs:
     """Run one epoch of Yuma Consensus (``backend`` as in ``epoch_batch``)."""
     if backend == "compiled":  # the chain's path: no batch checks or views to build
-        return _run_compiled([inputs], [params], single=True)
+        fparams, iparams = _packed_params(params)
+        return EpochOutputs(**yuma_kernel.run_epoch(inputs, fparams, iparams))
     return epoch_batch(inputs, [params], backend=backend).select(0)
 
 
@@ -245,16 +247,23 @@ def _stack_inputs(inputs_list: list[EpochInputs]) -> dict[str, np.ndarray]:
     return stack
 
 
-def _run_compiled(
-    inputs_list: list[EpochInputs], params_list: list[YumaParams], single: bool = False
-) -> EpochOutputs:
+@functools.lru_cache(maxsize=64)  # YumaParams is frozen: one packing per setting
+def _packed_params(params: YumaParams) -> tuple[np.ndarray, np.ndarray]:
+    """One setting as the kernel's (1, len(FLOAT_PARAMS)) and (1, len(INT_PARAMS)) arrays,
+    read-only (the kernel's one signature takes them so, and the cache hands them out again)."""
+    fparams = np.array([_FLOAT_PARAMS(params)], dtype=np.float64)
+    iparams = np.array([_INT_PARAMS(params)], dtype=np.int64)
+    fparams.flags.writeable = iparams.flags.writeable = False
+    return fparams, iparams
+
+
+def _run_compiled(inputs_list: list[EpochInputs], params_list: list[YumaParams]) -> EpochOutputs:
     """The same epochs through the compiled kernel (params packed for it, read-only as its
-    one signature takes them); ``single``: the one epoch of a batch of one, without the
-    batch axis."""
+    one signature takes them)."""
     fparams = np.array([_FLOAT_PARAMS(p) for p in params_list], dtype=np.float64)
     iparams = np.array([_INT_PARAMS(p) for p in params_list], dtype=np.int64)
     fparams.flags.writeable = iparams.flags.writeable = False
-    return EpochOutputs(**yuma_kernel.run_epochs(inputs_list, fparams, iparams, single))
+    return EpochOutputs(**yuma_kernel.run_epochs(inputs_list, fparams, iparams))
 
 
 def _stack_params(params_list: list[YumaParams]) -> dict[str, np.ndarray]:

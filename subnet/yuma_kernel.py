@@ -30,7 +30,7 @@ can produce (MEDIAN_TOLERANCE).
 Batches share what does not vary: with one input and the same front parameters (stake
 threshold, permits, activity, commit-reveal) the masks, stake, row-normalised weights and the
 old bonds' column sums are computed once, and from SORTED_MEDIAN_BATCH epochs on every column
-is sorted once and each kappa's consensus found by binary search (the numpy reference does the
+is sorted once and each kappa's consensus found in one forward sweep (the numpy reference does the
 same by keeping a batch axis of 1). The (v, n) scratch matrix is kept between calls, output
 arrays are reused once nothing references them, and W~ and the restarted old bonds are
 recomputed where they are read instead of being stored.
@@ -63,7 +63,7 @@ from numba import njit
 from subnetsim.subnet.consensus import MEDIAN_TOLERANCE
 
 __all__ = [
-    "FLOAT_PARAMS", "INT_PARAMS", "run_epochs", "weighted_median_columns",
+    "FLOAT_PARAMS", "INT_PARAMS", "run_epoch", "run_epochs", "weighted_median_columns",
     "weighted_median_columns_sorted",
 ]
 
@@ -371,8 +371,8 @@ def _consensus_columns(W, stake_rows, threshold, first, last, C):
 def _consensus_sorted(W, stake_rows, thresholds, out_f):
     """Consensus of every column for each of K thresholds: each column's participating
     positive weights are sorted once (descending, with the running stake of the weights at or
-    above each), then each threshold is a binary search: the first position whose running
-    stake reaches it holds the answer (a tie group's running stake only grows within the
+    above each), then for each threshold the first position whose running stake reaches it
+    holds the answer (a tie group's running stake only grows within the
     group, so the first position reaching it carries the group's value). Writes
     ``out_f[k, F_C]``."""
     v, n = W.shape
@@ -380,6 +380,7 @@ def _consensus_sorted(W, stake_rows, thresholds, out_f):
     stakes = np.empty(v)
     ordered = np.empty(v)
     running = np.empty(v)
+    rising = np.argsort(thresholds, kind="mergesort")
     for j in range(n):
         count = 0
         for r in range(v):
@@ -398,16 +399,15 @@ def _consensus_sorted(W, stake_rows, thresholds, out_f):
             total += stakes[index]
             running[p] = total
             ordered[p] = values[index]
-        for k in range(thresholds.shape[0]):
+        # The thresholds in ascending order, the position only moving forward: K + count
+        # steps per column instead of K binary searches (whose branches, taken at random,
+        # cost most of this function). A NaN threshold sorts last and is never reached.
+        position = 0
+        for k in rising:
             threshold = thresholds[k]
-            low, high = 0, count
-            while low < high:
-                middle = (low + high) // 2
-                if running[middle] >= threshold:
-                    high = middle
-                else:
-                    low = middle + 1
-            out_f[k, F_C, j] = ordered[low] if low < count else 0.0
+            while position < count and not running[position] >= threshold:
+                position += 1
+            out_f[k, F_C, j] = ordered[position] if position < count else 0.0
 
 
 # --- one epoch ----------------------------------------------------------------------------
@@ -417,6 +417,16 @@ def _consensus_sorted(W, stake_rows, thresholds, out_f):
 def _top_k_nonzero(S, k, owner, permit):
     """``consensus.top_k_nonzero`` (stable ascending order) plus the owner's permit."""
     n = S.shape[0]
+    positive = 0
+    signed = False  # a negative or NaN stake: only the sort orders those as the reference does
+    for uid in range(n):
+        positive += S[uid] > 0
+        signed |= not S[uid] >= 0
+    if not signed and positive <= k:
+        # At most k stakes above zero: the sort puts them all in the top k (zeros first).
+        for uid in range(n):
+            permit[uid] = S[uid] > 0 or uid == owner
+        return
     order = np.argsort(S, kind="mergesort")
     for position in range(n):
         uid = order[position]
@@ -753,9 +763,12 @@ def _epoch_at(k, stage, mode, stake, weights, bonds, weight_set, uids, commit, s
         fv[F_TRUST] = 0.0
         for r in range(rows.shape[0]):
             fv[F_TRUST, rows[r]] = trust_rows[r]
-        if liquid and _any_positive(fv[F_C]):
-            _liquid_exponent(W, fv[F_C], bonds[xi], bv[B_RESTART], fp[_BETA], fp[_STEEPNESS],
-                             exp_scratch[k])
+        if stage == STAGE_FRONT:  # the exponents for numpy's exp; zero where none is read
+            if liquid and _any_positive(fv[F_C]):
+                _liquid_exponent(W, fv[F_C], bonds[xi], bv[B_RESTART], fp[_BETA],
+                                 fp[_STEEPNESS], exp_scratch[k])
+            else:
+                exp_scratch[k] = 0.0
     if stage != STAGE_FRONT:
         A_rows = _row_stakes(fv[F_A], rows)
         alpha = 1.0 - fp[_MOVING_AVG]
@@ -794,6 +807,33 @@ def _epochs(stage, mode, first, last, stake, weights, bonds, weight_set, uids, c
                   exp_scratch, want_present)
 
 
+@njit(cache=True, nogil=True)
+def _epoch_single(stage, stake, weights, bonds, weight_set, last_update, registered, permit,
+                  reset, commit, current_block, recent_block, owner, rows, fparams, iparams,
+                  out_f, out_b, out_bonds, W_scratch, present_scratch, exp_scratch,
+                  want_present):
+    """One epoch straight from ``EpochInputs``' own arrays: the per-uid integers and scalars
+    are packed here rather than in Python (which cost ~8 us of a 64 x 256 epoch's ~20 us of
+    wrapper), and the (1, ...) views have the types the batch path passes, so ``_epoch_at``
+    and everything under it compile once for both."""
+    n = stake.shape[0]
+    v = rows.shape[0]
+    uids = np.empty((1, U_ROWS, n), dtype=np.int64)
+    for j in range(n):
+        uids[0, U_LAST_UPDATE, j] = last_update[j]
+        uids[0, U_REGISTERED, j] = registered[j]
+        uids[0, U_PERMIT, j] = permit[j]
+        uids[0, U_RESET, j] = 0
+    for uid in reset:
+        uids[0, U_RESET, uid] = 1
+    scalars = np.empty((1, 3), dtype=np.int64)
+    scalars[0, 0], scalars[0, 1], scalars[0, 2] = current_block, recent_block, owner
+    _epoch_at(0, stage, MODE_EACH, stake.reshape((1, n)), weights.reshape((1, v, n)),
+              bonds.reshape((1, v, n)), weight_set.reshape((1, v, n)), uids,
+              commit.reshape((1, v)), scalars, rows, fparams, iparams, out_f, out_b, out_bonds,
+              W_scratch, present_scratch, exp_scratch, want_present)
+
+
 # --- entry point --------------------------------------------------------------------------
 
 
@@ -827,7 +867,7 @@ def _output_array(name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
 
 
 _UNREFERENCED = 3
-_pools: dict[int, ThreadPoolExecutor] = {}  # by thread count, made on first use
+_pools: dict[int, ThreadPoolExecutor] = {}  # by helper thread count, made on first use
 
 
 def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) -> None:
@@ -840,14 +880,18 @@ def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) ->
     if threads <= 1:
         _epochs(stage, mode, 0, batch, *arguments)
         return
-    pool = _pools.get(threads)
+    helpers = threads - 1  # the calling thread takes the last range itself
+    pool = _pools.get(helpers)
     if pool is None:
-        pool = _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="yuma-kernel")
-    bounds = np.linspace(0, batch, threads + 1).astype(int)
-    futures = [pool.submit(_epochs, stage, mode, int(first), int(last), *arguments)
-               for first, last in zip(bounds[:-1], bounds[1:], strict=True)]
-    for future in futures:
-        future.result()
+        pool = _pools[helpers] = ThreadPoolExecutor(helpers, thread_name_prefix="yuma-kernel")
+    bounds = [int(bound) for bound in np.linspace(0, batch, threads + 1).astype(int)]
+    futures = [pool.submit(_epochs, stage, mode, bounds[index], bounds[index + 1], *arguments)
+               for index in range(helpers)]
+    try:
+        _epochs(stage, mode, bounds[helpers], bounds[threads], *arguments)
+    finally:  # never return while a helper still writes into the outputs
+        for future in futures:
+            future.result()
 
 
 def _stacked(arrays: list[np.ndarray]) -> np.ndarray:
@@ -861,7 +905,8 @@ def _stacked(arrays: list[np.ndarray]) -> np.ndarray:
 
 
 def _packed_uids(inputs_list: Sequence[Any], n: int) -> np.ndarray:
-    """(K, U_ROWS, n) per-uid integer inputs, read-only."""
+    """(K, U_ROWS, n) per-uid integer inputs (writable, as ``_epoch_single`` packs them: one
+    array type for both entries)."""
     uids = np.empty((len(inputs_list), U_ROWS, n), dtype=np.int64)
     for index, x in enumerate(inputs_list):
         uids[index, U_LAST_UPDATE] = x.last_update
@@ -870,16 +915,66 @@ def _packed_uids(inputs_list: Sequence[Any], n: int) -> np.ndarray:
         uids[index, U_RESET] = 0
         if x.reset_bond_uids:
             uids[index, U_RESET, list(x.reset_bond_uids)] = 1
-    uids.flags.writeable = False
     return uids
 
 
-def run_epochs(inputs_list: Sequence[Any], fparams: np.ndarray, iparams: np.ndarray,
-               single: bool = False) -> dict[str, np.ndarray]:
+_NO_RESET = np.empty(0, dtype=np.int64)
+
+
+def run_epoch(inputs: Any, fparams: np.ndarray, iparams: np.ndarray) -> dict[str, np.ndarray]:
+    """One epoch (the chain's path) of ``yuma.EpochInputs`` and packed params of batch size
+    1: ``run_epochs`` without the batch bookkeeping or axis, the inputs' arrays passed to
+    ``_epoch_single`` as they are."""
+    n = inputs.stake.shape[0]
+    rows = inputs.validator_uids
+    v = rows.shape[0]
+    liquid = bool(iparams[0, _YUMA3] and iparams[0, _LIQUID])
+    out_f = _output_array("vectors", (1, F_ROWS, n), np.float64)
+    out_b = _output_array("flags", (1, B_ROWS, n), np.bool_)
+    out_bonds = _output_array("bonds", (1, v, n), np.float64)
+    W_scratch = _scratch_array("W", (1, v, n), np.float64)
+    if liquid:
+        present = _scratch_array("present", (1, v, n), np.bool_)
+        exponent = _scratch_array("exponent", (1, v, n), np.float64)
+    else:
+        present = _scratch_array("present-unused", (1, 1, 1), np.bool_)
+        exponent = _scratch_array("exp-unused", (1, 1, 1), np.float64)
+    reset = (np.array(inputs.reset_bond_uids, dtype=np.int64) if inputs.reset_bond_uids
+             else _NO_RESET)
+    owner = -1 if inputs.owner_uid is None else inputs.owner_uid
+    arguments = (
+        inputs.stake, inputs.weights, inputs.bonds, inputs.weight_set, inputs.last_update,
+        inputs.block_at_registration, inputs.validator_permit, reset, inputs.commit_block,
+        inputs.current_block, inputs.recent_registration_block, owner, rows, fparams, iparams,
+        out_f, out_b, out_bonds, W_scratch, present, exponent, liquid,
+    )
+    if not liquid:
+        _epoch_single(STAGE_ALL, *arguments)
+    else:
+        _epoch_single(STAGE_FRONT, *arguments)
+        np.exp(exponent, out=exponent)  # numpy's exp, as the reference computes it
+        _epoch_single(STAGE_BACK, *arguments)
+    return _named_outputs(out_f[0], out_b[0], out_bonds[0])
+
+
+def _named_outputs(vectors: np.ndarray, flags: np.ndarray,
+                   bonds: np.ndarray) -> dict[str, np.ndarray]:
+    return {
+        "incentive": vectors[F_I], "dividends": vectors[F_D], "consensus": vectors[F_C],
+        "validator_trust": vectors[F_TRUST], "bonds": bonds,
+        "emission": vectors[F_EMISSION], "server_emission": vectors[F_SERVER],
+        "validator_emission": vectors[F_VALIDATOR],
+        "validator_permit": flags[B_PERMIT], "active": flags[B_ACTIVE],
+        "active_stake": vectors[F_A],
+    }
+
+
+def run_epochs(inputs_list: Sequence[Any], fparams: np.ndarray,
+               iparams: np.ndarray) -> dict[str, np.ndarray]:
     """K epochs of ``yuma.EpochInputs`` (1 or K, sharing ``validator_uids``) and packed params
     ``fparams``/``iparams`` ((1 or K, len(FLOAT_PARAMS)/len(INT_PARAMS)), read-only).
     Returns the outputs by ``EpochOutputs`` field name, each with a batch axis K (views of
-    three packed arrays); ``single``: the one epoch of a batch of one, without that axis."""
+    three packed arrays)."""
     first = inputs_list[0]
     batch = max(len(inputs_list), fparams.shape[0])
     n = first.stake.shape[0]
@@ -889,7 +984,6 @@ def run_epochs(inputs_list: Sequence[Any], fparams: np.ndarray, iparams: np.ndar
     scalars = np.array([[x.current_block, x.recent_registration_block,
                          -1 if x.owner_uid is None else x.owner_uid] for x in inputs_list],
                        dtype=np.int64)
-    scalars.flags.writeable = False
     mode = MODE_EACH
     if batch > 1 and len(inputs_list) == 1:
         front_f = fparams[:, [_THRESHOLD]]
@@ -907,7 +1001,7 @@ def run_epochs(inputs_list: Sequence[Any], fparams: np.ndarray, iparams: np.ndar
     W_scratch = _scratch_array("W", (scratch_count, v, n), np.float64)
     if liquid:
         present = _scratch_array("present", (scratch_count, v, n), np.bool_)
-        exponent = np.zeros((batch, v, n))
+        exponent = _scratch_array("exponent", (batch, v, n), np.float64)
     else:
         present = _scratch_array("present-unused", (1, 1, 1), np.bool_)
         exponent = _scratch_array("exp-unused", (1, 1, 1), np.float64)
@@ -924,18 +1018,7 @@ def run_epochs(inputs_list: Sequence[Any], fparams: np.ndarray, iparams: np.ndar
         _run_stage(STAGE_FRONT, mode, batch, arguments)
         np.exp(exponent, out=exponent)  # numpy's exp, as the reference computes it
         _run_stage(STAGE_BACK, mode, batch, arguments)
-    if single:
-        vectors, flags, bonds = out_f[0], out_b[0], out_bonds[0]
-    else:
-        vectors, flags, bonds = out_f.swapaxes(0, 1), out_b.swapaxes(0, 1), out_bonds
-    return {
-        "incentive": vectors[F_I], "dividends": vectors[F_D], "consensus": vectors[F_C],
-        "validator_trust": vectors[F_TRUST], "bonds": bonds,
-        "emission": vectors[F_EMISSION], "server_emission": vectors[F_SERVER],
-        "validator_emission": vectors[F_VALIDATOR],
-        "validator_permit": flags[B_PERMIT], "active": flags[B_ACTIVE],
-        "active_stake": vectors[F_A],
-    }
+    return _named_outputs(out_f.swapaxes(0, 1), out_b.swapaxes(0, 1), out_bonds)
 
 
 def weighted_median_columns(weights: np.ndarray, stake: np.ndarray, kappa: float) -> np.ndarray:

@@ -131,10 +131,12 @@ def test_selection_median_is_the_sorted_median(data):
 @settings(max_examples=200, deadline=None)
 @given(data=st.data())
 def test_sorted_median_for_many_kappas_is_the_sorted_median(data):
-    # The batch path: one sort per column, then each kappa by binary search. Same tie-heavy
-    # inputs as the selection test above.
+    # The batch path: one sort per column, then the kappas in rising order in one sweep along
+    # it (drawn in any order, repeats included). Same tie-heavy inputs as the selection test
+    # above.
     weights, stake = _tie_heavy_column_case(data)
-    kappas = [0.0, 0.25, 0.5, 32767 / 65535, 0.75, 1.0]
+    kappa = st.sampled_from([0.0, 0.25, 0.5, 32767 / 65535, 0.75, 1.0])
+    kappas = data.draw(st.lists(kappa, min_size=1, max_size=8))
     expected = weighted_median_columns(weights[None], stake[None], np.array(kappas))
     got = yuma_kernel.weighted_median_columns_sorted(weights, stake, kappas)
     assert got.tobytes() == expected.tobytes(), (got, expected)
