@@ -1,8 +1,8 @@
 """``Ledger.state_root`` with its caches is the plain hash of the state, block after block.
 
-The ledger reuses the digests of its large matrices while they stay read-only and the reprs
-of its long lists while they hold the same objects; here every block's root is recomputed
-from scratch (the formula without any cache) and compared.
+The ledger rehashes only the matrix rows its writers touched, and reuses the text of its
+hotkeys and coldkeys while they are unchanged (``subnet/state_root.py``); here every block's
+root is recomputed from scratch (the formula without any cache) and compared.
 """
 
 from __future__ import annotations
@@ -18,16 +18,22 @@ from tests.subnet.test_chain_engine import small_scenario
 
 
 def uncached_root(ledger: Ledger) -> str:
-    """The state root as first defined: everything hashed anew."""
-    hasher = hashlib.blake2b(digest_size=32)
-    for array in (ledger.registered, ledger.block_at_registration, ledger.stake,
-                  ledger.last_update, ledger.validator_permit):
-        hasher.update(np.ascontiguousarray(array).tobytes())
+    """The state root as defined, everything hashed anew: the digest of the uid vectors'
+    bytes, each matrix's digest (the hash of its rows' digests), the hotkeys' repr, the
+    scalars' repr, and the digest of the balances (sorted coldkeys' repr, float64 values)."""
+    vectors = b"".join(np.ascontiguousarray(array).tobytes() for array in (
+        ledger.registered, ledger.block_at_registration, ledger.stake, ledger.last_update,
+        ledger.validator_permit))
+    hasher = hashlib.blake2b(hashlib.blake2b(vectors, digest_size=32).digest(), digest_size=32)
     for matrix in (ledger.weights, ledger.weight_set, ledger.bonds):
-        hasher.update(hashlib.blake2b(np.ascontiguousarray(matrix).tobytes(),
-                                      digest_size=32).digest())
-    hasher.update(repr((ledger.hotkeys, ledger.epoch_index, ledger.burn,
-                        sorted(ledger.halted_scopes), sorted(ledger.balances.items()))).encode())
+        rows = b"".join(hashlib.blake2b(row.tobytes(), digest_size=32).digest()
+                        for row in np.ascontiguousarray(matrix))
+        hasher.update(hashlib.blake2b(rows, digest_size=32).digest())
+    hasher.update(repr(ledger.hotkeys).encode())
+    hasher.update(repr((ledger.epoch_index, ledger.burn, sorted(ledger.halted_scopes))).encode())
+    coldkeys = sorted(ledger.balances)
+    values = np.array([ledger.balances[key] for key in coldkeys], dtype="<f8").tobytes()
+    hasher.update(hashlib.blake2b(repr(coldkeys).encode() + values, digest_size=32).digest())
     return hasher.hexdigest()
 
 
