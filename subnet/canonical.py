@@ -26,6 +26,8 @@ __all__ = ["canonical_bytes"]
 
 _FLOAT = struct.Struct("<d")
 _COUNT = struct.Struct("<Q")
+_TEXTS: dict[str, bytes] = {}
+_TEXTS_KEPT = 4096
 
 
 def canonical_bytes(value: Any) -> bytes:
@@ -40,35 +42,69 @@ def canonical_bytes(value: Any) -> bytes:
     return bytes(out)
 
 
-def _encode(value: Any, out: bytearray) -> None:  # noqa: PLR0911, PLR0912 - one branch per type
-    if value is None:
-        out += b"N"
-    elif value is True:
-        out += b"T"
-    elif value is False:
-        out += b"F"
-    elif isinstance(value, str):
-        data = value.encode()
-        out += b"S" + _COUNT.pack(len(data)) + data
-    elif isinstance(value, int):
-        text = int(value).__repr__().encode()
-        out += b"I" + _COUNT.pack(len(text)) + text
-    elif isinstance(value, float):
-        number = float(value)
-        if number - number != 0.0:  # NaN or infinite
-            raise ValueError(f"canonical bytes: {number!r} is not JSON")
-        out += b"D" + _FLOAT.pack(number)
-    elif isinstance(value, list | tuple):
-        _encode_list(value, out)
-    elif isinstance(value, Mapping):
-        items = sorted(((_key(key), item) for key, item in value.items()), key=_first)
-        out += b"M" + _COUNT.pack(len(items))
-        for key, item in items:
-            data = key.encode()
-            out += _COUNT.pack(len(data)) + data
-            _encode(item, out)
+def _encode(value: Any, out: bytearray) -> None:
+    encode = _BY_TYPE.get(type(value))
+    if encode is None:  # a subclass (a numpy float, an IntEnum, an OrderedDict, ...)
+        encode = _by_isinstance(value)
+    encode(value, out)
+
+
+def _by_isinstance(value: Any) -> Any:
+    if isinstance(value, bool):
+        return _encode_bool
+    for kind, encode in _BY_TYPE.items():
+        if kind is not type(None) and isinstance(value, kind):
+            return encode
+    if isinstance(value, Mapping):
+        return _encode_mapping
+    raise TypeError(f"canonical bytes: a {type(value).__name__} is not JSON data")
+
+
+def _encode_none(value: None, out: bytearray) -> None:
+    out += b"N"
+
+
+def _encode_bool(value: bool, out: bytearray) -> None:
+    out += b"T" if value else b"F"
+
+
+def _encode_str(value: str, out: bytearray) -> None:
+    out += b"S" + _text(str(value))
+
+
+def _text(value: str) -> bytes:
+    """Length-prefixed UTF-8, memoised: keys and hotkeys recur in every record."""
+    data = _TEXTS.get(value)
+    if data is None:
+        encoded = value.encode()
+        data = _COUNT.pack(len(encoded)) + encoded
+        if len(_TEXTS) >= _TEXTS_KEPT:
+            _TEXTS.clear()
+        _TEXTS[value] = data
+    return data
+
+
+def _encode_int(value: int, out: bytearray) -> None:
+    text = int(value).__repr__().encode()
+    out += b"I" + _COUNT.pack(len(text)) + text
+
+
+def _encode_float(value: float, out: bytearray) -> None:
+    number = float(value)
+    if number - number != 0.0:  # NaN or infinite
+        raise ValueError(f"canonical bytes: {number!r} is not JSON")
+    out += b"D" + _FLOAT.pack(number)
+
+
+def _encode_mapping(value: Mapping[Any, Any], out: bytearray) -> None:
+    if set(map(type, value)) <= {str}:  # distinct str keys: sorting never compares values
+        items = sorted(value.items())
     else:
-        raise TypeError(f"canonical bytes: a {type(value).__name__} is not JSON data")
+        items = sorted(((_key(key), item) for key, item in value.items()), key=_first)
+    out += b"M" + _COUNT.pack(len(items))
+    for key, item in items:
+        out += _text(key)
+        _encode(item, out)
 
 
 def _encode_list(values: list[Any] | tuple[Any, ...], out: bytearray) -> None:
@@ -93,6 +129,12 @@ def _encode_list(values: list[Any] | tuple[Any, ...], out: bytearray) -> None:
     out += b"L" + _COUNT.pack(len(values))
     for item in values:
         _encode(item, out)
+
+
+_BY_TYPE: dict[type, Any] = {
+    type(None): _encode_none, bool: _encode_bool, str: _encode_str, int: _encode_int,
+    float: _encode_float, list: _encode_list, tuple: _encode_list, dict: _encode_mapping,
+}
 
 
 def _first(item: tuple[str, Any]) -> str:

@@ -356,11 +356,13 @@ class Ledger:
     def _store_weights(self, uid: int, uids: tuple[int, ...], values: tuple[float, ...],
                        block: int) -> None:
         row = self.checked_weight_row(uid, uids, values)
+        columns = _columns(uids)
         with self._writing("weights", "weight_set", row=uid):
-            self.weights[uid] = 0
-            self.weight_set[uid] = False
-            self.weights[uid, list(uids)] = row
-            self.weight_set[uid, list(uids)] = True
+            weights, present = self.weights[uid], self.weight_set[uid]  # views of the row
+            weights[:] = 0
+            present[:] = False
+            weights[columns] = row
+            present[columns] = True
 
     def checked_weight_row(self, uid: int, uids: tuple[int, ...],
                            values: tuple[float, ...]) -> np.ndarray:
@@ -373,18 +375,20 @@ class Ledger:
         if uids and not self._registered_uids(uids):
             raise ExtrinsicError("UidVecContainsInvalidOne")
         array = np.asarray(values, dtype=np.float64)
-        if not np.isfinite(array).all() or (array < 0).any():
+        total = array.sum()
+        # All >= 0 rules out NaN and negatives; a non-finite sum then means +inf (or an
+        # overflow of finite weights, which the entry-by-entry test lets through).
+        if not ((array >= 0).all() and (np.isfinite(total) or np.isfinite(array).all())):
             raise ExtrinsicError("InvalidWeights", "weights must be finite and non-negative")
         self_only = len(uids) == 1 and uids[0] == uid
-        minimum = min(self.hyper.min_allowed_weights, int(self.registered.sum()))
+        minimum = min(self.hyper.min_allowed_weights, int(np.count_nonzero(self.registered)))
         if not self_only and len(uids) < minimum:  # subtensor check_length counts entries
             raise ExtrinsicError("WeightVecLengthIsLow", f"{len(uids)} < {minimum}")
         if not self_only and not self.validator_permit[uid] and self.epoch_index > 0:
             raise ExtrinsicError("NeuronNoValidatorPermit")
-        total = array.sum()
-        if total > 0 and not self_only and array.max() / total > self.hyper.max_weights_limit:
-            raise ExtrinsicError("MaxWeightExceeded", f"{array.max() / total:.4f}")
         peak = array.max(initial=0.0)
+        if total > 0 and not self_only and peak / total > self.hyper.max_weights_limit:
+            raise ExtrinsicError("MaxWeightExceeded", f"{peak / total:.4f}")
         if peak == 0:
             return np.zeros(len(uids), dtype=np.int32)
         return np.rint(array / peak * U16_MAX).astype(np.int32)  # max-upscale, nearest
@@ -394,7 +398,7 @@ class Ledger:
         are all ints, as they are from any agent; one by one otherwise)."""
         if set(map(type, uids)) == {int}:
             return (min(uids) >= 0 and max(uids) < self.capacity
-                    and bool(self.registered[list(uids)].all()))
+                    and bool(self.registered[_columns(uids)].all()))
         return all(0 <= target < self.capacity and self.registered[target] for target in uids)
 
     def _commit_weights(self, call: CommitWeights, block: int) -> dict[str, object]:
@@ -521,6 +525,14 @@ class Ledger:
             rules.adjustment_alpha, rules.min_burn, rules.max_burn)
         self.registrations_this_interval = 0
         return self.burn
+
+
+def _columns(uids: tuple[int, ...]) -> np.ndarray | list[int]:
+    """Checked uids as a numpy index: an integer array when they are all ints (a list of
+    anything else indexes as numpy reads it, e.g. bools as a mask)."""
+    if set(map(type, uids)) == {int}:
+        return np.fromiter(uids, dtype=np.intp, count=len(uids))
+    return list(uids)
 
 
 _HANDLERS: dict[type[Extrinsic], Callable[[Ledger, Any, int], dict[str, object]]] = {
