@@ -355,8 +355,7 @@ class Ledger:
 
     def _store_weights(self, uid: int, uids: tuple[int, ...], values: tuple[float, ...],
                        block: int) -> None:
-        row = self.checked_weight_row(uid, uids, values)
-        columns = _columns(uids)
+        row, columns = self._checked_row(uid, uids, values)
         with self._writing("weights", "weight_set", row=uid):
             weights, present = self.weights[uid], self.weight_set[uid]  # views of the row
             weights[:] = 0
@@ -367,12 +366,18 @@ class Ledger:
     def checked_weight_row(self, uid: int, uids: tuple[int, ...],
                            values: tuple[float, ...]) -> np.ndarray:
         """subtensor's ``set_weights`` checks; returns the row max-upscaled to u16."""
+        return self._checked_row(uid, uids, values)[0]
+
+    def _checked_row(self, uid: int, uids: tuple[int, ...],
+                     values: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray | list[int]]:
+        """``checked_weight_row`` and the uids as a numpy index (``_columns``)."""
         if len(uids) != len(values):
             raise ExtrinsicError("WeightVecNotEqualSize",
                                  f"{len(uids)} uids, {len(values)} weights")
         if len(set(uids)) != len(uids):
             raise ExtrinsicError("DuplicateUids")
-        if uids and not self._registered_uids(uids):
+        columns = _columns(uids)
+        if uids and not self._registered_uids(uids, columns):
             raise ExtrinsicError("UidVecContainsInvalidOne")
         array = np.asarray(values, dtype=np.float64)
         total = array.sum()
@@ -390,15 +395,15 @@ class Ledger:
         if total > 0 and not self_only and peak / total > self.hyper.max_weights_limit:
             raise ExtrinsicError("MaxWeightExceeded", f"{peak / total:.4f}")
         if peak == 0:
-            return np.zeros(len(uids), dtype=np.int32)
-        return np.rint(array / peak * U16_MAX).astype(np.int32)  # max-upscale, nearest
+            return np.zeros(len(uids), dtype=np.int32), columns
+        return np.rint(array / peak * U16_MAX).astype(np.int32), columns  # max-upscale, nearest
 
-    def _registered_uids(self, uids: tuple[int, ...]) -> bool:
+    def _registered_uids(self, uids: tuple[int, ...], columns: np.ndarray | list[int]) -> bool:
         """Whether every uid is a registered uid below capacity (one numpy lookup when they
         are all ints, as they are from any agent; one by one otherwise)."""
-        if set(map(type, uids)) == {int}:
-            return (min(uids) >= 0 and max(uids) < self.capacity
-                    and bool(self.registered[_columns(uids)].all()))
+        if isinstance(columns, np.ndarray):
+            return (columns.min() >= 0 and columns.max() < self.capacity
+                    and bool(self.registered[columns].all()))
         return all(0 <= target < self.capacity and self.registered[target] for target in uids)
 
     def _commit_weights(self, call: CommitWeights, block: int) -> dict[str, object]:
@@ -531,7 +536,10 @@ def _columns(uids: tuple[int, ...]) -> np.ndarray | list[int]:
     """Checked uids as a numpy index: an integer array when they are all ints (a list of
     anything else indexes as numpy reads it, e.g. bools as a mask)."""
     if set(map(type, uids)) == {int}:
-        return np.fromiter(uids, dtype=np.intp, count=len(uids))
+        try:
+            return np.array(uids, dtype=np.int64)
+        except OverflowError:  # beyond int64: not a uid anyway, checked one by one
+            pass
     return list(uids)
 
 

@@ -91,7 +91,8 @@ class ExtrinsicRecord:
 
 def extrinsics_hash(extrinsics: Iterable[ExtrinsicRecord]) -> str:
     """Hash of a block's extrinsics in inclusion order."""
-    return digest("extrinsics", *(extrinsic.canonical() for extrinsic in extrinsics))
+    parts = [extrinsic.canonical() for extrinsic in extrinsics]
+    return digest("extrinsics", *parts) if parts else _NO_EXTRINSICS
 
 
 def block_hash(number: int, time: float, parent_hash: str, extrinsics_digest: str,
@@ -118,7 +119,12 @@ def contents_hash(events: Iterable[EventRecord], epoch: EpochRecord | None) -> s
     parts = [canonical_bytes({"kind": e.kind, "data": e.data}) for e in events]
     if epoch is not None:
         parts.append(canonical_bytes(epoch_to_data(epoch)))
-    return digest("contents", *parts)
+    return digest("contents", *parts) if parts else _NO_CONTENTS
+
+
+# Most blocks hold no extrinsic, event or epoch: their hashes, computed once.
+_NO_EXTRINSICS = digest("extrinsics")
+_NO_CONTENTS = digest("contents")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

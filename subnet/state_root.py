@@ -66,6 +66,9 @@ class MatrixDigest:
 
     def digest(self, matrix: np.ndarray) -> bytes:
         """The matrix's digest; locks it read-only (the ledger's writers unlock it)."""
+        if not self.dirty and self.dirty is not None and matrix is self.matrix and (
+                not matrix.flags.writeable):
+            return self.value  # the common case: nothing written since
         whole = (self.dirty is None or matrix is not self.matrix or matrix.flags.writeable
                  or len(self.rows) != len(matrix) * _ROW)
         if whole:
@@ -117,8 +120,7 @@ class StateRoot:
     def _vectors_digest(self, ledger: Ledger) -> bytes:
         """The hash of the uid vectors' bytes back to back (comparing ~6 KiB of bytes with
         the last block's is much cheaper than hashing them)."""
-        data = b"".join([np.ascontiguousarray(getattr(ledger, name)).tobytes()
-                         for name in VECTORS])
+        data = b"".join([getattr(ledger, name).tobytes() for name in VECTORS])  # C order
         if data != self.vector_bytes:
             self.vectors_digest = hashlib.blake2b(data, digest_size=32).digest()
             self.vector_bytes = data

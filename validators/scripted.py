@@ -73,7 +73,7 @@ class ScriptedValidator:
         if self.behaviour == "random":
             weights = self.rng.random(len(uids))
         else:
-            weights = self.belief[list(uids)]
+            weights = self.belief[np.array(uids)]
         if self.burn_uid is not None and self.burn_share > 0:
             uids, weights = self._with_burn(uids, weights)
         scaled = tuple((weights / max(weights.max(), 1e-12)).tolist())  # Python floats

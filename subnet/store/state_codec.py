@@ -70,6 +70,8 @@ class _Encoder:
         if isinstance(value, float):
             return float(value) if math.isfinite(value) else {"f": repr(float(value))}
         if isinstance(value, list):
+            if set(map(type, value)) <= _SCALARS:  # e.g. the hotkeys: a copy is the tree
+                return list(value)
             return [self.entry(item) for item in value]
         if isinstance(value, tuple) and not hasattr(value, "_fields"):
             return {"t": [self.entry(item) for item in value]}
