@@ -67,7 +67,7 @@ class ScriptedValidator:
 
     def step(self, chain: Chain) -> None:
         """One weight-setting step."""
-        if not self.miner_uids:
+        if not self.miner_uids or self.submitter.sealed(chain):
             return
         uids = self.miner_uids
         if self.behaviour == "random":
