@@ -73,3 +73,31 @@ def test_equal_but_different_balances_print_their_own_repr():
     ledger.state_root()
     ledger.balances[coldkey] = -0.0  # == 0.0, but repr "-0.0": the cache must not serve "0.0"
     assert ledger.state_root() == uncached_root(ledger)
+
+
+def test_a_deregistration_clears_a_column_and_the_root_follows():
+    world = World(small_scenario(), 3)
+    world.start()
+    world.run_to_block(40)
+    ledger = world.chain.ledger
+    assert ledger.weights.any(), "the scenario set weights by block 40"
+    ledger.state_root()
+    target = int(np.flatnonzero(ledger.weights.any(axis=0))[0])  # a uid others weigh
+    ledger.deregister(target)  # zeroes its column in every validator's row
+    assert ledger.state_root() == uncached_root(ledger)
+
+
+def test_rows_written_while_a_matrix_was_left_unlocked_are_all_rehashed():
+    world = World(small_scenario(), 3)
+    world.start()
+    world.run_to_block(40)
+    ledger = world.chain.ledger
+    ledger.state_root()
+    validator = int(np.flatnonzero(ledger.weight_set.any(axis=1))[0])
+    uids = tuple(np.flatnonzero(ledger.weight_set[validator]).tolist())
+    other = (validator + 1) % ledger.capacity
+    ledger.weights.flags.writeable = True  # someone unlocks and writes another row...
+    ledger.weights[other, 0] += 1
+    ledger._store_weights(validator, uids, (1.0,) * len(uids), 40)  # ...then the ledger one
+    assert not ledger.weights.flags.writeable
+    assert ledger.state_root() == uncached_root(ledger)
