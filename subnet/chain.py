@@ -373,8 +373,9 @@ class Chain(BlockProducer):
         owners: dict[int, dict[str, float]] = {}
         for (coldkey, staked_uid), stake in ledger.stake_by_owner.items():
             owners.setdefault(staked_uid, {})[coldkey] = stake
-        for uid in np.flatnonzero(payout.dividends_tao > 0).tolist():
-            self._pay_dividend(uid, float(payout.dividends_tao[uid]), owners.get(uid, {}))
+        for validator in np.flatnonzero(payout.dividends_tao > 0).tolist():
+            self._pay_dividend(validator, float(payout.dividends_tao[validator]),
+                               owners.get(validator, {}))
         ledger.last_emission[:] = payout.incentive_tao + payout.dividends_tao
 
     def _pay_dividend(self, uid: int, amount: float, owners: dict[str, float]) -> None:

@@ -23,12 +23,9 @@ from __future__ import annotations
 import hashlib
 import struct
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from subnetsim.subnet.ledger import Ledger
 
 __all__ = ["MATRICES", "VECTORS", "MatrixDigest", "StateRoot", "row_digests_hash"]
 
@@ -104,7 +101,7 @@ class StateRoot:
         """The ledger wrote ``rows`` (None: any) of matrix ``name``."""
         self.matrices[name].touched(rows)
 
-    def of(self, ledger: Ledger) -> str:
+    def of(self, ledger: Any) -> str:  # a ``Ledger`` (which imports this module)
         """The state root of ``ledger``: the hash of its uid vectors' digest, its matrices'
         digests, its hotkeys' text, (epoch count, burn, halted scopes) as text and its
         balances' digest."""
@@ -117,7 +114,7 @@ class StateRoot:
         hasher.update(self._balances_digest(ledger.balances))
         return hasher.hexdigest()
 
-    def _vectors_digest(self, ledger: Ledger) -> bytes:
+    def _vectors_digest(self, ledger: Any) -> bytes:
         """The hash of the uid vectors' bytes back to back (comparing ~6 KiB of bytes with
         the last block's is much cheaper than hashing them)."""
         data = b"".join([getattr(ledger, name).tobytes() for name in VECTORS])  # C order
