@@ -368,14 +368,18 @@ class Chain(BlockProducer):
         for uid in np.flatnonzero(payout.incentive_tao > 0):
             ledger.credit_stake(ledger.coldkey_of(int(uid)), int(uid),
                                 float(payout.incentive_tao[uid]))
-        for uid in np.flatnonzero(payout.dividends_tao > 0):
-            self._pay_dividend(int(uid), float(payout.dividends_tao[uid]))
+        # Each uid's owners, in stake_by_owner's order, gathered once: paying one uid's
+        # dividend only changes that uid's entries.
+        owners: dict[int, dict[str, float]] = {}
+        for (coldkey, staked_uid), stake in ledger.stake_by_owner.items():
+            owners.setdefault(staked_uid, {})[coldkey] = stake
+        for validator in np.flatnonzero(payout.dividends_tao > 0).tolist():
+            self._pay_dividend(validator, float(payout.dividends_tao[validator]),
+                               owners.get(validator, {}))
         ledger.last_emission[:] = payout.incentive_tao + payout.dividends_tao
 
-    def _pay_dividend(self, uid: int, amount: float) -> None:
+    def _pay_dividend(self, uid: int, amount: float, owners: dict[str, float]) -> None:
         ledger = self.ledger
-        owners = {coldkey: stake for (coldkey, staked_uid), stake in ledger.stake_by_owner.items()
-                  if staked_uid == uid}
         shares = split_dividend(amount, owners, ledger.coldkey_of(uid), self.hyper.validator_take)
         for coldkey in sorted(shares):
             ledger.credit_stake(coldkey, uid, shares[coldkey])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import struct
 from collections.abc import Mapping
 from typing import Any
 
@@ -203,7 +204,22 @@ Extrinsic = (Register | AddStake | RemoveStake | SetWeights | CommitWeights | Re
 def weights_commit_hash(hotkey: str, uids: tuple[int, ...], weights: tuple[float, ...],
                         salt: str) -> str:
     """The commitment a validator publishes: it binds its hotkey, so it cannot be replayed
-    by another validator (as subtensor's CRv3 binds the hotkey into the payload)."""
-    floats = ",".join(map(repr, map(float, weights)))  # repr(float(w)) each, at C speed
-    text = f"{hotkey}|{','.join(map(str, uids))}|{floats}|{salt}"
-    return hashlib.blake2b(text.encode(), digest_size=32).hexdigest()
+    by another validator (as subtensor's CRv3 binds the hotkey into the payload).
+
+    The hotkey and the salt are length-prefixed text, the uids int64 and the weights float64
+    bytes (as subtensor hashes its commit's binary SCALE encoding; printing 192 floats cost
+    ~20x more than packing them)."""
+    hasher = hashlib.blake2b(digest_size=32)
+    for text in (hotkey, salt):
+        data = text.encode()
+        hasher.update(len(data).to_bytes(8, "little") + data)
+    hasher.update(struct.pack("<QQ", len(uids), len(weights)))
+    try:
+        hasher.update(b"i" + struct.pack(f"<{len(uids)}q", *uids))
+    except struct.error:  # not all int64 (a malformed reveal): as text
+        hasher.update(b"s" + ",".join(map(str, uids)).encode())
+    try:
+        hasher.update(struct.pack(f"<{len(weights)}d", *weights))
+    except struct.error:  # float() of each, as the chain reads a weight
+        hasher.update(struct.pack(f"<{len(weights)}d", *map(float, weights)))
+    return hasher.hexdigest()

@@ -9,10 +9,9 @@ blocks and epochs is ``subnet/chain.py``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import hashlib
-import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -31,6 +30,7 @@ from subnetsim.subnet.extrinsics import (
     SetWeights,
     weights_commit_hash,
 )
+from subnetsim.subnet.state_root import StateRoot
 
 MAX_UNREVEALED_COMMITS = 10  # subtensor: TooManyUnrevealedCommits past 10 per hotkey
 # "serving" is the AI service itself: the chain keeps no serving state, every node halts its
@@ -106,13 +106,9 @@ class Ledger:
     pending_epoch_at: int = 0  # owner-triggered epoch block (PendingEpochAt), 0: none
     halted_scopes: frozenset[str] = frozenset()
     burned: float = 0.0  # TAO destroyed by registration burns
-    # Digest of each large matrix with the array it was computed from, and the repr of the
-    # long lists in the state root: hashing and printing them every block dominated the
-    # engine's profile (``state_root``).
-    _matrix_digests: dict[str, tuple[np.ndarray, bytes]] = dataclasses.field(
-        default_factory=dict, repr=False, compare=False)
-    _repr_cache: dict[str, tuple[list[Any], bytes]] = dataclasses.field(
-        default_factory=dict, repr=False, compare=False)
+    # What the state root reuses between blocks (``subnet/state_root.py``): it is recomputed
+    # every block and rehashing everything dominated the engine's profile.
+    _root: StateRoot = dataclasses.field(default_factory=StateRoot, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         n = self.hyper.max_allowed_uids
@@ -157,75 +153,44 @@ class Ledger:
 
     def state_root(self) -> str:
         """Hash of the consensus-relevant state after a block (part of the block hash)."""
-        hasher = hashlib.blake2b(digest_size=32)
-        for array in (self.registered, self.block_at_registration, self.stake, self.last_update,
-                      self.validator_permit):
-            hasher.update(np.ascontiguousarray(array).data)  # its bytes, without a copy
-        for name in ("weights", "weight_set", "bonds"):
-            hasher.update(self._matrix_digest(name))
-        # The text of repr((hotkeys, epoch_index, burn, sorted(halted_scopes),
-        # sorted(balances.items()))), fed in parts: the two long lists are cached.
-        hasher.update(b"(")
-        hasher.update(self._cached_repr("hotkeys", self.hotkeys, self.hotkeys))
-        hasher.update(f", {self.epoch_index!r}, {self.burn!r}, "
-                      f"{sorted(self.halted_scopes)!r}, ".encode())
-        hasher.update(self._cached_repr("balances", [*self.balances.keys(),
-                                                     *self.balances.values()],
-                                        lambda: sorted(self.balances.items())))
-        hasher.update(b")")
-        return hasher.hexdigest()
+        return self._root.of(self)
 
-    def _cached_repr(self, name: str, parts: list[Any], value: Any) -> bytes:
-        """``repr`` of ``value`` (or of ``value()``) as bytes, reused while every object in
-        ``parts`` is the very object it was the last time. Identity, not equality: an equal
-        but different object (0.0 and -0.0, 1 and 1.0) could print differently."""
-        cached = self._repr_cache.get(name)
-        if (cached is not None and len(cached[0]) == len(parts)
-                and all(map(operator.is_, parts, cached[0]))):
-            return cached[1]
-        text = repr(value() if callable(value) else value).encode()
-        self._repr_cache[name] = (list(parts), text)
-        return text
-
-    def _matrix_digest(self, name: str) -> bytes:
-        """The matrix's digest, reused while the same array has stayed read-only since it was
-        taken. The ledger keeps its matrices read-only between blocks and unlocks them only
-        in its own writers (``_writable``), so a write anywhere else fails loudly instead of
-        leaving a stale digest."""
-        matrix = getattr(self, name)
-        cached = self._matrix_digests.get(name)
-        if cached is not None and cached[0] is matrix and not matrix.flags.writeable:
-            return cached[1]
-        value = hashlib.blake2b(np.ascontiguousarray(matrix).tobytes(), digest_size=32).digest()
-        matrix.flags.writeable = False
-        self._matrix_digests[name] = (matrix, value)
-        return value
-
-    def _writable(self, *names: str) -> None:
-        """Unlock matrices for a write (their cached digests stop being trusted)."""
+    @contextlib.contextmanager
+    def _writing(self, *names: str, row: int | None = None) -> Iterator[None]:
+        """Unlock matrices for one write of row ``row`` (None: any row) and lock them again,
+        telling the state root which rows to rehash. The matrices stay read-only otherwise,
+        so a write from outside the ledger fails loudly instead of leaving a stale root."""
+        rows: dict[str, tuple[int, ...] | None] = {}
         for name in names:
             matrix = getattr(self, name)
+            # Already writeable: something else may have written it too; rehash it whole.
+            rows[name] = None if row is None or matrix.flags.writeable else (row,)
             try:
                 matrix.flags.writeable = True
             except ValueError:  # memory it does not own, e.g. unpickled from a checkpoint
                 setattr(self, name, matrix.copy())
+        try:
+            yield
+        finally:
+            for name in names:
+                self._root.touched(name, rows[name])
+                getattr(self, name).flags.writeable = False
 
     def set_bonds(self, rows: np.ndarray, values: np.ndarray) -> None:
         """Store an epoch's bonds: ``values`` for ``rows``, every other row empty."""
-        self._writable("bonds")
-        self.bonds[:] = 0
-        self.bonds[rows] = values
+        with self._writing("bonds"):
+            self.bonds[:] = 0
+            self.bonds[rows] = values
 
     def __getstate__(self) -> dict[str, object]:
         # Checkpoints carry the state, not the digest cache (it is rebuilt on first use).
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                if f.name not in ("_matrix_digests", "_repr_cache")}
+                if f.name != "_root"}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         for name, value in state.items():
             object.__setattr__(self, name, value)
-        self._matrix_digests = {}
-        self._repr_cache = {}
+        self._root = StateRoot()
 
     # --- extrinsics --------------------------------------------------------------------------
 
@@ -318,13 +283,15 @@ class Ledger:
         for key in [key for key in self.stake_by_owner if key[1] == uid]:
             self.balances[key[0]] = self.balances.get(key[0], 0.0) + self.stake_by_owner.pop(key)
         self.stake[uid] = 0.0
-        self._writable("weights", "weight_set", "bonds")
-        self.weights[uid] = 0
-        self.weights[:, uid] = 0  # subtensor clear_neuron: weights FOR the uid set to 0
-        self.weight_set[uid] = False
-        # clear_neuron removes the uid's own bond row only; bonds *to* it stay and are masked
-        # at the next epoch if it was registered since the last one (uids.rs : clear_neuron).
-        self.bonds[uid] = 0
+        with self._writing("weights"):  # subtensor clear_neuron: weights FOR the uid set to 0
+            self.weights[uid] = 0
+            self.weights[:, uid] = 0
+        with self._writing("weight_set", "bonds", row=uid):
+            self.weight_set[uid] = False
+            # clear_neuron removes the uid's own bond row only; bonds *to* it stay and are
+            # masked at the next epoch if it was registered since the last one (uids.rs :
+            # clear_neuron).
+            self.bonds[uid] = 0
         self.validator_permit[uid] = False
         self.commits.pop(uid, None)
         self.expired_commits.pop(uid, None)
@@ -388,46 +355,55 @@ class Ledger:
 
     def _store_weights(self, uid: int, uids: tuple[int, ...], values: tuple[float, ...],
                        block: int) -> None:
-        row = self.checked_weight_row(uid, uids, values)
-        self._writable("weights", "weight_set")
-        self.weights[uid] = 0
-        self.weight_set[uid] = False
-        self.weights[uid, list(uids)] = row
-        self.weight_set[uid, list(uids)] = True
+        row, columns = self._checked_row(uid, uids, values)
+        with self._writing("weights", "weight_set", row=uid):
+            weights, present = self.weights[uid], self.weight_set[uid]  # views of the row
+            weights[:] = 0
+            present[:] = False
+            weights[columns] = row
+            present[columns] = True
 
     def checked_weight_row(self, uid: int, uids: tuple[int, ...],
                            values: tuple[float, ...]) -> np.ndarray:
         """subtensor's ``set_weights`` checks; returns the row max-upscaled to u16."""
+        return self._checked_row(uid, uids, values)[0]
+
+    def _checked_row(self, uid: int, uids: tuple[int, ...],
+                     values: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray | list[int]]:
+        """``checked_weight_row`` and the uids as a numpy index (``_columns``)."""
         if len(uids) != len(values):
             raise ExtrinsicError("WeightVecNotEqualSize",
                                  f"{len(uids)} uids, {len(values)} weights")
         if len(set(uids)) != len(uids):
             raise ExtrinsicError("DuplicateUids")
-        if uids and not self._registered_uids(uids):
+        columns = _columns(uids)
+        if uids and not self._registered_uids(uids, columns):
             raise ExtrinsicError("UidVecContainsInvalidOne")
         array = np.asarray(values, dtype=np.float64)
-        if not np.isfinite(array).all() or (array < 0).any():
+        total = array.sum()
+        # All >= 0 rules out NaN and negatives; a non-finite sum then means +inf (or an
+        # overflow of finite weights, which the entry-by-entry test lets through).
+        if not ((array >= 0).all() and (np.isfinite(total) or np.isfinite(array).all())):
             raise ExtrinsicError("InvalidWeights", "weights must be finite and non-negative")
         self_only = len(uids) == 1 and uids[0] == uid
-        minimum = min(self.hyper.min_allowed_weights, int(self.registered.sum()))
+        minimum = min(self.hyper.min_allowed_weights, int(np.count_nonzero(self.registered)))
         if not self_only and len(uids) < minimum:  # subtensor check_length counts entries
             raise ExtrinsicError("WeightVecLengthIsLow", f"{len(uids)} < {minimum}")
         if not self_only and not self.validator_permit[uid] and self.epoch_index > 0:
             raise ExtrinsicError("NeuronNoValidatorPermit")
-        total = array.sum()
-        if total > 0 and not self_only and array.max() / total > self.hyper.max_weights_limit:
-            raise ExtrinsicError("MaxWeightExceeded", f"{array.max() / total:.4f}")
         peak = array.max(initial=0.0)
+        if total > 0 and not self_only and peak / total > self.hyper.max_weights_limit:
+            raise ExtrinsicError("MaxWeightExceeded", f"{peak / total:.4f}")
         if peak == 0:
-            return np.zeros(len(uids), dtype=np.int32)
-        return np.rint(array / peak * U16_MAX).astype(np.int32)  # max-upscale, nearest
+            return np.zeros(len(uids), dtype=np.int32), columns
+        return np.rint(array / peak * U16_MAX).astype(np.int32), columns  # max-upscale, nearest
 
-    def _registered_uids(self, uids: tuple[int, ...]) -> bool:
+    def _registered_uids(self, uids: tuple[int, ...], columns: np.ndarray | list[int]) -> bool:
         """Whether every uid is a registered uid below capacity (one numpy lookup when they
         are all ints, as they are from any agent; one by one otherwise)."""
-        if set(map(type, uids)) == {int}:
-            return (min(uids) >= 0 and max(uids) < self.capacity
-                    and bool(self.registered[list(uids)].all()))
+        if isinstance(columns, np.ndarray):
+            return (columns.min() >= 0 and columns.max() < self.capacity
+                    and bool(self.registered[columns].all()))
         return all(0 <= target < self.capacity and self.registered[target] for target in uids)
 
     def _commit_weights(self, call: CommitWeights, block: int) -> dict[str, object]:
@@ -554,6 +530,17 @@ class Ledger:
             rules.adjustment_alpha, rules.min_burn, rules.max_burn)
         self.registrations_this_interval = 0
         return self.burn
+
+
+def _columns(uids: tuple[int, ...]) -> np.ndarray | list[int]:
+    """Checked uids as a numpy index: an integer array when they are all ints (a list of
+    anything else indexes as numpy reads it, e.g. bools as a mask)."""
+    if set(map(type, uids)) == {int}:
+        try:
+            return np.array(uids, dtype=np.int64)
+        except OverflowError:  # beyond int64: not a uid anyway, checked one by one
+            pass
+    return list(uids)
 
 
 _HANDLERS: dict[type[Extrinsic], Callable[[Ledger, Any, int], dict[str, object]]] = {

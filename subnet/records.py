@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from subnetsim.subnet.canonical import canonical_bytes
 from subnetsim.subnet.config import ARITHMETICS, U16_MAX
 from subnetsim.subnet.emission import EpochPayout, PendingEmission
 from subnetsim.subnet.yuma import EpochInputs, EpochOutputs, YumaParams, active_mask
@@ -42,18 +43,18 @@ GENESIS_PARENT = "0" * 64  # the head of a run that has produced no block yet (n
 
 
 def canonical_json(value: Any) -> str:
-    """One byte-exact JSON text per value: sorted keys, no spaces, floats as repr."""
+    """One byte-exact JSON text per value: sorted keys, no spaces, floats as repr (what the
+    run store keeps; hashes of records use ``canonical_bytes``, which is faster on numbers)."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
 def digest(*parts: bytes | str) -> str:
     """BLAKE2b-256 over length-prefixed parts, hex."""
-    hasher = hashlib.blake2b(digest_size=32)
+    chunks: list[bytes] = []
     for part in parts:
         data = part.encode() if isinstance(part, str) else part
-        hasher.update(len(data).to_bytes(8, "little"))
-        hasher.update(data)
-    return hasher.hexdigest()
+        chunks += (len(data).to_bytes(8, "little"), data)
+    return hashlib.blake2b(b"".join(chunks), digest_size=32).hexdigest()
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,9 +80,10 @@ class ExtrinsicRecord:
     accepted: bool
     error: str | None = None
 
-    def canonical(self) -> str:
-        """The exact text that is hashed and stored."""
-        return canonical_json(
+    def canonical(self) -> bytes:
+        """The exact bytes that are hashed (``canonical_bytes``: the same for the record the
+        chain made and for the one read back from the run store's JSON)."""
+        return canonical_bytes(
             {"kind": self.kind, "hotkey": self.hotkey, "payload": self.payload,
              "accepted": self.accepted, "error": self.error, "index": self.index}
         )
@@ -89,7 +91,8 @@ class ExtrinsicRecord:
 
 def extrinsics_hash(extrinsics: Iterable[ExtrinsicRecord]) -> str:
     """Hash of a block's extrinsics in inclusion order."""
-    return digest("extrinsics", *(extrinsic.canonical() for extrinsic in extrinsics))
+    parts = [extrinsic.canonical() for extrinsic in extrinsics]
+    return digest("extrinsics", *parts) if parts else _NO_EXTRINSICS
 
 
 def block_hash(number: int, time: float, parent_hash: str, extrinsics_digest: str,
@@ -111,11 +114,17 @@ def run_commitment(config_json: str, seed: int, scenario_name: str, code_version
 
 
 def contents_hash(events: Iterable[EventRecord], epoch: EpochRecord | None) -> str:
-    """Hash of what a block recorded besides its extrinsics: events in order and its epoch."""
-    parts = [canonical_json({"kind": e.kind, "data": e.data}) for e in events]
+    """Hash of what a block recorded besides its extrinsics: events in order and its epoch
+    (``canonical_bytes`` of each, as for extrinsics)."""
+    parts = [canonical_bytes({"kind": e.kind, "data": e.data}) for e in events]
     if epoch is not None:
-        parts.append(canonical_json(epoch_to_data(epoch)))
-    return digest("contents", *parts)
+        parts.append(canonical_bytes(epoch_to_data(epoch)))
+    return digest("contents", *parts) if parts else _NO_CONTENTS
+
+
+# Most blocks hold no extrinsic, event or epoch: their hashes, computed once.
+_NO_EXTRINSICS = digest("extrinsics")
+_NO_CONTENTS = digest("contents")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

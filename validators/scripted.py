@@ -67,13 +67,13 @@ class ScriptedValidator:
 
     def step(self, chain: Chain) -> None:
         """One weight-setting step."""
-        if not self.miner_uids:
+        if not self.miner_uids or self.submitter.sealed(chain):
             return
         uids = self.miner_uids
         if self.behaviour == "random":
             weights = self.rng.random(len(uids))
         else:
-            weights = self.belief[list(uids)]
+            weights = self.belief[np.array(uids)]
         if self.burn_uid is not None and self.burn_share > 0:
             uids, weights = self._with_burn(uids, weights)
         scaled = tuple((weights / max(weights.max(), 1e-12)).tolist())  # Python floats

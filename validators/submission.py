@@ -43,6 +43,13 @@ class WeightSubmitter:
     pending: list[PendingReveal] = dataclasses.field(default_factory=list)
     sealed_epoch: int = -1  # the last epoch in which a timelocked commit was sent
 
+    def sealed(self, chain: Chain) -> bool:
+        """Whether ``submit`` would send nothing now: a timelocked commit already went out in
+        this epoch (so there is no need to compute weights for it)."""
+        hyper = chain.hyper
+        return (hyper.commit_reveal_weights_enabled and hyper.commit_reveal_version == "timelock"
+                and self.sealed_epoch == chain.epoch_index)
+
     def submit(self, chain: Chain, uids: tuple[int, ...], weights: tuple[float, ...],
                rng: np.random.Generator) -> None:
         """Publish ``weights`` on ``uids`` now (or commit them, and reveal what is due)."""

@@ -38,6 +38,7 @@ _ALLOWED_DTYPES = frozenset(np.dtype(name).str for name in (
     "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
     "float16", "float32", "float64"))
 MAX_DEPTH = 64
+_SCALARS = frozenset((str, int, bool, type(None)))  # exactly these types: their own tree
 
 
 class CheckpointError(StoreError):
@@ -69,11 +70,13 @@ class _Encoder:
         if isinstance(value, float):
             return float(value) if math.isfinite(value) else {"f": repr(float(value))}
         if isinstance(value, list):
-            return [self.tree(item) for item in value]
+            if set(map(type, value)) <= _SCALARS:  # e.g. the hotkeys: a copy is the tree
+                return list(value)
+            return [self.entry(item) for item in value]
         if isinstance(value, tuple) and not hasattr(value, "_fields"):
-            return {"t": [self.tree(item) for item in value]}
+            return {"t": [self.entry(item) for item in value]}
         if isinstance(value, dict):
-            return {"d": [[self.tree(k), self.tree(v)] for k, v in value.items()]}
+            return {"d": [[self.entry(k), self.entry(v)] for k, v in value.items()]}
         if isinstance(value, frozenset | set):
             items = sorted((self.tree(item) for item in value), key=_canonical)
             return {"fs" if isinstance(value, frozenset) else "s": items}
@@ -87,6 +90,14 @@ class _Encoder:
         if torch is not None and isinstance(value, torch.Tensor):
             return {"pt": self.array(value.detach().cpu().numpy())}
         return self.dataclass(value)
+
+    def entry(self, value: Any) -> Any:
+        """``tree`` of a container's entry, without the call for a plain scalar (a str, int,
+        bool, None or finite float is its own tree): checkpoints hold long lists of them."""
+        kind = type(value)
+        if kind in _SCALARS or (kind is float and value - value == 0.0):
+            return value
+        return self.tree(value)
 
     def dataclass(self, value: Any) -> Any:
         name = _type_name(type(value))

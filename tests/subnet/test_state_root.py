@@ -1,8 +1,8 @@
 """``Ledger.state_root`` with its caches is the plain hash of the state, block after block.
 
-The ledger reuses the digests of its large matrices while they stay read-only and the reprs
-of its long lists while they hold the same objects; here every block's root is recomputed
-from scratch (the formula without any cache) and compared.
+The ledger rehashes only the matrix rows its writers touched, and reuses the text of its
+hotkeys and coldkeys while they are unchanged (``subnet/state_root.py``); here every block's
+root is recomputed from scratch (the formula without any cache) and compared.
 """
 
 from __future__ import annotations
@@ -18,16 +18,22 @@ from tests.subnet.test_chain_engine import small_scenario
 
 
 def uncached_root(ledger: Ledger) -> str:
-    """The state root as first defined: everything hashed anew."""
-    hasher = hashlib.blake2b(digest_size=32)
-    for array in (ledger.registered, ledger.block_at_registration, ledger.stake,
-                  ledger.last_update, ledger.validator_permit):
-        hasher.update(np.ascontiguousarray(array).tobytes())
+    """The state root as defined, everything hashed anew: the digest of the uid vectors'
+    bytes, each matrix's digest (the hash of its rows' digests), the hotkeys' repr, the
+    scalars' repr, and the digest of the balances (sorted coldkeys' repr, float64 values)."""
+    vectors = b"".join(np.ascontiguousarray(array).tobytes() for array in (
+        ledger.registered, ledger.block_at_registration, ledger.stake, ledger.last_update,
+        ledger.validator_permit))
+    hasher = hashlib.blake2b(hashlib.blake2b(vectors, digest_size=32).digest(), digest_size=32)
     for matrix in (ledger.weights, ledger.weight_set, ledger.bonds):
-        hasher.update(hashlib.blake2b(np.ascontiguousarray(matrix).tobytes(),
-                                      digest_size=32).digest())
-    hasher.update(repr((ledger.hotkeys, ledger.epoch_index, ledger.burn,
-                        sorted(ledger.halted_scopes), sorted(ledger.balances.items()))).encode())
+        rows = b"".join(hashlib.blake2b(row.tobytes(), digest_size=32).digest()
+                        for row in np.ascontiguousarray(matrix))
+        hasher.update(hashlib.blake2b(rows, digest_size=32).digest())
+    hasher.update(repr(ledger.hotkeys).encode())
+    hasher.update(repr((ledger.epoch_index, ledger.burn, sorted(ledger.halted_scopes))).encode())
+    coldkeys = sorted(ledger.balances)
+    values = np.array([ledger.balances[key] for key in coldkeys], dtype="<f8").tobytes()
+    hasher.update(hashlib.blake2b(repr(coldkeys).encode() + values, digest_size=32).digest())
     return hasher.hexdigest()
 
 
@@ -66,4 +72,32 @@ def test_equal_but_different_balances_print_their_own_repr():
     ledger.balances[coldkey] = 0.0
     ledger.state_root()
     ledger.balances[coldkey] = -0.0  # == 0.0, but repr "-0.0": the cache must not serve "0.0"
+    assert ledger.state_root() == uncached_root(ledger)
+
+
+def test_a_deregistration_clears_a_column_and_the_root_follows():
+    world = World(small_scenario(), 3)
+    world.start()
+    world.run_to_block(40)
+    ledger = world.chain.ledger
+    assert ledger.weights.any(), "the scenario set weights by block 40"
+    ledger.state_root()
+    target = int(np.flatnonzero(ledger.weights.any(axis=0))[0])  # a uid others weigh
+    ledger.deregister(target)  # zeroes its column in every validator's row
+    assert ledger.state_root() == uncached_root(ledger)
+
+
+def test_rows_written_while_a_matrix_was_left_unlocked_are_all_rehashed():
+    world = World(small_scenario(), 3)
+    world.start()
+    world.run_to_block(40)
+    ledger = world.chain.ledger
+    ledger.state_root()
+    validator = int(np.flatnonzero(ledger.weight_set.any(axis=1))[0])
+    uids = tuple(np.flatnonzero(ledger.weight_set[validator]).tolist())
+    other = (validator + 1) % ledger.capacity
+    ledger.weights.flags.writeable = True  # someone unlocks and writes another row...
+    ledger.weights[other, 0] += 1
+    ledger._store_weights(validator, uids, (1.0,) * len(uids), 40)  # ...then the ledger one
+    assert not ledger.weights.flags.writeable
     assert ledger.state_root() == uncached_root(ledger)

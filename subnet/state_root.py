@@ -1,0 +1,152 @@
+"""The ledger's state root, kept up to date instead of recomputed: only what changed is hashed.
+
+Every block's hash commits to the ledger's state root, so the root is computed 7,200 times a
+simulated day. Rehashing the (n, n) weight and bond matrices whole each time a row changed, and
+printing the hotkeys and balances, was most of a block's cost. Here:
+
+* each matrix's digest is the hash of its rows' digests (a two-level Merkle tree); a ledger
+  writer names the rows it wrote (``MatrixDigest.touched``) and only those are rehashed. The
+  ledger keeps its matrices read-only between its own writes, so a write from anywhere else
+  fails loudly; a matrix found writeable, or replaced by another array, is rehashed whole;
+* the hotkeys' text is reused while the list is equal to the copy it was printed from (its
+  entries are ``str`` or ``None``, for which equality means the same text);
+* the uid vectors and the balances (their sorted coldkeys' text and their values as float64
+  bytes: ``-0.0`` and ``0.0`` differ) are hashed into digests of their own, which are reused
+  while the bytes are equal to the last block's (comparing bytes costs far less than hashing).
+
+``StateRoot.of(ledger)`` is the only place the root is defined; the uncached formula a test
+checks it against is in ``tests/subnet/test_state_root.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+__all__ = ["MATRICES", "VECTORS", "MatrixDigest", "StateRoot", "row_digests_hash"]
+
+VECTORS = ("registered", "block_at_registration", "stake", "last_update", "validator_permit")
+MATRICES = ("weights", "weight_set", "bonds")
+_ROW = 32  # bytes of a row digest
+
+
+def _row_digest(row: np.ndarray) -> bytes:
+    return hashlib.blake2b(np.ascontiguousarray(row).data, digest_size=_ROW).digest()
+
+
+def row_digests_hash(row_digests: bytes) -> bytes:
+    """A matrix's digest: the hash of its rows' digests, in row order."""
+    return hashlib.blake2b(row_digests, digest_size=32).digest()
+
+
+class MatrixDigest:
+    """The digest of one ledger matrix, rehashing only the rows written since the last one."""
+
+    __slots__ = ("dirty", "matrix", "rows", "value")
+
+    def __init__(self) -> None:
+        self.matrix: np.ndarray | None = None  # the array the digest was taken of
+        self.rows = bytearray()  # row digests, _ROW bytes each
+        self.dirty: set[int] | None = None  # rows written since (None: all of them)
+        self.value = b""
+
+    def touched(self, rows: Iterable[int] | None) -> None:
+        """The ledger wrote ``rows`` of the matrix (None: any row)."""
+        if rows is None:
+            self.dirty = None
+        elif self.dirty is not None:
+            self.dirty.update(rows)
+
+    def digest(self, matrix: np.ndarray) -> bytes:
+        """The matrix's digest; locks it read-only (the ledger's writers unlock it)."""
+        if not self.dirty and self.dirty is not None and matrix is self.matrix and (
+                not matrix.flags.writeable):
+            return self.value  # the common case: nothing written since
+        whole = (self.dirty is None or matrix is not self.matrix or matrix.flags.writeable
+                 or len(self.rows) != len(matrix) * _ROW)
+        if whole:
+            self.rows = bytearray(b"".join(_row_digest(row) for row in matrix))
+        elif self.dirty:
+            for row in self.dirty:
+                self.rows[row * _ROW:(row + 1) * _ROW] = _row_digest(matrix[row])
+        if whole or self.dirty:
+            self.value = row_digests_hash(bytes(self.rows))
+        matrix.flags.writeable = False
+        self.matrix, self.dirty = matrix, set()
+        return self.value
+
+
+class StateRoot:
+    """What the ledger's root reuses between blocks (never part of a checkpoint)."""
+
+    __slots__ = ("balance_keys", "balance_order", "balance_values", "balances_digest",
+                 "hotkeys", "hotkeys_text", "matrices", "vector_bytes", "vectors_digest")
+
+    def __init__(self) -> None:
+        self.matrices = {name: MatrixDigest() for name in MATRICES}
+        self.vector_bytes = b""
+        self.vectors_digest = b""
+        self.hotkeys: list[Any] | None = None
+        self.hotkeys_text = b""
+        self.balance_keys: list[Any] | None = None
+        self.balance_order: list[int] = []
+        self.balance_values = b""
+        self.balances_digest = b""
+
+    def touched(self, name: str, rows: Iterable[int] | None) -> None:
+        """The ledger wrote ``rows`` (None: any) of matrix ``name``."""
+        self.matrices[name].touched(rows)
+
+    def of(self, ledger: Any) -> str:  # a ``Ledger`` (which imports this module)
+        """The state root of ``ledger``: the hash of its uid vectors' digest, its matrices'
+        digests, its hotkeys' text, (epoch count, burn, halted scopes) as text and its
+        balances' digest."""
+        hasher = hashlib.blake2b(self._vectors_digest(ledger), digest_size=32)
+        for name in MATRICES:
+            hasher.update(self.matrices[name].digest(getattr(ledger, name)))
+        hasher.update(self._hotkeys_text(ledger.hotkeys))
+        hasher.update(repr((ledger.epoch_index, ledger.burn,
+                            sorted(ledger.halted_scopes))).encode())
+        hasher.update(self._balances_digest(ledger.balances))
+        return hasher.hexdigest()
+
+    def _vectors_digest(self, ledger: Any) -> bytes:
+        """The hash of the uid vectors' bytes back to back (comparing ~6 KiB of bytes with
+        the last block's is much cheaper than hashing them)."""
+        data = b"".join([getattr(ledger, name).tobytes() for name in VECTORS])  # C order
+        if data != self.vector_bytes:
+            self.vectors_digest = hashlib.blake2b(data, digest_size=32).digest()
+            self.vector_bytes = data
+        return self.vectors_digest
+
+    def _hotkeys_text(self, hotkeys: list[Any]) -> bytes:
+        if hotkeys != self.hotkeys:
+            self.hotkeys_text = repr(hotkeys).encode()
+            self.hotkeys = list(hotkeys) if _plain_strings(hotkeys) else None
+        return self.hotkeys_text
+
+    def _balances_digest(self, balances: dict[str, float]) -> bytes:
+        """The hash of the sorted coldkeys' repr and their balances' float64 bytes."""
+        keys = list(balances)
+        values = struct.pack(f"<{len(keys)}d", *balances.values())
+        if keys == self.balance_keys and values == self.balance_values:
+            return self.balances_digest
+        if keys != self.balance_keys:
+            self.balance_order = sorted(range(len(keys)), key=keys.__getitem__)
+        ordered = np.frombuffer(values, dtype="<f8")[self.balance_order]
+        text = repr([keys[index] for index in self.balance_order]).encode()
+        self.balances_digest = hashlib.blake2b(text + ordered.astype("<f8").tobytes(),
+                                               digest_size=32).digest()
+        self.balance_keys = keys if _plain_strings(keys) else None
+        self.balance_values = values
+        return self.balances_digest
+
+
+def _plain_strings(values: list[Any]) -> bool:
+    """Whether equality of these entries means equal text (``str`` or ``None`` only): only
+    then is a cache compared by equality."""
+    return set(map(type, values)) <= {str, type(None)}
