@@ -335,7 +335,8 @@ class Network(BlockProducer):
                  f"{s.protocol_alpha!r}:{s.moving_price!r}:{s.pending_root!r}:"
                  f"{s.miner_burned!r}:{s.first_emission_block!r}"
                  for n, s in economy.subnets.items()]
-        parts.append(f"{economy.issuance!r}:{economy.recycled_tao!r}:{economy.burned_tao!r}")
+        parts.append(f"{economy.issuance!r}:{economy.recycled_tao!r}:{economy.burned_tao!r}:"
+                     f"{economy.emission_gate_bar!r}")
         parts += [f"{c}|{h}:{v!r}" for (c, h), v in sorted(economy.root_stake.items())]
         parts += [f"{c}:{v!r}" for c, v in sorted(economy.balances.items())]
         parts += [chain.ledger.state_root() if full else _light_root(chain)
