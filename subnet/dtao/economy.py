@@ -43,6 +43,7 @@ class BlockFlow:
     alpha_out: float = 0.0
     root_proportion: float = 0.0
     injected: bool = True
+    split: AlphaSplit = dataclasses.field(default_factory=AlphaSplit)  # alpha_out's buckets
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -238,6 +239,7 @@ class Economy:
             split = dataclasses.replace(split, owner=int(split.owner), server=int(split.server),
                                         validator=int(split.validator), root=int(split.root),
                                         recycled=int(split.recycled))
+        subnet.flow.split = split
         subnet.pending_root += split.root
         if split.recycled:
             subnet.alpha_out -= split.recycled

@@ -230,6 +230,8 @@ class Network(BlockProducer):
             amount = unclaimed.owner + unclaimed.server + unclaimed.validator
             subnet.alpha_out -= amount
             subnet.alpha_recycled += amount
+            subnet.flow.split = AlphaSplit(root=unclaimed.root,
+                                           recycled=unclaimed.recycled + amount)
         record = chain.last_epoch
         if record is None or record.block != number:
             return 0

@@ -4,8 +4,10 @@ charts; Enter on a row makes that subnet the one the per-subnet panels show.
 The table is ``network_report.subnet_table``, the rows ``subnetsim subnets DB`` prints (one
 implementation). The flows are the economy's per-block ``BlockFlow`` records: per subnet, its
 share of the block's TAO, the part injected into its pool (``tao_in``) and the excess that bought
-alpha for the protocol (chain buys), the alpha injected and emitted, and the root proportion
-that splits the emitted alpha with root.
+alpha for the protocol (chain buys), the alpha injected and emitted, the root proportion, and
+where the emitted alpha went: the owner cut, the miners' and validators' pending pools, root
+stakers' pending dividends, and the alpha recycled (root's part while the EMA prices sum to 1
+or less, or everything a halted subnet did not take).
 """
 
 from __future__ import annotations
@@ -35,14 +37,19 @@ NOT_FOR_NETWORKS = {
 }
 
 FLOW_COLUMNS = ("NETUID", "SHARE", "TAO EMISSION (τ)", "τ_in INJECTED", "CHAIN BUYS (τ)",
-                "α_in INJECTED", "α_out EMITTED", "ROOT PROP.")
+                "α_in INJECTED", "α_out EMITTED", "ROOT PROP.", "α OWNER", "α MINERS",
+                "α VALIDATORS", "α ROOT", "α RECYCLED")
 
 
 def flow_rows(view: NetworkView) -> list[list[str]]:
     """Where the last block's TAO went, one row per subnet (netuid order)."""
     return [[str(netuid), f"{flow.share:.4f}", f"{flow.tao_emission:.6f}", f"{flow.tao_in:.6f}",
              f"{flow.excess_tao:.6f}", f"{flow.alpha_in:.6f}", f"{flow.alpha_out:.6f}",
-             f"{flow.root_proportion:.4f}"] for netuid, flow in view.flows]
+             f"{flow.root_proportion:.4f}"]
+            + [f"{float(amount):.6f}" for amount in (flow.split.owner, flow.split.server,
+                                                      flow.split.validator, flow.split.root,
+                                                      flow.split.recycled)]
+            for netuid, flow in view.flows]
 
 
 def flow_summary(view: NetworkView) -> str:
