@@ -19,7 +19,7 @@ from subnetsim.tui import messages
 from subnetsim.tui.app import DashboardApp
 from subnetsim.tui.driver import SPEEDS, SimulationDriver
 from subnetsim.tui.widgets.metagraph import metagraph_rows
-from subnetsim.tui.widgets.subnets import FLOW_COLUMNS, flow_rows
+from subnetsim.tui.widgets.subnets import ALPHA_COLUMNS, FLOW_COLUMNS, alpha_rows, flow_rows
 from tests.tui.test_driver import Inbox
 
 NET_SMALL = Path(__file__).resolve().parents[1] / "data" / "net_small.toml"
@@ -125,8 +125,12 @@ async def test_subnets_panel_fills_and_enter_selects(scenario, tmp_path) -> None
         assert [str(c.label) for c in flows.columns.values()] == list(FLOW_COLUMNS)
         assert [flows.get_row_at(i) for i in range(flows.row_count)] == \
             flow_rows(app.latest.network)
+        alpha = app.query_one("#subnets-alpha", DataTable)
+        assert [str(c.label) for c in alpha.columns.values()] == list(ALPHA_COLUMNS)
+        assert [alpha.get_row_at(i) for i in range(alpha.row_count)] == \
+            alpha_rows(app.latest.network)
         split = dict(app.latest.network.flows)[1].split  # the snapshot's own record
-        row = dict(zip(FLOW_COLUMNS, flows.get_row_at(0), strict=True))
+        row = dict(zip(ALPHA_COLUMNS, alpha.get_row_at(0), strict=True))
         assert (row["NETUID"], row["α OWNER"], row["α MINERS"], row["α VALIDATORS"]) == (
             "1", f"{split.owner:.6f}", f"{split.server:.6f}", f"{split.validator:.6f}")
         assert float(row["α MINERS"]) > 0
