@@ -18,7 +18,6 @@ from subnetsim.subnet.dtao.params import NetworkParams
 from subnetsim.subnet.dtao.payout import dividend_parts
 from subnetsim.subnet.dtao.pool import Pool
 from subnetsim.subnet.emission import EmissionRules, PendingEmission
-
 from tests.subnet.conftest import Genesis, build_ledger
 
 VECTORS = json.loads((Path(__file__).parents[1] / "data" / "dtao_vectors.json").read_text())
