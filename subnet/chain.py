@@ -96,6 +96,9 @@ class Chain(BlockProducer):
         # root holders add to Yuma's stake weights (tao_weight x root stake per uid).
         self.emission_source: Callable[[int], PendingEmission] | None = None
         self.extra_stake: Callable[[], np.ndarray] | None = None
+        # Also set by a network: the validator pool is shared by each uid's alpha part of its
+        # dividend (root stake earns root dividends instead), from Yuma's validator emission.
+        self.dividend_weights: Callable[[np.ndarray], np.ndarray] | None = None
         # Set by the network for one block when MaxEpochsPerBlock epochs already ran in it: a due
         # epoch is deferred to the next block (``PendingEpochAt = block + 1``).
         self.defer_epoch = False
@@ -313,7 +316,10 @@ class Chain(BlockProducer):
         if ledger.is_halted("emissions"):  # the pools wait for the halt to end: nothing is paid
             held, self.pending = self.pending, PendingEmission()
         pending = self.pending
-        payout = settle_epoch(pending, outputs.server_emission, outputs.validator_emission,
+        validator_share = outputs.validator_emission
+        if self.dividend_weights is not None:
+            validator_share = self.dividend_weights(validator_share)
+        payout = settle_epoch(pending, outputs.server_emission, validator_share,
                               owner_uid=inputs.owner_uid)
         self._apply_epoch(inputs, outputs, payout, stored_bonds)
         self.pending = payout.carried.plus(held)

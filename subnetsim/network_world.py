@@ -17,6 +17,7 @@ import simpy
 
 from subnetsim.stakers import Staker, build_stakers
 from subnetsim.subnet.chain import BLOCK_SECONDS, Recorder
+from subnetsim.subnet.dtao.coinbase import AlphaSplit
 from subnetsim.subnet.dtao.economy import BlockFlow, Economy, SubnetEconomy
 from subnetsim.subnet.dtao.lifecycle import subnet_to_prune
 from subnetsim.subnet.dtao.network import Network
@@ -38,7 +39,7 @@ from subnetsim.world import World, config_json
 __all__ = ["NETWORK_CHECKPOINT_TYPES", "NetworkResult", "NetworkWorld", "SubnetRow",
            "decode_network_state", "subnet_rows"]
 
-NETWORK_CHECKPOINT_TYPES = (Economy, SubnetEconomy, Pool, NetworkParams, BlockFlow)
+NETWORK_CHECKPOINT_TYPES = (Economy, SubnetEconomy, Pool, NetworkParams, BlockFlow, AlphaSplit)
 OUTSIDE = "outside"  # holder of the issuance the scenario puts outside the simulated accounts
 
 

@@ -43,6 +43,7 @@ class BlockFlow:
     alpha_out: float = 0.0
     root_proportion: float = 0.0
     injected: bool = True
+    split: AlphaSplit = dataclasses.field(default_factory=AlphaSplit)  # alpha_out's buckets
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -114,6 +115,7 @@ class Economy:
     last_emission: Any = 0
     last_lock: float = 0.0  # NetworkLastLockCost
     last_lock_block: int = 0  # NetworkLastRegistered (0: never)
+    emission_gate_bar: float = 0.0  # EmissionGateBar ([POST] share rule price_gate only)
 
     @property
     def root_tao(self) -> Any:
@@ -130,11 +132,17 @@ class Economy:
             return block_emission_rao(int(self.issuance))
         return block_emission(self.issuance)
 
-    def shares(self, netuids: list[int]) -> np.ndarray:
+    def shares(self, netuids: list[int], block: int = 0) -> np.ndarray:
         """Each emitting subnet's share of the block's TAO under ``params.share_rule``."""
         subnets = [self.subnets[n] for n in netuids]
         enabled = np.array([s.emission_enabled for s in subnets], dtype=bool)
         rule = self.params.share_rule
+        if rule == "price_gate":  # [POST] spec 440, opt-in; the bar is state (EmissionGateBar)
+            weights, self.emission_gate_bar = shares.gated_price_shares(
+                np.array([s.moving_price for s in subnets]),
+                np.array([s.miner_burned for s in subnets]), enabled, self.emission_gate_bar,
+                block, self.params.emission_bar_quantile, self.params.emission_gate_exponent)
+            return weights
         if rule == "price":
             return shares.price_shares(np.array([s.moving_price for s in subnets]),
                                        np.array([s.miner_burned for s in subnets]), enabled)
@@ -157,7 +165,7 @@ class Economy:
         netuids = self.emitting()
         for subnet in self.subnets.values():  # a subnet outside S gets nothing this block
             subnet.flow = BlockFlow(share=0.0)
-        weights = self.shares(netuids) if netuids else np.zeros(0)
+        weights = self.shares(netuids, block) if netuids else np.zeros(0)
         root_sell = coinbase.root_sell_flag([self.subnets[n].moving_price for n in netuids])
         tw, root_tao = self.params.tao_weight, self.root_tao
         credit = emission
@@ -231,6 +239,7 @@ class Economy:
             split = dataclasses.replace(split, owner=int(split.owner), server=int(split.server),
                                         validator=int(split.validator), root=int(split.root),
                                         recycled=int(split.recycled))
+        subnet.flow.split = split
         subnet.pending_root += split.root
         if split.recycled:
             subnet.alpha_out -= split.recycled

@@ -26,6 +26,7 @@ from subnetsim.subnet.dtao import staking
 from subnetsim.subnet.dtao.coinbase import AlphaSplit
 from subnetsim.subnet.dtao.economy import Economy, SubnetEconomy
 from subnetsim.subnet.dtao.invariants import check_invariants
+from subnetsim.subnet.dtao.payout import dividend_parts
 from subnetsim.subnet.dtao.pool import swap_alpha_for_tao
 from subnetsim.subnet.emission import PendingEmission
 from subnetsim.subnet.errors import ExtrinsicError
@@ -83,6 +84,7 @@ class Network(BlockProducer):
         self.chains = dict(sorted(chains.items()))
         self.head_hash = head_hash
         self._splits: dict[int, AlphaSplit] = {}
+        self._root_parts: dict[int, np.ndarray] = {}  # this block's epochs' root parts
         self._mempool: list[tuple[NetworkCall, simpy.Event]] = []
         for netuid, chain in self.chains.items():
             self._attach(netuid, chain)
@@ -90,6 +92,7 @@ class Network(BlockProducer):
     def _attach(self, netuid: int, chain: Chain) -> None:
         chain.emission_source = self._pending_source(netuid)
         chain.extra_stake = self._root_weight_source(chain)
+        chain.dividend_weights = self._dividend_split(netuid, chain)
 
     def halt(self, netuid: int | None, scopes: tuple[str, ...], until_block: int | None) -> None:
         """The kill switch with a scope: one netuid, or (None) the whole network. A halted
@@ -149,6 +152,18 @@ class Network(BlockProducer):
         def extra() -> np.ndarray:
             return self.economy.params.tao_weight * self.root_by_uid(chain)
         return extra
+
+    def _dividend_split(self, netuid: int,
+                        chain: Chain) -> Callable[[np.ndarray], np.ndarray]:
+        """At the epoch, before the payout: each uid's dividend split by its hotkey's own
+        alpha and tao_weight x root stake (``payout.dividend_parts``); the alpha parts share
+        the validator pool, the root parts are kept for the pending root alpha."""
+        def alpha_parts(dividends: np.ndarray) -> np.ndarray:
+            weighted_root = self.economy.params.tao_weight * self.root_by_uid(chain)
+            alpha_part, self._root_parts[netuid] = dividend_parts(
+                dividends, chain.ledger.stake, weighted_root)
+            return alpha_part
+        return alpha_parts
 
     def root_by_uid(self, chain: Chain) -> np.ndarray:
         """(n,) root TAO staked on each uid's hotkey of ``chain``'s subnet."""
@@ -215,17 +230,21 @@ class Network(BlockProducer):
             amount = unclaimed.owner + unclaimed.server + unclaimed.validator
             subnet.alpha_out -= amount
             subnet.alpha_recycled += amount
+            subnet.flow.split = AlphaSplit(root=unclaimed.root,
+                                           recycled=unclaimed.recycled + amount)
         record = chain.last_epoch
         if record is None or record.block != number:
             return 0
+        root_part = self._root_parts.pop(netuid)
         if not chain.ledger.is_halted("emissions"):  # halted: the pools wait, as the chain's do
-            self._settle_root_and_burn(subnet, chain, record)
+            self._settle_root_and_burn(subnet, chain, record, root_part)
         return 1
 
-    def _settle_root_and_burn(self, subnet: SubnetEconomy, chain: Chain,
-                              record: EpochRecord) -> None:
+    def _settle_root_and_burn(self, subnet: SubnetEconomy, chain: Chain, record: EpochRecord,
+                              part: np.ndarray) -> None:
         """At a subnet's epoch: MinerBurned from the owner's share of the miner incentive, and
-        the pending root dividends paid to root stakers (``distribute_emission``)."""
+        the pending root dividends paid by each uid's root part of its dividend (``part``,
+        taken before the epoch's payout as the chain's ``distribute_emission`` does)."""
         server = record.server_emission
         owner = chain.owner_uid
         total = float(server.sum())
@@ -234,10 +253,6 @@ class Network(BlockProducer):
         if amount <= 0:
             return
         params = self.economy.params
-        weighted_root = params.tao_weight * self.root_by_uid(chain)
-        own = chain.ledger.stake + weighted_root
-        fraction = np.divide(weighted_root, own, out=np.zeros_like(own), where=own > 0)
-        part = np.asarray(record.dividends) * fraction
         if part.sum() <= 0:  # no root staker validates here: the root alpha is recycled
             subnet.alpha_out -= amount
             subnet.alpha_recycled += amount
@@ -322,7 +337,8 @@ class Network(BlockProducer):
                  f"{s.protocol_alpha!r}:{s.moving_price!r}:{s.pending_root!r}:"
                  f"{s.miner_burned!r}:{s.first_emission_block!r}"
                  for n, s in economy.subnets.items()]
-        parts.append(f"{economy.issuance!r}:{economy.recycled_tao!r}:{economy.burned_tao!r}")
+        parts.append(f"{economy.issuance!r}:{economy.recycled_tao!r}:{economy.burned_tao!r}:"
+                     f"{economy.emission_gate_bar!r}")
         parts += [f"{c}|{h}:{v!r}" for (c, h), v in sorted(economy.root_stake.items())]
         parts += [f"{c}:{v!r}" for c, v in sorted(economy.balances.items())]
         parts += [chain.ledger.state_root() if full else _light_root(chain)

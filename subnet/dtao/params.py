@@ -29,6 +29,10 @@ class NetworkParams:
     pool_kind: str = choice("balancer", ("balancer", "constant_product"), "pool design")
     min_stake: float = param(0.002, 0.0, None, "DefaultMinStake, TAO")
     validator_take: float = param(11_796 / U16_MAX, 0.0, 11_796 / U16_MAX, "delegate take")
+    emission_bar_quantile: float = param(0.61, 0.0, 1.0, "EmissionBarQuantile q of the "
+                                         "price_gate rule ([POST] spec 440)")
+    emission_gate_exponent: float = param(3.0, 0.0, None, "EmissionGateExponent h of the "
+                                          "price_gate rule ([POST] spec 440)")
     flow_ema_factor: float = param(29_597_889_189_277 / 2**63, 0.0, 1.0,
                                    "FlowEmaSmoothingFactor (flow rules)")
     initial_issuance: float = param(0.0, 0.0, 21e6, "TotalIssuance at genesis beyond the "

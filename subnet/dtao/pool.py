@@ -33,13 +33,15 @@ FEE_DENOMINATOR = 65535  # FeeRate is a u16 fraction of u16::MAX
 DEFAULT_FEE_RATE = 33  # swap pallet default, about 0.0504 %
 MAX_INPUT_MULTIPLIER = 1000  # swap_step.rs : MAX_SWAP_INPUT_RESERVE_MULTIPLIER
 MIN_RESERVE_RAO = 1_000_000  # runtime SwapMinimumReserve
+RAO_PER_TAO = 1_000_000_000
 MAX_PRICE = 1_000_000.0  # default buy limit: 1e15 rao per alpha
 MIN_PRICE = 1e-6  # default sell limit: 1 000 rao per alpha
 POOL_KINDS = ("balancer", "constant_product")
 _EXACT = decimal.Context(prec=80, rounding=decimal.ROUND_HALF_EVEN)
 
-__all__ = ["DEFAULT_FEE_RATE", "FEE_DENOMINATOR", "POOL_KINDS", "Pool", "Swap", "max_amount_add",
-           "max_amount_remove", "swap_alpha_for_tao", "swap_tao_for_alpha"]
+__all__ = ["DEFAULT_FEE_RATE", "FEE_DENOMINATOR", "MAX_INPUT_MULTIPLIER", "POOL_KINDS", "Pool",
+           "RAO_PER_TAO", "Swap", "max_amount_add", "max_amount_remove", "swap_alpha_for_tao",
+           "swap_tao_for_alpha"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,7 +74,7 @@ class Pool:
     @property
     def min_reserve(self) -> float | int:
         """The output-side reserve floor, in this pool's units."""
-        return MIN_RESERVE_RAO if self.exact else MIN_RESERVE_RAO / 1e9
+        return MIN_RESERVE_RAO if self.exact else MIN_RESERVE_RAO / RAO_PER_TAO
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,12 +11,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from subnetsim.subnet.dtao import pool as pools
 from subnetsim.subnet.dtao.economy import Economy, SubnetEconomy
 from subnetsim.subnet.dtao.pool import swap_alpha_for_tao, swap_tao_for_alpha
 from subnetsim.subnet.errors import ExtrinsicError
 from subnetsim.subnet.ledger import Ledger
 
-__all__ = ["add_stake", "move_stake", "remove_stake", "stake_root", "unstake_root"]
+ROOT_NETUID = 0
+U64_MAX = 2**64 - 1  # the chain's "no limit" amount (rao)
+
+__all__ = ["ROOT_NETUID", "U64_MAX", "add_stake", "max_amount_add", "max_amount_remove",
+           "move_stake", "remove_stake", "stake_root", "unstake_root"]
 
 
 def _open_subnet(economy: Economy, netuid: int) -> SubnetEconomy:
@@ -123,3 +128,31 @@ def unstake_root(economy: Economy, coldkey: str, hotkey: str, amount: float) -> 
     economy.root_stake[key] = held - amount
     economy.balances[coldkey] = economy.balances.get(coldkey, 0.0) + amount
     return {"netuid": 0, "tao": amount}
+
+
+def _unlimited(economy: Economy) -> Any:
+    """u64::MAX rao in the economy's units."""
+    return U64_MAX if economy.exact else U64_MAX / pools.RAO_PER_TAO
+
+
+def max_amount_add(economy: Economy, netuid: int, limit_price: float) -> Any:
+    """The most gross TAO ``add_stake_limit`` can spend before the price passes
+    ``limit_price`` TAO per alpha (``add_stake.rs : get_max_amount_add``). Root is 1:1 and never
+    moves: unlimited at a limit of at least 1 TAO per alpha, else nothing. A dynamic subnet:
+    what its pool takes to reach the limit (fee included), at most the 1000 x SubnetTAO the
+    chain probes with; ``PriceLimitExceeded`` if the price is already at or past the limit."""
+    if netuid == ROOT_NETUID:
+        return _unlimited(economy) if limit_price >= 1.0 else 0 * _unlimited(economy)
+    pool = _open_subnet(economy, netuid).pool
+    return min(pools.max_amount_add(pool, limit_price), pools.MAX_INPUT_MULTIPLIER * pool.tao)
+
+
+def max_amount_remove(economy: Economy, netuid: int, limit_price: float) -> Any:
+    """The most gross alpha ``remove_stake_limit`` can sell before the price falls to
+    ``limit_price`` (``remove_stake.rs : get_max_amount_remove``), mirroring
+    ``max_amount_add``: root is unlimited at a limit of at most 1, else nothing."""
+    if netuid == ROOT_NETUID:
+        return _unlimited(economy) if limit_price <= 1.0 else 0 * _unlimited(economy)
+    pool = _open_subnet(economy, netuid).pool
+    return min(pools.max_amount_remove(pool, limit_price),
+               pools.MAX_INPUT_MULTIPLIER * pool.alpha)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -175,6 +176,43 @@ def test_shares_ignore_root_proportion_t30_and_scale_with_burn() -> None:
     assert everything_burned == pytest.approx([0.25, 0.75])
     disabled = shares.price_shares(np.array([0.2, 0.6]), np.zeros(2), np.array([True, False]))
     assert disabled == pytest.approx([1.0, 0.0])
+
+
+def test_emission_gate_concentrates_a_1_to_2_split_t31() -> None:
+    t31 = VECTORS["emission_gate"]
+    split = np.array(t31["shares"])
+    assert shares.emission_gate_bar(split, t31["quantile"]) == pytest.approx(t31["theta"])
+    got, bar = shares.gated_price_shares(split, np.zeros(2), np.ones(2, dtype=bool), bar=0.0,
+                                         block=1, quantile=t31["quantile"],
+                                         exponent=t31["exponent"])
+    assert got == pytest.approx(t31["expected"], rel=1e-12)
+    assert bar == pytest.approx(t31["theta"])
+
+
+def test_the_gate_is_an_opt_in_share_rule_with_a_bar_kept_between_updates_t31() -> None:
+    t31 = VECTORS["emission_gate"]
+    economy = _economy([(10**12, 10**12), (2 * 10**12, 10**12)], [1.0, 2.0])
+    economy.run_coinbase(block=2, emission=10**9)  # the default rule: EMA price shares
+    assert [s.flow.share for s in economy.subnets.values()] == pytest.approx([1 / 3, 2 / 3])
+    assert economy.emission_gate_bar == 0.0
+    economy.params = dataclasses.replace(economy.params, share_rule="price_gate",
+                                         emission_bar_quantile=t31["quantile"],
+                                         emission_gate_exponent=t31["exponent"])
+    economy.run_coinbase(block=3, emission=10**9)  # no bar yet: computed at once
+    assert [s.flow.share for s in economy.subnets.values()] == pytest.approx(t31["expected"])
+    assert economy.emission_gate_bar == pytest.approx(t31["theta"])
+    economy.subnets[1].moving_price = 2.0  # equal prices: 1/2 each, the old bar still 2/3
+    economy.run_coinbase(block=4, emission=10**9)
+    assert economy.emission_gate_bar == pytest.approx(t31["theta"])
+    assert [s.flow.share for s in economy.subnets.values()] == pytest.approx([0.5, 0.5])
+    economy.subnets[1].moving_price = 1.0
+    economy.subnets[2].moving_price = 3.0  # 1/4 and 3/4, gated by the old bar until 360
+    economy.run_coinbase(block=359, emission=10**9)
+    assert economy.emission_gate_bar == pytest.approx(t31["theta"])
+    economy.run_coinbase(block=360, emission=10**9)
+    assert economy.emission_gate_bar == pytest.approx(0.75)
+    low = 0.25 / (1 + 3.0 ** 3)  # gate(1/4) with theta 3/4; gate(3/4) = 1/2
+    assert economy.subnets[1].flow.share == pytest.approx(low / (low + 0.375))
 
 
 def test_flow_shares_zero_negative_flow() -> None:

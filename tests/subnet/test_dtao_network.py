@@ -298,3 +298,14 @@ def test_the_shipped_network_scenarios_show_what_their_headers_say(name: str) ->
             scenario.network, share_rule="flow")), scenario.seed, blocks=300)
         assert [r.emission_share for r in flow.subnets] != pytest.approx(
             [r.emission_share for r in result.subnets], abs=0.01)
+
+
+def test_the_emission_gate_is_a_switch_of_the_network(scenario) -> None:  # noqa: ANN001
+    plain, gated = _world(scenario), _world(scenario, share_rule="price_gate")
+    plain.run_to_block(5)
+    gated.run_to_block(5)  # invariants checked every block (shares sum to 1)
+    share = {n: s.flow.share for n, s in plain.economy.subnets.items()}
+    top = max(share, key=share.__getitem__)
+    assert gated.economy.emission_gate_bar > 0
+    assert gated.economy.subnets[top].flow.share > share[top]  # the gate concentrates
+    assert sum(s.flow.share for s in gated.economy.subnets.values()) == pytest.approx(1.0)

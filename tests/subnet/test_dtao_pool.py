@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from subnetsim.subnet.dtao import balancer
+from subnetsim.subnet.dtao import balancer, staking
+from subnetsim.subnet.dtao.economy import Economy, SubnetEconomy
+from subnetsim.subnet.dtao.params import NetworkParams
 from subnetsim.subnet.dtao.pool import (
     Pool,
     max_amount_add,
@@ -47,6 +49,20 @@ def test_quote_and_base_deltas_match_t3_t4_t5() -> None:
         ratio = Decimal(t2["base"][0]) / Decimal(t2["base"][1])
         value = ratio ** (Decimal("0.6") / Decimal("0.4"))
     assert abs(value - Decimal(t2["expected"])) < Decimal("1e-18")
+
+
+@pytest.mark.parametrize("exact", [True, False])
+def test_a_buy_of_the_quote_delta_lands_on_the_target_price_t7(exact: bool) -> None:
+    t7 = VECTORS["reverse_swap"]
+    tao, price, target = t7["tao"], t7["price"], t7["target"]
+    alpha = int(tao / price)  # w2 = 0.5: alpha = tao / price, as the chain's test sets it
+    dy = math.floor(balancer.quote_for_price(float(tao), t7["w_quote"], price, target))
+    pool = Pool(tao=tao, alpha=alpha, weight_quote=t7["w_quote"], exact=exact)
+    assert pool.price == pytest.approx(price, rel=1e-15)
+    new, swap = swap_tao_for_alpha(pool, dy, drop_fees=True)
+    assert swap.net == dy
+    assert new.price == pytest.approx(target, rel=t7["relative_tolerance"])
+    assert swap.price_after == new.price
 
 
 def test_price_with_weights_and_initialisation_t6_t8() -> None:
@@ -155,3 +171,36 @@ def test_sell_partial_fill_stops_at_the_limit() -> None:
     new, swap = swap_alpha_for_tao(pool, 1000.0, limit_price=0.5)
     assert swap.refund > 0
     assert new.price == pytest.approx(0.5, rel=1e-3)  # the fee sale moves it a hair below
+
+
+def _economy(exact: bool, pool: Pool | None = None) -> Economy:
+    economy = Economy(params=NetworkParams(), exact=exact)
+    if pool is not None:
+        economy.subnets[1] = SubnetEconomy(netuid=1, name="sn1", owner_coldkey="owner",
+                                           pool=pool, first_emission_block=1)
+    return economy
+
+
+@pytest.mark.parametrize("exact", [True, False])
+def test_root_max_amounts_are_all_or_nothing_t15(exact: bool) -> None:
+    t15 = VECTORS["max_amount_root"]
+    economy = _economy(exact)
+    unlimited = t15["u64_max"] if exact else t15["u64_max"] / 1e9  # u64::MAX rao, in TAO
+    for side, rows in ((staking.max_amount_add, t15["add_rows"]),
+                       (staking.max_amount_remove, t15["remove_rows"])):
+        for limit_rao, expected in rows:
+            got = side(economy, staking.ROOT_NETUID, limit_rao / 1e9)
+            assert got == (unlimited if expected == "max" else expected), (side, limit_rao)
+
+
+def test_dynamic_max_amounts_go_through_the_pool_t14() -> None:
+    tao, alpha, limit_rao, expected = VECTORS["max_amount_add"]["rows"][4]  # 150/100 TAO, 6
+    economy = _economy(True, Pool(tao=tao, alpha=alpha, exact=True))
+    got = staking.max_amount_add(economy, 1, limit_rao / 1e9)
+    assert abs(got - expected) <= expected // VECTORS["max_amount_add"]["tolerance_divisor"]
+    # Selling down to a quarter of the price: x ((P / P')^w2 - 1) net, the fee on top.
+    sold = staking.max_amount_remove(economy, 1, 1.5 / 4)
+    net = alpha * (2 - 1)
+    assert sold == net + net * 33 // (65535 - 33)
+    with pytest.raises(ExtrinsicError, match="PriceLimitExceeded"):
+        staking.max_amount_remove(economy, 1, 1.5)

@@ -19,7 +19,7 @@ from subnetsim.tui import messages
 from subnetsim.tui.app import DashboardApp
 from subnetsim.tui.driver import SPEEDS, SimulationDriver
 from subnetsim.tui.widgets.metagraph import metagraph_rows
-from subnetsim.tui.widgets.subnets import FLOW_COLUMNS, flow_rows
+from subnetsim.tui.widgets.subnets import ALPHA_COLUMNS, FLOW_COLUMNS, alpha_rows, flow_rows
 from tests.tui.test_driver import Inbox
 
 NET_SMALL = Path(__file__).resolve().parents[1] / "data" / "net_small.toml"
@@ -51,6 +51,17 @@ def test_network_session_finishes_on_the_headless_digest(scenario, tmp_path) -> 
     for (_, flow), (_, subnet) in zip(finished.network.flows,
                                       sorted(world.economy.subnets.items()), strict=True):
         assert flow == subnet.flow
+    # Where block 60's alpha went, as the running network's coinbase split it: the owner cut,
+    # then half of the rest to miners and half to validators, of which rp went to root.
+    cut = scenario.network.subnet_owner_cut
+    for _, flow in finished.network.flows:
+        split = flow.split
+        assert split.owner == pytest.approx(flow.alpha_out * cut, rel=1e-12)
+        assert split.server == pytest.approx((flow.alpha_out - split.owner) / 2, rel=1e-12)
+        assert split.root + split.recycled > 0
+        assert split.validator + split.root + split.recycled == pytest.approx(split.server,
+                                                                              rel=1e-12)
+        assert flow.alpha_out > 0
     # Price history: one point per block, the last one the pool's spot price now.
     blocks, spot, ema = finished.network.prices[1]
     assert blocks[-1] == 60 and len(blocks) == 60
@@ -114,6 +125,15 @@ async def test_subnets_panel_fills_and_enter_selects(scenario, tmp_path) -> None
         assert [str(c.label) for c in flows.columns.values()] == list(FLOW_COLUMNS)
         assert [flows.get_row_at(i) for i in range(flows.row_count)] == \
             flow_rows(app.latest.network)
+        alpha = app.query_one("#subnets-alpha", DataTable)
+        assert [str(c.label) for c in alpha.columns.values()] == list(ALPHA_COLUMNS)
+        assert [alpha.get_row_at(i) for i in range(alpha.row_count)] == \
+            alpha_rows(app.latest.network)
+        split = dict(app.latest.network.flows)[1].split  # the snapshot's own record
+        row = dict(zip(ALPHA_COLUMNS, alpha.get_row_at(0), strict=True))
+        assert (row["NETUID"], row["α OWNER"], row["α MINERS"], row["α VALIDATORS"]) == (
+            "1", f"{split.owner:.6f}", f"{split.server:.6f}", f"{split.validator:.6f}")
+        assert float(row["α MINERS"]) > 0
         assert "τ injected into pools" in str(app.query_one("#subnets-flow-summary",
                                                             Static).render())
         # Enter on the row of netuid 2 selects it; the Overview then names it.

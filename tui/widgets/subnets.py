@@ -4,8 +4,10 @@ charts; Enter on a row makes that subnet the one the per-subnet panels show.
 The table is ``network_report.subnet_table``, the rows ``subnetsim subnets DB`` prints (one
 implementation). The flows are the economy's per-block ``BlockFlow`` records: per subnet, its
 share of the block's TAO, the part injected into its pool (``tao_in``) and the excess that bought
-alpha for the protocol (chain buys), the alpha injected and emitted, and the root proportion
-that splits the emitted alpha with root.
+alpha for the protocol (chain buys), the alpha injected and emitted, the root proportion, and
+where the emitted alpha went: the owner cut, the miners' and validators' pending pools, root
+stakers' pending dividends, and the alpha recycled (root's part while the EMA prices sum to 1
+or less, or everything a halted subnet did not take).
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from subnetsim.tui.messages import SubnetSelected
 from subnetsim.tui.snapshot import NetworkView, Snapshot
 from subnetsim.tui.widgets.plotting import draw_lines
 
-__all__ = ["FLOW_COLUMNS", "NOT_FOR_NETWORKS", "NotForNetworks", "SubnetsPane", "flow_rows",
-           "flow_summary"]
+__all__ = ["ALPHA_COLUMNS", "FLOW_COLUMNS", "NOT_FOR_NETWORKS", "NotForNetworks", "SubnetsPane",
+           "alpha_rows", "flow_rows", "flow_summary"]
 
 # Panels a network session does not offer (yet), and what they say instead.
 NOT_FOR_NETWORKS = {
@@ -36,6 +38,8 @@ NOT_FOR_NETWORKS = {
 
 FLOW_COLUMNS = ("NETUID", "SHARE", "TAO EMISSION (τ)", "τ_in INJECTED", "CHAIN BUYS (τ)",
                 "α_in INJECTED", "α_out EMITTED", "ROOT PROP.")
+ALPHA_COLUMNS = ("NETUID", "α_out EMITTED", "α OWNER", "α MINERS", "α VALIDATORS", "α ROOT",
+                 "α RECYCLED")
 
 
 def flow_rows(view: NetworkView) -> list[list[str]]:
@@ -43,6 +47,13 @@ def flow_rows(view: NetworkView) -> list[list[str]]:
     return [[str(netuid), f"{flow.share:.4f}", f"{flow.tao_emission:.6f}", f"{flow.tao_in:.6f}",
              f"{flow.excess_tao:.6f}", f"{flow.alpha_in:.6f}", f"{flow.alpha_out:.6f}",
              f"{flow.root_proportion:.4f}"] for netuid, flow in view.flows]
+
+
+def alpha_rows(view: NetworkView) -> list[list[str]]:
+    """Where the last block's alpha_out went, one row per subnet: the coinbase's own split."""
+    return [[str(netuid)] + [f"{float(amount):.6f}" for amount in (
+        flow.alpha_out, flow.split.owner, flow.split.server, flow.split.validator,
+        flow.split.root, flow.split.recycled)] for netuid, flow in view.flows]
 
 
 def flow_summary(view: NetworkView) -> str:
@@ -78,12 +89,16 @@ class SubnetsPane(Vertical):
         flows: DataTable[str] = DataTable(id="subnets-flows", zebra_stripes=True,
                                           cursor_type="none")
         yield flows
+        alpha: DataTable[str] = DataTable(id="subnets-alpha", zebra_stripes=True,
+                                          cursor_type="none")
+        yield alpha
         with Horizontal(id="subnets-charts"):
             yield PlotextPlot(id="subnet-price-plot")
             yield PlotextPlot(id="subnets-ema-plot")
 
     def on_mount(self) -> None:
         self.query_one("#subnets-flows", DataTable).add_columns(*FLOW_COLUMNS)
+        self.query_one("#subnets-alpha", DataTable).add_columns(*ALPHA_COLUMNS)
 
     def show(self, snapshot: Snapshot) -> None:
         """Render ``snapshot``'s network (a single-subnet snapshot has none)."""
@@ -109,6 +124,9 @@ class SubnetsPane(Vertical):
         flows = self.query_one("#subnets-flows", DataTable)
         flows.clear()
         flows.add_rows(flow_rows(view))
+        alpha = self.query_one("#subnets-alpha", DataTable)
+        alpha.clear()
+        alpha.add_rows(alpha_rows(view))
         self._draw_prices(view)
 
     def _draw_prices(self, view: NetworkView) -> None:
