@@ -34,7 +34,7 @@ from subnetsim.miners.policy import ADMITTED, RATE_LIMITED, QueryGuard
 from subnetsim.miners.tasks import Task
 from subnetsim.subnet.chain import BLOCK_SECONDS, Chain
 from subnetsim.subnet.extrinsics import Register
-from subnetsim.subnet.provenance import hotkey_signing_key, sign_reply
+from subnetsim.subnet.provenance import hotkey_secret_key, sign_batch
 from subnetsim.subnet.rng import numpy_stream
 from subnetsim.subnet.scenario import MinerOptions, QueryPolicy, TaskConfig
 from subnetsim.subnet.serving import ServingState
@@ -92,7 +92,7 @@ class MinerPool:
         self.is_flaky = behaviours == "flaky"
         self.obeys_halts = ~np.isin(behaviours, HALT_IGNORING_BEHAVIOURS)
         # Each miner's hotkey key pair, from its keyed stream (subnet.provenance).
-        self.signing_keys = [hotkey_signing_key(seed, spec.hotkey) for spec in specs]
+        self.signing_keys = [hotkey_secret_key(seed, spec.hotkey) for spec in specs]
         self.sign_replies = True  # off only to measure what signing costs (benchmarks)
         self.serving: ServingState | None = None  # the nodes' HALT views, once a council is
         #                                              staged (subnetsim.staging)
@@ -166,15 +166,16 @@ class MinerPool:
         service[present[verdict != ADMITTED]] = SERVICE_SECONDS
         admitted = present[verdict == ADMITTED]
         answers = self._answers(keys[admitted], query.payload, block)
-        signatures: list[Any] = [None] * count
-        for index, (payload, seconds) in zip(admitted.tolist(), answers, strict=True):
+        signers: list[tuple[int, str, bytes]] = []  # (index, hotkey, secret key) per answer
+        for index, key, (payload, seconds) in zip(admitted.tolist(), keys[admitted].tolist(),
+                                                  answers, strict=True):
             payloads[index], service[index] = payload, seconds
-            if payload is not None and self.sign_replies:
-                key = int(keys[index])
-                signatures[index] = sign_reply(self.signing_keys[key], self.specs[key].hotkey,
-                                               query.query_id, block, payload)
+            if payload is not None:
+                signers.append((index, self.specs[key].hotkey, self.signing_keys[key]))
+        signatures = (sign_batch(count, signers, query.query_id, block, payloads)
+                      if self.sign_replies else ())
         return ServerReply(status=status, service_seconds=service, payloads=tuple(payloads),
-                           signatures=tuple(signatures) if self.sign_replies else ())
+                           signatures=signatures)
 
     def _halted(self, uids: np.ndarray, keys: np.ndarray) -> np.ndarray:
         """(k,) which of these miners have verified a serving HALT by now and obey it."""

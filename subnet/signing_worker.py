@@ -1,0 +1,214 @@
+"""The signing worker: where a simulation's Ed25519 work runs, beside the simulation.
+
+Miners sign every reply and validators verify every scorable one (``subnet.provenance``);
+libsodium takes about 25 us to sign and 60 us to verify, about as long as the rest of the
+simulation spends on a reply. So the cryptography runs in a second process, on the machine's
+other core, while the simulation goes on. (A thread would share the simulation's GIL: cffi
+releases it during each libsodium call, but the thread must take it back between calls, and it
+waits up to the switch interval, 5 ms, whenever the simulation runs Python; measured in
+docs/performance.md.)
+
+``submit(job, *args)`` sends a picklable module-level function and its arguments; the worker
+runs jobs one at a time, first in first out, and keeps the last results so that a later job
+may take an earlier one's result as an argument (``kept``): a round's verification reads the
+signatures its miners' signing job made, without them coming back first. Jobs are pure
+functions of their arguments, so results do not depend on when the worker runs them; whoever
+needs one waits for it (``Job.result``). Messages are length-prefixed pickles over the child's
+stdin and stdout; the child ends when its stdin closes (its parent ended, however it ended).
+``SUBNETSIM_SIGNING_WORKER=0`` (or a worker that cannot start) runs every job in place.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import os
+import pickle
+import select
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+__all__ = ["Job", "kept", "submit", "worker_cpu_seconds"]
+
+T = TypeVar("T")
+
+_HEADER = struct.Struct("<Q")
+_KEPT = 4096  # results the worker keeps for later jobs (a round refers back a few jobs)
+_CHUNK = 1 << 16
+
+
+class Job(Generic[T]):
+    """A submitted job; ``result()`` waits for it (and raises what the job raised)."""
+
+    __slots__ = ("id", "_worker", "_value", "_done")
+
+    def __init__(self, worker: _Worker | None, job_id: int, value: Any = None) -> None:
+        self.id = job_id
+        self._worker = worker
+        self._value = value
+        self._done = worker is None
+
+    def result(self) -> T:
+        if not self._done:
+            assert self._worker is not None
+            self._value = self._worker.wait(self.id)
+            self._done, self._worker = True, None
+        if isinstance(self._value, _Failure):
+            raise RuntimeError(f"signing worker job failed: {self._value.text}")
+        return self._value  # type: ignore[no-any-return]
+
+
+class _Failure:
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+class _Worker:
+    """The parent's end: the child process, its pipes, and results not yet claimed."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "subnetsim.subnet.signing_worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.writer, self.reader = self.process.stdin.fileno(), self.process.stdout.fileno()
+        self.pid = os.getpid()
+        self.lock = threading.Lock()
+        self.next_id = 0
+        self.inbox = bytearray()
+        self.results: dict[int, Any] = {}
+
+    def submit(self, job: Callable[..., Any], args: tuple[Any, ...]) -> Job[Any]:
+        with self.lock:
+            job_id = self.next_id
+            self.next_id += 1
+            body = pickle.dumps((job_id, job, args), protocol=pickle.HIGHEST_PROTOCOL)
+            self._send(_HEADER.pack(len(body)) + body)
+        return Job(self, job_id)
+
+    def wait(self, job_id: int) -> Any:
+        with self.lock:
+            while job_id not in self.results:
+                self._receive(block=True)
+            return self.results.pop(job_id)
+
+    def _send(self, data: bytes) -> None:
+        """Write ``data`` while reading whatever results come (neither pipe can fill up and
+        leave both ends waiting on each other)."""
+        view = memoryview(data)
+        while view:
+            writable, readable = self._ready()
+            if readable:
+                self._receive(block=False)
+            if writable:
+                view = view[os.write(self.writer, view[:_CHUNK]):]
+
+    def _ready(self) -> tuple[bool, bool]:
+        readable, writable, _ = select.select([self.reader], [self.writer], [], None)
+        return bool(writable), bool(readable)
+
+    def _receive(self, *, block: bool) -> None:
+        """Read what has arrived (at least something if ``block``) and file whole messages."""
+        if not block and not select.select([self.reader], [], [], 0)[0]:
+            return
+        chunk = os.read(self.reader, _CHUNK)
+        if not chunk:
+            raise RuntimeError("signing worker ended")
+        self.inbox += chunk
+        while len(self.inbox) >= _HEADER.size:
+            (size,) = _HEADER.unpack_from(self.inbox)
+            if len(self.inbox) < _HEADER.size + size:
+                break
+            job_id, value = pickle.loads(self.inbox[_HEADER.size:_HEADER.size + size])
+            del self.inbox[:_HEADER.size + size]
+            self.results[job_id] = value
+
+    def close(self) -> None:
+        if os.getpid() != self.pid:
+            return
+        try:
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+            self.process.wait(timeout=2.0)
+        except (OSError, subprocess.TimeoutExpired):
+            self.process.kill()
+
+
+_lock = threading.Lock()
+_worker: _Worker | None = None
+_inline = os.environ.get("SUBNETSIM_SIGNING_WORKER", "1") == "0"
+
+
+def submit(job: Callable[..., T], *args: Any) -> Job[T]:
+    """Run ``job(*args)`` in the signing worker (started on first use, one per process)."""
+    global _worker, _inline
+    worker = _worker
+    if worker is None and not _inline:
+        with _lock:
+            if _worker is None and not _inline:
+                try:
+                    _worker = _Worker()
+                    atexit.register(_worker.close)
+                except OSError:  # no process to be had: sign in place
+                    _inline = True
+            worker = _worker
+    if worker is None:
+        return Job(None, -1, job(*args))
+    return worker.submit(job, args)
+
+
+def worker_cpu_seconds() -> float:
+    """CPU seconds the signing worker process has used (0 when jobs run in place)."""
+    return submit(time.process_time).result() if _worker is not None else 0.0
+
+
+_kept: collections.OrderedDict[int, Any] = collections.OrderedDict()
+
+
+def kept(job_id: int) -> Any:
+    """In the worker: the result of an earlier job (for a job that refers to it)."""
+    return _kept[job_id]
+
+
+def _serve() -> None:
+    """The worker's loop: read a job, run it, keep and send its result; end at EOF."""
+    reader = sys.stdin.buffer
+    writer = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # a stray print must not land in the results
+    while True:
+        header = reader.read(_HEADER.size)
+        if len(header) < _HEADER.size:
+            return
+        (size,) = _HEADER.unpack(header)
+        job_id, job, args = pickle.loads(reader.read(size))
+        try:
+            value = job(*args)
+        except Exception as error:  # noqa: BLE001 - reported to whoever waits for the job
+            value = _Failure(f"{type(error).__name__}: {error}")
+        _kept[job_id] = value
+        if len(_kept) > _KEPT:
+            _kept.popitem(last=False)
+        body = pickle.dumps((job_id, value), protocol=pickle.HIGHEST_PROTOCOL)
+        writer.write(_HEADER.pack(len(body)) + body)
+        writer.flush()
+
+
+def _forget_after_fork() -> None:
+    """A forked child (a sweep's worker) starts its own signing worker if it needs one."""
+    global _worker, _lock
+    _worker, _lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+if __name__ == "__main__":
+    from subnetsim.subnet import signing_worker
+
+    signing_worker._serve()
