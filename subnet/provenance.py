@@ -30,15 +30,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import sys
 from collections.abc import Sequence
 from typing import Any, overload
 
-import torch
 from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey
 
-from subnetsim.subnet.rng import stream_seed
 from subnetsim.subnet.signing_worker import Job, kept, submit
 
 __all__ = ["REPLY_DOMAIN", "SignedBatch", "SignedReply", "hotkey_public_key",
@@ -55,6 +54,8 @@ MAX_DIGESTED_BYTES = 1 << 20  # a larger "tensor" (the wire's frame limit) is di
 
 def _hotkey_seed(seed: int, hotkey: str) -> bytes:
     """The 32-byte Ed25519 seed of ``hotkey`` in the run of ``seed`` (its own keyed stream)."""
+    from subnetsim.subnet.rng import stream_seed  # here: the signing worker needs no numpy
+
     material = stream_seed(seed, f"hotkey.ed25519.{hotkey}").to_bytes(16, "little")
     return hashlib.blake2b(material, digest_size=32, person=b"subnetsim-hk").digest()
 
@@ -98,7 +99,8 @@ def output_digest(payload: Any) -> bytes:
     """BLAKE2b-256 of what a miner answered: a tensor's dtype, shape and bytes; anything else
     (or a tensor claiming more than ``MAX_DIGESTED_BYTES``) by its type and shape only, so a
     hostile reply is never read in full."""
-    if type(payload) is torch.Tensor and not payload.requires_grad:  # the common case, cheaply
+    torch = sys.modules.get("torch")  # not imported: not a tensor (the signing worker has none)
+    if torch is not None and type(payload) is torch.Tensor and not payload.requires_grad:
         form = (payload.dtype, payload.shape)
         known = _headed.get(form)
         if known is None:
@@ -253,7 +255,7 @@ class SignedBatch(Sequence[SignedReply | None]):
 def _kept_batch(count: int, claims: tuple[tuple[int, str, bytes, int, bytes], ...],
                 job_id: int, keep: frozenset[int] | None) -> SignedBatch:
     """In the signing worker: a batch whose signatures an earlier job there made."""
-    return SignedBatch(count, claims, Job(None, job_id, kept(job_id)), keep)
+    return SignedBatch(count, claims, Job(job_id, value=kept(job_id)), keep)
 
 
 def sign_batch(count: int, signers: Sequence[tuple[int, str, bytes]], query: bytes,

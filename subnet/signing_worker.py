@@ -15,13 +15,16 @@ signatures its miners' signing job made, without them coming back first. Jobs ar
 functions of their arguments, so results do not depend on when the worker runs them; whoever
 needs one waits for it (``Job.result``). Messages are length-prefixed pickles over the child's
 stdin and stdout; the child ends when its stdin closes (its parent ended, however it ended).
-``SUBNETSIM_SIGNING_WORKER=0`` (or a worker that cannot start) runs every job in place.
+``SUBNETSIM_SIGNING_WORKER`` (or ``use``) picks where jobs run: ``process`` (the default),
+``thread`` (a thread of this process, for comparison: see above) or ``inline`` (in place, when
+submitted; also what happens if no process can be started).
 """
 
 from __future__ import annotations
 
 import atexit
 import collections
+import functools
 import os
 import pickle
 import select
@@ -31,33 +34,33 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
-__all__ = ["Job", "kept", "submit", "worker_cpu_seconds"]
+__all__ = ["MODES", "Job", "kept", "submit", "use", "worker_cpu_seconds"]
 
 T = TypeVar("T")
 
 _HEADER = struct.Struct("<Q")
 _KEPT = 4096  # results the worker keeps for later jobs (a round refers back a few jobs)
 _CHUNK = 1 << 16
+MODES = ("process", "thread", "inline")
 
 
 class Job(Generic[T]):
     """A submitted job; ``result()`` waits for it (and raises what the job raised)."""
 
-    __slots__ = ("id", "_worker", "_value", "_done")
+    __slots__ = ("id", "_fetch", "_value")
 
-    def __init__(self, worker: _Worker | None, job_id: int, value: Any = None) -> None:
-        self.id = job_id
-        self._worker = worker
+    def __init__(self, job_id: int, fetch: Callable[[], Any] | None = None,
+                 value: Any = None) -> None:
+        self.id = job_id  # the worker process's number for it (-1 elsewhere)
+        self._fetch = fetch  # None once the value is here
         self._value = value
-        self._done = worker is None
 
     def result(self) -> T:
-        if not self._done:
-            assert self._worker is not None
-            self._value = self._worker.wait(self.id)
-            self._done, self._worker = True, None
+        if self._fetch is not None:
+            self._value, self._fetch = self._fetch(), None
         if isinstance(self._value, _Failure):
             raise RuntimeError(f"signing worker job failed: {self._value.text}")
         return self._value  # type: ignore[no-any-return]
@@ -91,7 +94,7 @@ class _Worker:
             self.next_id += 1
             body = pickle.dumps((job_id, job, args), protocol=pickle.HIGHEST_PROTOCOL)
             self._send(_HEADER.pack(len(body)) + body)
-        return Job(self, job_id)
+        return Job(job_id, functools.partial(self.wait, job_id))
 
     def wait(self, job_id: int) -> Any:
         with self.lock:
@@ -143,29 +146,53 @@ class _Worker:
 
 _lock = threading.Lock()
 _worker: _Worker | None = None
-_inline = os.environ.get("SUBNETSIM_SIGNING_WORKER", "1") == "0"
+_thread: ThreadPoolExecutor | None = None
+_mode = os.environ.get("SUBNETSIM_SIGNING_WORKER", "process")
+
+
+def use(mode: str) -> None:
+    """Run the jobs submitted from now on in ``mode`` (one of ``MODES``)."""
+    global _mode
+    if mode not in MODES:
+        raise ValueError(f"signing worker mode {mode!r}: one of {', '.join(MODES)}")
+    _mode = mode
 
 
 def submit(job: Callable[..., T], *args: Any) -> Job[T]:
     """Run ``job(*args)`` in the signing worker (started on first use, one per process)."""
-    global _worker, _inline
-    worker = _worker
-    if worker is None and not _inline:
-        with _lock:
-            if _worker is None and not _inline:
-                try:
-                    _worker = _Worker()
-                    atexit.register(_worker.close)
-                except OSError:  # no process to be had: sign in place
-                    _inline = True
-            worker = _worker
-    if worker is None:
-        return Job(None, -1, job(*args))
-    return worker.submit(job, args)
+    if _mode == "process":
+        worker = _worker or _start_process()
+        if worker is not None:
+            return worker.submit(job, args)
+    elif _mode == "thread":
+        future = (_thread or _start_thread()).submit(job, *args)
+        return Job(-1, future.result)
+    return Job(-1, value=job(*args))
+
+
+def _start_process() -> _Worker | None:
+    global _worker, _mode
+    with _lock:
+        if _worker is None:
+            try:
+                _worker = _Worker()
+                atexit.register(_worker.close)
+            except OSError:  # no process to be had: sign in place
+                _mode = "inline"
+        return _worker
+
+
+def _start_thread() -> ThreadPoolExecutor:
+    global _thread
+    with _lock:
+        if _thread is None:
+            _thread = ThreadPoolExecutor(1, thread_name_prefix="subnetsim-signing")
+        return _thread
 
 
 def worker_cpu_seconds() -> float:
-    """CPU seconds the signing worker process has used (0 when jobs run in place)."""
+    """CPU seconds the signing worker process has used (0 without one: a thread's CPU time
+    is its process's)."""
     return submit(time.process_time).result() if _worker is not None else 0.0
 
 
@@ -202,8 +229,8 @@ def _serve() -> None:
 
 def _forget_after_fork() -> None:
     """A forked child (a sweep's worker) starts its own signing worker if it needs one."""
-    global _worker, _lock
-    _worker, _lock = None, threading.Lock()
+    global _worker, _thread, _lock
+    _worker, _thread, _lock = None, None, threading.Lock()
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)
