@@ -63,7 +63,7 @@ class Job(Generic[T]):
             self._value, self._fetch = self._fetch(), None
         if isinstance(self._value, _Failure):
             raise RuntimeError(f"signing worker job failed: {self._value.text}")
-        return self._value  # type: ignore[no-any-return]
+        return self._value
 
 
 class _Failure:
