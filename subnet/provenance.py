@@ -244,7 +244,7 @@ class SignedBatch(Sequence[SignedReply | None]):
         return self._made()[index]
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return _kept_batch, (self._count, self._claims, self._job.id, self._keep)
+        return _kept_batch, (self._count, self._job.id, self._keep)  # its claims are there
 
     def only(self, keep: Sequence[bool]) -> SignedBatch:
         """The same batch with None where ``keep`` is false (replies that never arrived)."""
@@ -252,10 +252,10 @@ class SignedBatch(Sequence[SignedReply | None]):
                            frozenset(index for index, kept in enumerate(keep) if kept))
 
 
-def _kept_batch(count: int, claims: tuple[tuple[int, str, bytes, int, bytes], ...],
-                job_id: int, keep: frozenset[int] | None) -> SignedBatch:
-    """In the signing worker: a batch whose signatures an earlier job there made."""
-    return SignedBatch(count, claims, Job(job_id, value=kept(job_id)), keep)
+def _kept_batch(count: int, job_id: int, keep: frozenset[int] | None) -> SignedBatch:
+    """In the signing worker: the batch an earlier job there signed (``_sign_all``)."""
+    (claims, _), signatures = kept(job_id)
+    return SignedBatch(count, claims, Job(job_id, value=signatures), keep)
 
 
 def sign_batch(count: int, signers: Sequence[tuple[int, str, bytes]], query: bytes,

@@ -196,11 +196,11 @@ def worker_cpu_seconds() -> float:
     return submit(time.process_time).result() if _worker is not None else 0.0
 
 
-_kept: collections.OrderedDict[int, Any] = collections.OrderedDict()
+_kept: collections.OrderedDict[int, tuple[tuple[Any, ...], Any]] = collections.OrderedDict()
 
 
-def kept(job_id: int) -> Any:
-    """In the worker: the result of an earlier job (for a job that refers to it)."""
+def kept(job_id: int) -> tuple[tuple[Any, ...], Any]:
+    """In the worker: an earlier job's arguments and result (for a job that refers to it)."""
     return _kept[job_id]
 
 
@@ -219,7 +219,7 @@ def _serve() -> None:
             value = job(*args)
         except Exception as error:  # noqa: BLE001 - reported to whoever waits for the job
             value = _Failure(f"{type(error).__name__}: {error}")
-        _kept[job_id] = value
+        _kept[job_id] = args, value
         if len(_kept) > _KEPT:
             _kept.popitem(last=False)
         body = pickle.dumps((job_id, value), protocol=pickle.HIGHEST_PROTOCOL)
