@@ -44,6 +44,7 @@ T = TypeVar("T")
 _HEADER = struct.Struct("<Q")
 _KEPT = 4096  # results the worker keeps for later jobs (a round refers back a few jobs)
 _CHUNK = 1 << 16
+_SEND_EVERY = 4  # jobs: a round's signing and checking, two rounds at a time
 MODES = ("process", "thread", "inline")
 
 
@@ -74,7 +75,10 @@ class _Failure:
 
 
 class _Worker:
-    """The parent's end: the child process, its pipes, and results not yet claimed."""
+    """The parent's end: the child process, its pipes, jobs not yet sent and results not yet
+    claimed. Waking a sleeping process costs tens of microseconds on a virtual machine, so
+    jobs go out ``_SEND_EVERY`` at a time (or at once when someone waits for one), and the
+    child sends its results when it has run every job it was sent."""
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
@@ -82,9 +86,13 @@ class _Worker:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
         assert self.process.stdin is not None and self.process.stdout is not None
         self.writer, self.reader = self.process.stdin.fileno(), self.process.stdout.fileno()
+        os.set_blocking(self.writer, False)
+        os.set_blocking(self.reader, False)
         self.pid = os.getpid()
         self.lock = threading.Lock()
         self.next_id = 0
+        self.outbox = bytearray()
+        self.unsent = 0  # jobs in the outbox
         self.inbox = bytearray()
         self.results: dict[int, Any] = {}
 
@@ -93,35 +101,38 @@ class _Worker:
             job_id = self.next_id
             self.next_id += 1
             body = pickle.dumps((job_id, job, args), protocol=pickle.HIGHEST_PROTOCOL)
-            self._send(_HEADER.pack(len(body)) + body)
+            self.outbox += _HEADER.pack(len(body))
+            self.outbox += body
+            self.unsent += 1
+            if self.unsent >= _SEND_EVERY:
+                self._send()
         return Job(job_id, functools.partial(self.wait, job_id))
 
     def wait(self, job_id: int) -> Any:
         with self.lock:
+            self._send()
             while job_id not in self.results:
-                self._receive(block=True)
+                select.select([self.reader], [], [])
+                self._receive()
             return self.results.pop(job_id)
 
-    def _send(self, data: bytes) -> None:
-        """Write ``data`` while reading whatever results come (neither pipe can fill up and
-        leave both ends waiting on each other)."""
-        view = memoryview(data)
-        while view:
-            writable, readable = self._ready()
-            if readable:
-                self._receive(block=False)
-            if writable:
-                view = view[os.write(self.writer, view[:_CHUNK]):]
+    def _send(self) -> None:
+        """Write the outbox, reading whatever results come meanwhile (neither pipe can fill
+        up and leave both ends waiting on each other)."""
+        while self.outbox:
+            try:
+                del self.outbox[:os.write(self.writer, self.outbox[:_CHUNK])]
+            except BlockingIOError:
+                select.select([self.reader], [self.writer], [])
+                self._receive()
+        self.unsent = 0
 
-    def _ready(self) -> tuple[bool, bool]:
-        readable, writable, _ = select.select([self.reader], [self.writer], [], None)
-        return bool(writable), bool(readable)
-
-    def _receive(self, *, block: bool) -> None:
-        """Read what has arrived (at least something if ``block``) and file whole messages."""
-        if not block and not select.select([self.reader], [], [], 0)[0]:
+    def _receive(self) -> None:
+        """Read what has arrived and file whole messages."""
+        try:
+            chunk = os.read(self.reader, _CHUNK)
+        except BlockingIOError:
             return
-        chunk = os.read(self.reader, _CHUNK)
         if not chunk:
             raise RuntimeError("signing worker ended")
         self.inbox += chunk
@@ -205,16 +216,23 @@ def kept(job_id: int) -> tuple[tuple[Any, ...], Any]:
 
 
 def _serve() -> None:
-    """The worker's loop: read a job, run it, keep and send its result; end at EOF."""
-    reader = sys.stdin.buffer
-    writer = os.fdopen(os.dup(1), "wb")
+    """The worker's loop: run the jobs in the order they came, keep their results, and send
+    the results whenever no whole job is left to run; end at EOF."""
+    writer = os.dup(1)
     os.dup2(2, 1)  # a stray print must not land in the results
+    inbox, outbox = bytearray(), bytearray()
     while True:
-        header = reader.read(_HEADER.size)
-        if len(header) < _HEADER.size:
-            return
-        (size,) = _HEADER.unpack(header)
-        job_id, job, args = pickle.loads(reader.read(size))
+        while len(inbox) < _HEADER.size or len(inbox) < _HEADER.size + _HEADER.unpack_from(
+                inbox)[0]:
+            while outbox:
+                del outbox[:os.write(writer, outbox)]
+            chunk = os.read(0, _CHUNK)
+            if not chunk:
+                return
+            inbox += chunk
+        (size,) = _HEADER.unpack_from(inbox)
+        job_id, job, args = pickle.loads(inbox[_HEADER.size:_HEADER.size + size])
+        del inbox[:_HEADER.size + size]
         try:
             value = job(*args)
         except Exception as error:  # noqa: BLE001 - reported to whoever waits for the job
@@ -223,8 +241,8 @@ def _serve() -> None:
         if len(_kept) > _KEPT:
             _kept.popitem(last=False)
         body = pickle.dumps((job_id, value), protocol=pickle.HIGHEST_PROTOCOL)
-        writer.write(_HEADER.pack(len(body)) + body)
-        writer.flush()
+        outbox += _HEADER.pack(len(body))
+        outbox += body
 
 
 def _forget_after_fork() -> None:
