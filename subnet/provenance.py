@@ -244,6 +244,8 @@ class SignedBatch(Sequence[SignedReply | None]):
         return self._made()[index]
 
     def __reduce__(self) -> tuple[Any, ...]:
+        if self._job.id < 0:  # signed here: its replies go as they are
+            return tuple, (self._made(),)
         return _kept_batch, (self._count, self._job.id, self._keep)  # its claims are there
 
     def only(self, keep: Sequence[bool]) -> SignedBatch:
@@ -260,12 +262,13 @@ def _kept_batch(count: int, job_id: int, keep: frozenset[int] | None) -> SignedB
 
 def sign_batch(count: int, signers: Sequence[tuple[int, str, bytes]], query: bytes,
                block: int, payloads: Sequence[Any]) -> SignedBatch:
-    """Sign in the signing worker each ``(index, hotkey, secret key)`` signer's answer
-    ``payloads[index]`` to ``query`` at ``block``; the output digests are taken now."""
+    """Sign in the signing worker (or here, while it is behind) each ``(index, hotkey, secret
+    key)`` signer's answer ``payloads[index]`` to ``query`` at ``block``; the output digests are
+    taken now."""
     claims = tuple((index, hotkey, query, block, output_digest(payloads[index]))
                    for index, hotkey, _ in signers)
     secrets = [secret for _, _, secret in signers]
-    return SignedBatch(count, claims, submit(_sign_all, claims, secrets))
+    return SignedBatch(count, claims, submit(_sign_all, claims, secrets, spill=True))
 
 
 def _sign_all(claims: Sequence[tuple[int, str, bytes, int, bytes]],

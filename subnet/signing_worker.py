@@ -37,7 +37,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
-__all__ = ["MODES", "Job", "kept", "submit", "use", "worker_cpu_seconds"]
+__all__ = ["MODES", "Job", "kept", "stats", "submit", "use", "worker_cpu_seconds"]
 
 T = TypeVar("T")
 
@@ -45,6 +45,7 @@ _HEADER = struct.Struct("<Q")
 _KEPT = 4096  # results the worker keeps for later jobs (a round refers back a few jobs)
 _CHUNK = 1 << 16
 _SEND_EVERY = 4  # jobs: a round's signing and checking, two rounds at a time
+_BACKLOG = 8  # jobs the worker may be behind before ``submit(..., spill=True)`` runs one here
 MODES = ("process", "thread", "inline")
 
 
@@ -95,6 +96,7 @@ class _Worker:
         self.unsent = 0  # jobs in the outbox
         self.inbox = bytearray()
         self.results: dict[int, Any] = {}
+        self.received = 0  # results read so far
 
     def submit(self, job: Callable[..., Any], args: tuple[Any, ...]) -> Job[Any]:
         with self.lock:
@@ -107,6 +109,12 @@ class _Worker:
             if self.unsent >= _SEND_EVERY:
                 self._send()
         return Job(job_id, functools.partial(self.wait, job_id))
+
+    def behind(self) -> int:
+        """Jobs submitted whose results have not come back yet."""
+        with self.lock:
+            self._receive()
+            return self.next_id - self.received
 
     def wait(self, job_id: int) -> Any:
         with self.lock:
@@ -143,6 +151,7 @@ class _Worker:
             job_id, value = pickle.loads(self.inbox[_HEADER.size:_HEADER.size + size])
             del self.inbox[:_HEADER.size + size]
             self.results[job_id] = value
+            self.received += 1
 
     def close(self) -> None:
         if os.getpid() != self.pid:
@@ -159,6 +168,7 @@ _lock = threading.Lock()
 _worker: _Worker | None = None
 _thread: ThreadPoolExecutor | None = None
 _mode = os.environ.get("SUBNETSIM_SIGNING_WORKER", "process")
+stats = {"spilled": 0}  # jobs run here because the worker process was behind
 
 
 def use(mode: str) -> None:
@@ -169,13 +179,17 @@ def use(mode: str) -> None:
     _mode = mode
 
 
-def submit(job: Callable[..., T], *args: Any) -> Job[T]:
-    """Run ``job(*args)`` in the signing worker (started on first use, one per process)."""
+def submit(job: Callable[..., T], *args: Any, spill: bool = False) -> Job[T]:
+    """Run ``job(*args)`` in the signing worker (started on first use, one per process); with
+    ``spill``, run it here instead while the worker is more than ``_BACKLOG`` jobs behind (the
+    simulation takes a share of the work when the worker's core is the slower one)."""
     if _mode == "process":
         worker = _worker or _start_process()
-        if worker is not None:
+        if worker is not None and not (spill and worker.behind() > _BACKLOG):
             return worker.submit(job, args)
-    elif _mode == "thread":
+        if worker is not None:
+            stats["spilled"] += 1
+    if _mode == "thread":
         future = (_thread or _start_thread()).submit(job, *args)
         return Job(-1, future.result)
     return Job(-1, value=job(*args))

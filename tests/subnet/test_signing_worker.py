@@ -41,11 +41,15 @@ def test_jobs_run_in_another_process_and_a_failure_surfaces_where_it_is_read(mod
     assert signing_worker.submit(sum, [1, 2, 3]).result() == 6  # the worker goes on
 
 
-@pytest.mark.parametrize("where", signing_worker.MODES)
-def test_a_round_is_signed_and_checked_against_the_validators_own_digests(mode, where):
-    """The verification job reads the signing job's batch (in the worker, by reference) and
-    checks each reply against the digest the validator took of the output it received."""
-    mode(where)
+@pytest.mark.parametrize("where", [*signing_worker.MODES, "spilled"])
+def test_a_round_is_signed_and_checked_against_the_validators_own_digests(mode, where,
+                                                                          monkeypatch):
+    """The verification job reads the signing job's batch (in the worker, by reference; or
+    sent whole when it was signed here because the worker was behind) and checks each reply
+    against the digest the validator took of the output it received."""
+    if where == "spilled":
+        monkeypatch.setattr(signing_worker, "_BACKLOG", -1)  # always "behind": sign here
+    mode("process" if where == "spilled" else where)
     answers = [torch.full((4, 1), float(i)) for i in range(4)]
     signers = [(i, f"miner-{i}", hotkey_secret_key(SEED, f"miner-{i}")) for i in (0, 1, 3)]
     batch = sign_batch(4, signers, QUERY, BLOCK, answers).only([True, True, False, True])
