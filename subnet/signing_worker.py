@@ -44,7 +44,7 @@ T = TypeVar("T")
 _HEADER = struct.Struct("<Q")
 _KEPT = 4096  # results the worker keeps for later jobs (a round refers back a few jobs)
 _CHUNK = 1 << 16
-_SEND_EVERY = 4  # jobs: a round's signing and checking, two rounds at a time
+_SEND_EVERY = 2  # jobs: a round's signing and checking
 _BACKLOG = 8  # jobs the worker may be behind before ``submit(..., spill=True)`` runs one here
 MODES = ("process", "thread", "inline")
 
@@ -79,7 +79,7 @@ class _Worker:
     """The parent's end: the child process, its pipes, jobs not yet sent and results not yet
     claimed. Waking a sleeping process costs tens of microseconds on a virtual machine, so
     jobs go out ``_SEND_EVERY`` at a time (or at once when someone waits for one), and the
-    child sends its results when it has run every job it was sent."""
+    child sends its results two at a time (or when it has run every job it was sent)."""
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
@@ -231,15 +231,21 @@ def kept(job_id: int) -> tuple[tuple[Any, ...], Any]:
 
 def _serve() -> None:
     """The worker's loop: run the jobs in the order they came, keep their results, and send
-    the results whenever no whole job is left to run; end at EOF."""
+    the results two at a time, or whenever no whole job is left to run; end at EOF."""
     writer = os.dup(1)
     os.dup2(2, 1)  # a stray print must not land in the results
     inbox, outbox = bytearray(), bytearray()
+    done = 0  # results in the outbox
     while True:
+        if done >= 2:  # a round's results: whoever waits for them need not
+            while outbox:            # wait for every job queued behind them
+                del outbox[:os.write(writer, outbox)]
+            done = 0
         while len(inbox) < _HEADER.size or len(inbox) < _HEADER.size + _HEADER.unpack_from(
                 inbox)[0]:
             while outbox:
                 del outbox[:os.write(writer, outbox)]
+            done = 0
             chunk = os.read(0, _CHUNK)
             if not chunk:
                 return
@@ -257,6 +263,7 @@ def _serve() -> None:
         body = pickle.dumps((job_id, value), protocol=pickle.HIGHEST_PROTOCOL)
         outbox += _HEADER.pack(len(body))
         outbox += body
+        done += 1
 
 
 def _forget_after_fork() -> None:
