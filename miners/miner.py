@@ -12,7 +12,6 @@ their uid is whatever the chain gave their hotkey, looked up when a query arrive
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Generator
 from typing import Any
 
@@ -31,12 +30,13 @@ from subnetsim.miners.behaviours import (
 )
 from subnetsim.miners.models import Architecture, ModelBank
 from subnetsim.miners.policy import ADMITTED, RATE_LIMITED, QueryGuard
+from subnetsim.miners.spec import MinerSpec, model_rows
 from subnetsim.miners.tasks import Task
 from subnetsim.subnet.chain import BLOCK_SECONDS, Chain
 from subnetsim.subnet.extrinsics import Register
-from subnetsim.subnet.provenance import hotkey_signing_key, sign_reply
+from subnetsim.subnet.provenance import hotkey_secret_key, sign_batch
 from subnetsim.subnet.rng import numpy_stream
-from subnetsim.subnet.scenario import MinerOptions, QueryPolicy, TaskConfig
+from subnetsim.subnet.scenario import QueryPolicy, TaskConfig
 from subnetsim.subnet.serving import ServingState
 from subnetsim.subnet.transport.sim import HALTED, OK, REFUSED, UNREACHABLE, Query, ServerReply
 
@@ -49,32 +49,6 @@ _STAT = {name: index for index, name in enumerate(STAT_NAMES)}
 NO_ANSWER = (None, np.inf)
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class MinerSpec:
-    """One planned miner: who it is, how it behaves, when it registers."""
-
-    key: int
-    hotkey: str
-    coldkey: str
-    behaviour: str
-    options: MinerOptions
-    quality: float
-    join_block: int  # 0: registered at genesis
-    group: int  # index of its scenario group (sybils of one group share a model)
-
-    @classmethod
-    def planned(cls, *, key: int, hotkey: str, coldkey: str, behaviour: str,
-                options: MinerOptions, group: int, member: int, count: int) -> MinerSpec:
-        """Member ``member`` of a group of ``count``: qualities spread evenly from
-        ``quality_low`` up to ``quality``; late joiners ``join_interval`` blocks apart."""
-        low = options.quality if options.quality_low is None else options.quality_low
-        share = member / (count - 1) if count > 1 else 1.0
-        join = options.join_block + member * options.join_interval if options.join_block else 0
-        return cls(key=key, hotkey=hotkey, coldkey=coldkey, behaviour=behaviour,
-                   options=options, quality=low + (options.quality - low) * share,
-                   join_block=join, group=group)
-
-
 class MinerPool:
     """The miners of one simulation (see the module docstring)."""
 
@@ -85,14 +59,14 @@ class MinerPool:
         self.chain = chain
         count = len(specs)
         self.key_by_hotkey = {spec.hotkey: spec.key for spec in specs}
-        self.model_row = _model_rows(specs)
+        self.model_row = model_rows(specs)
         behaviours = np.array([spec.behaviour for spec in specs])
         self.serves_model = np.isin(behaviours, MODEL_BEHAVIOURS)  # answers with its own model
         self.is_copycat = behaviours == "copycat"
         self.is_flaky = behaviours == "flaky"
         self.obeys_halts = ~np.isin(behaviours, HALT_IGNORING_BEHAVIOURS)
         # Each miner's hotkey key pair, from its keyed stream (subnet.provenance).
-        self.signing_keys = [hotkey_signing_key(seed, spec.hotkey) for spec in specs]
+        self.signing_keys = [hotkey_secret_key(seed, spec.hotkey) for spec in specs]
         self.sign_replies = True  # off only to measure what signing costs (benchmarks)
         self.serving: ServingState | None = None  # the nodes' HALT views, once a council is
         #                                              staged (subnetsim.staging)
@@ -166,15 +140,16 @@ class MinerPool:
         service[present[verdict != ADMITTED]] = SERVICE_SECONDS
         admitted = present[verdict == ADMITTED]
         answers = self._answers(keys[admitted], query.payload, block)
-        signatures: list[Any] = [None] * count
-        for index, (payload, seconds) in zip(admitted.tolist(), answers, strict=True):
+        signers: list[tuple[int, str, bytes]] = []  # (index, hotkey, secret key) per answer
+        for index, key, (payload, seconds) in zip(admitted.tolist(), keys[admitted].tolist(),
+                                                  answers, strict=True):
             payloads[index], service[index] = payload, seconds
-            if payload is not None and self.sign_replies:
-                key = int(keys[index])
-                signatures[index] = sign_reply(self.signing_keys[key], self.specs[key].hotkey,
-                                               query.query_id, block, payload)
+            if payload is not None:
+                signers.append((index, self.specs[key].hotkey, self.signing_keys[key]))
+        signatures = (sign_batch(count, signers, query.query_id, block, payloads)
+                      if self.sign_replies else ())
         return ServerReply(status=status, service_seconds=service, payloads=tuple(payloads),
-                           signatures=tuple(signatures) if self.sign_replies else ())
+                           signatures=signatures)
 
     def _halted(self, uids: np.ndarray, keys: np.ndarray) -> np.ndarray:
         """(k,) which of these miners have verified a serving HALT by now and obey it."""
@@ -399,18 +374,6 @@ class MinerPool:
             self.train_streams[key].bit_generator.state = stream_state
         for name in ("joined", "next_join", "next_train", "stats"):
             setattr(self, name, state[name].copy())
-
-
-def _model_rows(specs: list[MinerSpec]) -> np.ndarray:
-    """Model row of each miner: its own, except that sybils of one operator (or one group, when
-    no operator is named) all use the first one's model."""
-    rows = np.arange(len(specs))
-    first: dict[str, int] = {}
-    for spec in specs:
-        if spec.behaviour == "sybil":
-            owner = spec.options.operator or f"group {spec.group}"
-            rows[spec.key] = first.setdefault(owner, spec.key)
-    return rows
 
 
 def _pad_steps(values: torch.Tensor, steps: int, longest: int, batch: int) -> torch.Tensor:

@@ -7,10 +7,18 @@ with a deadline, scores the replies and folds the rewards into its EMA; a *weigh
 ``weights_rate_limit + 1`` blocks) turns its behaviour's preference into weights and submits
 them, committing and revealing when commit-reveal is on. Every round ends before the next block
 (deadline <= 5 s from mid-block), so a checkpoint never splits one.
+
+A round's replies are scored once their signatures are checked. The checks run on the signing
+worker (``subnet.provenance.verify_batch``), so a round is kept (``_Round``, with everything
+it needs from the moment its replies arrived) and scored the next time anything depends on the
+scores: this validator's next round or weight step, or anyone reading ``scores``, ``stats`` or
+``state()``. Scoring later from the same inputs gives the same scores, so the run is the same
+as if each round were scored on arrival.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Generator
 from typing import Any
 
@@ -18,10 +26,11 @@ import numpy as np
 import simpy
 
 from subnetsim.subnet.chain import BLOCK_SECONDS, Chain
-from subnetsim.subnet.provenance import hotkey_public_key, output_digest, query_id, verify_reply
+from subnetsim.subnet.provenance import hotkey_public_key, output_digest, query_id, verify_batch
 from subnetsim.subnet.rng import numpy_stream
 from subnetsim.subnet.scenario import ValidationConfig, ValidatorOptions
 from subnetsim.subnet.serving import ServingNetwork
+from subnetsim.subnet.signing_worker import Job
 from subnetsim.subnet.transport.sim import (
     HALTED,
     OK,
@@ -53,6 +62,20 @@ STAT_NAMES = ("rounds", *STATUS_NAMES, "invalid", "unsigned", "duplicate", "weig
               "halted_rounds")
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _Round:
+    """A query round whose replies are in, waiting for its signature checks to be scored."""
+
+    targets: np.ndarray  # (k,) uids queried
+    status: np.ndarray  # (k,) what came back
+    payloads: tuple[Any, ...]
+    losses: np.ndarray  # (k,) before the signature checks
+    baseline: float  # the batch's know-nothing loss
+    seniority: np.ndarray | None  # (k,) for dedupe, as the ledger stood on arrival
+    checked: list[int]  # indices whose signatures are being checked
+    verdicts: Job[list[bool]] | None  # one per checked index
+
+
 class Validator:
     """One validator agent (see the module docstring)."""
 
@@ -73,15 +96,33 @@ class Validator:
         self.input_stream = numpy_stream(seed, "validator.inputs", uid)
         self.salt_stream = numpy_stream(seed, "validator.salt", uid)
         self.submitter = WeightSubmitter(hotkey=hotkey)
-        self.scores = np.zeros(capacity)  # (n,) EMA of rewards per uid
+        self._scores = np.zeros(capacity)  # (n,) EMA of rewards per uid
         self.registered_at = np.zeros(capacity, dtype=np.int64)  # whose score it is
         self.answered_halted = np.zeros(capacity, dtype=bool)  # last answer was "halted"
         self.next_query = 1 + uid % validation.query_interval
         self.next_weights = 1 + uid % 10
-        self.stats = dict.fromkeys(STAT_NAMES, 0)
+        self._stats = dict.fromkeys(STAT_NAMES, 0)
+        self._unscored: list[_Round] = []  # rounds in, signatures still being checked
         self.seed = seed  # hotkeys' public keys are the run's (subnet.provenance)
         self.require_signatures = True  # off only to measure what verifying costs (benchmarks)
         self.serving: ServingNetwork | None = None  # this node's HALT view, once staged
+
+    @property
+    def scores(self) -> np.ndarray:
+        """(n,) EMA of rewards per uid, every round in scored."""
+        self._score_rounds()
+        return self._scores
+
+    @scores.setter
+    def scores(self, value: np.ndarray) -> None:
+        self._score_rounds()
+        self._scores = value
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters (``STAT_NAMES``), every round in counted."""
+        self._score_rounds()
+        return self._stats
 
     @property
     def queries(self) -> bool:
@@ -99,7 +140,7 @@ class Validator:
                 self.next_query = block + (1 if self._chasing(env.now) else
                                            self.config.query_interval)
                 if halted:
-                    self.stats["halted_rounds"] += 1
+                    self._stats["halted_rounds"] += 1
                 else:
                     yield from self._query_round(chain)
             if block >= self.next_weights:
@@ -122,6 +163,7 @@ class Validator:
 
     def _query_round(self, chain: Chain) -> Generator[simpy.Event, Any, None]:
         ledger = chain.ledger
+        self._score_rounds()
         self._forget_replaced(ledger.block_at_registration)
         candidates = query_candidates(self._servable(ledger), self.uid)
         if self._chasing(chain.env.now):
@@ -138,34 +180,54 @@ class Validator:
         sent_at, chain_halted = chain.env.now, chain.ledger.is_halted("serving")
         responses = yield self.network.request(query, self.uid)
         losses = reply_losses(responses.payloads, truth, task, self.config.max_reply_bytes)
-        if self.require_signatures:
-            self._drop_unsigned(query, responses, losses, ledger.hotkeys)
+        checked = np.flatnonzero(np.isfinite(losses)).tolist() if self.require_signatures else []
+        verdicts = (self._check_signatures(query, responses, checked, ledger.hotkeys)
+                    if self.require_signatures else None)
         if self.serving is not None:
             self._witness(sent_at, chain_halted, query, responses)
             self.answered_halted[targets] = responses.status == HALTED
-        rewards = rewards_from_losses(losses, task.batch_baseline(truth))
-        if self.config.dedupe:
-            seniority = ledger.block_at_registration[targets] * len(ledger.hotkeys) + targets
-            duplicate = duplicate_replies(responses.payloads, seniority)
-            rewards[duplicate] = 0.0
-            self.stats["duplicate"] += int(duplicate.sum())
-        self.scores[targets] = ema(self.scores[targets], rewards, self.config.ema_alpha)
-        self._tally(responses.status, losses)
+        seniority = (ledger.block_at_registration[targets] * len(ledger.hotkeys) + targets
+                     if self.config.dedupe else None)
+        self._unscored.append(_Round(
+            targets=targets, status=responses.status, payloads=responses.payloads,
+            losses=losses, baseline=task.batch_baseline(truth), seniority=seniority,
+            checked=checked, verdicts=verdicts))
 
-    def _drop_unsigned(self, query: Query, responses: Responses, losses: np.ndarray,
-                       hotkeys: list[str | None]) -> None:
-        """A scorable reply without a valid signature by the target's hotkey over this query,
-        this block and this very output scores 0 (its loss becomes inf)."""
-        signatures = responses.signatures
-        for index in np.flatnonzero(np.isfinite(losses)).tolist():
-            signed = signatures[index] if index < len(signatures) else None
+    def _check_signatures(self, query: Query, responses: Responses, checked: list[int],
+                          hotkeys: list[str | None]) -> Job[list[bool]]:
+        """Start checking that each scorable reply carries a valid signature by its target's
+        hotkey over this query, this block and this very output (in the signing worker)."""
+        checks = []
+        for index in checked:
             hotkey = hotkeys[int(responses.targets[index])]
-            if (signed is None or hotkey is None or signed.hotkey != hotkey
-                    or not verify_reply(hotkey_public_key(self.seed, hotkey), signed,
-                                        query=query.query_id, block=query.block,
-                                        payload=responses.payloads[index])):
-                losses[index] = np.inf
-                self.stats["unsigned"] += 1
+            public_key = hotkey_public_key(self.seed, hotkey) if hotkey is not None else b""
+            checks.append((index, hotkey or "", public_key,
+                           output_digest(responses.payloads[index])))
+        return verify_batch(checks, responses.signatures, query=query.query_id,
+                            block=query.block)
+
+    def _score_rounds(self) -> None:
+        """Score the rounds in, oldest first, each once its signatures are checked."""
+        while self._unscored:
+            self._score(self._unscored.pop(0))
+
+    def _score(self, done: _Round) -> None:
+        """A reply without a valid signature scores 0 (its loss becomes inf); the rest earn
+        their improvement over the baseline, folded into the EMA."""
+        losses = done.losses
+        if done.verdicts is not None:
+            for index, valid in zip(done.checked, done.verdicts.result(), strict=True):
+                if not valid:
+                    losses[index] = np.inf
+                    self._stats["unsigned"] += 1
+        rewards = rewards_from_losses(losses, done.baseline)
+        if done.seniority is not None:
+            duplicate = duplicate_replies(done.payloads, done.seniority)
+            rewards[duplicate] = 0.0
+            self._stats["duplicate"] += int(duplicate.sum())
+        self._scores[done.targets] = ema(self._scores[done.targets], rewards,
+                                         self.config.ema_alpha)
+        self._tally(done.status, losses)
 
     def _witness(self, sent_at: float, chain_halted: bool, query: Query,
                  responses: Responses) -> None:
@@ -186,20 +248,21 @@ class Validator:
     def _forget_replaced(self, block_at_registration: np.ndarray) -> None:
         """A uid that was re-registered holds a new miner: its old score is not its own."""
         replaced = block_at_registration != self.registered_at
-        self.scores[replaced] = 0.0
+        self._scores[replaced] = 0.0
         self.registered_at[replaced] = block_at_registration[replaced]
 
     def _tally(self, status: np.ndarray, losses: np.ndarray) -> None:
-        self.stats["rounds"] += 1
+        self._stats["rounds"] += 1
         counts = np.bincount(status, minlength=len(STATUS_NAMES)).tolist()
         for name, count in zip(STATUS_NAMES, counts, strict=False):
-            self.stats[name] += count
-        self.stats["invalid"] += int(np.count_nonzero((status == OK) & ~np.isfinite(losses)))
+            self._stats[name] += count
+        self._stats["invalid"] += int(np.count_nonzero((status == OK) & ~np.isfinite(losses)))
 
     # --- weights -----------------------------------------------------------------------------
 
     def _weight_step(self, chain: Chain) -> None:
         ledger = chain.ledger
+        self._score_rounds()
         self._forget_replaced(ledger.block_at_registration)
         eligible = ledger.registered.copy()
         eligible[self.uid] = False
@@ -208,14 +271,14 @@ class Validator:
             exponent=self.config.reward_exponent, max_weight=chain.hyper.max_weights_limit,
             min_weights=chain.hyper.min_allowed_weights)
         if uids:
-            self.stats["weight_steps"] += 1
+            self._stats["weight_steps"] += 1
             self.submitter.submit(chain, uids, weights, self.salt_stream)
 
     def _preference(self, chain: Chain) -> np.ndarray:
         """Score per uid that this behaviour wants to turn into weights."""
         ledger = chain.ledger
         if self.behaviour in QUERYING_BEHAVIOURS:
-            return self.scores
+            return self._scores
         if self.behaviour == "lazy":
             return self._servable(ledger).astype(np.float64)
         if self.behaviour == "weight_copier":
@@ -226,7 +289,7 @@ class Validator:
     def _copied(self, chain: Chain) -> np.ndarray:
         if self.options.copy_source == "consensus":
             last = chain.last_epoch
-            return last.consensus.copy() if last is not None else np.zeros(len(self.scores))
+            return last.consensus.copy() if last is not None else np.zeros(len(self._scores))
         ledger = chain.ledger
         sources = ledger.validator_permit & ledger.registered
         sources[self.uid] = False
@@ -235,14 +298,15 @@ class Validator:
     # --- checkpoints -------------------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
-        """Everything that changes during a run (for checkpoints)."""
+        """Everything that changes during a run (for checkpoints); every round in scored."""
+        self._score_rounds()
         return {
             "streams": [s.bit_generator.state for s in
                         (self.sample_stream, self.input_stream, self.salt_stream)],
-            "scores": self.scores.copy(), "registered_at": self.registered_at.copy(),
+            "scores": self._scores.copy(), "registered_at": self.registered_at.copy(),
             "answered_halted": self.answered_halted.copy(),
             "next_query": self.next_query, "next_weights": self.next_weights,
-            "pending": list(self.submitter.pending), "stats": dict(self.stats),
+            "pending": list(self.submitter.pending), "stats": dict(self._stats),
             "sealed_epoch": self.submitter.sealed_epoch,
         }
 
@@ -251,10 +315,11 @@ class Validator:
         streams = (self.sample_stream, self.input_stream, self.salt_stream)
         for stream, stream_state in zip(streams, state["streams"], strict=True):
             stream.bit_generator.state = stream_state
-        self.scores = state["scores"].copy()
+        self._unscored.clear()
+        self._scores = state["scores"].copy()
         self.registered_at = state["registered_at"].copy()
         self.answered_halted = state["answered_halted"].copy()
         self.next_query, self.next_weights = state["next_query"], state["next_weights"]
         self.submitter.pending = list(state["pending"])
         self.submitter.sealed_epoch = state.get("sealed_epoch", -1)
-        self.stats = dict(state["stats"])
+        self._stats = dict(state["stats"])

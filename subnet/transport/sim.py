@@ -14,11 +14,13 @@ One event per query, not per target: a round to 32 miners costs one SimPy timeou
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
 import simpy
 
+from subnetsim.subnet.provenance import SignedBatch
 from subnetsim.subnet.rng import numpy_stream
 from subnetsim.subnet.scenario import NetworkConfig
 
@@ -70,13 +72,13 @@ class ServerReply:
         service_seconds: (k,) time each target takes to answer (inf: never answers).
         payloads: k reply bodies (None where there is none). Not validated: callers do that.
         signatures: k signed replies (``subnet.provenance.SignedReply``) or None; empty when
-            the server signs nothing.
+            the server signs nothing. A ``provenance.SignedBatch`` while still being signed.
     """
 
     status: np.ndarray
     service_seconds: np.ndarray
     payloads: tuple[Any, ...]
-    signatures: tuple[Any, ...] = ()
+    signatures: Sequence[Any] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -87,7 +89,7 @@ class Responses:
     status: np.ndarray  # (k,) int8 status codes
     seconds: np.ndarray  # (k,) seconds after sending (inf when nothing arrived)
     payloads: tuple[Any, ...]  # k bodies; None unless status is OK
-    signatures: tuple[Any, ...] = ()  # k signed replies or None (empty: nothing signed)
+    signatures: Sequence[Any] = ()  # k signed replies or None (empty: nothing signed)
 
     def count(self, status: int) -> int:
         """How many targets ended with ``status``."""
@@ -100,6 +102,15 @@ class Server(Protocol):
     def handle(self, query: Query) -> ServerReply:
         """Answer ``query`` for each of its targets."""
         ...
+
+
+def _delivered(signatures: Sequence[Any], delivered: np.ndarray) -> Sequence[Any]:
+    """The signed replies that arrived (None for the others); a batch still being signed
+    stays one (nobody waits for the signing worker here)."""
+    if isinstance(signatures, SignedBatch):
+        return signatures.only(delivered.tolist())
+    return tuple(signed if arrived else None for signed, arrived in
+                 zip(signatures, delivered.tolist(), strict=False))
 
 
 class SimNetwork:
@@ -135,8 +146,7 @@ class SimNetwork:
         seconds = np.where(delivered, arrival, np.inf)
         payloads = tuple(body if code == OK else None
                          for body, code in zip(reply.payloads, status.tolist(), strict=True))
-        signatures = tuple(signed if code == OK else None for signed, code in
-                           zip(reply.signatures, status.tolist(), strict=False))
+        signatures = _delivered(reply.signatures, status == OK)
         waited = query.deadline if (~delivered).any() else float(seconds.max(initial=0.0))
         responses = Responses(targets=targets, status=status, seconds=seconds, payloads=payloads,
                               signatures=signatures)
