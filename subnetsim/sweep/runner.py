@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import ctypes
 import dataclasses
 import itertools
 import multiprocessing
 import os
+import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -46,6 +49,7 @@ __all__ = ["EXECUTORS", "SerialExecutor", "SweepOutcome", "SweepProgress", "open
 
 EXECUTORS = ("serial", "process", "dask")
 Task = RunTask | ReplayTask
+PR_SET_PDEATHSIG = 1  # prctl(2) option: the signal a process gets when its parent ends
 SCHEDULER_TIMEOUT_S = 10  # how long to try reaching a Dask scheduler before saying so
 
 
@@ -136,13 +140,30 @@ def open_executor(kind: str = "process", workers: int | None = None,
 
 def _exit_with_parent(parent: int) -> None:
     """Worker initializer: end the worker when the sweep's process is gone (even SIGKILLed,
-    which runs no clean-up of its own), instead of leaving it computing for nobody."""
+    which runs no clean-up of its own), instead of leaving it computing for nobody.
+
+    On Linux the kernel does it the moment the parent ends (PR_SET_PDEATHSIG); the watching
+    thread is the portable fallback, and it can lag by seconds on a loaded machine."""
+    _kernel_kills_us_with_parent()
+    if os.getppid() != parent:  # the parent ended before the kernel was told
+        os._exit(1)
+
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(0.5)
         os._exit(1)
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _kernel_kills_us_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent thread ends (prctl(2),
+    PR_SET_PDEATHSIG); elsewhere, or if libc will not say, do nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def _stop_workers(pool: concurrent.futures.ProcessPoolExecutor) -> None:
