@@ -359,7 +359,7 @@ def injection_weights(pools: PoolArrays, tao: np.ndarray,
             _decimals(weights[live], exact, weights=True), _decimals(alpha[live], exact),
             _decimals(tao[live], exact))
     new = np.asarray(new, dtype=float)
-    inside = (balancer.MIN_WEIGHT <= new) & (new <= 1 - balancer.MIN_WEIGHT)
+    inside = (new >= balancer.MIN_WEIGHT) & (new <= 1 - balancer.MIN_WEIGHT)
     weights[live[inside]] = new[inside]
     injected[live[~inside]] = False
     return weights, injected
