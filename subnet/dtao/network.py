@@ -26,7 +26,7 @@ from subnetsim.subnet.dtao.coinbase import AlphaSplit
 from subnetsim.subnet.dtao.economy import Economy, SubnetEconomy
 from subnetsim.subnet.dtao.invariants import check_invariants
 from subnetsim.subnet.dtao.pool import swap_alpha_for_tao
-from subnetsim.subnet.dtao.state_root import network_state_root
+from subnetsim.subnet.dtao.state_root import StakeDigests, network_state_root
 from subnetsim.subnet.emission import PendingEmission
 from subnetsim.subnet.errors import ExtrinsicError
 from subnetsim.subnet.ledger import Ledger
@@ -84,6 +84,7 @@ class Network(BlockProducer):
         self.head_hash = head_hash
         self._splits: dict[int, AlphaSplit] = {}
         self._mempool: list[tuple[NetworkCall, simpy.Event]] = []
+        self._stake_digests = StakeDigests()
         for netuid, chain in self.chains.items():
             self._attach(netuid, chain)
 
@@ -317,7 +318,7 @@ class Network(BlockProducer):
         return self._state_root(full=True)
 
     def _state_root(self, full: bool) -> str:
-        return network_state_root(self.economy, self.chains.values(), full)
+        return network_state_root(self.economy, self.chains, full, self._stake_digests)
 
 
 def _epoch_digest(record: EpochRecord) -> str:

@@ -15,7 +15,6 @@ their dicts' order, which is the order they were first written in: deterministic
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -24,17 +23,37 @@ from subnetsim.subnet.chain import Chain
 from subnetsim.subnet.dtao.economy import Economy
 from subnetsim.subnet.records import digest
 
-__all__ = ["network_state_root"]
+__all__ = ["StakeDigests", "network_state_root"]
 
 
-def network_state_root(economy: Economy, chains: Iterable[Chain], full: bool) -> str:
-    """The state root of a network block (``full``: with every subnet's full ledger root)."""
+def network_state_root(economy: Economy, chains: dict[int, Chain], full: bool,
+                       stake_digests: StakeDigests | None = None) -> str:
+    """The state root of a network block (``full``: with every subnet's full ledger root).
+    ``stake_digests`` keeps each subnet's stake digest between blocks (a network passes its
+    own; stakes change only at epochs and stake calls)."""
     parts = [_economy_bytes(economy)]
     if full:
-        parts += [chain.ledger.state_root() for chain in chains]
+        parts += [chain.ledger.state_root() for chain in chains.values()]
     else:
-        parts.append(_light_roots(chains))
+        parts.append(_light_roots(chains, stake_digests or StakeDigests()))
     return digest("network", *parts)
+
+
+class StakeDigests:
+    """Each subnet's stake digest, recomputed only when its stake bytes differ from the bytes
+    it was taken of (a byte comparison: nothing is trusted that was not compared)."""
+
+    def __init__(self) -> None:
+        self._taken: dict[int, tuple[bytes, bytes]] = {}
+
+    def of(self, key: int, stake: np.ndarray) -> bytes:
+        data = stake.tobytes()
+        taken = self._taken.get(key)
+        if taken is not None and taken[0] == data:
+            return taken[1]
+        value = hashlib.blake2b(data, digest_size=32).digest()
+        self._taken[key] = (data, value)
+        return value
 
 
 def _economy_bytes(economy: Economy) -> bytes:
@@ -64,12 +83,11 @@ def _amounts(rows: list[tuple[Any, ...]], exact: bool) -> bytes:
     return np.array(rows, dtype=float).tobytes()
 
 
-def _light_roots(chains: Iterable[Chain]) -> bytes:
-    """Each subnet's per-block fingerprint: its stakes, pending pools and epoch count."""
-    hasher = hashlib.blake2b(digest_size=32)
-    for chain in chains:
-        ledger, pending = chain.ledger, chain.pending
-        hasher.update(np.ascontiguousarray(ledger.stake).data)  # its bytes, without a copy
-        hasher.update(np.array([pending.owner, pending.miners, pending.validators,
-                                ledger.epoch_index], dtype=float).tobytes())
-    return hasher.digest()
+def _light_roots(chains: dict[int, Chain], stake_digests: StakeDigests) -> bytes:
+    """Every subnet's per-block fingerprint: its stakes (digest), pending pools and epoch
+    count."""
+    books = np.array([(chain.pending.owner, chain.pending.miners, chain.pending.validators,
+                       chain.ledger.epoch_index) for chain in chains.values()], dtype=float)
+    stakes = b"".join(stake_digests.of(netuid, chain.ledger.stake)
+                      for netuid, chain in chains.items())
+    return stakes + books.tobytes()
