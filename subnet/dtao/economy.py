@@ -191,7 +191,7 @@ class Economy:
         pools.tao = np.where(injected, pools.tao + tao_in, pools.tao)
         pools.alpha = np.where(injected, pools.alpha + alpha_in, pools.alpha)
         zero = 0 if exact else 0.0
-        bought_alpha = np.where(bought, bought_alpha, zero)
+        bought_alpha = _column(np.where(bought, bought_alpha, zero), exact)
         spent = np.where(bought, excess, zero) + np.where(injected, tao_in, zero)
         # rp again after this block's injection and mint, for the split
         minted_out = alpha_out + bought_alpha + alpha_emission
@@ -199,39 +199,41 @@ class Economy:
         cuts = np.array([params.subnet_owner_cut if s.owner_cut_enabled else 0.0
                          for s in subnets])
         split = coinbase.split_alpha_out(alpha_emission, cuts, rp_after, root_sell, exact=exact)
-        parts = [_column(part, exact).tolist() for part in
-                 (split.owner, split.server, split.validator, split.root, split.recycled)]
-        columns = zip(subnets, pools.pools(), weights.tolist(), rp.tolist(),
-                      _column(tao_emission, exact).tolist(),
-                      tao_in.tolist(), alpha_in.tolist(), excess.tolist(), injected.tolist(),
-                      bought.tolist(), bought_alpha.tolist(), spent.tolist(),
-                      alpha_emission.tolist(), *parts, strict=True)
-        credit, splits = emission, {}
+        split = coinbase.AlphaSplit(**{name: _column(getattr(split, name), exact)
+                                       for name in _SPLIT_PARTS})
+        # The subnets' new state, column by column, in the order the chain adds it up.
+        new_out = minted_out - split.recycled
+        protocol_alpha = _column([s.protocol_alpha for s in subnets], exact) + bought_alpha
+        minted = (_column([s.alpha_minted for s in subnets], exact)
+                  + np.where(injected, alpha_in, zero) + alpha_emission)
+        pending_root = _column([s.pending_root for s in subnets], exact) + split.root
+        recycled = _column([s.alpha_recycled for s in subnets], exact) + split.recycled
+        protocol_flow = np.array([s.protocol_flow for s in subnets]) + spent
+        parts = [getattr(split, name).tolist() for name in _SPLIT_PARTS]
+        columns = zip(
+            subnets, pools.pools(), weights.tolist(), rp.tolist(),
+            _column(tao_emission, exact).tolist(), np.where(injected, tao_in, 0.0).tolist(),
+            np.where(injected, alpha_in, 0.0).tolist(), np.where(bought, excess, 0.0).tolist(),
+            injected.tolist(), alpha_emission.tolist(), new_out.tolist(),
+            protocol_alpha.tolist(), minted.tolist(), pending_root.tolist(), recycled.tolist(),
+            protocol_flow.tolist(), zip(*parts), strict=True)
+        splits = {}
         for (subnet, pool, weight, root_prop, tao_emitted, tao_added, alpha_added, chain_buy,
-             took_injection, bought_some, alpha_bought, tao_spent, alpha_minted, owner, server,
-             validator, root, recycled) in columns:
-            flow = BlockFlow(share=weight, tao_emission=tao_emitted, root_proportion=root_prop,
-                             moving_price=subnet.moving_price, miner_burned=subnet.miner_burned,
-                             emission_enabled=subnet.emission_enabled, injected=took_injection,
-                             alpha_out=alpha_minted)
-            if bought_some:
-                subnet.alpha_out += alpha_bought
-                subnet.protocol_alpha += alpha_bought
-                flow.excess_tao = chain_buy
-            if took_injection:
-                subnet.alpha_minted += alpha_added
-                flow.tao_in, flow.alpha_in = tao_added, alpha_added
-            subnet.protocol_flow += tao_spent
-            subnet.pool, subnet.flow = pool, flow
-            credit -= tao_spent
-            subnet.alpha_out += alpha_minted
-            subnet.alpha_minted += alpha_minted
-            subnet.pending_root += root
-            if recycled:
-                subnet.alpha_out -= recycled
-                subnet.alpha_recycled += recycled
+             took_injection, alpha_out_minted, subnet.alpha_out, subnet.protocol_alpha,
+             subnet.alpha_minted, subnet.pending_root, subnet.alpha_recycled,
+             subnet.protocol_flow, (owner, server, validator, root, root_recycled)) in columns:
+            subnet.pool = pool
+            subnet.flow = BlockFlow(
+                share=weight, tao_emission=tao_emitted, root_proportion=root_prop,
+                moving_price=subnet.moving_price, miner_burned=subnet.miner_burned,
+                emission_enabled=subnet.emission_enabled, injected=took_injection,
+                alpha_out=alpha_out_minted, tao_in=tao_added, alpha_in=alpha_added,
+                excess_tao=chain_buy)
             splits[subnet.netuid] = AlphaSplit(owner=owner, server=server, validator=validator,
-                                               root=root, recycled=recycled)
+                                               root=root, recycled=root_recycled)
+        credit = emission
+        for tao_spent in spent.tolist():  # one by one, in netuid order, as the chain does
+            credit -= tao_spent
         self._recycle(credit)
         return splits
 
@@ -310,6 +312,9 @@ class Economy:
                                              strict=True):
             subnet.ema_flow, subnet.protocol_ema_flow = ema, protocol_ema
             subnet.tao_flow = subnet.protocol_flow = 0.0
+
+
+_SPLIT_PARTS = ("owner", "server", "validator", "root", "recycled")
 
 
 def _column(values: Any, exact: bool) -> np.ndarray:
