@@ -216,7 +216,7 @@ class Economy:
             np.where(injected, alpha_in, 0.0).tolist(), np.where(bought, excess, 0.0).tolist(),
             injected.tolist(), alpha_emission.tolist(), new_out.tolist(),
             protocol_alpha.tolist(), minted.tolist(), pending_root.tolist(), recycled.tolist(),
-            protocol_flow.tolist(), zip(*parts), strict=True)
+            protocol_flow.tolist(), zip(*parts, strict=True), strict=True)
         splits = {}
         for (subnet, pool, weight, root_prop, tao_emitted, tao_added, alpha_added, chain_buy,
              took_injection, alpha_out_minted, subnet.alpha_out, subnet.protocol_alpha,
