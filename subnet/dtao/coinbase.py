@@ -19,7 +19,7 @@ arrays compute bit for bit as Python floats do (amounts stay below 2^53 rao).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -38,16 +38,16 @@ class SubnetTerms:
     alpha_out: Any
 
 
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class AlphaSplit:
+class AlphaSplit(NamedTuple):
     """Where one subnet's alpha_out of a block goes: pending owner cut, miners (server),
-    validators, root dividends, and the root part recycled when root stakers may not sell."""
+    validators, root dividends, and the root part recycled when root stakers may not sell.
+    (A named tuple: the coinbase makes one per subnet per block, and a tuple is cheap.)"""
 
-    owner: float = 0.0
-    server: float = 0.0
-    validator: float = 0.0
-    root: float = 0.0
-    recycled: float = 0.0
+    owner: Any = 0.0
+    server: Any = 0.0
+    validator: Any = 0.0
+    root: Any = 0.0
+    recycled: Any = 0.0
 
 
 def _floor(values: Any, exact: bool) -> Any:

@@ -68,9 +68,8 @@ class Pool:
         return balancer.spot_price(self.alpha, self.tao, self.weight_quote)
 
     def with_reserves(self, tao: Any, alpha: Any) -> Pool:
-        """This pool with other reserves (a direct constructor call: swaps are hot)."""
-        return Pool(tao=tao, alpha=alpha, weight_quote=self.weight_quote, fee_rate=self.fee_rate,
-                    kind=self.kind, exact=self.exact)
+        """This pool with other reserves (swaps are hot: ``_new_pool``)."""
+        return _new_pool(tao, alpha, self.weight_quote, self.fee_rate, self.kind, self.exact)
 
     @property
     def min_reserve(self) -> float | int:
@@ -294,11 +293,28 @@ class PoolArrays:
 
     def pools(self) -> list[Pool]:
         """Every pool as a ``Pool``, in order."""
-        tao, alpha = self.tao.tolist(), self.alpha.tolist()
-        weights = self.weight_quote.tolist()
-        return [Pool(tao=tao[i], alpha=alpha[i], weight_quote=weights[i],
-                     fee_rate=self.fee_rate[i], kind=self.kind[i], exact=self.exact)
-                for i in range(len(weights))]
+        return list(map(_new_pool, self.tao.tolist(), self.alpha.tolist(),
+                        self.weight_quote.tolist(), self.fee_rate, self.kind,
+                        [self.exact] * len(self.kind)))
+
+
+_SET_TAO, _SET_ALPHA, _SET_WEIGHT, _SET_FEE, _SET_KIND, _SET_EXACT = (
+    getattr(Pool, f.name).__set__ for f in dataclasses.fields(Pool))
+
+
+def _new_pool(tao: Any, alpha: Any, weight_quote: float, fee_rate: int, kind: str,
+              exact: bool) -> Pool:
+    """``Pool(...)`` without the frozen dataclass's ``__init__`` (a third of the time: it sets
+    each slot through ``object.__setattr__``); swaps and the coinbase make new pools all the
+    time."""
+    pool = object.__new__(Pool)
+    _SET_TAO(pool, tao)
+    _SET_ALPHA(pool, alpha)
+    _SET_WEIGHT(pool, weight_quote)
+    _SET_FEE(pool, fee_rate)
+    _SET_KIND(pool, kind)
+    _SET_EXACT(pool, exact)
+    return pool
 
 
 def _column(values: list[Any], exact: bool) -> np.ndarray:
