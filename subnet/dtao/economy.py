@@ -33,7 +33,7 @@ from subnetsim.subnet.errors import ExtrinsicError
 __all__ = ["BlockFlow", "Economy", "SubnetEconomy"]
 
 
-@dataclasses.dataclass(kw_only=True)
+@dataclasses.dataclass(slots=True, kw_only=True)
 class BlockFlow:
     """Where one subnet's share of a block went (``DynamicInfo``'s per-block counters)."""
 
@@ -294,9 +294,8 @@ class Economy:
         if emitting:
             since_start = [block - (s.first_emission_block or 0) + 1 for s in emitting]
             prices = coinbase.moving_price(
-                [s.moving_price for s in emitting], spot_prices(PoolArrays.of(
-                    [s.pool for s in emitting])), params.subnet_moving_alpha, since_start,
-                params.ema_price_halving_blocks)
+                [s.moving_price for s in emitting], [s.pool.price for s in emitting],
+                params.subnet_moving_alpha, since_start, params.ema_price_halving_blocks)
             for subnet, price in zip(emitting, prices.tolist(), strict=True):
                 subnet.moving_price = price
         subnets = list(self.subnets.values())
