@@ -38,7 +38,7 @@ def spot_price(x: N, y: N, w2: N) -> N:
     arrays = isinstance(empty, np.ndarray)  # arrays: 0 where a pool has no alpha reserve
     if not arrays and empty:
         return x * 0
-    price = (1 - w2) / w2 * (y / (np.where(empty, 1, x) if arrays else x))
+    price: Any = (1 - w2) / w2 * (y / (np.where(empty, 1, x) if arrays else x))
     return np.where(empty, 0 * price, price) if arrays else price
 
 

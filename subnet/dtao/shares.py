@@ -9,6 +9,8 @@ the EMA of each subnet's net TAO stake flow, less the normalised protocol flow f
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 SHARE_RULES = ("price", "flow", "net_flow")
@@ -45,8 +47,8 @@ def price_shares(moving_prices: np.ndarray, miner_burned: np.ndarray,
     return enabled_filter(weighted, enabled)
 
 
-def update_flow_ema(ema: float, flow: float, factor: float = FLOW_EMA_FACTOR) -> float:
-    """EMAflow <- (1 - a) EMAflow + a F, once per block."""
+def update_flow_ema(ema: Any, flow: Any, factor: float = FLOW_EMA_FACTOR) -> Any:
+    """EMAflow <- (1 - a) EMAflow + a F, once per block (floats, or arrays: every subnet)."""
     return (1.0 - factor) * ema + factor * flow
 
 

@@ -31,7 +31,7 @@ def network_state_root(economy: Economy, chains: dict[int, Chain], full: bool,
     """The state root of a network block (``full``: with every subnet's full ledger root).
     ``stake_digests`` keeps each subnet's stake digest between blocks (a network passes its
     own; stakes change only at epochs and stake calls)."""
-    parts = [_economy_bytes(economy)]
+    parts: list[bytes | str] = [_economy_bytes(economy)]
     if full:
         parts += [chain.ledger.state_root() for chain in chains.values()]
     else:
