@@ -7,6 +7,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TORCH  := torch==2.13.0
 ARGS   ?=
+# The suite runs on this many xdist workers (CI has 2 cores); each test file stays on one worker.
+JOBS   ?= 2
 
 .PHONY: run test bench lint clean
 
@@ -26,7 +28,7 @@ run: $(STAMP)
 	$(BIN)/subnetsim tui $(ARGS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q $(ARGS)
+	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(ARGS)

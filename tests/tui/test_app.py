@@ -13,6 +13,7 @@ from subnetsim.tui.app import PANELS, DashboardApp
 from subnetsim.tui.widgets.confirm import ConfirmScreen
 from subnetsim.tui.widgets.help import HelpScreen
 from tests.tui.canned import StubDriver, canned_snapshot, pause_answer
+from tests.tui.waiting import wait_for
 
 SIZE = (120, 40)
 
@@ -134,7 +135,8 @@ async def test_governance_panel_shows_halt_council_and_drills() -> None:
     app = DashboardApp(driver)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("6")
-        assert "HALTED" in _text(app, "#halt-state") and "block 200" in _text(app, "#halt-state")
+        await wait_for(pilot, lambda: "HALTED" in _text(app, "#halt-state"))
+        assert "block 200" in _text(app, "#halt-state")
         assert app.query_one("#council-table", DataTable).row_count == 5
         assert app.query_one("#proposal-table", DataTable).get_row_at(0)[3] == "2/4"
         assert "PASSED" in _text(app, "#drill-report")
