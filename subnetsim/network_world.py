@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Generator
 from typing import Any
 
+import numpy as np
 import simpy
 
 from subnetsim.stakers import Staker, build_stakers
@@ -246,7 +247,10 @@ class NetworkWorld:
         """The network's full state at a block boundary (data only, ``state_codec``)."""
         data = {"block": self.network.block, "economy": self.network.economy,
                 "layout": [[n, *self.layout[n]] for n in sorted(self.subnets)],
-                "subnets": [self.subnets[n].state() for n in sorted(self.subnets)],
+                # Each subnet's state bytes as a uint8 array: it goes into the checkpoint's
+                # binary body as it is (bytes would be written as hex text into its JSON head).
+                "subnets": [np.frombuffer(self.subnets[n].state(), dtype=np.uint8)
+                            for n in sorted(self.subnets)],
                 "heads": [self.subnets[n].chain.head_hash for n in sorted(self.subnets)],
                 "stakers": [staker.state() for staker in self.stakers],
                 "next_registration": self.next_registration, "next_halt": self.next_halt}
@@ -296,7 +300,11 @@ class NetworkWorld:
 
 def decode_network_state(state: bytes) -> dict[str, Any]:
     """A network checkpoint's data (economy and each subnet world's state bytes)."""
-    return decode_state(state, NETWORK_CHECKPOINT_TYPES)
+    data = decode_state(state, NETWORK_CHECKPOINT_TYPES)
+    if isinstance(data, dict) and isinstance(data.get("subnets"), list):
+        data["subnets"] = [blob.tobytes() if isinstance(blob, np.ndarray) else blob
+                           for blob in data["subnets"]]
+    return data
 
 
 def registrant_coldkey(index: int) -> str:

@@ -4,7 +4,8 @@ balancer.rs``, spec 425).
 x = alpha reserve (base, weight w1 = 1 - w2), y = TAO reserve (quote, weight w2). The invariant
 x^w1 * y^w2 stays constant during a swap. Every function here is written once for any number
 type with ``+ - * / **`` (``float`` in float worlds, ``Decimal`` at high precision for the
-rao-exact pool, which floors results to rao as the chain's fixed point does).
+rao-exact pool, which floors results to rao as the chain's fixed point does), and for numpy
+arrays of either (the coinbase works on every subnet's pool at once).
 
 | quantity | formula |
 | --- | --- |
@@ -20,6 +21,8 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+import numpy as np
+
 N = TypeVar("N", float, Any)  # float, or decimal.Decimal for the exact pool
 
 MIN_WEIGHT = 0.01  # balancer.rs : MIN_WEIGHT (the comment says 0.1; the constant is 0.01)
@@ -31,9 +34,12 @@ __all__ = ["MIN_WEIGHT", "base_for_price", "base_needed_for_quote", "buy_output"
 
 def spot_price(x: N, y: N, w2: N) -> N:
     """TAO per alpha: (w1 / w2) * (y / x); 0 with no alpha reserve."""
-    if x == 0:
+    empty = x == 0
+    arrays = isinstance(empty, np.ndarray)  # arrays: 0 where a pool has no alpha reserve
+    if not arrays and empty:
         return x * 0
-    return (1 - w2) / w2 * (y / x)
+    price: Any = (1 - w2) / w2 * (y / (np.where(empty, 1, x) if arrays else x))
+    return np.where(empty, 0 * price, price) if arrays else price
 
 
 def exp_scaled(w2: N, reserve: N, delta: N, base_over_quote: bool) -> N:
@@ -42,7 +48,7 @@ def exp_scaled(w2: N, reserve: N, delta: N, base_over_quote: bool) -> N:
     The ratio is clamped to at most 1 as the chain's ``pow_ratio_scaled`` does."""
     w1 = 1 - w2
     ratio = reserve / (reserve + delta)
-    ratio = min(ratio, ratio * 0 + 1)
+    ratio = np.minimum(ratio, 1) if isinstance(ratio, np.ndarray) else min(ratio, ratio * 0 + 1)
     exponent = w1 / w2 if base_over_quote else w2 / w1
     return ratio ** exponent
 

@@ -13,22 +13,27 @@ every amount is integer rao and every conversion floors, as the chain's ``u64`` 
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
 import numpy as np
 
 from subnetsim.subnet.dtao import coinbase, lifecycle, shares
 from subnetsim.subnet.dtao.coinbase import AlphaSplit
-from subnetsim.subnet.dtao.halving import block_emission, block_emission_rao
+from subnetsim.subnet.dtao.halving import block_emission, block_emission_rao, block_emissions
 from subnetsim.subnet.dtao.params import NetworkParams
-from subnetsim.subnet.dtao.pool import Pool, reweighted, swap_tao_for_alpha
+from subnetsim.subnet.dtao.pool import (
+    Pool,
+    PoolArrays,
+    injection_weights,
+    protocol_buys,
+    spot_prices,
+)
 from subnetsim.subnet.errors import ExtrinsicError
 
 __all__ = ["BlockFlow", "Economy", "SubnetEconomy"]
 
 
-@dataclasses.dataclass(kw_only=True)
+@dataclasses.dataclass(slots=True, kw_only=True)
 class BlockFlow:
     """Where one subnet's share of a block went (``DynamicInfo``'s per-block counters)."""
 
@@ -151,100 +156,101 @@ class Economy:
             user = shares.net_flow_scores(user, np.array([s.protocol_ema_flow for s in subnets]))
         return shares.flow_shares(user, enabled)
 
-    def _amount(self, value: float) -> Any:
-        return math.floor(value) if self.exact else value
-
     def run_coinbase(self, block: int, emission: Any = None) -> dict[int, AlphaSplit]:
         """Mint and share one block's TAO; returns each emitting subnet's alpha_out split into
-        the pending buckets (owner, server, validator; root is kept here as pending_root)."""
+        the pending buckets (owner, server, validator; root is kept here as pending_root).
+
+        Every emitting subnet at once: the terms, the injections, the chain buys and the
+        splits are array operations over the subnets (``coinbase``, ``pool.PoolArrays``);
+        only the write-back to each subnet's state is a loop."""
         self.issuance_before_emission = self.issuance
         emission = self.block_emission() if emission is None else emission
         self.issuance += emission
         self.minted_tao += emission
         self.last_emission = emission
         netuids = self.emitting()
-        for subnet in self.subnets.values():  # a subnet outside S gets nothing this block
-            subnet.flow = BlockFlow(share=0.0)
-        weights = self.shares(netuids, block) if netuids else np.zeros(0)
-        root_sell = coinbase.root_sell_flag([self.subnets[n].moving_price for n in netuids])
-        tw, root_tao = self.params.tao_weight, self.root_tao
-        credit = emission
-        terms = {}
-        for netuid, weight in zip(netuids, weights, strict=True):
-            subnet = self.subnets[netuid]
-            alpha_emission = self._alpha_emission(subnet)
-            rp = coinbase.root_proportion(tw, root_tao, subnet.alpha_issuance)
-            tao_emission = self._amount(emission * float(weight))
-            terms[netuid] = coinbase.subnet_terms(tao_emission, subnet.pool.price,
-                                                  alpha_emission, rp, exact=self.exact)
-            subnet.flow = BlockFlow(share=float(weight), tao_emission=tao_emission,
-                                    root_proportion=rp, moving_price=subnet.moving_price,
-                                    miner_burned=subnet.miner_burned,
-                                    emission_enabled=subnet.emission_enabled)
-        for netuid in netuids:
-            credit -= self._inject(self.subnets[netuid], terms[netuid])
+        emitting = set(netuids)
+        for netuid, subnet in self.subnets.items():  # a subnet outside S gets nothing
+            if netuid not in emitting:
+                subnet.flow = BlockFlow(share=0.0)
+        if not netuids:
+            self._recycle(emission)
+            return {}
+        subnets = [self.subnets[n] for n in netuids]
+        exact, params = self.exact, self.params
+        weights = self.shares(netuids, block)
+        moving = [s.moving_price for s in subnets]
+        root_sell = coinbase.root_sell_flag(moving)
+        tw, root_tao = params.tao_weight, self.root_tao
+        pools = PoolArrays.of([s.pool for s in subnets])
+        alpha_out = _column([s.alpha_out for s in subnets], exact)
+        issuance = pools.alpha + alpha_out
+        alpha_emission = _column(block_emissions(issuance.tolist(), exact), exact)
+        rp = coinbase.root_proportion(tw, root_tao, issuance)
+        tao_emission = emission * weights
+        if exact:
+            tao_emission = np.floor(tao_emission)
+        terms = coinbase.subnet_terms(tao_emission, spot_prices(pools), alpha_emission, rp,
+                                      exact=exact)
+        tao_in, alpha_in = _column(terms.tao_in, exact), _column(terms.alpha_in, exact)
+        excess = _column(terms.excess_tao, exact)
+        pools.weight_quote, injected = injection_weights(pools, tao_in, alpha_in)
+        bought_alpha, bought = protocol_buys(pools, excess)
+        pools.tao = np.where(injected, pools.tao + tao_in, pools.tao)
+        pools.alpha = np.where(injected, pools.alpha + alpha_in, pools.alpha)
+        zero = 0 if exact else 0.0
+        bought_alpha = _column(np.where(bought, bought_alpha, zero), exact)
+        spent = np.where(bought, excess, zero) + np.where(injected, tao_in, zero)
+        # rp again after this block's injection and mint, for the split
+        minted_out = alpha_out + bought_alpha + alpha_emission
+        rp_after = coinbase.root_proportion(tw, root_tao, pools.alpha + minted_out)
+        cuts = np.array([params.subnet_owner_cut if s.owner_cut_enabled else 0.0
+                         for s in subnets])
+        split = coinbase.split_alpha_out(alpha_emission, cuts, rp_after, root_sell, exact=exact)
+        split = coinbase.AlphaSplit(**{name: _column(getattr(split, name), exact)
+                                       for name in _SPLIT_PARTS})
+        # The subnets' new state, column by column, in the order the chain adds it up.
+        new_out = minted_out - split.recycled
+        protocol_alpha = _column([s.protocol_alpha for s in subnets], exact) + bought_alpha
+        minted = (_column([s.alpha_minted for s in subnets], exact)
+                  + np.where(injected, alpha_in, zero) + alpha_emission)
+        pending_root = _column([s.pending_root for s in subnets], exact) + split.root
+        recycled = _column([s.alpha_recycled for s in subnets], exact) + split.recycled
+        protocol_flow = np.array([s.protocol_flow for s in subnets]) + spent
+        parts = [getattr(split, name).tolist() for name in _SPLIT_PARTS]
+        columns = zip(
+            subnets, pools.pools(), weights.tolist(), rp.tolist(),
+            _column(tao_emission, exact).tolist(), np.where(injected, tao_in, 0.0).tolist(),
+            np.where(injected, alpha_in, 0.0).tolist(), np.where(bought, excess, 0.0).tolist(),
+            injected.tolist(), alpha_emission.tolist(), new_out.tolist(),
+            protocol_alpha.tolist(), minted.tolist(), pending_root.tolist(), recycled.tolist(),
+            protocol_flow.tolist(), zip(*parts, strict=True), strict=True)
         splits = {}
-        for netuid in netuids:
-            splits[netuid] = self._mint_alpha_out(self.subnets[netuid], terms[netuid].alpha_out,
-                                                  root_tao, root_sell)
-        if credit:  # rounding or a refused injection: recycled, so issuance goes down
-            self.issuance -= credit
-            self.recycled_tao += credit
+        for (subnet, pool, weight, root_prop, tao_emitted, tao_added, alpha_added, chain_buy,
+             took_injection, alpha_out_minted, subnet.alpha_out, subnet.protocol_alpha,
+             subnet.alpha_minted, subnet.pending_root, subnet.alpha_recycled,
+             subnet.protocol_flow, (owner, server, validator, root, root_recycled)) in columns:
+            subnet.pool = pool
+            subnet.flow = BlockFlow(
+                share=weight, tao_emission=tao_emitted, root_proportion=root_prop,
+                moving_price=subnet.moving_price, miner_burned=subnet.miner_burned,
+                emission_enabled=subnet.emission_enabled, injected=took_injection,
+                alpha_out=alpha_out_minted, tao_in=tao_added, alpha_in=alpha_added,
+                excess_tao=chain_buy, split=AlphaSplit(
+                    owner=owner, server=server, validator=validator, root=root,
+                    recycled=root_recycled))
+            splits[subnet.netuid] = subnet.flow.split
+        credit = emission
+        for tao_spent in spent.tolist():  # one by one, in netuid order, as the chain does
+            credit -= tao_spent
+        self._recycle(credit)
         return splits
 
-    def _alpha_emission(self, subnet: SubnetEconomy) -> Any:
-        if self.exact:
-            return block_emission_rao(int(subnet.alpha_issuance))
-        return block_emission(subnet.alpha_issuance)
-
-    def _inject(self, subnet: SubnetEconomy, terms: coinbase.SubnetTerms) -> Any:
-        """Re-weight, chain-buy the excess (no fee), then add the injection; the TAO spent."""
-        pool = subnet.pool
-        tao_in, alpha_in = self._amount(terms.tao_in), self._amount(terms.alpha_in)
-        new_weights = reweighted(pool, tao_in, alpha_in)
-        spent = 0 if self.exact else 0.0
-        if new_weights is not None:
-            pool = new_weights
-        excess = self._amount(terms.excess_tao)
-        swap = None
-        if excess > 0:
-            try:
-                pool, swap = swap_tao_for_alpha(pool, excess, drop_fees=True)
-            except ExtrinsicError:  # an empty pool cannot sell: the excess is recycled
-                swap = None
-        if swap is not None:
-            subnet.alpha_out += swap.out
-            subnet.protocol_alpha += swap.out
-            subnet.flow.excess_tao = excess
-            spent += excess
-        if new_weights is not None:
-            pool = pool.with_reserves(pool.tao + tao_in, pool.alpha + alpha_in)
-            subnet.alpha_minted += alpha_in
-            spent += tao_in
-            subnet.flow.tao_in, subnet.flow.alpha_in = tao_in, alpha_in
-        subnet.flow.injected = new_weights is not None
-        subnet.protocol_flow += spent
-        subnet.pool = pool
-        return spent
-
-    def _mint_alpha_out(self, subnet: SubnetEconomy, alpha_out: Any, root_tao: Any,
-                        root_sell: bool) -> AlphaSplit:
-        subnet.alpha_out += alpha_out
-        subnet.alpha_minted += alpha_out
-        subnet.flow.alpha_out = alpha_out
-        rp = coinbase.root_proportion(self.params.tao_weight, root_tao, subnet.alpha_issuance)
-        cut = self.params.subnet_owner_cut if subnet.owner_cut_enabled else 0.0
-        split = coinbase.split_alpha_out(alpha_out, cut, rp, root_sell, exact=self.exact)
-        if self.exact:
-            split = dataclasses.replace(split, owner=int(split.owner), server=int(split.server),
-                                        validator=int(split.validator), root=int(split.root),
-                                        recycled=int(split.recycled))
-        subnet.flow.split = split
-        subnet.pending_root += split.root
-        if split.recycled:
-            subnet.alpha_out -= split.recycled
-            subnet.alpha_recycled += split.recycled
-        return split
+    def _recycle(self, credit: Any) -> None:
+        """Unspent credit (rounding, refused injections) is recycled: issuance goes down."""
+        if credit:
+            self.issuance -= credit
+            self.recycled_tao += credit
 
     def registration_cost(self, now: int) -> float:
         """TAO a subnet registration locks now (``get_network_lock_cost``)."""
@@ -293,16 +299,34 @@ class Economy:
     def update_moving_prices(self, block: int) -> None:
         """The EMA price of every emitting subnet, after the block used it; the flow EMAs."""
         params = self.params
-        for netuid in self.emitting():
-            subnet = self.subnets[netuid]
-            assert subnet.first_emission_block is not None  # emitting subnets have started
-            since_start = block - (subnet.first_emission_block - 1)
-            subnet.moving_price = coinbase.moving_price(
-                subnet.moving_price, subnet.pool.price, params.subnet_moving_alpha, since_start,
-                params.ema_price_halving_blocks)
-        for subnet in self.subnets.values():
-            subnet.ema_flow = shares.update_flow_ema(subnet.ema_flow, subnet.tao_flow,
-                                                     params.flow_ema_factor)
-            subnet.protocol_ema_flow = shares.update_flow_ema(
-                subnet.protocol_ema_flow, subnet.protocol_flow, params.flow_ema_factor)
+        emitting = [self.subnets[n] for n in self.emitting()]
+        if emitting:
+            since_start = [block - (s.first_emission_block or 0) + 1 for s in emitting]
+            prices = coinbase.moving_price(
+                [s.moving_price for s in emitting], [s.pool.price for s in emitting],
+                params.subnet_moving_alpha, since_start, params.ema_price_halving_blocks)
+            for subnet, price in zip(emitting, prices.tolist(), strict=True):
+                subnet.moving_price = price
+        subnets = list(self.subnets.values())
+        if not subnets:
+            return
+        user = shares.update_flow_ema(np.array([s.ema_flow for s in subnets]),
+                                      np.array([s.tao_flow for s in subnets]),
+                                      params.flow_ema_factor)
+        protocol = shares.update_flow_ema(np.array([s.protocol_ema_flow for s in subnets]),
+                                          np.array([s.protocol_flow for s in subnets]),
+                                          params.flow_ema_factor)
+        for subnet, ema, protocol_ema in zip(subnets, user.tolist(), protocol.tolist(),
+                                             strict=True):
+            subnet.ema_flow, subnet.protocol_ema_flow = ema, protocol_ema
             subnet.tao_flow = subnet.protocol_flow = 0.0
+
+
+_SPLIT_PARTS = ("owner", "server", "validator", "root", "recycled")
+
+
+def _column(values: Any, exact: bool) -> np.ndarray:
+    """Amounts as an array: float64, or Python ints (rao, floored) in an object array."""
+    if exact:
+        return np.array([int(v) for v in np.asarray(values).ravel().tolist()], dtype=object)
+    return np.asarray(values, dtype=float)

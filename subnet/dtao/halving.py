@@ -8,13 +8,14 @@ AlphaOut``): alpha has the same 21 M cap and its own halvings.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 RAO_PER_TAO = 1_000_000_000
 TOTAL_SUPPLY_RAO = 21_000_000 * RAO_PER_TAO
 DEFAULT_BLOCK_EMISSION_RAO = RAO_PER_TAO
 
 __all__ = ["DEFAULT_BLOCK_EMISSION_RAO", "RAO_PER_TAO", "TOTAL_SUPPLY_RAO", "block_emission",
-           "block_emission_rao", "halving_issuance"]
+           "block_emission_rao", "block_emissions", "halving_issuance"]
 
 
 def _halvings(issued: float, supply: float) -> int:
@@ -41,6 +42,18 @@ def block_emission(issuance: float) -> float:
     if issuance >= total:
         return 0.0
     return 1.0 / (1 << _halvings(issuance, total))
+
+
+def block_emissions(issuances: list[Any], exact: bool) -> list[Any]:
+    """``block_emission`` (``block_emission_rao`` when ``exact``) of many issuances, e.g. every
+    subnet's alpha. Below half the supply no halving has passed (2 (S - I) > S), so only the
+    issuances at or past it are worked out one by one."""
+    if exact:
+        return [DEFAULT_BLOCK_EMISSION_RAO if 2 * (TOTAL_SUPPLY_RAO - issued) > TOTAL_SUPPLY_RAO
+                else block_emission_rao(int(issued)) for issued in issuances]
+    total = TOTAL_SUPPLY_RAO / RAO_PER_TAO
+    return [1.0 if 2 * (total - issued) > total else block_emission(issued)
+            for issued in issuances]
 
 
 def halving_issuance(halvings: int) -> float:

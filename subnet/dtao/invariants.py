@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from subnetsim.subnet.dtao.economy import Economy
 from subnetsim.subnet.dtao.halving import halving_issuance
 
@@ -46,17 +48,46 @@ def check_invariants(economy: Economy, held: dict[int, Any]) -> list[str]:
     if _differs(issued, economy.issuance + economy.recycled_tao, issued, exact):
         problems.append(f"TAO: genesis + minted {issued!r} != issuance + recycled "
                         f"{economy.issuance + economy.recycled_tao!r}")
-    for netuid, subnet in sorted(economy.subnets.items()):
-        accounted = subnet.pool.alpha + subnet.alpha_out + subnet.alpha_recycled
-        if _differs(subnet.alpha_minted, accounted, subnet.alpha_minted, exact):
-            problems.append(f"alpha sn{netuid}: minted {subnet.alpha_minted!r} != in + out + "
-                            f"recycled {accounted!r}")
-        outstanding = held.get(netuid, 0) + subnet.pending_root + subnet.protocol_alpha
-        if _differs(subnet.alpha_out, outstanding, subnet.alpha_minted, exact):
-            problems.append(f"alpha sn{netuid}: AlphaOut {subnet.alpha_out!r} != held + pending "
-                            f"root + protocol {outstanding!r}")
+    problems += _alpha_problems(economy, held)
     problems += _share_problems(economy)
     problems += _halving_problems(economy)
+    return problems
+
+
+def _alpha_problems(economy: Economy, held: dict[int, Any]) -> list[str]:
+    """Alpha conservation of every subnet at once (columns over the subnets in netuid order;
+    object columns of integer rao in exact worlds, compared exactly)."""
+    exact = economy.exact
+    subnets = sorted(economy.subnets.items())
+    if not subnets:
+        return []
+
+    def column(values: list[Any]) -> np.ndarray:
+        return np.array(values, dtype=object if exact else float)
+
+    alpha_in = column([s.pool.alpha for _, s in subnets])
+    alpha_out = column([s.alpha_out for _, s in subnets])
+    minted = column([s.alpha_minted for _, s in subnets])
+    accounted = alpha_in + alpha_out + column([s.alpha_recycled for _, s in subnets])
+    outstanding = (column([held.get(n, 0) for n, _ in subnets])
+                   + column([s.pending_root for _, s in subnets])
+                   + column([s.protocol_alpha for _, s in subnets]))
+    if exact:
+        minted_off, out_off = minted != accounted, alpha_out != outstanding
+    else:
+        scale = RELATIVE * np.maximum(np.abs(minted), 1.0)
+        minted_off = np.abs(minted - accounted) > scale
+        out_off = np.abs(alpha_out - outstanding) > scale
+    problems = []
+    for index in np.flatnonzero(np.asarray(minted_off, dtype=bool)
+                                | np.asarray(out_off, dtype=bool)):
+        netuid = subnets[index][0]
+        if minted_off[index]:
+            problems.append(f"alpha sn{netuid}: minted {minted[index]!r} != in + out + "
+                            f"recycled {accounted[index]!r}")
+        if out_off[index]:
+            problems.append(f"alpha sn{netuid}: AlphaOut {alpha_out[index]!r} != held + pending "
+                            f"root + protocol {outstanding[index]!r}")
     return problems
 
 

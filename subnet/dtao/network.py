@@ -14,7 +14,6 @@ invariants are checked and the network block is sealed into its own hash chain.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +27,7 @@ from subnetsim.subnet.dtao.economy import Economy, SubnetEconomy
 from subnetsim.subnet.dtao.invariants import check_invariants
 from subnetsim.subnet.dtao.payout import dividend_parts
 from subnetsim.subnet.dtao.pool import swap_alpha_for_tao
+from subnetsim.subnet.dtao.state_root import StakeDigests, network_state_root
 from subnetsim.subnet.emission import PendingEmission
 from subnetsim.subnet.errors import ExtrinsicError
 from subnetsim.subnet.ledger import Ledger
@@ -86,6 +86,7 @@ class Network(BlockProducer):
         self._splits: dict[int, AlphaSplit] = {}
         self._root_parts: dict[int, np.ndarray] = {}  # this block's epochs' root parts
         self._mempool: list[tuple[NetworkCall, simpy.Event]] = []
+        self._stake_digests = StakeDigests()
         for netuid, chain in self.chains.items():
             self._attach(netuid, chain)
 
@@ -332,25 +333,7 @@ class Network(BlockProducer):
         return self._state_root(full=True)
 
     def _state_root(self, full: bool) -> str:
-        economy = self.economy
-        parts = [f"{n}:{s.pool.tao!r}:{s.pool.alpha!r}:{s.pool.weight_quote!r}:{s.alpha_out!r}:"
-                 f"{s.protocol_alpha!r}:{s.moving_price!r}:{s.pending_root!r}:"
-                 f"{s.miner_burned!r}:{s.first_emission_block!r}"
-                 for n, s in economy.subnets.items()]
-        parts.append(f"{economy.issuance!r}:{economy.recycled_tao!r}:{economy.burned_tao!r}:"
-                     f"{economy.emission_gate_bar!r}")
-        parts += [f"{c}|{h}:{v!r}" for (c, h), v in sorted(economy.root_stake.items())]
-        parts += [f"{c}:{v!r}" for c, v in sorted(economy.balances.items())]
-        parts += [chain.ledger.state_root() if full else _light_root(chain)
-                  for chain in self.chains.values()]
-        return digest("network", *parts)
-
-
-def _light_root(chain: Chain) -> str:
-    """A subnet's per-block fingerprint: its stakes, pending pools and epoch count."""
-    ledger, pending = chain.ledger, chain.pending
-    books = np.array([pending.owner, pending.miners, pending.validators, ledger.epoch_index])
-    return hashlib.blake2b(ledger.stake.tobytes() + books.tobytes(), digest_size=16).hexdigest()
+        return network_state_root(self.economy, self.chains, full, self._stake_digests)
 
 
 def _epoch_digest(record: EpochRecord) -> str:

@@ -18,6 +18,8 @@ keep about their share; those far below it lose most of theirs.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 SHARE_RULES = ("price", "flow", "net_flow", "price_gate")
@@ -96,8 +98,8 @@ def gated_price_shares(moving_prices: np.ndarray, miner_burned: np.ndarray,
     return enabled_filter(emission_gate(weighted, bar, exponent), enabled), bar
 
 
-def update_flow_ema(ema: float, flow: float, factor: float = FLOW_EMA_FACTOR) -> float:
-    """EMAflow <- (1 - a) EMAflow + a F, once per block."""
+def update_flow_ema(ema: Any, flow: Any, factor: float = FLOW_EMA_FACTOR) -> Any:
+    """EMAflow <- (1 - a) EMAflow + a F, once per block (floats, or arrays: every subnet)."""
     return (1.0 - factor) * ema + factor * flow
 
 

@@ -8,6 +8,7 @@ import math
 from decimal import Decimal, localcontext
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from subnetsim.subnet.dtao import balancer, staking
@@ -15,7 +16,9 @@ from subnetsim.subnet.dtao.economy import Economy, SubnetEconomy
 from subnetsim.subnet.dtao.params import NetworkParams
 from subnetsim.subnet.dtao.pool import (
     Pool,
+    PoolArrays,
     max_amount_add,
+    protocol_buys,
     reweighted,
     swap_alpha_for_tao,
     swap_tao_for_alpha,
@@ -121,6 +124,39 @@ def test_injection_keeps_the_price_t11(dy: int, dx: int) -> None:
 def test_an_injection_that_pushes_the_weight_out_of_range_is_refused() -> None:
     pool = Pool(tao=1e3, alpha=1e3)
     assert reweighted(pool, 1e6, 0.0) is None  # w2 would pass 0.99
+
+
+@pytest.mark.parametrize("exact", [False, True])
+def test_chain_buys_of_many_pools_are_each_pools_own_swap(exact: bool) -> None:
+    """The coinbase buys for every pool at once; each pool must end where its own fee-free
+    ``swap_tao_for_alpha`` leaves it: a plain buy, no spend, an input over 1000 x the reserve
+    and an alpha reserve under the floor (both refused), a buy that crosses the default limit
+    price (a partial fill), a skewed weight."""
+    unit = 10**9 if exact else 1.0
+    cases = [  # (TAO reserve, alpha reserve, w2, spend), in TAO / alpha
+        (1000.0, 1000.0, 0.5, 0.5), (1000.0, 1000.0, 0.5, 0.0), (0.001, 1000.0, 0.5, 2.0),
+        (10.0, 0.0001, 0.5, 0.1), (900_000.0, 1.0, 0.5, 1e6), (50.0, 2000.0, 0.9, 3.0)]
+
+    def amount(value: float) -> float | int:
+        return round(value * unit) if exact else value
+
+    pools = [Pool(tao=amount(t), alpha=amount(a), weight_quote=w, exact=exact)
+             for t, a, w, _ in cases]
+    spend = [amount(s) for *_, s in cases]
+    columns = PoolArrays.of(pools)
+    out, bought = protocol_buys(columns, np.array(spend, dtype=object if exact else float))
+    for index, (pool, gross) in enumerate(zip(pools, spend, strict=True)):
+        expected, alpha = pool, 0 * gross
+        if gross > 0:
+            try:
+                expected, swap = swap_tao_for_alpha(pool, gross, drop_fees=True)
+                alpha = swap.out
+            except ExtrinsicError:
+                pass
+        assert columns.pool(index) == expected, index
+        assert bool(bought[index]) == (expected is not pool), index
+        assert out[index] == alpha, index
+    assert bought.tolist() == [True, False, False, False, True, True]
 
 
 def test_input_over_1000x_the_reserve_is_refused_t12() -> None:
