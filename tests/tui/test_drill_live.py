@@ -14,17 +14,10 @@ from subnetsim.subnet.scenario import load_scenario
 from subnetsim.tui import messages
 from subnetsim.tui.app import DashboardApp
 from subnetsim.tui.driver import SPEEDS, SimulationDriver
+from tests.tui.waiting import wait_for
 
 DRILLS = Path(__file__).resolve().parents[2] / "scenarios" / "drills"
 SMALL = Path(__file__).resolve().parents[1] / "data" / "small.toml"
-
-
-async def _wait_for(pilot, check, seconds: float = 60.0) -> None:  # noqa: ANN001
-    for _ in range(int(seconds / 0.1)):
-        if check():
-            return
-        await pilot.pause(0.1)
-    raise AssertionError("timed out")
 
 
 async def test_the_cabal_drill_halts_live_at_the_block_the_drill_report_gives(tmp_path) -> None:
@@ -37,7 +30,7 @@ async def test_the_cabal_drill_halts_live_at_the_block_the_drill_report_gives(tm
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("6")
         halt = app.query_one("#halt-state", Static)
-        await _wait_for(pilot, lambda: app.latest is not None and app.latest.state == "paused")
+        await wait_for(pilot, lambda: app.latest is not None and app.latest.state == "paused")
         await pilot.pause(0.4)
         assert app.latest.block == expected and "paused so you can look" in app.latest.notice
         assert f"HALTED at block {expected}" in str(halt.render())
@@ -48,7 +41,7 @@ async def test_the_cabal_drill_halts_live_at_the_block_the_drill_report_gives(tm
         life = app.query_one("#lifecycle-table", DataTable)
         assert life.get_row_at(3)[:2] == ["applied", str(expected)]
         await pilot.press("space")  # runs on to the budget: the drill's verdict from this world
-        await _wait_for(pilot, lambda: app.latest.state == "finished")
+        await wait_for(pilot, lambda: app.latest.state == "finished")
         await pilot.pause(0.4)
         report = str(app.query_one("#drill-report", Static).render())
         assert f"PASSED (11 checks) · halt {expected} · resume 164" in report

@@ -11,17 +11,10 @@ from subnetsim.subnet.scenario import load_scenario
 from subnetsim.tui.app import DashboardApp
 from subnetsim.tui.driver import SPEEDS, SimulationDriver
 from subnetsim.tui.widgets.metagraph import COLUMNS
+from tests.tui.waiting import wait_for
 
 DRILL = Path(__file__).resolve().parents[1] / "data" / "serving_halt.toml"
 SERVING = COLUMNS.index("SERVING")
-
-
-async def _wait_for(pilot, check, seconds: float = 120.0) -> None:  # noqa: ANN001
-    for _ in range(int(seconds / 0.1)):
-        if check():
-            return
-        await pilot.pause(0.1)
-    raise AssertionError("timed out")
 
 
 def _serving_column(app: DashboardApp) -> dict[int, str]:
@@ -36,11 +29,12 @@ async def test_metagraph_and_timeline_show_who_stopped_serving_and_who_did_not(t
     app = DashboardApp(driver)
     async with app.run_test(size=(160, 40)) as pilot:
         await pilot.press("2")
-        await _wait_for(pilot, lambda: app.latest is not None and app.latest.state == "paused")
+        await wait_for(pilot, lambda: app.latest is not None and app.latest.state == "paused",
+                       seconds=120.0)
         halt_block = app.latest.governance.halt_block
         assert halt_block is not None  # paused on the block that carried the HALT
         await pilot.press("n")  # one block on: every node has had the HALT for seconds
-        await _wait_for(pilot, lambda: app.latest.block == halt_block + 1)
+        await wait_for(pilot, lambda: app.latest.block == halt_block + 1, seconds=120.0)
         await pilot.pause(0.4)
         assert _serving_column(app) == {0: "halted", 1: "halted", 2: "halted", 3: "rogue"}
         await pilot.press("6")
@@ -51,7 +45,7 @@ async def test_metagraph_and_timeline_show_who_stopped_serving_and_who_did_not(t
         assert "2/2 miners stopped" in stages["serving halted"][2]
         assert "still serving: uid 3" in stages["serving halted"][2]
         await pilot.press("space")  # on to the budget: the RESUME reopens serving
-        await _wait_for(pilot, lambda: app.latest.state == "finished")
+        await wait_for(pilot, lambda: app.latest.state == "finished", seconds=120.0)
         await pilot.press("2")
         await pilot.pause(0.4)
         assert set(_serving_column(app).values()) == {"serving"}
