@@ -16,7 +16,7 @@ from subnetsim.behaviours import HALT_IGNORING, SERVING_MINERS
 from subnetsim.subnet.chain import BLOCK_SECONDS
 from subnetsim.subnet.governance_gate import SIGNING_KEY
 from subnetsim.tui.snapshot import (
-    CouncilMember,
+    CouncilMemberView,
     DrillStatus,
     GovernanceSnapshot,
     ProposalView,
@@ -41,8 +41,9 @@ def council_snapshot(world: Any, drill: DrillStatus, drills: tuple[str, ...],
         return GovernanceSnapshot(**base)
     council = governance.council
     last = council.enactments[-1].signing.signers if council.enactments else ()
-    members = tuple(CouncilMember(name=f"member-{m.identifier}", online=m.behaviour != "offline",
-                                  signed=m.identifier in last, behaviour=m.behaviour)
+    members = tuple(CouncilMemberView(name=f"member-{m.identifier}",
+                                      online=m.behaviour != "offline",
+                                      signed=m.identifier in last, behaviour=m.behaviour)
                     for m in council.members)
     occupants = world.occupants()
     serving = _serving_states(world, occupants)  # first: it brings every node up to now

@@ -21,7 +21,7 @@ from subnetsim.subnet.records import EpochRecord
 __all__ = [
     "ABSide",
     "ABView",
-    "CouncilMember",
+    "CouncilMemberView",
     "DrillStatus",
     "EpochPoint",
     "GovernanceSnapshot",
@@ -81,7 +81,7 @@ class WeightsView:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class CouncilMember:
+class CouncilMemberView:
     """A governance council member as the Governance panel lists it."""
 
     name: str
@@ -118,7 +118,7 @@ class GovernanceSnapshot:
 
     halted_scopes: tuple[str, ...] = ()
     halt_until: int | None = None
-    council: tuple[CouncilMember, ...] = ()
+    council: tuple[CouncilMemberView, ...] = ()
     proposals: tuple[ProposalView, ...] = ()
     has_council: bool = False
     drills: tuple[str, ...] = ()

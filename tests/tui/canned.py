@@ -17,7 +17,7 @@ from subnetsim.tui import messages
 from subnetsim.tui.snapshot import (
     ABSide,
     ABView,
-    CouncilMember,
+    CouncilMemberView,
     DrillStatus,
     EpochPoint,
     GovernanceSnapshot,
@@ -99,8 +99,8 @@ def canned_snapshot(block: int = 117, state: str = "running") -> Snapshot:
     )
     governance = GovernanceSnapshot(
         halted_scopes=("weights",), halt_until=200, has_council=True,
-        council=tuple(CouncilMember(name=f"member-{i}", online=i != 4, signed=i < 3,
-                                    behaviour={4: "offline", 5: "malicious"}.get(i, "honest"))
+        council=tuple(CouncilMemberView(name=f"member-{i}", online=i != 4, signed=i < 3,
+                                        behaviour={4: "offline", 5: "malicious"}.get(i, "honest"))
                       for i in range(1, 6)),
         proposals=(ProposalView(proposal_id="p-7", action="RESUME", scope="weights",
                                 signatures=2, threshold=4, status="collecting"),),
