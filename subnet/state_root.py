@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MATRICES", "VECTORS", "MatrixDigest", "StateRoot", "row_digests_hash"]
+__all__ = ["MATRICES", "VECTORS", "BytesDigest", "MatrixDigest", "StateRoot", "row_digests_hash"]
 
 VECTORS = ("registered", "block_at_registration", "stake", "last_update", "validator_permit")
 MATRICES = ("weights", "weight_set", "bonds")
@@ -80,16 +80,32 @@ class MatrixDigest:
         return self.value
 
 
+class BytesDigest:
+    """The 32-byte BLAKE2b digest of some bytes, kept while the next bytes are the same
+    (comparing a few KiB with the last block's is much cheaper than hashing them)."""
+
+    __slots__ = ("data", "value")
+
+    def __init__(self) -> None:
+        self.data: bytes | None = None
+        self.value = b""
+
+    def of(self, data: bytes) -> bytes:
+        if data != self.data:
+            self.value = hashlib.blake2b(data, digest_size=32).digest()
+            self.data = data
+        return self.value
+
+
 class StateRoot:
     """What the ledger's root reuses between blocks (never part of a checkpoint)."""
 
     __slots__ = ("balance_keys", "balance_order", "balance_values", "balances_digest",
-                 "hotkeys", "hotkeys_text", "matrices", "vector_bytes", "vectors_digest")
+                 "hotkeys", "hotkeys_text", "matrices", "vectors")
 
     def __init__(self) -> None:
         self.matrices = {name: MatrixDigest() for name in MATRICES}
-        self.vector_bytes = b""
-        self.vectors_digest = b""
+        self.vectors = BytesDigest()
         self.hotkeys: list[Any] | None = None
         self.hotkeys_text = b""
         self.balance_keys: list[Any] | None = None
@@ -117,11 +133,8 @@ class StateRoot:
     def _vectors_digest(self, ledger: Any) -> bytes:
         """The hash of the uid vectors' bytes back to back (comparing ~6 KiB of bytes with
         the last block's is much cheaper than hashing them)."""
-        data = b"".join([getattr(ledger, name).tobytes() for name in VECTORS])  # C order
-        if data != self.vector_bytes:
-            self.vectors_digest = hashlib.blake2b(data, digest_size=32).digest()
-            self.vector_bytes = data
-        return self.vectors_digest
+        return self.vectors.of(b"".join([getattr(ledger, name).tobytes()  # C order
+                                         for name in VECTORS]))
 
     def _hotkeys_text(self, hotkeys: list[Any]) -> bytes:
         if hotkeys != self.hotkeys:

@@ -22,6 +22,7 @@ import numpy as np
 from subnetsim.subnet.chain import Chain
 from subnetsim.subnet.dtao.economy import Economy
 from subnetsim.subnet.records import digest
+from subnetsim.subnet.state_root import BytesDigest
 
 __all__ = ["StakeDigests", "network_state_root"]
 
@@ -44,16 +45,10 @@ class StakeDigests:
     it was taken of (a byte comparison: nothing is trusted that was not compared)."""
 
     def __init__(self) -> None:
-        self._taken: dict[int, tuple[bytes, bytes]] = {}
+        self._taken: dict[int, BytesDigest] = {}
 
     def of(self, key: int, stake: np.ndarray) -> bytes:
-        data = stake.tobytes()
-        taken = self._taken.get(key)
-        if taken is not None and taken[0] == data:
-            return taken[1]
-        value = hashlib.blake2b(data, digest_size=32).digest()
-        self._taken[key] = (data, value)
-        return value
+        return self._taken.setdefault(key, BytesDigest()).of(stake.tobytes())
 
 
 def _economy_bytes(economy: Economy) -> bytes:

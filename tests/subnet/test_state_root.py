@@ -37,6 +37,14 @@ def uncached_root(ledger: Ledger) -> str:
     return hasher.hexdigest()
 
 
+def _ledger_at_block(block: int) -> Ledger:
+    """The small scenario's ledger (seed 3) after ``block`` blocks."""
+    world = World(small_scenario(), 3)
+    world.start()
+    world.run_to_block(block)
+    return world.chain.ledger
+
+
 @pytest.mark.parametrize("commit_reveal", [False, True])
 def test_cached_state_root_is_the_uncached_one_every_block(commit_reveal):
     world = World(small_scenario(commit_reveal=commit_reveal), 3)
@@ -51,10 +59,7 @@ def test_cached_state_root_is_the_uncached_one_every_block(commit_reveal):
 
 
 def test_a_write_outside_the_ledger_fails_instead_of_going_stale():
-    world = World(small_scenario(), 3)
-    world.start()
-    world.run_to_block(30)
-    ledger = world.chain.ledger
+    ledger = _ledger_at_block(30)
     ledger.state_root()
     with pytest.raises(ValueError, match="read-only"):
         ledger.weights[0, 1] = 7
@@ -64,10 +69,7 @@ def test_a_write_outside_the_ledger_fails_instead_of_going_stale():
 
 
 def test_equal_but_different_balances_print_their_own_repr():
-    world = World(small_scenario(), 3)
-    world.start()
-    world.run_to_block(5)
-    ledger = world.chain.ledger
+    ledger = _ledger_at_block(5)
     coldkey = next(iter(ledger.balances))
     ledger.balances[coldkey] = 0.0
     ledger.state_root()
@@ -76,10 +78,7 @@ def test_equal_but_different_balances_print_their_own_repr():
 
 
 def test_a_deregistration_clears_a_column_and_the_root_follows():
-    world = World(small_scenario(), 3)
-    world.start()
-    world.run_to_block(40)
-    ledger = world.chain.ledger
+    ledger = _ledger_at_block(40)
     assert ledger.weights.any(), "the scenario set weights by block 40"
     ledger.state_root()
     target = int(np.flatnonzero(ledger.weights.any(axis=0))[0])  # a uid others weigh
@@ -88,10 +87,7 @@ def test_a_deregistration_clears_a_column_and_the_root_follows():
 
 
 def test_rows_written_while_a_matrix_was_left_unlocked_are_all_rehashed():
-    world = World(small_scenario(), 3)
-    world.start()
-    world.run_to_block(40)
-    ledger = world.chain.ledger
+    ledger = _ledger_at_block(40)
     ledger.state_root()
     validator = int(np.flatnonzero(ledger.weight_set.any(axis=1))[0])
     uids = tuple(np.flatnonzero(ledger.weight_set[validator]).tolist())

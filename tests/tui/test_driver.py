@@ -42,12 +42,18 @@ class Inbox:
                 return self.last
 
 
-def test_pause_at_budget_gives_the_headless_digest(scenario, tmp_path) -> None:
-    driver = SimulationDriver(scenario, 3, budget=45, speed=MAX, save_folder=tmp_path)
+def finished_session(scenario, seed: int, budget: int, folder) -> Snapshot:  # noqa: ANN001
+    """Run a full-speed session to its budget; its last snapshot, the driver stopped."""
+    driver = SimulationDriver(scenario, seed, budget=budget, speed=MAX, save_folder=folder)
     inbox = Inbox()
     driver.start(inbox)
     finished = inbox.until(lambda s: s.state == "finished")
     driver.stop()
+    return finished
+
+
+def test_pause_at_budget_gives_the_headless_digest(scenario, tmp_path) -> None:
+    finished = finished_session(scenario, 3, 45, tmp_path)
     assert finished.block == 45
     assert finished.digest == run(scenario, 3, blocks=45).digest
 

@@ -20,7 +20,7 @@ from subnetsim.tui.app import DashboardApp
 from subnetsim.tui.driver import SPEEDS, SimulationDriver
 from subnetsim.tui.widgets.metagraph import metagraph_rows
 from subnetsim.tui.widgets.subnets import ALPHA_COLUMNS, FLOW_COLUMNS, alpha_rows, flow_rows
-from tests.tui.test_driver import Inbox
+from tests.tui.test_driver import Inbox, finished_session
 
 NET_SMALL = Path(__file__).resolve().parents[1] / "data" / "net_small.toml"
 MAX = SPEEDS.index(None)
@@ -33,11 +33,7 @@ def scenario():
 
 
 def test_network_session_finishes_on_the_headless_digest(scenario, tmp_path) -> None:
-    driver = SimulationDriver(scenario, 5, budget=60, speed=MAX, save_folder=tmp_path)
-    inbox = Inbox()
-    driver.start(inbox)
-    finished = inbox.until(lambda s: s.state == "finished")
-    driver.stop()
+    finished = finished_session(scenario, 5, 60, tmp_path)
     assert finished.block == 60
     assert finished.digest == run(scenario, 5, blocks=60).digest
     # The snapshot's network view is the network's state at that block, read the same way
