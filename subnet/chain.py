@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import simpy
 
-from subnetsim.subnet import schedule
+from subnetsim.subnet import schedule, weight_calls
 from subnetsim.subnet.config import U16_MAX
 from subnetsim.subnet.emission import (
     EmissionRules,
@@ -284,7 +284,8 @@ class Chain(BlockProducer):
             return
         if self.ledger.is_halted("weights"):
             return
-        for uid, error in self.ledger.reveal_timelocked(self.ledger.epoch_index + 1):
+        for uid, error in weight_calls.reveal_timelocked(self.ledger,
+                                                     self.ledger.epoch_index + 1):
             if error is None:
                 self.log_event("weights_revealed", uid=uid)
             else:
@@ -306,7 +307,7 @@ class Chain(BlockProducer):
     def _run_epoch(self, number: int) -> EpochRecord:
         ledger = self.ledger
         ledger.epoch_index += 1
-        expired = ledger.expire_commits()
+        expired = weight_calls.expire_commits(ledger)
         if expired:
             self.log_event("commits_expired", uids=expired)
         inputs = self.gather_epoch_inputs(number)
@@ -349,7 +350,7 @@ class Chain(BlockProducer):
             block_at_registration=ledger.block_at_registration,
             current_block=number,
             recent_registration_block=self.last_epoch_block + 1,
-            commit_block=ledger.earliest_commit_blocks()[rows],
+            commit_block=weight_calls.earliest_commit_blocks(ledger)[rows],
             owner_uid=self.owner_uid,
             reset_bond_uids=reset,
         )

@@ -3,8 +3,10 @@
 ``Ledger.apply(extrinsic, block)`` checks one call against subtensor's rules and either changes
 the state or raises ``ExtrinsicError`` with the pallet's error code; it never half-applies.
 Storage mirrors the chain: weights and bonds as u16 (weights max-upscaled at ``set_weights``),
-stake in TAO. Emission accounting lives in ``subnet/emission.py``; the chain process that drives
-blocks and epochs is ``subnet/chain.py``.
+stake in TAO. The weights calls (``set_weights``, commit-reveal) and their row checks are in
+``subnet/weight_calls.py``, registration's burn and pruning rules in ``subnet/registration.py``,
+emission accounting in ``subnet/emission.py``; the chain process that drives blocks and epochs
+is ``subnet/chain.py``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from subnetsim.subnet import registration
+from subnetsim.subnet import registration, weight_calls
 from subnetsim.subnet.config import U16_MAX, Hyperparameters, choice, param
 from subnetsim.subnet.errors import ExtrinsicError
 from subnetsim.subnet.extrinsics import (
@@ -28,11 +30,9 @@ from subnetsim.subnet.extrinsics import (
     RemoveStake,
     RevealWeights,
     SetWeights,
-    weights_commit_hash,
 )
 from subnetsim.subnet.state_root import StateRoot
 
-MAX_UNREVEALED_COMMITS = 10  # subtensor: TooManyUnrevealedCommits past 10 per hotkey
 # "serving" is the AI service itself: the chain keeps no serving state, every node halts its
 # own serving when it has verified the HALT (``subnet.serving``).
 SCOPES = ("emissions", "weights", "registrations", "staking", "serving")
@@ -156,7 +156,7 @@ class Ledger:
         return self._root.of(self)
 
     @contextlib.contextmanager
-    def _writing(self, *names: str, row: int | None = None) -> Iterator[None]:
+    def writing(self, *names: str, row: int | None = None) -> Iterator[None]:
         """Unlock matrices for one write of row ``row`` (None: any row) and lock them again,
         telling the state root which rows to rehash. The matrices stay read-only otherwise,
         so a write from outside the ledger fails loudly instead of leaving a stale root."""
@@ -178,9 +178,16 @@ class Ledger:
 
     def set_bonds(self, rows: np.ndarray, values: np.ndarray) -> None:
         """Store an epoch's bonds: ``values`` for ``rows``, every other row empty."""
-        with self._writing("bonds"):
+        with self.writing("bonds"):
             self.bonds[:] = 0
             self.bonds[rows] = values
+
+    def add_commit(self, uid: int, commit_hash: str, block: int, uids: tuple[int, ...] = (),
+                   weights: tuple[float, ...] = ()) -> None:
+        """Keep a weight commitment made at ``block`` in this epoch (``subnet/weight_calls.py``)."""
+        self.commits.setdefault(uid, []).append(Commit(
+            commit_hash=commit_hash, block=block, epoch=self.epoch_index, uids=uids,
+            weights=weights))
 
     def __getstate__(self) -> dict[str, object]:
         # Checkpoints carry the state, not the digest cache (it is rebuilt on first use).
@@ -283,10 +290,10 @@ class Ledger:
         for key in [key for key in self.stake_by_owner if key[1] == uid]:
             self.balances[key[0]] = self.balances.get(key[0], 0.0) + self.stake_by_owner.pop(key)
         self.stake[uid] = 0.0
-        with self._writing("weights"):  # subtensor clear_neuron: weights FOR the uid set to 0
+        with self.writing("weights"):  # subtensor clear_neuron: weights FOR the uid set to 0
             self.weights[uid] = 0
             self.weights[:, uid] = 0
-        with self._writing("weight_set", "bonds", row=uid):
+        with self.writing("weight_set", "bonds", row=uid):
             self.weight_set[uid] = False
             # clear_neuron removes the uid's own bond row only; bonds *to* it stay and are
             # masked at the next epoch if it was registered since the last one (uids.rs :
@@ -331,175 +338,7 @@ class Ledger:
             self.stake_by_owner.pop(key, None)
         self.stake[uid] = max(self.stake[uid] + amount, 0.0)
 
-    def _set_weights(self, call: SetWeights, block: int) -> dict[str, object]:
-        uid = self._check_weight_caller(call.hotkey)
-        if self.hyper.commit_reveal_weights_enabled:
-            raise ExtrinsicError("CommitRevealEnabled", "use commit_weights and reveal_weights")
-        self._check_rate_limit(uid, block)
-        self._store_weights(uid, call.uids, call.weights, block)
-        self.last_update[uid] = block
-        return {"uid": uid}
-
-    def _check_weight_caller(self, hotkey: str) -> int:
-        if self.is_halted("weights"):
-            raise ExtrinsicError("SubnetHalted", "weights")
-        return self.uid_of(hotkey)
-
-    def _check_rate_limit(self, uid: int, block: int, code: str = "SettingWeightsTooFast") -> None:
-        # Registration sets last_update, so a new uid waits out the limit too (subtensor
-        # check_rate_limit); only a uid that never set weights at genesis (block 0) is free.
-        # Commits are limited the same way, on LastUpdate (weights.rs : do_commit_weights).
-        last = self.last_update[uid]
-        if last != 0 and block - last < self.hyper.weights_rate_limit:
-            raise ExtrinsicError(code, f"last at {last}, now {block}")
-
-    def _store_weights(self, uid: int, uids: tuple[int, ...], values: tuple[float, ...],
-                       block: int) -> None:
-        row, columns = self._checked_row(uid, uids, values)
-        with self._writing("weights", "weight_set", row=uid):
-            weights, present = self.weights[uid], self.weight_set[uid]  # views of the row
-            weights[:] = 0
-            present[:] = False
-            weights[columns] = row
-            present[columns] = True
-
-    def checked_weight_row(self, uid: int, uids: tuple[int, ...],
-                           values: tuple[float, ...]) -> np.ndarray:
-        """subtensor's ``set_weights`` checks; returns the row max-upscaled to u16."""
-        return self._checked_row(uid, uids, values)[0]
-
-    def _checked_row(self, uid: int, uids: tuple[int, ...],
-                     values: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray | list[int]]:
-        """``checked_weight_row`` and the uids as a numpy index (``_columns``)."""
-        if len(uids) != len(values):
-            raise ExtrinsicError("WeightVecNotEqualSize",
-                                 f"{len(uids)} uids, {len(values)} weights")
-        if len(set(uids)) != len(uids):
-            raise ExtrinsicError("DuplicateUids")
-        columns = _columns(uids)
-        if uids and not self._registered_uids(uids, columns):
-            raise ExtrinsicError("UidVecContainsInvalidOne")
-        array = np.asarray(values, dtype=np.float64)
-        total = array.sum()
-        # All >= 0 rules out NaN and negatives; a non-finite sum then means +inf (or an
-        # overflow of finite weights, which the entry-by-entry test lets through).
-        if not ((array >= 0).all() and (np.isfinite(total) or np.isfinite(array).all())):
-            raise ExtrinsicError("InvalidWeights", "weights must be finite and non-negative")
-        self_only = len(uids) == 1 and uids[0] == uid
-        minimum = min(self.hyper.min_allowed_weights, int(np.count_nonzero(self.registered)))
-        if not self_only and len(uids) < minimum:  # subtensor check_length counts entries
-            raise ExtrinsicError("WeightVecLengthIsLow", f"{len(uids)} < {minimum}")
-        if not self_only and not self.validator_permit[uid] and self.epoch_index > 0:
-            raise ExtrinsicError("NeuronNoValidatorPermit")
-        peak = array.max(initial=0.0)
-        if total > 0 and not self_only and peak / total > self.hyper.max_weights_limit:
-            raise ExtrinsicError("MaxWeightExceeded", f"{peak / total:.4f}")
-        if peak == 0:
-            return np.zeros(len(uids), dtype=np.int32), columns
-        return np.rint(array / peak * U16_MAX).astype(np.int32), columns  # max-upscale, nearest
-
-    def _registered_uids(self, uids: tuple[int, ...], columns: np.ndarray | list[int]) -> bool:
-        """Whether every uid is a registered uid below capacity (one numpy lookup when they
-        are all ints, as they are from any agent; one by one otherwise)."""
-        if isinstance(columns, np.ndarray):
-            return (columns.min() >= 0 and columns.max() < self.capacity
-                    and bool(self.registered[columns].all()))
-        return all(0 <= target < self.capacity and self.registered[target] for target in uids)
-
-    def _commit_weights(self, call: CommitWeights, block: int) -> dict[str, object]:
-        uid = self._check_commit(call.hotkey, "v2", block)
-        pending = self.commits.setdefault(uid, [])
-        pending.append(Commit(commit_hash=call.commit_hash, block=block, epoch=self.epoch_index))
-        self.expired_commits.pop(uid, None)
-        self.last_update[uid] = block  # weights.rs : do_commit_weights sets LastUpdate at commit
-        return {"uid": uid}
-
-    def _commit_timelocked(self, call: CommitTimelockedWeights, block: int) -> dict[str, object]:
-        uid = self._check_commit(call.hotkey, "timelock", block)
-        digest = weights_commit_hash(call.hotkey, call.uids, call.weights, f"tlock-{block}")
-        self.commits.setdefault(uid, []).append(Commit(
-            commit_hash=digest, block=block, epoch=self.epoch_index, uids=call.uids,
-            weights=call.weights))
-        # weights.rs : internal_commit_timelocked_weights sets LastUpdate at the commit.
-        self.last_update[uid] = block
-        return {"uid": uid}
-
-    def _check_commit(self, hotkey: str, version: str, block: int) -> int:
-        """The checks both commit calls share; returns the committer's uid."""
-        uid = self._check_weight_caller(hotkey)
-        if not self.hyper.commit_reveal_weights_enabled:
-            raise ExtrinsicError("CommitRevealDisabled")
-        if self.hyper.commit_reveal_version != version:
-            raise ExtrinsicError("IncorrectCommitRevealVersion",
-                                 f"this subnet runs {self.hyper.commit_reveal_version}")
-        self._check_rate_limit(uid, block, "CommittingWeightsTooFast")
-        if len(self.commits.get(uid, [])) >= MAX_UNREVEALED_COMMITS:
-            raise ExtrinsicError("TooManyUnrevealedCommits")
-        return uid
-
-    def _reveal_weights(self, call: RevealWeights, block: int) -> dict[str, object]:
-        uid = self._check_weight_caller(call.hotkey)
-        if not self.hyper.commit_reveal_weights_enabled:
-            raise ExtrinsicError("CommitRevealDisabled")
-        expected = weights_commit_hash(call.hotkey, call.uids, call.weights, call.salt)
-        pending = self.commits.get(uid, [])
-        match = next((c for c in pending if c.commit_hash == expected), None)
-        if match is None:
-            if expected in self.expired_commits.get(uid, ()):
-                raise ExtrinsicError("ExpiredWeightCommit", "its reveal epoch has passed")
-            raise ExtrinsicError("InvalidRevealCommitHashNotMatch")
-        reveal_epoch = match.epoch + self.hyper.commit_reveal_period
-        if self.epoch_index < reveal_epoch:
-            raise ExtrinsicError("RevealTooEarly", f"reveal in epoch {reveal_epoch}")
-        if self.epoch_index > reveal_epoch:
-            raise ExtrinsicError("ExpiredWeightCommit", f"was due in epoch {reveal_epoch}")
-        # No LastUpdate here: with commit-reveal on, set_weights leaves it to the commit
-        # (weights.rs : internal_set_weights, step 18).
-        self._store_weights(uid, call.uids, call.weights, block)
-        self.commits[uid] = [c for c in pending if c.block > match.block]
-        self.expired_commits.pop(uid, None)
-        return {"uid": uid}
-
     # --- epoch-time upkeep -------------------------------------------------------------------
-
-    def expire_commits(self) -> list[int]:
-        """Drop commits whose reveal epoch has passed (subtensor ``is_commit_expired``)."""
-        expired = []
-        period = self.hyper.commit_reveal_period
-        for uid, pending in self.commits.items():
-            keep = [c for c in pending if self.epoch_index <= c.epoch + period]
-            if len(keep) != len(pending):
-                expired.append(uid)
-                self.expired_commits.setdefault(uid, []).extend(
-                    c.commit_hash for c in pending if self.epoch_index > c.epoch + period)
-            self.commits[uid] = keep
-        return expired
-
-    def reveal_timelocked(self, epoch: int) -> list[tuple[int, str | None]]:
-        """The chain's own reveal at the first block of ``epoch`` (``reveal_commits.rs :
-        reveal_crv3_commits_for_subnet``, before that block's epoch runs): commits made in
-        ``epoch - commit_reveal_period`` are opened and stored as ``set_weights`` would (no
-        LastUpdate, no rate limit); older ones are dropped. Returns (uid, error or None)."""
-        due_epoch = epoch - self.hyper.commit_reveal_period
-        outcome: list[tuple[int, str | None]] = []
-        for uid in sorted(self.commits):
-            pending = self.commits[uid]
-            for commit in [c for c in pending if c.epoch == due_epoch and c.uids]:
-                try:
-                    self._store_weights(uid, commit.uids, commit.weights, epoch)
-                    outcome.append((uid, None))
-                except ExtrinsicError as error:
-                    outcome.append((uid, error.code))
-            self.commits[uid] = [c for c in pending if c.epoch > due_epoch or not c.uids]
-        return outcome
-
-    def earliest_commit_blocks(self) -> np.ndarray:
-        """(n,) block of each uid's earliest unexpired commit, -1 where none (the CR mask)."""
-        blocks = np.full(self.capacity, -1, dtype=np.int64)
-        for uid, pending in self.commits.items():
-            if pending:
-                blocks[uid] = min(c.block for c in pending)
-        return blocks
 
     def coldkey_of(self, uid: int) -> str:
         """The coldkey owning registered ``uid`` (a ValueError for an empty slot: a bug)."""
@@ -532,23 +371,12 @@ class Ledger:
         return self.burn
 
 
-def _columns(uids: tuple[int, ...]) -> np.ndarray | list[int]:
-    """Checked uids as a numpy index: an integer array when they are all ints (a list of
-    anything else indexes as numpy reads it, e.g. bools as a mask)."""
-    if set(map(type, uids)) == {int}:
-        try:
-            return np.array(uids, dtype=np.int64)
-        except OverflowError:  # beyond int64: not a uid anyway, checked one by one
-            pass
-    return list(uids)
-
-
 _HANDLERS: dict[type[Extrinsic], Callable[[Ledger, Any, int], dict[str, object]]] = {
     Register: Ledger._register,
     AddStake: Ledger._add_stake,
     RemoveStake: Ledger._remove_stake,
-    SetWeights: Ledger._set_weights,
-    CommitWeights: Ledger._commit_weights,
-    CommitTimelockedWeights: Ledger._commit_timelocked,
-    RevealWeights: Ledger._reveal_weights,
+    SetWeights: weight_calls.set_weights,
+    CommitWeights: weight_calls.commit_weights,
+    CommitTimelockedWeights: weight_calls.commit_timelocked,
+    RevealWeights: weight_calls.reveal_weights,
 }

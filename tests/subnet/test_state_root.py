@@ -12,6 +12,7 @@ import hashlib
 import numpy as np
 import pytest
 
+from subnetsim.subnet import weight_calls
 from subnetsim.subnet.ledger import Ledger
 from subnetsim.world import World
 from tests.subnet.test_chain_engine import small_scenario
@@ -94,6 +95,7 @@ def test_rows_written_while_a_matrix_was_left_unlocked_are_all_rehashed():
     other = (validator + 1) % ledger.capacity
     ledger.weights.flags.writeable = True  # someone unlocks and writes another row...
     ledger.weights[other, 0] += 1
-    ledger._store_weights(validator, uids, (1.0,) * len(uids), 40)  # ...then the ledger one
+    # ...then the ledger writes its own row
+    weight_calls.store_weights(ledger, validator, uids, (1.0,) * len(uids), 40)
     assert not ledger.weights.flags.writeable
     assert ledger.state_root() == uncached_root(ledger)

@@ -8,6 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from subnetsim.subnet import weight_calls
 from subnetsim.subnet.config import Hyperparameters
 from subnetsim.subnet.ledger import Ledger, RegistrationRules
 from subnetsim.validators.scoring import (
@@ -105,7 +106,8 @@ def test_weights_pass_the_chains_own_checks(scores, top_k, limit, minimum, expon
     assert list(uids) == sorted(uids) and 0 not in uids
     feasible = 9 * limit > 1.0 + 1e-6
     if feasible:
-        ledger.checked_weight_row(0, uids, weights)  # raises ExtrinsicError if the chain refuses
+        # raises ExtrinsicError if the chain refuses
+        weight_calls.checked_weight_row(ledger, 0, uids, weights)
 
 
 def test_weights_keep_the_top_k_and_rank_by_score():
