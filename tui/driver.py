@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import multiprocessing
+import multiprocessing.connection
 import os
 import pickle
 import queue
@@ -164,7 +165,13 @@ class SimulationDriver:
     # --- the receiving thread ------------------------------------------------------------------
 
     def _receive(self, post: Callable[[Snapshot], None]) -> None:
+        # Ends when the process has ended and nothing is left to read, not only at the pipe's
+        # EOF: a process forked by any thread of ours before ``start`` closed the child's ends
+        # holds a copy of the write end, and EOF would then never come (``stop`` joins this).
+        sentinel = self._process.sentinel
         while True:
+            if self._snapshots not in multiprocessing.connection.wait([self._snapshots, sentinel]):
+                break
             try:
                 item = pickle.loads(self._snapshots.recv_bytes())
             except (EOFError, OSError):

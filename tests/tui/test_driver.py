@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import queue
+import threading
 from pathlib import Path
 
 import pytest
@@ -50,6 +52,24 @@ def finished_session(scenario, seed: int, budget: int, folder) -> Snapshot:  # n
     finished = inbox.until(lambda s: s.state == "finished")
     driver.stop()
     return finished
+
+
+def test_stop_returns_while_another_process_holds_the_snapshot_pipe(scenario, tmp_path) -> None:
+    # As if a process forked by another thread of the app before ``start`` closed the child's
+    # ends still held a copy of the pipe's write end: the pipe never reads as closed.
+    driver = SimulationDriver(scenario, 3, speed=MAX, paused=True, save_folder=tmp_path)
+    held = os.dup(driver._child_ends[1].fileno())
+    try:
+        inbox = Inbox()
+        driver.start(inbox)
+        inbox.until(lambda snapshot: snapshot.state == "paused")
+        stopping = threading.Thread(target=driver.stop, daemon=True)
+        stopping.start()
+        stopping.join(60)
+        assert not stopping.is_alive(), "stop() waited on a pipe that never closes"
+        assert driver.failure is None
+    finally:
+        os.close(held)  # lets a stuck stop() (the failure above) finish
 
 
 def test_pause_at_budget_gives_the_headless_digest(scenario, tmp_path) -> None:
