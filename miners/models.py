@@ -2,8 +2,11 @@
 
 A ``ModelBank`` holds the parameters of ``count`` MLPs (``depth`` hidden ReLU layers of width
 ``hidden``) as tensors with a leading model axis: layer ``l``'s weights are ``(count, in, out)``.
-Answering a query for k miners gathers their k slices and runs one ``torch.baddbmm`` per layer,
-so a validator's round costs a handful of tensor calls whatever k is. Training is batched the
+All of a model's parameters sit in one row of a packed ``(count, P)`` tensor (the per-layer
+tensors are views into it, each segment 64-byte aligned as a tensor of its own would be), so
+answering a query for k miners gathers their k rows with one ``index_select`` and runs one
+``torch.baddbmm`` per layer on views of that gather: a validator's round costs a handful of
+tensor calls whatever k is (on a small model each call's fixed cost is most of its time). Training is batched the
 same way: the summed loss of k models has independent gradients per model, and SGD with
 momentum updates each model with its own velocity (the optimiser state, kept in the bank).
 
@@ -25,6 +28,7 @@ __all__ = ["Architecture", "ModelBank", "stacked_forward"]
 DataFn = Callable[[int, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 """``(step, positions of the models still training) -> (inputs, targets)``."""
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (k,B,out), targets -> (k,)
+ALIGN = 16  # float32 elements per 64 bytes: where each parameter segment of a packed row starts
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,15 +47,16 @@ class Architecture:
 
 
 def stacked_forward(weights: list[torch.Tensor], biases: list[torch.Tensor],
-                    inputs: torch.Tensor) -> torch.Tensor:
+                    inputs: torch.Tensor, *, in_place: bool = False) -> torch.Tensor:
     """Run k stacked MLPs: weights ``(k, in, out)``, biases ``(k, 1, out)``; inputs ``(B, in)``
-    (the same batch for all) or ``(k, B, in)``. Returns ``(k, B, out)``."""
+    (the same batch for all) or ``(k, B, in)``. Returns ``(k, B, out)``. ``in_place``: the
+    ReLUs overwrite the layer outputs (inference only: autograd keeps them otherwise)."""
     hidden = inputs if inputs.dim() == 3 else inputs.expand(weights[0].shape[0], -1, -1)
     last = len(weights) - 1
     for index, (weight, bias) in enumerate(zip(weights, biases, strict=True)):
         hidden = torch.baddbmm(bias, hidden, weight)
         if index < last:
-            hidden = torch.relu(hidden)
+            hidden = hidden.relu_() if in_place else torch.relu(hidden)
     return hidden
 
 
@@ -62,9 +67,26 @@ class ModelBank:
         self.architecture = architecture
         self.count = count
         shapes = architecture.layer_shapes()
-        self.weights = [torch.zeros(count, fan_in, fan_out) for fan_in, fan_out in shapes]
-        self.biases = [torch.zeros(count, 1, fan_out) for _, fan_out in shapes]
+        # (offset in a packed row, view shape) of each weight, then of each bias
+        self._segments: list[tuple[int, tuple[int, int]]] = []
+        width = 0
+        for shape in shapes + [(1, fan_out) for _, fan_out in shapes]:
+            self._segments.append((width, shape))
+            width += -(-shape[0] * shape[1] // ALIGN) * ALIGN
+        self.width = width
+        self.packed = torch.zeros(count, width)
+        self.weights, self.biases = self._views(self.packed)
         self.velocity = [torch.zeros_like(p) for p in self.weights + self.biases]
+
+    def _views(self, packed: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """Per-layer weights ``(k, in, out)`` and biases ``(k, 1, out)`` viewing ``packed``
+        ``(k, P)`` (no copy)."""
+        rows = packed.shape[0]
+        start = packed.storage_offset()
+        views = [torch.as_strided(packed, (rows, *shape), (self.width, shape[1], 1), start + at)
+                 for at, shape in self._segments]
+        depth = len(views) // 2
+        return views[:depth], views[depth:]
 
     def initialise(self, row: int, rng: np.random.Generator) -> None:
         """Fresh parameters for model ``row`` drawn from ``rng`` (PyTorch's Linear default:
@@ -85,8 +107,8 @@ class ModelBank:
     @torch.inference_mode()
     def forward(self, rows: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
         """Answers of models ``rows`` (k,) to ``inputs`` (B, in): ``(k, B, out)``."""
-        return stacked_forward([torch.index_select(w, 0, rows) for w in self.weights],
-                               [torch.index_select(b, 0, rows) for b in self.biases], inputs)
+        return stacked_forward(*self._views(torch.index_select(self.packed, 0, rows)), inputs,
+                               in_place=True)
 
     def train(self, rows: torch.Tensor, steps: torch.Tensor, data: DataFn, loss: LossFn,
               learning_rate: float, momentum: float) -> None:
@@ -121,13 +143,15 @@ class ModelBank:
                 target[rows] = value
 
     def state(self) -> dict[str, Any]:
-        """Copies of every tensor (for checkpoints)."""
+        """Copies of every tensor (for checkpoints; each a contiguous tensor of its own)."""
         return {"weights": [w.clone() for w in self.weights],
                 "biases": [b.clone() for b in self.biases],
                 "velocity": [v.clone() for v in self.velocity]}
 
     def restore(self, state: dict[str, Any]) -> None:
         """Inverse of ``state``."""
-        self.weights = [w.clone() for w in state["weights"]]
-        self.biases = [b.clone() for b in state["biases"]]
+        with torch.no_grad():
+            for view, value in zip(self.weights + self.biases,
+                                   state["weights"] + state["biases"], strict=True):
+                view.copy_(value)
         self.velocity = [v.clone() for v in state["velocity"]]
