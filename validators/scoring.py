@@ -46,6 +46,14 @@ class ScoredTask(Protocol):
     def batch_baseline(self, targets: torch.Tensor) -> float: ...
 
 
+def _loss_flags_non_finite(task: ScoredTask) -> bool:
+    """Whether ``task`` says its loss of a prediction with any NaN or infinite entry is itself
+    non-finite (``loss_flags_non_finite``, e.g. squared error; not cross entropy, where a
+    -inf logit of a wrong class is a finite loss): then no reply needs a finiteness check of
+    its own, a non-finite loss says it all."""
+    return bool(getattr(task, "loss_flags_non_finite", False))
+
+
 def well_formed(payload: Any, shape: tuple[int, int], max_bytes: int) -> bool:
     """Whether ``payload`` is a floating tensor of exactly ``shape`` within ``max_bytes``.
 
@@ -80,7 +88,10 @@ def reply_losses(payloads: Sequence[Any], targets: torch.Tensor, task: ScoredTas
     if converted:
         replies = [reply.to(torch.float32) for reply in replies]
     stacked = torch.stack(replies)  # (v, B, out)
-    if bool(torch.isfinite(stacked).all()):
+    if _loss_flags_non_finite(task):  # a non-finite (or overflowing) reply's loss is non-finite
+        values = task.losses(stacked, targets).numpy()  # rows are reduced independently
+        losses[valid] = np.where(np.isfinite(values), values, np.inf)
+    elif bool(torch.isfinite(stacked).all()):
         losses[valid] = task.losses(stacked, targets).numpy()
     else:  # score the finite replies (on a NaN-free stack), the others score inf
         finite = torch.isfinite(stacked).flatten(1).all(dim=1).numpy()
