@@ -29,6 +29,7 @@ DataFn = Callable[[int, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 """``(step, positions of the models still training) -> (inputs, targets)``."""
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (k,B,out), targets -> (k,)
 ALIGN = 16  # float32 elements per 64 bytes: where each parameter segment of a packed row starts
+SCRATCH_ELEMENTS = 1 << 19  # largest buffer a forward keeps, float32 elements (2 MiB)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,16 +48,21 @@ class Architecture:
 
 
 def stacked_forward(weights: list[torch.Tensor], biases: list[torch.Tensor],
-                    inputs: torch.Tensor, *, in_place: bool = False) -> torch.Tensor:
+                    inputs: torch.Tensor,
+                    scratch: list[torch.Tensor | None] | None = None) -> torch.Tensor:
     """Run k stacked MLPs: weights ``(k, in, out)``, biases ``(k, 1, out)``; inputs ``(B, in)``
-    (the same batch for all) or ``(k, B, in)``. Returns ``(k, B, out)``. ``in_place``: the
-    ReLUs overwrite the layer outputs (inference only: autograd keeps them otherwise)."""
+    (the same batch for all) or ``(k, B, in)``. Returns ``(k, B, out)``. ``scratch`` (inference
+    only: autograd keeps the hidden layers otherwise): a ``(k, B, width)`` tensor (or None) per
+    hidden layer that its output overwrites, ReLU in place; the result is always fresh."""
     hidden = inputs if inputs.dim() == 3 else inputs.expand(weights[0].shape[0], -1, -1)
     last = len(weights) - 1
     for index, (weight, bias) in enumerate(zip(weights, biases, strict=True)):
-        hidden = torch.baddbmm(bias, hidden, weight)
-        if index < last:
-            hidden = hidden.relu_() if in_place else torch.relu(hidden)
+        if index == last:
+            hidden = torch.baddbmm(bias, hidden, weight)
+        elif scratch is not None:
+            hidden = torch.baddbmm(bias, hidden, weight, out=scratch[index]).relu_()
+        else:
+            hidden = torch.relu(torch.baddbmm(bias, hidden, weight))
     return hidden
 
 
@@ -77,6 +83,7 @@ class ModelBank:
         self.packed = torch.zeros(count, width)
         self.weights, self.biases = self._views(self.packed)
         self.velocity = [torch.zeros_like(p) for p in self.weights + self.biases]
+        self._buffers: dict[object, torch.Tensor] = {}  # forward's scratch (see _scratch)
 
     def _views(self, packed: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """Per-layer weights ``(k, in, out)`` and biases ``(k, 1, out)`` viewing ``packed``
@@ -106,9 +113,24 @@ class ModelBank:
 
     @torch.inference_mode()
     def forward(self, rows: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
-        """Answers of models ``rows`` (k,) to ``inputs`` (B, in): ``(k, B, out)``."""
-        return stacked_forward(*self._views(torch.index_select(self.packed, 0, rows)), inputs,
-                               in_place=True)
+        """Answers of models ``rows`` (k,) to ``inputs`` (B, in): ``(k, B, out)``. The gathered
+        parameters and the hidden layers of a small forward (a query's) go into buffers kept
+        from one call to the next: still in cache, no allocation."""
+        k, batch = len(rows), inputs.shape[0]
+        gathered = torch.index_select(self.packed, 0, rows,
+                                      out=self._scratch("gather", (k, self.width)))
+        scratch = [self._scratch(index, (k, batch, weight.shape[2]))
+                   for index, weight in enumerate(self.weights[:-1])]
+        return stacked_forward(*self._views(gathered), inputs, scratch)
+
+    def _scratch(self, name: object, shape: tuple[int, ...]) -> torch.Tensor | None:
+        """The first ``shape[0]`` rows of buffer ``name`` (None: too large to keep)."""
+        if self.count * math.prod(shape[1:]) > SCRATCH_ELEMENTS or shape[0] > self.count:
+            return None
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.shape[1:] != shape[1:]:
+            buffer = self._buffers[name] = torch.empty(self.count, *shape[1:])
+        return buffer[:shape[0]]
 
     def train(self, rows: torch.Tensor, steps: torch.Tensor, data: DataFn, loss: LossFn,
               learning_rate: float, momentum: float) -> None:
