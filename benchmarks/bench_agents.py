@@ -154,7 +154,8 @@ def floor(blocks: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--blocks", type=int, default=7200, help="blocks of large.toml")
+    parser.add_argument("--blocks", type=int, default=7200,
+                        help="blocks of large.toml (0: no timed day, the profile only)")
     parser.add_argument("--profile", type=int, default=1800, help="blocks to profile (0: skip)")
     parser.add_argument("--floor", action="store_true",
                         help="time libsodium, run the day signing off and on, print the floor")
@@ -162,7 +163,9 @@ def main() -> None:
                         help="the profile with signing off (what the simulation itself costs)")
     args, _ = parser.parse_known_args()  # make bench passes every script the same options
     warm_up()
-    if args.floor:
+    if not args.blocks:
+        pass  # the profile only
+    elif args.floor:
         floor(args.blocks)
     else:
         print(f"{'scenario':<16}{'blocks':>7}{'signed':>8}{'build s':>9}{'run s':>8}{'(cpu)':>7}"
