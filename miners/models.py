@@ -6,9 +6,10 @@ All of a model's parameters sit in one row of a packed ``(count, P)`` tensor (th
 tensors are views into it, each segment 64-byte aligned as a tensor of its own would be), so
 answering a query for k miners gathers their k rows with one ``index_select`` and runs one
 ``torch.baddbmm`` per layer on views of that gather: a validator's round costs a handful of
-tensor calls whatever k is (on a small model each call's fixed cost is most of its time). Training is batched the
-same way: the summed loss of k models has independent gradients per model, and SGD with
-momentum updates each model with its own velocity (the optimiser state, kept in the bank).
+tensor calls whatever k is (on a small model each call's fixed cost is most of its time).
+Training is batched the same way: the summed loss of k models has independent gradients per
+model, and SGD with momentum updates each model with its own velocity (the optimiser state,
+kept in the bank).
 
 Shapes: ``k`` models in a call, ``B`` examples, ``in``/``out`` layer widths.
 """
