@@ -59,6 +59,8 @@ class MinerPool:
         self.chain = chain
         count = len(specs)
         self.key_by_hotkey = {spec.hotkey: spec.key for spec in specs}
+        self._hotkeys_seen: list[str | None] = []  # the ledger's hotkeys _key_of_uid is for
+        self._key_of_uid = np.zeros(0, dtype=np.int64)
         self.model_row = model_rows(specs)
         behaviours = np.array([spec.behaviour for spec in specs])
         self.serves_model = np.isin(behaviours, MODEL_BEHAVIOURS)  # answers with its own model
@@ -187,9 +189,9 @@ class MinerPool:
         for index in np.flatnonzero(self.is_copycat[keys]).tolist():
             sources[index] = self._source(int(keys[index]), block)
         answering = np.flatnonzero(sources >= 0)
-        unique_rows, position = np.unique(self.model_row[sources[answering]], return_inverse=True)
         answers: list[tuple[Any, float]] = [NO_ANSWER] * len(keys)
-        if len(unique_rows):
+        if len(answering):
+            unique_rows, position = _distinct(self.model_row[sources[answering]])
             outputs = self.bank.forward(torch.from_numpy(unique_rows), inputs).unbind(0)
             for index, row in zip(answering.tolist(), position.tolist(), strict=True):
                 answers[index] = (outputs[row], SERVICE_SECONDS)
@@ -253,9 +255,14 @@ class MinerPool:
         return self.key_by_hotkey.get(hotkey, -1) if hotkey is not None else -1
 
     def _keys_of(self, uids: np.ndarray) -> np.ndarray:
+        """Miner key per uid (-1: no miner of ours), from a table rebuilt when a hotkey
+        changed (a registration, a pruning or a restore; comparing the lists is cheap)."""
         hotkeys = self.chain.ledger.hotkeys
-        return np.array([self.key_by_hotkey.get(hotkeys[uid], -1) for uid in uids.tolist()],
-                        dtype=np.int64)
+        if hotkeys != self._hotkeys_seen:
+            self._hotkeys_seen = list(hotkeys)
+            self._key_of_uid = np.array([self.key_by_hotkey.get(hotkey, -1) if hotkey else -1
+                                         for hotkey in hotkeys], dtype=np.int64)
+        return self._key_of_uid[uids]
 
     def _offline(self, key: int, block: int) -> bool:
         spec = self.specs[key]
@@ -374,6 +381,17 @@ class MinerPool:
             self.train_streams[key].bit_generator.state = stream_state
         for name in ("joined", "next_join", "next_train", "stats"):
             setattr(self, name, state[name].copy())
+
+
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` for a short non-empty vector, with fewer
+    calls: the distinct values ascending, and each value's position among them."""
+    ordered = np.sort(values)
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    distinct = ordered[keep]
+    return distinct, np.searchsorted(distinct, values)
 
 
 def _pad_steps(values: torch.Tensor, steps: int, longest: int, batch: int) -> torch.Tensor:

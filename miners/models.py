@@ -2,10 +2,14 @@
 
 A ``ModelBank`` holds the parameters of ``count`` MLPs (``depth`` hidden ReLU layers of width
 ``hidden``) as tensors with a leading model axis: layer ``l``'s weights are ``(count, in, out)``.
-Answering a query for k miners gathers their k slices and runs one ``torch.baddbmm`` per layer,
-so a validator's round costs a handful of tensor calls whatever k is. Training is batched the
-same way: the summed loss of k models has independent gradients per model, and SGD with
-momentum updates each model with its own velocity (the optimiser state, kept in the bank).
+All of a model's parameters sit in one row of a packed ``(count, P)`` tensor (the per-layer
+tensors are views into it, each segment 64-byte aligned as a tensor of its own would be), so
+answering a query for k miners gathers their k rows with one ``index_select`` and runs one
+``torch.baddbmm`` per layer on views of that gather: a validator's round costs a handful of
+tensor calls whatever k is (on a small model each call's fixed cost is most of its time).
+Training is batched the same way: the summed loss of k models has independent gradients per
+model, and SGD with momentum updates each model with its own velocity (the optimiser state,
+kept in the bank).
 
 Shapes: ``k`` models in a call, ``B`` examples, ``in``/``out`` layer widths.
 """
@@ -25,6 +29,8 @@ __all__ = ["Architecture", "ModelBank", "stacked_forward"]
 DataFn = Callable[[int, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 """``(step, positions of the models still training) -> (inputs, targets)``."""
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (k,B,out), targets -> (k,)
+ALIGN = 16  # float32 elements per 64 bytes: where each parameter segment of a packed row starts
+SCRATCH_ELEMENTS = 1 << 19  # largest buffer a forward keeps, float32 elements (2 MiB)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,15 +49,21 @@ class Architecture:
 
 
 def stacked_forward(weights: list[torch.Tensor], biases: list[torch.Tensor],
-                    inputs: torch.Tensor) -> torch.Tensor:
+                    inputs: torch.Tensor,
+                    scratch: list[torch.Tensor | None] | None = None) -> torch.Tensor:
     """Run k stacked MLPs: weights ``(k, in, out)``, biases ``(k, 1, out)``; inputs ``(B, in)``
-    (the same batch for all) or ``(k, B, in)``. Returns ``(k, B, out)``."""
+    (the same batch for all) or ``(k, B, in)``. Returns ``(k, B, out)``. ``scratch`` (inference
+    only: autograd keeps the hidden layers otherwise): a ``(k, B, width)`` tensor (or None) per
+    hidden layer that its output overwrites, ReLU in place; the result is always fresh."""
     hidden = inputs if inputs.dim() == 3 else inputs.expand(weights[0].shape[0], -1, -1)
     last = len(weights) - 1
     for index, (weight, bias) in enumerate(zip(weights, biases, strict=True)):
-        hidden = torch.baddbmm(bias, hidden, weight)
-        if index < last:
-            hidden = torch.relu(hidden)
+        if index == last:
+            hidden = torch.baddbmm(bias, hidden, weight)
+        elif scratch is not None:
+            hidden = torch.baddbmm(bias, hidden, weight, out=scratch[index]).relu_()
+        else:
+            hidden = torch.relu(torch.baddbmm(bias, hidden, weight))
     return hidden
 
 
@@ -62,9 +74,27 @@ class ModelBank:
         self.architecture = architecture
         self.count = count
         shapes = architecture.layer_shapes()
-        self.weights = [torch.zeros(count, fan_in, fan_out) for fan_in, fan_out in shapes]
-        self.biases = [torch.zeros(count, 1, fan_out) for _, fan_out in shapes]
+        # (offset in a packed row, view shape) of each weight, then of each bias
+        self._segments: list[tuple[int, tuple[int, int]]] = []
+        width = 0
+        for shape in shapes + [(1, fan_out) for _, fan_out in shapes]:
+            self._segments.append((width, shape))
+            width += -(-shape[0] * shape[1] // ALIGN) * ALIGN
+        self.width = width
+        self.packed = torch.zeros(count, width)
+        self.weights, self.biases = self._views(self.packed)
         self.velocity = [torch.zeros_like(p) for p in self.weights + self.biases]
+        self._buffers: dict[object, torch.Tensor] = {}  # forward's scratch (see _scratch)
+
+    def _views(self, packed: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """Per-layer weights ``(k, in, out)`` and biases ``(k, 1, out)`` viewing ``packed``
+        ``(k, P)`` (no copy)."""
+        rows = packed.shape[0]
+        start = packed.storage_offset()
+        views = [torch.as_strided(packed, (rows, *shape), (self.width, shape[1], 1), start + at)
+                 for at, shape in self._segments]
+        depth = len(views) // 2
+        return views[:depth], views[depth:]
 
     def initialise(self, row: int, rng: np.random.Generator) -> None:
         """Fresh parameters for model ``row`` drawn from ``rng`` (PyTorch's Linear default:
@@ -84,9 +114,24 @@ class ModelBank:
 
     @torch.inference_mode()
     def forward(self, rows: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
-        """Answers of models ``rows`` (k,) to ``inputs`` (B, in): ``(k, B, out)``."""
-        return stacked_forward([torch.index_select(w, 0, rows) for w in self.weights],
-                               [torch.index_select(b, 0, rows) for b in self.biases], inputs)
+        """Answers of models ``rows`` (k,) to ``inputs`` (B, in): ``(k, B, out)``. The gathered
+        parameters and the hidden layers of a small forward (a query's) go into buffers kept
+        from one call to the next: still in cache, no allocation."""
+        k, batch = len(rows), inputs.shape[0]
+        gathered = torch.index_select(self.packed, 0, rows,
+                                      out=self._scratch("gather", (k, self.width)))
+        scratch = [self._scratch(index, (k, batch, weight.shape[2]))
+                   for index, weight in enumerate(self.weights[:-1])]
+        return stacked_forward(*self._views(gathered), inputs, scratch)
+
+    def _scratch(self, name: object, shape: tuple[int, ...]) -> torch.Tensor | None:
+        """The first ``shape[0]`` rows of buffer ``name`` (None: too large to keep)."""
+        if self.count * math.prod(shape[1:]) > SCRATCH_ELEMENTS or shape[0] > self.count:
+            return None
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.shape[1:] != shape[1:]:
+            buffer = self._buffers[name] = torch.empty(self.count, *shape[1:])
+        return buffer[:shape[0]]
 
     def train(self, rows: torch.Tensor, steps: torch.Tensor, data: DataFn, loss: LossFn,
               learning_rate: float, momentum: float) -> None:
@@ -121,13 +166,15 @@ class ModelBank:
                 target[rows] = value
 
     def state(self) -> dict[str, Any]:
-        """Copies of every tensor (for checkpoints)."""
+        """Copies of every tensor (for checkpoints; each a contiguous tensor of its own)."""
         return {"weights": [w.clone() for w in self.weights],
                 "biases": [b.clone() for b in self.biases],
                 "velocity": [v.clone() for v in self.velocity]}
 
     def restore(self, state: dict[str, Any]) -> None:
         """Inverse of ``state``."""
-        self.weights = [w.clone() for w in state["weights"]]
-        self.biases = [b.clone() for b in state["biases"]]
+        with torch.no_grad():
+            for view, value in zip(self.weights + self.biases,
+                                   state["weights"] + state["biases"], strict=True):
+                view.copy_(value)
         self.velocity = [v.clone() for v in state["velocity"]]

@@ -45,6 +45,7 @@ class Task(Protocol):
     input_dim: int
     output_dim: int
     baseline_loss: float
+    loss_flags_non_finite: bool  # a prediction with a NaN or inf entry has a non-finite loss
 
     def sample(self, rng: np.random.Generator, count: int, pool: str = "train") -> Batch:
         """``count`` examples drawn with ``rng`` from ``pool`` (``train`` or ``query``)."""
@@ -68,6 +69,7 @@ class RegressionTask:
 
     name = "regression"
     output_dim = 1
+    loss_flags_non_finite = True  # squared error: a NaN or infinite entry makes it NaN or inf
 
     def __init__(self, config: TaskConfig, seed: int) -> None:
         self.input_dim = config.input_dim
@@ -130,6 +132,7 @@ class DigitsTask:
     name = "digits"
     input_dim = 64
     output_dim = 10
+    loss_flags_non_finite = False  # cross entropy: a -inf logit of a wrong class costs nothing
     POOLS = (("train", 1200), ("query", 297))  # the rest (300) is held out
 
     def __init__(self, config: TaskConfig, seed: int) -> None:

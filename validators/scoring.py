@@ -46,6 +46,14 @@ class ScoredTask(Protocol):
     def batch_baseline(self, targets: torch.Tensor) -> float: ...
 
 
+def _loss_flags_non_finite(task: ScoredTask) -> bool:
+    """Whether ``task`` says its loss of a prediction with any NaN or infinite entry is itself
+    non-finite (``loss_flags_non_finite``, e.g. squared error; not cross entropy, where a
+    -inf logit of a wrong class is a finite loss): then no reply needs a finiteness check of
+    its own, a non-finite loss says it all."""
+    return bool(getattr(task, "loss_flags_non_finite", False))
+
+
 def well_formed(payload: Any, shape: tuple[int, int], max_bytes: int) -> bool:
     """Whether ``payload`` is a floating tensor of exactly ``shape`` within ``max_bytes``.
 
@@ -63,36 +71,43 @@ def reply_losses(payloads: Sequence[Any], targets: torch.Tensor, task: ScoredTas
     shape = (int(targets.shape[0]), task.output_dim)
     losses = np.full(len(payloads), np.inf)
     plain_fits = shape[0] * shape[1] * 4 <= max_bytes
-    valid = [i for i, payload in enumerate(payloads)
-             if (plain_fits and _plain(payload, shape))
-             or (payload is not None and well_formed(payload, shape, max_bytes))]
+    valid: list[int] = []
+    converted = False
+    for index, payload in enumerate(payloads):
+        if payload is None:
+            continue
+        if plain_fits and type(payload) is torch.Tensor and payload.dtype is torch.float32 and (
+                payload.shape == shape):  # the common case, checked cheaply
+            valid.append(index)
+        elif well_formed(payload, shape, max_bytes):
+            valid.append(index)
+            converted = True
     if not valid:
         return losses
     replies = [payloads[i] for i in valid]
-    if any(reply.dtype != torch.float32 for reply in replies):
+    if converted:
         replies = [reply.to(torch.float32) for reply in replies]
     stacked = torch.stack(replies)  # (v, B, out)
-    finite = torch.isfinite(stacked).flatten(1).all(dim=1).numpy()
-    if not finite.all():
-        stacked = torch.nan_to_num(stacked)
-    values = task.losses(stacked, targets).numpy()
-    losses[valid] = np.where(finite, values, np.inf)
+    if _loss_flags_non_finite(task):  # a non-finite (or overflowing) reply's loss is non-finite
+        values = task.losses(stacked, targets).numpy()  # rows are reduced independently
+        losses[valid] = np.where(np.isfinite(values), values, np.inf)
+    elif bool(torch.isfinite(stacked).all()):
+        losses[valid] = task.losses(stacked, targets).numpy()
+    else:  # score the finite replies (on a NaN-free stack), the others score inf
+        finite = torch.isfinite(stacked).flatten(1).all(dim=1).numpy()
+        values = task.losses(torch.nan_to_num(stacked), targets).numpy()
+        losses[valid] = np.where(finite, values, np.inf)
     return losses
-
-
-def _plain(payload: Any, shape: tuple[int, int]) -> bool:
-    """The common case, checked cheaply: an exact float32 tensor of the expected shape."""
-    return type(payload) is torch.Tensor and payload.dtype is torch.float32 and (
-        payload.shape == shape)
 
 
 def rewards_from_losses(losses: np.ndarray, baseline: float) -> np.ndarray:
     """Reward in [0, 1] per loss: ``1 - loss / baseline``, clipped; ``inf`` -> 0."""
     if not baseline > 0:  # a batch with nothing to learn says nothing about anyone
         return np.zeros(len(losses))
-    with np.errstate(invalid="ignore"):
-        reward = 1.0 - losses / baseline
-    return np.clip(np.nan_to_num(reward, nan=0.0, neginf=0.0), 0.0, 1.0)
+    if math.isinf(baseline):  # inf / inf: no reward, and no warning about it
+        return np.where(np.isfinite(losses), 1.0, 0.0)
+    reward = 1.0 - losses / baseline  # inf -> -inf; no warning for a finite baseline
+    return np.where(reward > 0.0, np.minimum(reward, 1.0), 0.0)  # NaN and -inf -> 0
 
 
 def ema(old: np.ndarray, new: np.ndarray, alpha: float) -> np.ndarray:

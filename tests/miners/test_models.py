@@ -39,6 +39,20 @@ def test_stacked_forward_matches_one_model_at_a_time():
         torch.testing.assert_close(stacked[position], _one_model(bank, row, inputs))
 
 
+def test_answers_survive_later_forwards_through_the_reused_buffers():
+    """A query's hidden layers reuse the bank's buffers; the answers it handed out must not:
+    validators score them after other queries were answered."""
+    bank = _bank()
+    generator = torch.Generator().manual_seed(5)
+    first_inputs, second_inputs = torch.randn(6, 5, generator=generator), torch.randn(6, 5)
+    first = bank.forward(torch.tensor([0, 2]), first_inputs)
+    kept = first.clone()
+    second = bank.forward(torch.tensor([1, 3, 2]), second_inputs)
+    assert torch.equal(first, kept)
+    torch.testing.assert_close(second[2], _one_model(bank, 2, second_inputs))
+    assert torch.equal(first[1], bank.forward(torch.tensor([2]), first_inputs)[0])
+
+
 def test_initialisation_is_keyed_and_bounded():
     one, two = _bank(), _bank()
     assert all(torch.equal(a, b) for a, b in zip(one.weights, two.weights, strict=True))

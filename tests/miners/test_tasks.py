@@ -71,3 +71,20 @@ def test_no_constant_answer_beats_the_batch_baseline():
         _, targets = task.sample(numpy_stream(3, "batch", draw), 16)
         constants = torch.linspace(-2, 2, 41)[:, None, None].expand(41, 16, 1)
         assert task.losses(constants, targets).min() >= task.batch_baseline(targets) - 1e-6
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_loss_flags_non_finite_says_what_each_loss_does_with_a_non_finite_entry(bad):
+    """Validators skip their own finiteness check when a task sets ``loss_flags_non_finite``
+    (validators.scoring.reply_losses): squared error keeps the promise, cross entropy cannot."""
+    regression = RegressionTask(TaskConfig(), seed=1)
+    predictions = torch.zeros(3, 4, 1)
+    predictions[1, 2, 0] = bad
+    losses = regression.losses(predictions, torch.zeros(4, 1))
+    assert regression.loss_flags_non_finite
+    assert torch.isfinite(losses).tolist() == [True, False, True]
+    digits = DigitsTask(TaskConfig(kind="digits"), seed=1)
+    logits = torch.zeros(1, 4, 10)
+    logits[0, :, 1] = float("-inf")  # a wrong class ruled out: a finite loss
+    assert not digits.loss_flags_non_finite
+    assert torch.isfinite(digits.losses(logits, torch.zeros(4, dtype=torch.int64))).all()
