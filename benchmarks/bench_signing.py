@@ -45,29 +45,28 @@ def timed_run(blocks: int, signed: bool) -> dict[str, float | int | str]:
     for validator in world.validators:
         validator.require_signatures = signed
     world.start()
-    worker, spilled = signing_worker.worker_cpu_seconds(), signing_worker.stats["spilled"]
+    here = signing_worker.stats["here"]
     wall, cpu, main = time.perf_counter(), time.process_time(), time.thread_time()
     world.run_to_block(blocks)
     for validator in world.validators:  # every round scored: its signatures checked
         validator.state()
     wall, cpu, main = (time.perf_counter() - wall, time.process_time() - cpu,
                        time.thread_time() - main)
-    cpu += signing_worker.worker_cpu_seconds() - worker
-    spilled = signing_worker.stats["spilled"] - spilled
+    here = signing_worker.stats["here"] - here
     stats = [validator.stats for validator in world.validators]
     # checked = the replies scorable before the check: ok - invalid (after) + unsigned
     checked = sum(s["ok"] - s["invalid"] + s["unsigned"] for s in stats) if signed else 0
     signed_count = int(world.miners.stats[:, 1].sum()) if signed else 0  # "answered"
     return {"wall": wall, "cpu": cpu, "main": main, "digest": world.chain.head_hash,
-            "signed": signed_count, "checked": checked, "spilled": spilled}
+            "signed": signed_count, "checked": checked, "here": here}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--blocks", type=int, default=3600, help="blocks of default.toml")
     parser.add_argument("--repeats", type=int, default=3, help="pairs of runs (off, on)")
-    parser.add_argument("--worker", choices=signing_worker.MODES, default="process",
-                        help="where the signing runs (default: a second process)")
+    parser.add_argument("--worker", choices=signing_worker.MODES, default="thread",
+                        help="where the signing runs (default: its thread)")
     args, _ = parser.parse_known_args()  # make bench passes every script the same options
     signing_worker.use(args.worker)
     for signed in (False, True):
@@ -82,7 +81,7 @@ def main() -> None:
             done[signed] = result = timed_run(args.blocks, signed)
             print(f"{'':<14}{args.blocks:>7}{pair + 1:>5}{'yes' if signed else 'no':>8}"
                   f"{result['wall']:>8.2f}{result['cpu']:>8.2f}{result['main']:>8.2f}"
-                  f"{result['signed']:>9,}{result['checked']:>9,}{result['spilled']:>6}",
+                  f"{result['signed']:>9,}{result['checked']:>9,}{result['here']:>6}",
                   flush=True)
         runs.append((done[False], done[True]))
     ratios = {name: [float(on[name]) / float(off[name]) for off, on in runs]
