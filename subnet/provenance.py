@@ -49,7 +49,7 @@ from subnetsim.subnet.sodium import (
 )
 
 __all__ = ["REPLY_DOMAIN", "SignedBatch", "SignedReply", "hotkey_public_key",
-           "hotkey_secret_key", "hotkey_signing_key", "output_digest", "query_id",
+           "hotkey_secret_key", "hotkey_signing_key", "output_digest", "output_digests", "query_id",
            "reply_message", "reply_messages", "secret_key_table", "sign_batch", "sign_reply",
            "verify_batch", "verify_reply"]
 
@@ -108,28 +108,38 @@ def output_digest(payload: Any) -> bytes:
     """BLAKE2b-256 of what a miner answered: a tensor's dtype, shape and bytes; anything else
     (or a tensor claiming more than ``MAX_DIGESTED_BYTES``) by its type and shape only, so a
     hostile reply is never read in full."""
-    torch = sys.modules.get("torch")  # not imported: not a tensor
-    if (torch is not None and type(payload) is torch.Tensor and payload.is_cpu
-            and not payload.requires_grad):
-        form = (payload.dtype, payload.shape)
-        known = _headed.get(form)
-        if known is None:
-            known = _form(payload)
-            if len(_headed) < 1024:  # a hostile peer's shapes must not grow it without end
-                _headed[form] = known
-        headed, window = known
-        if window is None:
-            return headed.copy().digest()
-        if window is not False and payload.is_contiguous():
-            hasher = headed.copy()  # its bytes read where they are (the same as .tobytes())
-            hasher.update(window.from_address(payload.data_ptr()))
-            return hasher.digest()
-    hasher = _header_hasher(payload)
-    size = getattr(payload, "element_size", None)
-    numel = getattr(payload, "numel", None)
-    if callable(size) and callable(numel) and numel() * size() <= MAX_DIGESTED_BYTES:
-        hasher.update(payload.detach().contiguous().numpy().tobytes())
-    return hasher.digest()
+    return output_digests((payload,))[0]
+
+
+def output_digests(payloads: Sequence[Any]) -> list[bytes]:
+    """``output_digest`` of each payload (one loop: a round's replies at a time)."""
+    torch = sys.modules.get("torch")  # not imported: no tensors
+    tensor = torch.Tensor if torch is not None else None
+    digests = []
+    for payload in payloads:
+        if type(payload) is tensor and payload.is_cpu and not payload.requires_grad:
+            form = (payload.dtype, payload.shape)
+            known = _headed.get(form)
+            if known is None:
+                known = _form(payload)
+                if len(_headed) < 1024:  # a hostile peer's shapes must not grow it without end
+                    _headed[form] = known
+            headed, window = known
+            if window is None:
+                digests.append(headed.copy().digest())
+                continue
+            if window is not False and payload.is_contiguous():
+                hasher = headed.copy()  # its bytes read where they are (as .tobytes() has them)
+                hasher.update(window.from_address(payload.data_ptr()))
+                digests.append(hasher.digest())
+                continue
+        hasher = _header_hasher(payload)
+        size = getattr(payload, "element_size", None)
+        numel = getattr(payload, "numel", None)
+        if callable(size) and callable(numel) and numel() * size() <= MAX_DIGESTED_BYTES:
+            hasher.update(payload.detach().contiguous().numpy().tobytes())
+        digests.append(hasher.digest())
+    return digests
 
 
 def _form(tensor: Any) -> tuple[Any, Any]:
@@ -223,13 +233,15 @@ def _fields_match(public_key: bytes, reply_query: bytes, reply_block: int,
             and (digest is None or reply_digest == digest))
 
 
-def _opened(messages: np.ndarray, signatures: np.ndarray, rows: Sequence[int],
-            public_keys: Sequence[bytes], count: int, slots: Sequence[int]) -> np.ndarray:
-    """(count,) verdicts: at ``slots[i]``, whether ``signatures[rows[i]]`` is the signature of
-    ``messages[i]`` by ``public_keys[i]`` (libsodium, ``subnet.sodium``); False elsewhere."""
-    return open_rows(messages, signatures, np.asarray(rows, dtype=np.int64),
-                     _key_rows(public_keys, PUBLIC_KEY_BYTES), np.zeros(count, dtype=np.bool_),
-                     np.asarray(slots, dtype=np.int64))
+def _open_arguments(messages: np.ndarray, signatures: np.ndarray, rows: Sequence[int],
+                    public_keys: Sequence[bytes], count: int,
+                    slots: Sequence[int]) -> tuple[np.ndarray, ...]:
+    """``subnet.sodium.open_rows``'s arguments for (count,) verdicts: at ``slots[i]``, whether
+    ``signatures[rows[i]]`` is the signature of ``messages[i]`` by ``public_keys[i]``; False
+    elsewhere. (Made by the caller: the job itself only runs libsodium.)"""
+    return (messages, signatures, np.asarray(rows, dtype=np.int64),
+            _key_rows(public_keys, PUBLIC_KEY_BYTES), np.zeros(count, dtype=np.bool_),
+            np.asarray(slots, dtype=np.int64))
 
 
 def verify_reply(public_key: bytes, reply: SignedReply, *, query: bytes | None = None,
@@ -243,9 +255,9 @@ def verify_reply(public_key: bytes, reply: SignedReply, *, query: bytes | None =
     if len(reply.signature) != SIGNATURE_BYTES or not _fields_match(
             public_key, reply.query, reply.block, reply.digest, query, block, digest):
         return False
-    return bool(_opened(reply_messages(reply.query, reply.block, (reply.digest,)),
-                        _key_rows([reply.signature], SIGNATURE_BYTES), (0,), (public_key,), 1,
-                        (0,))[0])
+    return bool(open_rows(*_open_arguments(
+        reply_messages(reply.query, reply.block, (reply.digest,)),
+        _key_rows([reply.signature], SIGNATURE_BYTES), (0,), (public_key,), 1, (0,)))[0])
 
 
 class SignedBatch(Sequence[SignedReply | None]):
@@ -316,7 +328,7 @@ def sign_batch(count: int, signers: Sequence[tuple[int, str, int]], query: bytes
     ``secret_keys[key row]`` (libsodium's, (keys, 64) uint8); the output digests are taken
     now."""
     indices = [index for index, _, _ in signers]
-    digests = [output_digest(payloads[index]) for index in indices]
+    digests = output_digests([payloads[index] for index in indices])
     signatures = np.empty((len(indices), SIGNATURE_BYTES), dtype=np.uint8)
     job = submit(sign_rows, reply_messages(query, block, digests), secret_keys,
                  np.fromiter((row for _, _, row in signers), dtype=np.int64, count=len(indices)),
@@ -355,5 +367,5 @@ def verify_batch(checks: Sequence[tuple[int, str, bytes, bytes]],
             rows.append(claim[4])
             public_keys.append(public_key)
             digests.append(digest)
-    return submit(_opened, reply_messages(query, block, digests), made, rows, public_keys,
-                  len(checks), slots, after=after)
+    return submit(open_rows, *_open_arguments(reply_messages(query, block, digests), made, rows,
+                                              public_keys, len(checks), slots), after=after)

@@ -95,6 +95,30 @@ def test_a_round_is_signed_and_checked_against_the_validators_own_digests(mode, 
     assert verdicts.tolist() == [False, False, False, True, False]
 
 
+def test_many_threads_reading_the_same_results_all_get_them(mode, monkeypatch):
+    """Each reader gets the value (it stays with the job), and nobody holds the lock while it
+    waits: the old process worker handed a result to its first reader only, and a second
+    reader of the same job waited for it forever, holding the lock everyone needed."""
+    mode("thread")
+    monkeypatch.setattr(signing_worker, "_BACKLOG", 100)  # every job queued
+    gate = threading.Event()
+    jobs = [signing_worker.submit(lambda n=n: gate.wait(5.0) and n) for n in range(6)]
+    got: list[list[int]] = []
+
+    def read() -> None:
+        got.append([job.result() for job in jobs])
+
+    readers = [threading.Thread(target=read) for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    submitted = signing_worker.submit(len, "four")  # the lock is free while they wait
+    gate.set()
+    for reader in readers:
+        reader.join(10.0)
+    assert not any(reader.is_alive() for reader in readers)
+    assert got == [list(range(6))] * 4 and submitted.result() == 4
+
+
 def test_a_forked_child_finishes_the_jobs_its_parent_had_not(mode):
     """A fork while jobs wait (or run) on the parent's thread: the child has no such thread,
     and runs them itself when it reads their results."""
