@@ -16,13 +16,14 @@ Validators verify before scoring (an unsigned or mis-signed reply scores 0); aft
 halt, the same bytes are the evidence that a miner kept serving (``subnet.evidence``). One
 function verifies for all of them: ``verify_reply``.
 
-Signing and verifying cost about 90 us of libsodium per reply, as much as the rest of the
-simulation spends on it; the simulation therefore hands them to the signing worker
-(``subnet.signing_worker``, a process on the machine's other core), a round at a time:
-``sign_batch`` returns a ``SignedBatch`` that fills in while the simulation goes on,
-``verify_batch`` checks a round's replies with ``verify_reply`` there, and whoever reads a
-result waits for it. Every reply is still signed and every scorable reply verified, and the
-outcome does not depend on when the worker gets to them.
+Signing and verifying cost about 100-120 us of libsodium per reply, as much as the rest of
+the simulation spends on it; the simulation therefore hands them to the signing worker
+(``subnet.signing_worker``, a thread on the machine's other core running compiled batches,
+``subnet.sodium``), a round at a time: ``sign_batch`` returns a ``SignedBatch`` that fills in
+while the simulation goes on, and ``verify_batch`` checks each claim's fields now (the checks
+of ``verify_reply``) and its signature there; whoever reads a result waits for it. Every reply
+is still signed by its own hotkey's key and every scorable reply verified, with libsodium, and
+the outcome does not depend on when or where the worker gets to them.
 """
 
 from __future__ import annotations

@@ -43,11 +43,11 @@ CRYPTO_SIGN_OPEN = _address("crypto_sign_open")
 
 
 @intrinsic
-def _call(typingctx, function, a, b, c, d, e):  # type: ignore[no-untyped-def]
+def _call(typingctx, function, a, b, c, d, e):
     """Call the C function at address ``function`` with five 64-bit words; its int result."""
     word = types.uint64
 
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+    def codegen(context, builder, signature, args):
         c_type = ir.FunctionType(ir.IntType(32), [ir.IntType(64)] * 5)
         return builder.call(builder.inttoptr(args[0], c_type.as_pointer()), args[1:])
 
@@ -55,19 +55,20 @@ def _call(typingctx, function, a, b, c, d, e):  # type: ignore[no-untyped-def]
 
 
 @njit(nogil=True, cache=True)
-def _sign(crypto_sign, messages, secret_keys, key_rows, signatures):  # type: ignore[no-untyped-def]
+def _sign(crypto_sign, messages, secret_keys, key_rows, signatures):
     count, width = messages.shape
     signed = np.empty(SIGNATURE_BYTES + width, np.uint8)  # crypto_sign's output
     length = np.zeros(1, np.uint64)
     for row in range(count):
-        _call(np.uint64(crypto_sign), np.uint64(signed.ctypes.data),
-              np.uint64(length.ctypes.data), np.uint64(messages[row].ctypes.data),
-              np.uint64(width), np.uint64(secret_keys[key_rows[row]].ctypes.data))
+        _call(  # type: ignore[call-arg]  # the intrinsic's own typing
+            np.uint64(crypto_sign), np.uint64(signed.ctypes.data),
+            np.uint64(length.ctypes.data), np.uint64(messages[row].ctypes.data),
+            np.uint64(width), np.uint64(secret_keys[key_rows[row]].ctypes.data))
         signatures[row, :] = signed[:SIGNATURE_BYTES]
 
 
 @njit(nogil=True, cache=True)
-def _open(crypto_sign_open, messages, signatures, signature_rows, public_keys,  # type: ignore[no-untyped-def]
+def _open(crypto_sign_open, messages, signatures, signature_rows, public_keys,
           verdicts, slots):
     count, width = messages.shape
     signed = np.empty(SIGNATURE_BYTES + width, np.uint8)  # what crypto_sign_open reads
@@ -76,7 +77,7 @@ def _open(crypto_sign_open, messages, signatures, signature_rows, public_keys,  
     for row in range(count):
         signed[:SIGNATURE_BYTES] = signatures[signature_rows[row]]
         signed[SIGNATURE_BYTES:] = messages[row]
-        verdicts[slots[row]] = _call(
+        verdicts[slots[row]] = _call(  # type: ignore[call-arg]  # the intrinsic's own typing
             np.uint64(crypto_sign_open), np.uint64(opened.ctypes.data),
             np.uint64(length.ctypes.data), np.uint64(signed.ctypes.data),
             np.uint64(SIGNATURE_BYTES + width), np.uint64(public_keys[row].ctypes.data)) == 0

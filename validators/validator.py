@@ -9,11 +9,11 @@ them, committing and revealing when commit-reveal is on. Every round ends before
 (deadline <= 5 s from mid-block), so a checkpoint never splits one.
 
 A round's replies are scored once their signatures are checked. The checks run on the signing
-worker (``subnet.provenance.verify_batch``), so a round is kept (``_Round``, with everything
-it needs from the moment its replies arrived) and scored the next time anything depends on the
-scores: this validator's next round or weight step, or anyone reading ``scores``, ``stats`` or
-``state()``. Scoring later from the same inputs gives the same scores, so the run is the same
-as if each round were scored on arrival.
+worker's thread (``subnet.provenance.verify_batch``), so a round is kept (``_Round``, with
+everything it needs from the moment its replies arrived) and scored the next time anything
+depends on the scores: this validator's next round or weight step, or anyone reading
+``scores``, ``stats`` or ``state()``. Scoring later from the same inputs gives the same
+scores, so the run is the same as if each round were scored on arrival.
 """
 
 from __future__ import annotations
