@@ -110,6 +110,7 @@ class _Lane:
         changed = self.changed
         with changed:
             while job._state == _QUEUED and self.queue:
+                stats["here"] += 1
                 self._run(self.queue.popleft())
             while job._state != _DONE:
                 if job._state == _QUEUED:  # queued in a parent process (forked): run it here
@@ -155,7 +156,8 @@ def _order(job: Job[Any]) -> int:
 
 _lanes: list[_Lane] = [_Lane()]  # this process's
 _mode = os.environ.get("SUBNETSIM_SIGNING_WORKER", "thread")
-stats = {"here": 0}  # jobs run by their submitter because the thread was behind
+stats = {"here": 0}  # jobs not run by the thread: it was behind when they were submitted,
+#                       or had not started them when someone needed their results
 
 
 def _lane() -> _Lane:
