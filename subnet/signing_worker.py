@@ -1,14 +1,14 @@
 """The signing worker: where a simulation's Ed25519 work runs, beside the simulation.
 
 Miners sign every reply and validators verify every scorable one (``subnet.provenance``);
-libsodium takes about 30 us to sign and 70 us to verify, about as long as the rest of the
+libsodium takes about 30 us to sign and 90 us to verify, about as long as the rest of the
 simulation spends on a reply. So the cryptography runs on a thread, on the machine's other
 core, while the simulation goes on: each job is one batch (a query's signatures, a round's
 verifications) handed to a compiled loop that holds no GIL while it runs (``subnet.sodium``),
 so the thread needs the GIL only to pick a job up and put its result down.
 
-``submit(job, *args, after=...)`` queues a function call; jobs run one at a time, first in
-first out, and ``after`` names an earlier job whose result this one reads (a round's
+``submit(job, *args, after=...)`` queues a function call; the thread runs jobs one at a time,
+first in first out, and ``after`` names an earlier job whose result this one reads (a round's
 verification reads the signatures its miners' job made). Jobs are pure functions of their
 arguments, so results do not depend on when or where they run. ``Job.result()`` waits for a
 job; if it has not started, the caller runs it, and every job queued before it, itself
@@ -19,9 +19,9 @@ jobs run: ``thread`` (the default) or ``inline`` (in place, when submitted).
 
 Locking: one condition guards the queue and the jobs' states; it is held only to move a job
 between states, never while a job runs or while anyone waits (``Condition.wait`` releases
-it), and a job waits only for an earlier one (its ``after``), which is running or done by
-then; so no set of threads can wait on each other. A forked child gets a fresh lock and runs
-any job the parent had not finished itself, when asked for its result.
+it), and a job waits only for an earlier one (its ``after``; run first by whoever runs the
+job, if still queued), so no set of threads can wait on each other. A forked child gets a
+fresh lock and runs any job the parent had not finished itself, when asked for its result.
 """
 
 from __future__ import annotations
