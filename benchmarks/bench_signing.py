@@ -4,17 +4,17 @@ Run: `make bench` or `.venv/bin/python benchmarks/bench_signing.py [--blocks N] 
 (on a shared machine: `setsid /tmp/prio.sh .venv/bin/python benchmarks/bench_signing.py`).
 Every miner signs each answer (Ed25519 over query id, block and a BLAKE2b digest of its output)
 and every validator verifies each scorable reply before scoring it (``subnet.provenance``);
-the libsodium calls run in the signing worker (``subnet.signing_worker``, a second process),
-beside the simulation (``--worker thread`` or ``inline`` to compare). This runs
-``scenarios/default.toml`` in one process, in pairs of one run with signing off (miners sign
-nothing, validators check nothing) and one with it on (as shipped), the order alternating from
-pair to pair, after a short warm-up of each. It prints every run's wall and CPU seconds (CPU:
-all of it, the signing worker's included, and the simulation's main thread alone), each
-pair's signed/unsigned ratios and their medians; ``here``: rounds the simulation signed
-itself because the worker was behind (``signing_worker.submit(spill=True)``). The target
-(issue 17) is on run time: the median wall ratio at most 1.25. All runs must end on the same
-digest: Ed25519 signatures are deterministic and honest replies verify, so signing changes no
-trajectory.
+the libsodium calls run in compiled batches on the signing worker's thread
+(``subnet.signing_worker``), beside the simulation; ``--worker inline`` signs and verifies in
+place instead (``--worker thread inline``: both, in the same groups). This runs
+``scenarios/default.toml`` in one process, in groups of one run with signing off (miners sign
+nothing, validators check nothing) and one per signing mode, the order rotating from group
+to group, after a short warm-up of each. It prints every run's wall and CPU seconds (CPU: all
+threads, the signing thread's included, and the simulation's main thread alone), each
+group's signed/unsigned ratios and their medians; ``here``: jobs the simulation ran itself
+because the thread was behind. The target (issue 17) is on run time: the median wall ratio
+at most 1.25. All runs must end on the same digest: Ed25519 signatures are deterministic and
+honest replies verify, so signing changes no trajectory.
 """
 
 from __future__ import annotations
@@ -36,69 +36,78 @@ TARGET_WALL_RATIO = 1.25
 WARM_UP_BLOCKS = 100  # loads numba's cached kernels and torch's first-call paths
 
 
-def timed_run(blocks: int, signed: bool) -> dict[str, float | int | str]:
-    """Run default.toml for ``blocks``: wall s, CPU s (all, main thread), the digest, replies
+def timed_run(blocks: int, kind: str) -> dict[str, float | int | str]:
+    """Run default.toml for ``blocks`` unsigned (``kind`` "off") or signed with the signing
+    worker in mode ``kind``: wall s, CPU s (all threads, main thread), the digest, replies
     signed and signatures checked."""
+    signed = kind != "off"
+    if signed:
+        signing_worker.use(kind)
     scenario = load_scenario(ROOT / "scenarios" / "default.toml")
     world = World(scenario, scenario.seed)
     world.miners.sign_replies = signed
     for validator in world.validators:
         validator.require_signatures = signed
     world.start()
-    worker, spilled = signing_worker.worker_cpu_seconds(), signing_worker.stats["spilled"]
+    here = signing_worker.stats["here"]
     wall, cpu, main = time.perf_counter(), time.process_time(), time.thread_time()
     world.run_to_block(blocks)
     for validator in world.validators:  # every round scored: its signatures checked
         validator.state()
     wall, cpu, main = (time.perf_counter() - wall, time.process_time() - cpu,
                        time.thread_time() - main)
-    cpu += signing_worker.worker_cpu_seconds() - worker
-    spilled = signing_worker.stats["spilled"] - spilled
+    here = signing_worker.stats["here"] - here
     stats = [validator.stats for validator in world.validators]
     # checked = the replies scorable before the check: ok - invalid (after) + unsigned
     checked = sum(s["ok"] - s["invalid"] + s["unsigned"] for s in stats) if signed else 0
     signed_count = int(world.miners.stats[:, 1].sum()) if signed else 0  # "answered"
     return {"wall": wall, "cpu": cpu, "main": main, "digest": world.chain.head_hash,
-            "signed": signed_count, "checked": checked, "spilled": spilled}
+            "signed": signed_count, "checked": checked, "here": here}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--blocks", type=int, default=3600, help="blocks of default.toml")
-    parser.add_argument("--repeats", type=int, default=3, help="pairs of runs (off, on)")
-    parser.add_argument("--worker", choices=signing_worker.MODES, default="process",
-                        help="where the signing runs (default: a second process)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="groups of runs (unsigned, then signed in each --worker mode)")
+    parser.add_argument("--worker", choices=signing_worker.MODES, nargs="+", default=["thread"],
+                        help="where the signing runs (default: its thread; several: each is "
+                             "measured in every group, against the same unsigned run)")
     args, _ = parser.parse_known_args()  # make bench passes every script the same options
-    signing_worker.use(args.worker)
-    for signed in (False, True):
-        timed_run(min(WARM_UP_BLOCKS, args.blocks), signed)
-    print(f"{'default.toml':<14}{'blocks':>7}{'pair':>5}{'signed':>8}{'wall s':>8}"
+    kinds = ["off", *args.worker]
+    for kind in kinds:
+        timed_run(min(WARM_UP_BLOCKS, args.blocks), kind)
+    print(f"{'default.toml':<14}{'blocks':>7}{'group':>6}{'signing':>9}{'wall s':>8}"
           f"{'cpu s':>8}{'main s':>8}{'signed':>9}{'checked':>9}{'here':>6}")
-    runs: list[tuple[dict[str, float | int | str], dict[str, float | int | str]]] = []
-    for pair in range(args.repeats):
-        order = (False, True) if pair % 2 == 0 else (True, False)
+    groups: list[dict[str, dict[str, float | int | str]]] = []
+    for group in range(args.repeats):
+        order = kinds[group % len(kinds):] + kinds[:group % len(kinds)]  # each kind leads once
         done = {}
-        for signed in order:
-            done[signed] = result = timed_run(args.blocks, signed)
-            print(f"{'':<14}{args.blocks:>7}{pair + 1:>5}{'yes' if signed else 'no':>8}"
+        for kind in order:
+            done[kind] = result = timed_run(args.blocks, kind)
+            print(f"{'':<14}{args.blocks:>7}{group + 1:>6}{kind:>9}"
                   f"{result['wall']:>8.2f}{result['cpu']:>8.2f}{result['main']:>8.2f}"
-                  f"{result['signed']:>9,}{result['checked']:>9,}{result['spilled']:>6}",
+                  f"{result['signed']:>9,}{result['checked']:>9,}{result['here']:>6}",
                   flush=True)
-        runs.append((done[False], done[True]))
-    ratios = {name: [float(on[name]) / float(off[name]) for off, on in runs]
-              for name in ("wall", "cpu", "main")}
-    for name, label in (("wall", "wall (run time)"), ("cpu", "CPU, all"),
-                        ("main", "CPU, main thread")):
-        print(f"signed/unsigned {label:<17} per pair "
-              f"{' '.join(f'{ratio:.3f}' for ratio in ratios[name])}; "
-              f"median {statistics.median(ratios[name]):.3f}")
-    wall = statistics.median(ratios["wall"])
-    digests = {str(result["digest"]) for pair in runs for result in pair}
-    print(f"signing worker: {args.worker}; replies signed {runs[0][1]['signed']:,}, "
-          f"signatures checked {runs[0][1]['checked']:,} per signed run; "
-          f"target: median wall ratio <= {TARGET_WALL_RATIO} -> "
-          f"{'met' if wall <= TARGET_WALL_RATIO else 'MISSED'}; "
-          f"same digest in all {2 * len(runs)} runs: {len(digests) == 1}")
+        groups.append(done)
+    walls = {}
+    for kind in args.worker:
+        ratios = {name: [float(done[kind][name]) / float(done["off"][name]) for done in groups]
+                  for name in ("wall", "cpu", "main")}
+        for name, label in (("wall", "wall (run time)"), ("cpu", "CPU, all threads"),
+                            ("main", "CPU, main thread")):
+            print(f"{kind}/unsigned {label:<17} per group "
+                  f"{' '.join(f'{ratio:.3f}' for ratio in ratios[name])}; "
+                  f"median {statistics.median(ratios[name]):.3f}")
+        walls[kind] = statistics.median(ratios["wall"])
+    digests = {str(result["digest"]) for done in groups for result in done.values()}
+    signed = groups[0][args.worker[0]]
+    print(f"replies signed {signed['signed']:,}, signatures checked {signed['checked']:,} per "
+          f"signed run; target: median wall ratio <= {TARGET_WALL_RATIO} -> "
+          + ", ".join(f"{kind} {'met' if wall <= TARGET_WALL_RATIO else 'MISSED'}"
+                      for kind, wall in walls.items())
+          + f"; same digest in all {len(digests) and sum(len(d) for d in groups)} runs: "
+          f"{len(digests) == 1}")
 
 
 if __name__ == "__main__":

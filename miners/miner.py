@@ -34,7 +34,7 @@ from subnetsim.miners.spec import MinerSpec, model_rows
 from subnetsim.miners.tasks import Task
 from subnetsim.subnet.chain import BLOCK_SECONDS, Chain
 from subnetsim.subnet.extrinsics import Register
-from subnetsim.subnet.provenance import hotkey_secret_key, sign_batch
+from subnetsim.subnet.provenance import secret_key_table, sign_batch
 from subnetsim.subnet.rng import numpy_stream
 from subnetsim.subnet.scenario import QueryPolicy, TaskConfig
 from subnetsim.subnet.serving import ServingState
@@ -68,7 +68,7 @@ class MinerPool:
         self.is_flaky = behaviours == "flaky"
         self.obeys_halts = ~np.isin(behaviours, HALT_IGNORING_BEHAVIOURS)
         # Each miner's hotkey key pair, from its keyed stream (subnet.provenance).
-        self.signing_keys = [hotkey_secret_key(seed, spec.hotkey) for spec in specs]
+        self.signing_keys = secret_key_table(seed, [spec.hotkey for spec in specs])
         self.sign_replies = True  # off only to measure what signing costs (benchmarks)
         self.serving: ServingState | None = None  # the nodes' HALT views, once a council is
         #                                              staged (subnetsim.staging)
@@ -142,13 +142,14 @@ class MinerPool:
         service[present[verdict != ADMITTED]] = SERVICE_SECONDS
         admitted = present[verdict == ADMITTED]
         answers = self._answers(keys[admitted], query.payload, block)
-        signers: list[tuple[int, str, bytes]] = []  # (index, hotkey, secret key) per answer
+        signers: list[tuple[int, str, int]] = []  # (index, hotkey, key row) per answer
         for index, key, (payload, seconds) in zip(admitted.tolist(), keys[admitted].tolist(),
                                                   answers, strict=True):
             payloads[index], service[index] = payload, seconds
             if payload is not None:
-                signers.append((index, self.specs[key].hotkey, self.signing_keys[key]))
-        signatures = (sign_batch(count, signers, query.query_id, block, payloads)
+                signers.append((index, self.specs[key].hotkey, key))
+        signatures = (sign_batch(count, signers, query.query_id, block, payloads,
+                                 self.signing_keys)
                       if self.sign_replies else ())
         return ServerReply(status=status, service_seconds=service, payloads=tuple(payloads),
                            signatures=signatures)

@@ -16,17 +16,19 @@ Validators verify before scoring (an unsigned or mis-signed reply scores 0); aft
 halt, the same bytes are the evidence that a miner kept serving (``subnet.evidence``). One
 function verifies for all of them: ``verify_reply``.
 
-Signing and verifying cost about 90 us of libsodium per reply, as much as the rest of the
-simulation spends on it; the simulation therefore hands them to the signing worker
-(``subnet.signing_worker``, a process on the machine's other core), a round at a time:
-``sign_batch`` returns a ``SignedBatch`` that fills in while the simulation goes on,
-``verify_batch`` checks a round's replies with ``verify_reply`` there, and whoever reads a
-result waits for it. Every reply is still signed and every scorable reply verified, and the
-outcome does not depend on when the worker gets to them.
+Signing and verifying cost about 100-120 us of libsodium per reply, as much as the rest of
+the simulation spends on it; the simulation therefore hands them to the signing worker
+(``subnet.signing_worker``, a thread on the machine's other core running compiled batches,
+``subnet.sodium``), a round at a time: ``sign_batch`` returns a ``SignedBatch`` that fills in
+while the simulation goes on, and ``verify_batch`` checks each claim's fields now (the checks
+of ``verify_reply``) and its signature there; whoever reads a result waits for it. Every reply
+is still signed by its own hotkey's key and every scorable reply verified, with libsodium, and
+the outcome does not depend on when or where the worker gets to them.
 """
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import functools
 import hashlib
@@ -34,20 +36,27 @@ import sys
 from collections.abc import Sequence
 from typing import Any, overload
 
-from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
-from nacl.exceptions import BadSignatureError
+import numpy as np
+from nacl.bindings import crypto_sign_seed_keypair
 from nacl.signing import SigningKey
 
-from subnetsim.subnet.signing_worker import Job, kept, submit
+from subnetsim.subnet.signing_worker import Job, submit
+from subnetsim.subnet.sodium import (
+    PUBLIC_KEY_BYTES,
+    SECRET_KEY_BYTES,
+    SIGNATURE_BYTES,
+    open_rows,
+    sign_rows,
+)
 
 __all__ = ["REPLY_DOMAIN", "SignedBatch", "SignedReply", "hotkey_public_key",
-           "hotkey_secret_key", "hotkey_signing_key", "output_digest", "query_id",
-           "reply_message", "sign_batch", "sign_reply", "verify_batch", "verify_reply"]
+           "hotkey_secret_key", "hotkey_signing_key", "output_digest", "output_digests", "query_id",
+           "reply_message", "reply_messages", "secret_key_table", "sign_batch", "sign_reply",
+           "verify_batch", "verify_reply"]
 
 REPLY_DOMAIN = "subnetsim-reply/v1"
 QUERY_ID_BYTES = 16
 DIGEST_BYTES = 32
-SIGNATURE_BYTES = 64
 MAX_DIGESTED_BYTES = 1 << 20  # a larger "tensor" (the wire's frame limit) is digested by
 #                                its header only: a hostile view claiming 100 MB is never read
 
@@ -91,36 +100,55 @@ def query_id(caller_hotkey: str, block: int, inputs_digest: bytes) -> bytes:
 
 
 _DIGEST_START = hashlib.blake2b(digest_size=DIGEST_BYTES, person=b"subnetsim-out")
-_headed: dict[tuple[Any, ...], tuple[Any, bool]] = {}  # a tensor's (dtype, shape) -> hasher
-#                                                          fed its header, whether it is read
+_headed: dict[tuple[Any, ...], tuple[Any, Any]] = {}  # a CPU tensor's (dtype, shape) -> hasher
+#       fed its header, and a ctypes window over its bytes (None: digested by header only;
+#       False: not read in place, a complex tensor, whose conjugate bit numpy resolves)
 
 
 def output_digest(payload: Any) -> bytes:
     """BLAKE2b-256 of what a miner answered: a tensor's dtype, shape and bytes; anything else
     (or a tensor claiming more than ``MAX_DIGESTED_BYTES``) by its type and shape only, so a
     hostile reply is never read in full."""
-    torch = sys.modules.get("torch")  # not imported: not a tensor (the signing worker has none)
-    if torch is not None and type(payload) is torch.Tensor and not payload.requires_grad:
-        form = (payload.dtype, payload.shape)
-        known = _headed.get(form)
-        if known is None:
-            known = (_header_hasher(payload),
-                     payload.nelement() * payload.element_size() <= MAX_DIGESTED_BYTES)
-            if len(_headed) < 1024:  # a hostile peer's shapes must not grow it without end
-                _headed[form] = known
-        headed, read = known
-        if not read:
-            return headed.copy().digest()
-        if payload.is_contiguous():
-            hasher = headed.copy()
-            hasher.update(payload.numpy())  # the same bytes as .tobytes(), not copied
-            return hasher.digest()
-    hasher = _header_hasher(payload)
-    size = getattr(payload, "element_size", None)
-    numel = getattr(payload, "numel", None)
-    if callable(size) and callable(numel) and numel() * size() <= MAX_DIGESTED_BYTES:
-        hasher.update(payload.detach().contiguous().numpy().tobytes())
-    return hasher.digest()
+    return output_digests((payload,))[0]
+
+
+def output_digests(payloads: Sequence[Any]) -> list[bytes]:
+    """``output_digest`` of each payload (one loop: a round's replies at a time)."""
+    torch = sys.modules.get("torch")  # not imported: no tensors
+    tensor = torch.Tensor if torch is not None else None
+    digests = []
+    for payload in payloads:
+        if type(payload) is tensor and payload.is_cpu and not payload.requires_grad:
+            form = (payload.dtype, payload.shape)
+            known = _headed.get(form)
+            if known is None:
+                known = _form(payload)
+                if len(_headed) < 1024:  # a hostile peer's shapes must not grow it without end
+                    _headed[form] = known
+            headed, window = known
+            if window is None:
+                digests.append(headed.copy().digest())
+                continue
+            if window is not False and payload.is_contiguous():
+                hasher = headed.copy()  # its bytes read where they are (as .tobytes() has them)
+                hasher.update(window.from_address(payload.data_ptr()))
+                digests.append(hasher.digest())
+                continue
+        hasher = _header_hasher(payload)
+        size = getattr(payload, "element_size", None)
+        numel = getattr(payload, "numel", None)
+        if callable(size) and callable(numel) and numel() * size() <= MAX_DIGESTED_BYTES:
+            hasher.update(payload.detach().contiguous().numpy().tobytes())
+        digests.append(hasher.digest())
+    return digests
+
+
+def _form(tensor: Any) -> tuple[Any, Any]:
+    """A CPU tensor form's header hasher and how its bytes are read (see ``_headed``)."""
+    size = tensor.nelement() * tensor.element_size()
+    window = (None if size > MAX_DIGESTED_BYTES else False if tensor.is_complex()
+              else ctypes.c_char * size)
+    return _header_hasher(tensor), window
 
 
 def _header_hasher(payload: Any) -> Any:
@@ -132,9 +160,26 @@ def _header_hasher(payload: Any) -> Any:
     return hasher
 
 
+def _message_prefix(query: bytes, block: int) -> bytes:
+    return f"{REPLY_DOMAIN}|query={query.hex()}|block={block}|output=".encode()
+
+
+def reply_messages(query: bytes, block: int, digests: Sequence[bytes]) -> np.ndarray:
+    """The canonical bytes a miner signs for each output digest (of equal lengths) of its
+    answers to ``query`` at ``block``: one uint8 row each (the module docstring's layout)."""
+    prefix = np.frombuffer(_message_prefix(query, block), np.uint8)
+    hexed = np.frombuffer(b"".join(digests).hex().encode(), np.uint8)
+    rows = np.empty((len(digests), len(prefix) + (len(hexed) // len(digests) if digests
+                                                   else 2 * DIGEST_BYTES)), np.uint8)
+    rows[:, :len(prefix)] = prefix
+    if digests:
+        rows[:, len(prefix):] = hexed.reshape(len(digests), -1)
+    return rows
+
+
 def reply_message(query: bytes, block: int, digest: bytes) -> bytes:
     """The canonical bytes a miner signs."""
-    return f"{REPLY_DOMAIN}|query={query.hex()}|block={block}|output={digest.hex()}".encode()
+    return reply_messages(query, block, (digest,))[0].tobytes()
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -164,9 +209,9 @@ class SignedReply:
                    signature=bytes.fromhex(data["signature"]))
 
 
-def _sign(secret_key: bytes, message: bytes) -> bytes:
-    """libsodium's Ed25519 signature (the first 64 bytes of its signed message)."""
-    return crypto_sign(message, secret_key)[:SIGNATURE_BYTES]
+def _key_rows(keys: Sequence[bytes], size: int) -> np.ndarray:
+    """Keys of ``size`` bytes as rows of a uint8 array (what ``subnet.sodium`` takes)."""
+    return np.frombuffer(b"".join(keys), np.uint8).reshape(len(keys), size)
 
 
 def sign_reply(key: SigningKey | bytes, hotkey: str, query: bytes, block: int,
@@ -174,9 +219,30 @@ def sign_reply(key: SigningKey | bytes, hotkey: str, query: bytes, block: int,
     """A miner's signature on its answer ``payload`` to ``query`` at ``block``; ``key`` is a
     PyNaCl key or libsodium's 64-byte secret key (``hotkey_secret_key``)."""
     secret = key if isinstance(key, bytes) else crypto_sign_seed_keypair(key.encode())[1]
-    digest = output_digest(payload)
-    return SignedReply(hotkey=hotkey, query=query, block=block, digest=digest,
-                       signature=_sign(secret, reply_message(query, block, digest)))
+    return sign_batch(1, [(0, hotkey, 0)], query, block, [payload],
+                      _key_rows([secret], SECRET_KEY_BYTES), here=True)[0]  # type: ignore[return-value]
+
+
+def _fields_match(public_key: bytes, reply_query: bytes, reply_block: int,
+                  reply_digest: bytes, query: bytes | None, block: int | None,
+                  digest: bytes | None) -> bool:
+    """Whether a signed claim is well formed and names this query, block and output (None:
+    any); its signature is checked only if so."""
+    return (len(reply_query) == QUERY_ID_BYTES and len(reply_digest) == DIGEST_BYTES
+            and len(public_key) == PUBLIC_KEY_BYTES
+            and (query is None or reply_query == query) and (block is None or reply_block == block)
+            and (digest is None or reply_digest == digest))
+
+
+def _open_arguments(messages: np.ndarray, signatures: np.ndarray, rows: Sequence[int],
+                    public_keys: Sequence[bytes], count: int,
+                    slots: Sequence[int]) -> tuple[np.ndarray, ...]:
+    """``subnet.sodium.open_rows``'s arguments for (count,) verdicts: at ``slots[i]``, whether
+    ``signatures[rows[i]]`` is the signature of ``messages[i]`` by ``public_keys[i]``; False
+    elsewhere. (Made by the caller: the job itself only runs libsodium.)"""
+    return (messages, signatures, np.asarray(rows, dtype=np.int64),
+            _key_rows(public_keys, PUBLIC_KEY_BYTES), np.zeros(count, dtype=np.bool_),
+            np.asarray(slots, dtype=np.int64))
 
 
 def verify_reply(public_key: bytes, reply: SignedReply, *, query: bytes | None = None,
@@ -185,49 +251,51 @@ def verify_reply(public_key: bytes, reply: SignedReply, *, query: bytes | None =
     """Whether ``reply`` is signed by ``public_key``; with ``query``, ``block`` and
     ``payload`` (or its ``digest``, computed by the caller), also whether it is the reply to
     that query and carries that very output."""
-    if (len(reply.query) != QUERY_ID_BYTES or len(reply.digest) != DIGEST_BYTES
-            or len(reply.signature) != SIGNATURE_BYTES or len(public_key) != 32):
-        return False
-    if query is not None and reply.query != query:
-        return False
-    if block is not None and reply.block != block:
-        return False
     if payload is not None and digest is None:
         digest = output_digest(payload)
-    if digest is not None and digest != reply.digest:
+    if len(reply.signature) != SIGNATURE_BYTES or not _fields_match(
+            public_key, reply.query, reply.block, reply.digest, query, block, digest):
         return False
-    try:
-        crypto_sign_open(reply.signature + reply_message(reply.query, reply.block, reply.digest),
-                         public_key)
-    except BadSignatureError:
-        return False
-    return True
+    return bool(open_rows(*_open_arguments(
+        reply_messages(reply.query, reply.block, (reply.digest,)),
+        _key_rows([reply.signature], SIGNATURE_BYTES), (0,), (public_key,), 1, (0,)))[0])
 
 
 class SignedBatch(Sequence[SignedReply | None]):
     """A server's signed replies to one query, per target (None where nothing was signed or
     the reply never arrived), while the signing worker makes them: reading one waits for them.
-    Sent to the worker (a job's argument), it travels as a reference to the signing job."""
+    Pickled (sent over a wire), it is a plain tuple of its replies."""
 
-    __slots__ = ("_count", "_claims", "_job", "_keep", "_replies")
+    __slots__ = ("_block", "_count", "_digests", "_hotkeys", "_indices", "_keep", "_query",
+                 "_replies", "job", "signatures")
 
-    def __init__(self, count: int, claims: tuple[tuple[int, str, bytes, int, bytes], ...],
-                 job: Job[list[bytes]], keep: frozenset[int] | None = None) -> None:
+    def __init__(self, count: int, indices: Sequence[int], hotkeys: Sequence[str],
+                 query: bytes, block: int, digests: Sequence[bytes], job: Job[np.ndarray],
+                 signatures: np.ndarray, keep: frozenset[int] | None = None) -> None:
         self._count = count
-        self._claims = claims  # (index, hotkey, query, block, digest) per signature made
-        self._job = job
+        self._indices, self._hotkeys, self._digests = indices, hotkeys, digests  # per signature
+        self._query, self._block = query, block
+        self.job = job  # makes ``signatures``
+        self.signatures = signatures  # (len(indices), 64) uint8, once ``job`` is done
         self._keep = keep  # the indices shown (None: all)
         self._replies: tuple[SignedReply | None, ...] | None = None
+
+    def claims(self) -> dict[int, tuple[str, bytes, int, bytes, int]]:
+        """Per index shown: (hotkey, query, block, output digest, row in ``signatures``), known
+        before the signatures are made."""
+        keep = self._keep
+        return {index: (hotkey, self._query, self._block, digest, row)
+                for row, (index, hotkey, digest) in enumerate(
+                    zip(self._indices, self._hotkeys, self._digests, strict=True))
+                if keep is None or index in keep}
 
     def _made(self) -> tuple[SignedReply | None, ...]:
         if self._replies is None:
             replies: list[SignedReply | None] = [None] * self._count
-            keep = self._keep
-            for (index, hotkey, query, block, digest), signature in zip(
-                    self._claims, self._job.result(), strict=True):
-                if keep is None or index in keep:
-                    replies[index] = SignedReply(hotkey=hotkey, query=query, block=block,
-                                                 digest=digest, signature=signature)
+            signatures = self.job.result()
+            for index, (hotkey, query, block, digest, row) in self.claims().items():
+                replies[index] = SignedReply(hotkey=hotkey, query=query, block=block,
+                                             digest=digest, signature=signatures[row].tobytes())
             self._replies = tuple(replies)
         return self._replies
 
@@ -244,54 +312,61 @@ class SignedBatch(Sequence[SignedReply | None]):
         return self._made()[index]
 
     def __reduce__(self) -> tuple[Any, ...]:
-        if self._job.id < 0:  # signed here: its replies go as they are
-            return tuple, (self._made(),)
-        return _kept_batch, (self._count, self._job.id, self._keep)  # its claims are there
+        return tuple, (self._made(),)
 
     def only(self, keep: Sequence[bool]) -> SignedBatch:
         """The same batch with None where ``keep`` is false (replies that never arrived)."""
-        return SignedBatch(self._count, self._claims, self._job,
+        return SignedBatch(self._count, self._indices, self._hotkeys, self._query, self._block,
+                           self._digests, self.job, self.signatures,
                            frozenset(index for index, kept in enumerate(keep) if kept))
 
 
-def _kept_batch(count: int, job_id: int, keep: frozenset[int] | None) -> SignedBatch:
-    """In the signing worker: the batch an earlier job there signed (``_sign_all``)."""
-    (claims, _), signatures = kept(job_id)
-    return SignedBatch(count, claims, Job(job_id, value=signatures), keep)
+def sign_batch(count: int, signers: Sequence[tuple[int, str, int]], query: bytes,
+               block: int, payloads: Sequence[Any], secret_keys: np.ndarray, *,
+               here: bool = False) -> SignedBatch:
+    """Sign on the signing worker (``here``: at once) each ``(index, hotkey, key row)``
+    signer's answer ``payloads[index]`` to ``query`` at ``block`` with its secret key
+    ``secret_keys[key row]`` (libsodium's, (keys, 64) uint8); the output digests are taken
+    now."""
+    indices = [index for index, _, _ in signers]
+    digests = output_digests([payloads[index] for index in indices])
+    signatures = np.empty((len(indices), SIGNATURE_BYTES), dtype=np.uint8)
+    job = submit(sign_rows, reply_messages(query, block, digests), secret_keys,
+                 np.fromiter((row for _, _, row in signers), dtype=np.int64, count=len(indices)),
+                 signatures, here=here)
+    return SignedBatch(count, indices, [hotkey for _, hotkey, _ in signers], query, block,
+                       digests, job, signatures)
 
 
-def sign_batch(count: int, signers: Sequence[tuple[int, str, bytes]], query: bytes,
-               block: int, payloads: Sequence[Any]) -> SignedBatch:
-    """Sign in the signing worker (or here, while it is behind) each ``(index, hotkey, secret
-    key)`` signer's answer ``payloads[index]`` to ``query`` at ``block``; the output digests are
-    taken now."""
-    claims = tuple((index, hotkey, query, block, output_digest(payloads[index]))
-                   for index, hotkey, _ in signers)
-    secrets = [secret for _, _, secret in signers]
-    return SignedBatch(count, claims, submit(_sign_all, claims, secrets, spill=True))
-
-
-def _sign_all(claims: Sequence[tuple[int, str, bytes, int, bytes]],
-              secrets: Sequence[bytes]) -> list[bytes]:
-    return [_sign(secret, reply_message(query, block, digest))
-            for (_, _, query, block, digest), secret in zip(claims, secrets, strict=True)]
+def secret_key_table(seed: int, hotkeys: Sequence[str]) -> np.ndarray:
+    """(len(hotkeys), 64) uint8: each hotkey's libsodium secret key, for ``sign_batch``."""
+    return _key_rows([hotkey_secret_key(seed, hotkey) for hotkey in hotkeys], SECRET_KEY_BYTES)
 
 
 def verify_batch(checks: Sequence[tuple[int, str, bytes, bytes]],
                  signatures: Sequence[SignedReply | None], *, query: bytes,
-                 block: int) -> Job[list[bool]]:
-    """In the signing worker: for each ``(index, hotkey, public key, output digest)``, whether
+                 block: int) -> Job[np.ndarray]:
+    """On the signing worker: for each ``(index, hotkey, public key, output digest)``, whether
     ``signatures[index]`` is that hotkey's valid signature over ``query``, ``block`` and that
-    output (``verify_reply``). Submitted after the batch it reads, so that batch is made."""
-    return submit(_verify_all, checks, signatures, query, block)
-
-
-def _verify_all(checks: Sequence[tuple[int, str, bytes, bytes]],
-                signatures: Sequence[SignedReply | None], query: bytes,
-                block: int) -> list[bool]:
-    verdicts = []
-    for index, hotkey, public_key, digest in checks:
-        signed = signatures[index] if index < len(signatures) else None
-        verdicts.append(signed is not None and signed.hotkey == hotkey and verify_reply(
-            public_key, signed, query=query, block=block, digest=digest))
-    return verdicts
+    output (the checks of ``verify_reply``, the claims' fields here and now, their signatures
+    once made)."""
+    if isinstance(signatures, SignedBatch):
+        claims, made, after = signatures.claims(), signatures.signatures, signatures.job
+    else:  # replies that came whole (over a wire)
+        whole = [(index, signed) for index, signed in enumerate(signatures)
+                 if signed is not None and len(signed.signature) == SIGNATURE_BYTES]
+        claims = {index: (signed.hotkey, signed.query, signed.block, signed.digest, row)
+                  for row, (index, signed) in enumerate(whole)}
+        made = _key_rows([signed.signature for _, signed in whole], SIGNATURE_BYTES)
+        after = None
+    slots, rows, public_keys, digests = [], [], [], []
+    for slot, (index, hotkey, public_key, digest) in enumerate(checks):
+        claim = claims.get(index)
+        if claim is not None and claim[0] == hotkey and _fields_match(
+                public_key, claim[1], claim[2], claim[3], query, block, digest):
+            slots.append(slot)
+            rows.append(claim[4])
+            public_keys.append(public_key)
+            digests.append(digest)
+    return submit(open_rows, *_open_arguments(reply_messages(query, block, digests), made, rows,
+                                              public_keys, len(checks), slots), after=after)

@@ -1,71 +1,80 @@
 """The signing worker: where a simulation's Ed25519 work runs, beside the simulation.
 
 Miners sign every reply and validators verify every scorable one (``subnet.provenance``);
-libsodium takes about 25 us to sign and 60 us to verify, about as long as the rest of the
-simulation spends on a reply. So the cryptography runs in a second process, on the machine's
-other core, while the simulation goes on. (A thread would share the simulation's GIL: cffi
-releases it during each libsodium call, but the thread must take it back between calls, and it
-waits up to the switch interval, 5 ms, whenever the simulation runs Python; measured in
-docs/performance.md.)
+libsodium takes about 30 us to sign and 90 us to verify, about as long as the rest of the
+simulation spends on a reply. So the cryptography runs on a thread, on the machine's other
+core, while the simulation goes on: each job is one batch (a query's signatures, a round's
+verifications) handed to a compiled loop that holds no GIL while it runs (``subnet.sodium``),
+so the thread needs the GIL only to pick a job up and put its result down.
 
-``submit(job, *args)`` sends a picklable module-level function and its arguments; the worker
-runs jobs one at a time, first in first out, and keeps the last results so that a later job
-may take an earlier one's result as an argument (``kept``): a round's verification reads the
-signatures its miners' signing job made, without them coming back first. Jobs are pure
-functions of their arguments, so results do not depend on when the worker runs them; whoever
-needs one waits for it (``Job.result``). Messages are length-prefixed pickles over the child's
-stdin and stdout; the child ends when its stdin closes (its parent ended, however it ended).
-``SUBNETSIM_SIGNING_WORKER`` (or ``use``) picks where jobs run: ``process`` (the default),
-``thread`` (a thread of this process, for comparison: see above) or ``inline`` (in place, when
-submitted; also what happens if no process can be started).
+``submit(job, *args, after=...)`` queues a function call; the thread runs jobs one at a time,
+first in first out, and ``after`` names an earlier job whose result this one reads (a round's
+verification reads the signatures its miners' job made). Jobs are pure functions of their
+arguments, so results do not depend on when or where they run. ``Job.result()`` waits for a
+job; if it has not started, the caller runs it, and every job queued before it, itself
+(nobody idles while work waits), and while the thread is more than ``_BACKLOG`` jobs behind,
+``submit`` runs the job at once in the caller (the simulation takes a share of the work when
+the thread's core is the slower one). ``SUBNETSIM_SIGNING_WORKER`` (or ``use``) picks where
+jobs run: ``thread`` (the default) or ``inline`` (in place, when submitted).
+
+Locking: one condition guards the queue and the jobs' states; it is held only to move a job
+between states, never while a job runs or while anyone waits (``Condition.wait`` releases
+it), and a job waits only for an earlier one (its ``after``; run first by whoever runs the
+job, if still queued), so no set of threads can wait on each other. A forked child gets a
+fresh lock and runs any job the parent had not finished itself, when asked for its result.
 """
 
 from __future__ import annotations
 
-import atexit
 import collections
-import functools
 import os
-import pickle
-import select
-import struct
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
-__all__ = ["MODES", "Job", "kept", "stats", "submit", "use", "worker_cpu_seconds"]
+__all__ = ["MODES", "Job", "stats", "submit", "use"]
 
 T = TypeVar("T")
 
-_HEADER = struct.Struct("<Q")
-_KEPT = 4096  # results the worker keeps for later jobs (a round refers back a few jobs)
-_CHUNK = 1 << 16
-_SEND_EVERY = 2  # jobs: a round's signing and checking
-_BACKLOG = 8  # jobs the worker may be behind before ``submit(..., spill=True)`` runs one here
-MODES = ("process", "thread", "inline")
+_BACKLOG = 16  # jobs the thread may be behind before ``submit`` runs one in the caller (4: more
+#                spilled jobs, more CPU in all; 16, 64 and never: alike, measured 06:40)
+MODES = ("thread", "inline")
+_QUEUED, _RUNNING, _DONE = 0, 1, 2
 
 
 class Job(Generic[T]):
-    """A submitted job; ``result()`` waits for it (and raises what the job raised)."""
+    """A submitted call; ``result()`` waits for it (and raises what the call raised)."""
 
-    __slots__ = ("id", "_fetch", "_value")
+    __slots__ = ("_args", "_function", "_state", "_value", "after")
 
-    def __init__(self, job_id: int, fetch: Callable[[], Any] | None = None,
-                 value: Any = None) -> None:
-        self.id = job_id  # the worker process's number for it (-1 elsewhere)
-        self._fetch = fetch  # None once the value is here
-        self._value = value
+    def __init__(self, function: Callable[..., T], args: tuple[Any, ...],
+                 after: Job[Any] | None) -> None:
+        self._function = function
+        self._args = args
+        self.after = after
+        self._state = _QUEUED
+        self._value: Any = None
+
+    @property
+    def done(self) -> bool:
+        return self._state == _DONE
 
     def result(self) -> T:
-        if self._fetch is not None:
-            self._value, self._fetch = self._fetch(), None
+        if self._state != _DONE:
+            _lane().finish(self)
         if isinstance(self._value, _Failure):
             raise RuntimeError(f"signing worker job failed: {self._value.text}")
         return self._value
+
+    def _run(self) -> None:
+        """Run the call (its ``after`` job is running or done by now: wait for it)."""
+        if self.after is not None and self.after._state != _DONE:
+            _lane().finish(self.after)
+        try:
+            self._value = self._function(*self._args)
+        except Exception as error:  # noqa: BLE001 - raised where the result is read
+            self._value = _Failure(f"{type(error).__name__}: {error}")
+        self._function = self._args = None  # type: ignore[assignment]  # free the inputs
 
 
 class _Failure:
@@ -75,100 +84,85 @@ class _Failure:
         self.text = text
 
 
-class _Worker:
-    """The parent's end: the child process, its pipes, jobs not yet sent and results not yet
-    claimed. Waking a sleeping process costs tens of microseconds on a virtual machine, so
-    jobs go out ``_SEND_EVERY`` at a time (or at once when someone waits for one), and the
-    child sends its results two at a time (or when it has run every job it was sent)."""
+class _Lane:
+    """The queue of jobs and the thread that runs them."""
 
-    def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "subnetsim.subnet.signing_worker"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.writer, self.reader = self.process.stdin.fileno(), self.process.stdout.fileno()
-        os.set_blocking(self.writer, False)
-        os.set_blocking(self.reader, False)
-        self.pid = os.getpid()
-        self.lock = threading.Lock()
-        self.next_id = 0
-        self.outbox = bytearray()
-        self.unsent = 0  # jobs in the outbox
-        self.inbox = bytearray()
-        self.results: dict[int, Any] = {}
-        self.received = 0  # results read so far
+    def __init__(self, jobs: collections.deque[Job[Any]] | None = None) -> None:
+        self.changed = threading.Condition(threading.Lock())
+        self.queue: collections.deque[Job[Any]] = jobs or collections.deque()
+        self.running: dict[int, Job[Any]] = {}  # id -> job being run (by anyone)
+        self.thread: threading.Thread | None = None
 
-    def submit(self, job: Callable[..., Any], args: tuple[Any, ...]) -> Job[Any]:
-        with self.lock:
-            job_id = self.next_id
-            self.next_id += 1
-            body = pickle.dumps((job_id, job, args), protocol=pickle.HIGHEST_PROTOCOL)
-            self.outbox += _HEADER.pack(len(body))
-            self.outbox += body
-            self.unsent += 1
-            if self.unsent >= _SEND_EVERY:
-                self._send()
-        return Job(job_id, functools.partial(self.wait, job_id))
+    def submit(self, job: Job[Any]) -> None:
+        with self.changed:
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._serve, name="subnetsim-signing",
+                                               daemon=True)
+                self.thread.start()
+            self.queue.append(job)
+            self.changed.notify_all()
 
     def behind(self) -> int:
-        """Jobs submitted whose results have not come back yet."""
-        with self.lock:
-            self._receive()
-            return self.next_id - self.received
+        return len(self.queue)
 
-    def wait(self, job_id: int) -> Any:
-        with self.lock:
-            self._send()
-            while job_id not in self.results:
-                select.select([self.reader], [], [])
-                self._receive()
-            return self.results.pop(job_id)
+    def finish(self, job: Job[Any]) -> None:
+        """Return once ``job`` is done, running it (and every job queued before it) here if
+        it has not started."""
+        changed = self.changed
+        with changed:
+            while job._state == _QUEUED and self.queue:
+                stats["here"] += 1
+                self._run(self.queue.popleft())
+            while job._state != _DONE:
+                if job._state == _QUEUED:  # queued in a parent process (forked): run it here
+                    self._run(job)
+                else:
+                    changed.wait()
 
-    def _send(self) -> None:
-        """Write the outbox, reading whatever results come meanwhile (neither pipe can fill
-        up and leave both ends waiting on each other)."""
-        while self.outbox:
-            try:
-                del self.outbox[:os.write(self.writer, self.outbox[:_CHUNK])]
-            except BlockingIOError:
-                select.select([self.reader], [self.writer], [])
-                self._receive()
-        self.unsent = 0
-
-    def _receive(self) -> None:
-        """Read what has arrived and file whole messages."""
+    def _run(self, job: Job[Any]) -> None:
+        """Run ``job`` (the lock held on entry and exit, not while it runs)."""
+        job._state = _RUNNING
+        self.running[id(job)] = job
+        self.changed.release()
         try:
-            chunk = os.read(self.reader, _CHUNK)
-        except BlockingIOError:
-            return
-        if not chunk:
-            raise RuntimeError("signing worker ended")
-        self.inbox += chunk
-        while len(self.inbox) >= _HEADER.size:
-            (size,) = _HEADER.unpack_from(self.inbox)
-            if len(self.inbox) < _HEADER.size + size:
-                break
-            job_id, value = pickle.loads(self.inbox[_HEADER.size:_HEADER.size + size])
-            del self.inbox[:_HEADER.size + size]
-            self.results[job_id] = value
-            self.received += 1
+            job._run()
+        finally:
+            self.changed.acquire()
+            job._state = _DONE
+            del self.running[id(job)]
+            self.changed.notify_all()
 
-    def close(self) -> None:
-        if os.getpid() != self.pid:
-            return
-        try:
-            assert self.process.stdin is not None
-            self.process.stdin.close()
-            self.process.wait(timeout=2.0)
-        except (OSError, subprocess.TimeoutExpired):
-            self.process.kill()
+    def _serve(self) -> None:
+        with self.changed:
+            while True:
+                while not self.queue:
+                    self.changed.wait()
+                self._run(self.queue.popleft())
+
+    def after_fork(self) -> _Lane:
+        """This lane as a forked child sees it: no thread, the unfinished jobs queued."""
+        unfinished = sorted(self.running.values(), key=_order)  # never finished here
+        for job in unfinished:
+            job._state = _QUEUED
+        return _Lane(collections.deque([*unfinished, *self.queue]))
 
 
-_lock = threading.Lock()
-_worker: _Worker | None = None
-_thread: ThreadPoolExecutor | None = None
-_mode = os.environ.get("SUBNETSIM_SIGNING_WORKER", "process")
-stats = {"spilled": 0}  # jobs run here because the worker process was behind
+def _order(job: Job[Any]) -> int:
+    """Jobs that depend on others run after them (``after`` chains are short)."""
+    depth = 0
+    while job.after is not None and not job.after.done:
+        job, depth = job.after, depth + 1
+    return depth
+
+
+_lanes: list[_Lane] = [_Lane()]  # this process's
+_mode = os.environ.get("SUBNETSIM_SIGNING_WORKER", "thread")
+stats = {"here": 0}  # jobs not run by the thread: it was behind when they were submitted,
+#                       or had not started them when someone needed their results
+
+
+def _lane() -> _Lane:
+    return _lanes[0]
 
 
 def use(mode: str) -> None:
@@ -179,102 +173,24 @@ def use(mode: str) -> None:
     _mode = mode
 
 
-def submit(job: Callable[..., T], *args: Any, spill: bool = False) -> Job[T]:
-    """Run ``job(*args)`` in the signing worker (started on first use, one per process); with
-    ``spill``, run it here instead while the worker is more than ``_BACKLOG`` jobs behind (the
-    simulation takes a share of the work when the worker's core is the slower one)."""
-    if _mode == "process":
-        worker = _worker or _start_process()
-        if worker is not None and not (spill and worker.behind() > _BACKLOG):
-            return worker.submit(job, args)
-        if worker is not None:
-            stats["spilled"] += 1
-    if _mode == "thread":
-        future = (_thread or _start_thread()).submit(job, *args)
-        return Job(-1, future.result)
-    return Job(-1, value=job(*args))
-
-
-def _start_process() -> _Worker | None:
-    global _worker, _mode
-    with _lock:
-        if _worker is None:
-            try:
-                _worker = _Worker()
-                atexit.register(_worker.close)
-            except OSError:  # no process to be had: sign in place
-                _mode = "inline"
-        return _worker
-
-
-def _start_thread() -> ThreadPoolExecutor:
-    global _thread
-    with _lock:
-        if _thread is None:
-            _thread = ThreadPoolExecutor(1, thread_name_prefix="subnetsim-signing")
-        return _thread
-
-
-def worker_cpu_seconds() -> float:
-    """CPU seconds the signing worker process has used (0 without one: a thread's CPU time
-    is its process's)."""
-    return submit(time.process_time).result() if _worker is not None else 0.0
-
-
-_kept: collections.OrderedDict[int, tuple[tuple[Any, ...], Any]] = collections.OrderedDict()
-
-
-def kept(job_id: int) -> tuple[tuple[Any, ...], Any]:
-    """In the worker: an earlier job's arguments and result (for a job that refers to it)."""
-    return _kept[job_id]
-
-
-def _serve() -> None:
-    """The worker's loop: run the jobs in the order they came, keep their results, and send
-    the results two at a time, or whenever no whole job is left to run; end at EOF."""
-    writer = os.dup(1)
-    os.dup2(2, 1)  # a stray print must not land in the results
-    inbox, outbox = bytearray(), bytearray()
-    done = 0  # results in the outbox
-    while True:
-        if done >= 2:  # a round's results: whoever waits for them need not
-            while outbox:            # wait for every job queued behind them
-                del outbox[:os.write(writer, outbox)]
-            done = 0
-        while len(inbox) < _HEADER.size or len(inbox) < _HEADER.size + _HEADER.unpack_from(
-                inbox)[0]:
-            while outbox:
-                del outbox[:os.write(writer, outbox)]
-            done = 0
-            chunk = os.read(0, _CHUNK)
-            if not chunk:
-                return
-            inbox += chunk
-        (size,) = _HEADER.unpack_from(inbox)
-        job_id, job, args = pickle.loads(inbox[_HEADER.size:_HEADER.size + size])
-        del inbox[:_HEADER.size + size]
-        try:
-            value = job(*args)
-        except Exception as error:  # noqa: BLE001 - reported to whoever waits for the job
-            value = _Failure(f"{type(error).__name__}: {error}")
-        _kept[job_id] = args, value
-        if len(_kept) > _KEPT:
-            _kept.popitem(last=False)
-        body = pickle.dumps((job_id, value), protocol=pickle.HIGHEST_PROTOCOL)
-        outbox += _HEADER.pack(len(body))
-        outbox += body
-        done += 1
+def submit(function: Callable[..., T], *args: Any, after: Job[Any] | None = None,
+           here: bool = False) -> Job[T]:
+    """Run ``function(*args)`` on the signing thread (in the caller, at once: with ``here``,
+    while the thread is more than ``_BACKLOG`` jobs behind, or in mode ``inline``);
+    ``after``: an earlier job whose result this one reads."""
+    job = Job(function, args, after)
+    lane = _lane()
+    if not here and _mode == "thread" and lane.behind() <= _BACKLOG:
+        lane.submit(job)
+    else:
+        stats["here"] += _mode == "thread" and not here
+        with lane.changed:
+            lane._run(job)
+    return job
 
 
 def _forget_after_fork() -> None:
-    """A forked child (a sweep's worker) starts its own signing worker if it needs one."""
-    global _worker, _thread, _lock
-    _worker, _thread, _lock = None, None, threading.Lock()
+    _lanes[0] = _lanes[0].after_fork()
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)
-
-if __name__ == "__main__":
-    from subnetsim.subnet import signing_worker
-
-    signing_worker._serve()

@@ -9,11 +9,11 @@ them, committing and revealing when commit-reveal is on. Every round ends before
 (deadline <= 5 s from mid-block), so a checkpoint never splits one.
 
 A round's replies are scored once their signatures are checked. The checks run on the signing
-worker (``subnet.provenance.verify_batch``), so a round is kept (``_Round``, with everything
-it needs from the moment its replies arrived) and scored the next time anything depends on the
-scores: this validator's next round or weight step, or anyone reading ``scores``, ``stats`` or
-``state()``. Scoring later from the same inputs gives the same scores, so the run is the same
-as if each round were scored on arrival.
+worker's thread (``subnet.provenance.verify_batch``), so a round is kept (``_Round``, with
+everything it needs from the moment its replies arrived) and scored the next time anything
+depends on the scores: this validator's next round or weight step, or anyone reading
+``scores``, ``stats`` or ``state()``. Scoring later from the same inputs gives the same
+scores, so the run is the same as if each round were scored on arrival.
 """
 
 from __future__ import annotations
@@ -26,7 +26,13 @@ import numpy as np
 import simpy
 
 from subnetsim.subnet.chain import BLOCK_SECONDS, Chain
-from subnetsim.subnet.provenance import hotkey_public_key, output_digest, query_id, verify_batch
+from subnetsim.subnet.provenance import (
+    hotkey_public_key,
+    output_digest,
+    output_digests,
+    query_id,
+    verify_batch,
+)
 from subnetsim.subnet.rng import numpy_stream
 from subnetsim.subnet.scenario import ValidationConfig, ValidatorOptions
 from subnetsim.subnet.serving import ServingNetwork
@@ -73,7 +79,7 @@ class _Round:
     baseline: float  # the batch's know-nothing loss
     seniority: np.ndarray | None  # (k,) for dedupe, as the ledger stood on arrival
     checked: list[int]  # indices whose signatures are being checked
-    verdicts: Job[list[bool]] | None  # one per checked index
+    verdicts: Job[np.ndarray] | None  # one per checked index
 
 
 class Validator:
@@ -194,15 +200,16 @@ class Validator:
             checked=checked, verdicts=verdicts))
 
     def _check_signatures(self, query: Query, responses: Responses, checked: list[int],
-                          hotkeys: list[str | None]) -> Job[list[bool]]:
+                          hotkeys: list[str | None]) -> Job[np.ndarray]:
         """Start checking that each scorable reply carries a valid signature by its target's
-        hotkey over this query, this block and this very output (in the signing worker)."""
+        hotkey over this query, this block and this very output (on the signing worker)."""
+        targets = responses.targets[checked].tolist()
+        digests = output_digests([responses.payloads[index] for index in checked])
         checks = []
-        for index in checked:
-            hotkey = hotkeys[int(responses.targets[index])]
+        for index, uid, digest in zip(checked, targets, digests, strict=True):
+            hotkey = hotkeys[uid]
             public_key = hotkey_public_key(self.seed, hotkey) if hotkey is not None else b""
-            checks.append((index, hotkey or "", public_key,
-                           output_digest(responses.payloads[index])))
+            checks.append((index, hotkey or "", public_key, digest))
         return verify_batch(checks, responses.signatures, query=query.query_id,
                             block=query.block)
 
