@@ -50,6 +50,7 @@ waits for a scheduler slice (~8 ms measured) that a single epoch cannot afford.
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 from collections.abc import Sequence
@@ -101,11 +102,23 @@ SORTED_MEDIAN_BATCH = 4
 COLUMN_BLOCK = 128
 # Batches from this size on run their epochs on numba.get_num_threads() threads.
 PARALLEL_BATCH = 8
+# One epoch from this many weights (validators x uids) on splits its rows and columns
+# between numba.get_num_threads() threads (measured: see docs/performance.md).
+PARALLEL_EPOCH = 256 * 1024
+# The parts of an epoch's stage, in order, and the axis along which threads split each
+# (none: one thread runs it; rows; columns). A split part's threads all finish before the
+# next part starts.
+PART_FRONT, PART_MASKS, PART_COLUMNS, PART_MIDDLE, PART_ROWS, PART_TAIL = range(6)
+PART_COUNT = 6
+AXIS_NONE, AXIS_ROWS, AXIS_COLUMNS = range(3)
+PART_AXES = (AXIS_NONE, AXIS_ROWS, AXIS_COLUMNS, AXIS_NONE, AXIS_ROWS, AXIS_NONE)
 
-# Rows of the packed outputs: per-epoch float vectors (K, F_ROWS, n), the last two scratch
-# kept between the stages (column sums of A W~, reciprocals of the old bonds' column sums) ...
-F_I, F_D, F_C, F_TRUST, F_EMISSION, F_SERVER, F_VALIDATOR, F_A, F_S, F_DELTA, F_OLD = range(11)
-F_ROWS = 11
+# Rows of the packed outputs: per-epoch float vectors (K, F_ROWS, n), the last four scratch
+# kept between the parts of an epoch (column sums of A W~, reciprocals of the old bonds'
+# column sums, reciprocals of the new bonds' column sums, the normalised bonds' column peaks) ...
+(F_I, F_D, F_C, F_TRUST, F_EMISSION, F_SERVER, F_VALIDATOR, F_A, F_S, F_DELTA, F_OLD, F_SCALE,
+ F_PEAK) = range(13)
+F_ROWS = 13
 # ... per-epoch bool vectors (K, B_ROWS, n), the last the bond columns that restart at zero ...
 B_ACTIVE, B_PERMIT, B_RESTART = range(3)
 B_ROWS = 3
@@ -455,11 +468,12 @@ def _uid_front(stake, uids, scalars, fp, ip, fv, bv):
 
 @njit(cache=True)
 def _masked_weights(weights, weight_set, rows, uids, commit, owner, commit_reveal, W,
-                    present, want_present):
-    """Section 2.5 (``yuma._masked_weights``): masks, then row normalisation, into ``W``;
-    the sparse presence mask into ``present`` when ``want_present`` (liquid alpha reads it)."""
-    v, n = W.shape
-    for r in range(v):
+                    present, want_present, first, last):
+    """Section 2.5 (``yuma._masked_weights``) of rows ``first:last``: masks, then row
+    normalisation, into ``W``; the sparse presence mask into ``present`` when
+    ``want_present`` (liquid alpha reads it)."""
+    n = W.shape[1]
+    for r in range(first, last):
         uid = rows[r]
         own_row = uid == owner
         update = uids[U_LAST_UPDATE, uid]
@@ -484,47 +498,59 @@ def _masked_weights(weights, weight_set, rows, uids, commit, owner, commit_revea
 
 
 @njit(cache=True)
-def _old_reciprocals(bonds, restart, out):
+def _old_reciprocals(bonds, restart, out, first, last):
     """1 / column sums of the stored bonds with restarted columns zeroed (classic bonds
-    normalise them; ``normalize_columns(old)`` is ``old * out``)."""
+    normalise them; ``normalize_columns(old)`` is ``old * out``), for columns ``first:last``."""
     v, n = bonds.shape
-    out[:] = 0.0
+    sums, restarts = out[first:last], restart[first:last]
+    sums[:] = 0.0
     for r in range(v):
-        for j in range(n):
-            out[j] = out[j] + (0.0 if restart[j] else bonds[r, j])
+        row = bonds[r, first:last]
+        for j in range(last - first):
+            sums[j] = sums[j] + (0.0 if restarts[j] else row[j])
     if n == 1:  # numpy sums a single column as a contiguous run: pairwise
         column = np.empty(v)
         for r in range(v):
             column[r] = 0.0 if restart[0] else bonds[r, 0]
         out[0] = _pairwise_sum(column)
-    for j in range(n):
-        out[j] = _reciprocal(out[j])
+    for j in range(last - first):
+        sums[j] = _reciprocal(sums[j])
 
 
 @njit(cache=True)
-def _rank(W, C, A_rows, beta, classic, I, trust_rows, delta_sums):
-    """Sections 2.7-2.9 in one pass: clipped weights' row sums (trust), the stake-weighted
-    column sums of the clipped weights (``einsum("kv,kvn->kn")``, not yet normalised) and,
-    for classic bonds, the column sums of ``A * W~`` with W~ = W + beta (Wc - W)."""
+def _rank(W, C, A_rows, beta, classic, I, delta_sums, with_trust, rows, trust, first, last):
+    """Sections 2.7-2.9 for columns ``first:last`` in one pass: the stake-weighted column sums
+    of the clipped weights (``einsum("kv,kvn->kn")``, not yet normalised), for classic bonds
+    the column sums of ``A * W~`` with W~ = W + beta (Wc - W), and, ``with_trust`` (the
+    columns are all of them), the clipped weights' row sums (trust, into ``trust[rows[r]]``;
+    an epoch split between threads takes them from ``_trust_rows``)."""
     v, n = W.shape
-    I[:] = 0.0
-    delta_sums[:] = 0.0
+    # Views of the columns, indexed from 0: an index that numba cannot prove non-negative
+    # gets a wraparound test per access, and then LLVM does not vectorise the loop (7x
+    # slower here).
+    width = last - first
+    C_part, I_part, delta_part = C[first:last], I[first:last], delta_sums[first:last]
+    I_part[:] = 0.0
+    delta_part[:] = 0.0
     clipped_row = np.empty(n)
+    clipped_part = clipped_row[first:last]
     for r in range(v):
         a = A_rows[r]
+        W_row = W[r, first:last]
         if classic:
-            for j in range(n):
-                w = W[r, j]
-                clipped = min(w, C[j])
-                clipped_row[j] = clipped
-                I[j] = a * clipped + I[j]
-                delta_sums[j] = delta_sums[j] + a * (w + beta * (clipped - w))
+            for j in range(width):
+                w = W_row[j]
+                clipped = min(w, C_part[j])
+                clipped_part[j] = clipped
+                I_part[j] = a * clipped + I_part[j]
+                delta_part[j] = delta_part[j] + a * (w + beta * (clipped - w))
         else:
-            for j in range(n):
-                clipped = min(W[r, j], C[j])
-                clipped_row[j] = clipped
-                I[j] = a * clipped + I[j]
-        trust_rows[r] = _pairwise_sum(clipped_row)
+            for j in range(width):
+                clipped = min(W_row[j], C_part[j])
+                clipped_part[j] = clipped
+                I_part[j] = a * clipped + I_part[j]
+        if with_trust:
+            trust[rows[r]] = _pairwise_sum(clipped_row)
     if n == 1 and v > 0:  # numpy's inner run is then the row axis: pairwise, dot product
         column = np.empty(v)
         for r in range(v):
@@ -538,29 +564,45 @@ def _rank(W, C, A_rows, beta, classic, I, trust_rows, delta_sums):
 
 
 @njit(cache=True)
-def _classic_bonds(W, C, bonds, restart, old_reciprocals, A_rows, I, beta, alpha,
-                   delta_sums, B, dividend_rows):
-    """Section 2.10a (``yuma._classic_bonds``) in two passes over the pairs; ``B`` gets the
-    column-max-upscaled bonds. W~ and the restarted old bonds are recomputed from ``W`` and
-    ``bonds`` (the same operations, so the same bits) instead of being kept in memory."""
+def _trust_rows(W, C, rows, trust, first, last):
+    """The clipped weights' row sums of rows ``first:last`` (``_rank``'s trust, for an epoch
+    whose columns were split between threads)."""
+    clipped_row = np.empty(W.shape[1])
+    for r in range(first, last):
+        for j in range(W.shape[1]):
+            clipped_row[j] = min(W[r, j], C[j])
+        trust[rows[r]] = _pairwise_sum(clipped_row)
+
+
+@njit(cache=True)
+def _classic_bonds_columns(W, C, bonds, restart, old_reciprocals, A_rows, beta, alpha,
+                           delta_sums, B, scale, peak, first, last):
+    """Section 2.10a's first pass (``yuma._classic_bonds``), columns ``first:last``: ``B``
+    gets the moving average of the new and the old bonds, ``scale`` the reciprocal of each
+    column's sum of it and ``peak`` the column maximum of the normalised bonds. W~ and the
+    restarted old bonds are recomputed from ``W`` and ``bonds`` (the same operations, so the
+    same bits) instead of being kept in memory."""
     v, n = W.shape
     keep = 1 - alpha
-    delta_reciprocals = np.empty(n)
-    for j in range(n):
-        delta_reciprocals[j] = _reciprocal(delta_sums[j])
-    mix = np.zeros(n)
-    top = np.full(n, -np.inf)
+    width = last - first  # views of the columns, indexed from 0 (see _rank)
+    C_part, restart_part = C[first:last], restart[first:last]
+    old_part = old_reciprocals[first:last]
+    delta_reciprocals = np.empty(width)
+    for j in range(width):
+        delta_reciprocals[j] = _reciprocal(delta_sums[first + j])
+    mix = np.zeros(width)
+    top = np.full(width, -np.inf)
     for r in range(v):
         # Two loops per row, each over few arrays: LLVM vectorises them (one loop over all
         # nine arrays it did not).
         a = A_rows[r]
-        W_row, bonds_row, B_row = W[r], bonds[r], B[r]
-        for j in range(n):
+        W_row, bonds_row, B_row = W[r, first:last], bonds[r, first:last], B[r, first:last]
+        for j in range(width):
             w = W_row[j]
-            wb = w + beta * (min(w, C[j]) - w)
-            old = 0.0 if restart[j] else bonds_row[j]
-            B_row[j] = alpha * (a * wb * delta_reciprocals[j]) + keep * (old * old_reciprocals[j])
-        for j in range(n):
+            wb = w + beta * (min(w, C_part[j]) - w)
+            old = 0.0 if restart_part[j] else bonds_row[j]
+            B_row[j] = alpha * (a * wb * delta_reciprocals[j]) + keep * (old * old_part[j])
+        for j in range(width):
             mixed = B_row[j]
             mix[j] = mix[j] + mixed
             top[j] = max(top[j], mixed)
@@ -570,33 +612,18 @@ def _classic_bonds(W, C, bonds, restart, old_reciprocals, A_rows, I, beta, alpha
     # rounding is monotonic, so scaling by mix >= 0 keeps the largest entry the largest.
     # Knowing it before the second pass lets one pass normalise, upscale and take the
     # dividends' dot products.
-    peak = np.empty(n)
-    for j in range(n):
-        mix[j] = _reciprocal(mix[j])
-        peak[j] = top[j] * mix[j]
-    block = np.zeros((4, n))
-    dots = np.empty(4)
-    for r0 in range(0, v, 4):
-        width = min(4, v - r0)
-        for q in range(width):
-            for j in range(n):
-                value = B[r0 + q, j] * mix[j]
-                block[q, j] = value
-                # Divide by the column maximum (consensus.column_max_upscale, math.rs
-                # inplace_col_max_upscale_sparse), so the maximum is exactly 1.
-                B[r0 + q, j] = value / peak[j] if peak[j] >= TINY else 0.0
-        _einsum_dot_rows(block, I, dots)
-        for q in range(width):
-            dividend_rows[r0 + q] = dots[q]
-    _normalize(dividend_rows)
+    for j in range(width):
+        scale[first + j] = _reciprocal(mix[j])
+        peak[first + j] = top[j] * scale[first + j]
 
 
 @njit(cache=True)
-def _liquid_exponent(W, C, bonds, restart, beta, steepness, exponent):
-    """The sigmoid's clipped exponent per pair (``yuma._liquid_alpha`` before its exp)."""
-    v, n = W.shape
+def _liquid_exponent(W, C, bonds, restart, beta, steepness, exponent, first, last):
+    """The sigmoid's clipped exponent per pair of rows ``first:last`` (``yuma._liquid_alpha``
+    before its exp)."""
+    n = W.shape[1]
     slope = steepness / 100.0
-    for r in range(v):
+    for r in range(first, last):
         for j in range(n):
             w = W[r, j]
             wb = w + beta * (min(w, C[j]) - w)
@@ -607,57 +634,80 @@ def _liquid_exponent(W, C, bonds, restart, beta, steepness, exponent):
 
 
 @njit(cache=True)
-def _yuma3_bonds(W, C, bonds, restart, present, A_rows, I, beta, alpha, liquid, exp_term,
-                 low, high, B, dividend_rows):
-    """Section 2.10b (``yuma._yuma3_bonds``); ``exp_term`` is numpy's exp of the exponent."""
+def _yuma3_bonds_columns(W, C, bonds, restart, present, beta, alpha, liquid, exp_term, low,
+                         high, B, scale, first, last):
+    """Section 2.10b's first pass (``yuma._yuma3_bonds``), columns ``first:last``: ``B``
+    gets the new bonds, ``scale`` the reciprocal of each column's sum; ``exp_term`` is
+    numpy's exp of the exponent."""
     v, n = W.shape
     keep = 1 - alpha
-    sums = np.zeros(n)
-    rates = np.empty(n)
+    width = last - first  # views of the columns, indexed from 0 (see _rank)
+    C_part, restart_part = C[first:last], restart[first:last]
+    sums = np.zeros(width)
+    rates = np.empty(width)
     for r in range(v):
+        W_row, bonds_row, B_row = W[r, first:last], bonds[r, first:last], B[r, first:last]
         if liquid:
             # The row's EMA rates first, in a loop of their own: it vectorises (the division
             # above all), which the pair update below, reading seven arrays, does not.
-            exp_row = exp_term[r]
-            for j in range(n):
+            exp_row = exp_term[r, first:last]
+            for j in range(width):
                 rate = low + (high - low) / (1.0 + exp_row[j])
                 rates[j] = min(max(rate, low), high)
-        for j in range(n):
-            w = W[r, j]
-            clipped = min(w, C[j])
+        present_row = present[r if liquid else 0, first:last]
+        for j in range(width):
+            w = W_row[j]
+            clipped = min(w, C_part[j])
             wb = w + beta * (clipped - w)
-            old = 0.0 if restart[j] else bonds[r, j]
+            old = 0.0 if restart_part[j] else bonds_row[j]
             if not liquid:
                 value = alpha * wb + keep * old
             else:
                 # Computed for every pair, then selected: presence is random per entry, and
                 # a branch on it mispredicted about every other pair.
                 if beta == 0:
-                    present_b = present[r, j]
+                    present_b = present_row[j]
                 elif beta == 1:
-                    present_b = present[r, j] & ((C[j] != 0) | (w <= 0))
+                    present_b = present_row[j] & ((C_part[j] != 0) | (w <= 0))
                 else:
                     present_b = wb > 0
                 pair = rates[j]
                 ema = min(1.0, (1 - pair) * old + max(0.0, pair * wb))
                 value = ema if present_b else 0.0  # mat_ema_alpha_sparse: present entries
-            B[r, j] = value
+            B_row[j] = value
             sums[j] = sums[j] + value
     if n == 1 and v > 0:
         sums[0] = _pairwise_sum(np.ascontiguousarray(B[:, 0]))
-    for j in range(n):
-        sums[j] = _reciprocal(sums[j])
+    for j in range(width):
+        scale[first + j] = _reciprocal(sums[j])
+
+
+@njit(cache=True)
+def _dividend_rows(B, scale, peak, classic, A_rows, I, rows, dividends, first, last):
+    """The bonds' second pass, rows ``first:last``: each row of the column-normalised bonds
+    (``B * scale``) dotted with the incentive into ``dividends[rows[r]]`` (not yet
+    normalised; Yuma3 weights it by the row's active stake), and for classic bonds ``B``
+    upscaled to its column maximum (``consensus.column_max_upscale``, math.rs
+    ``inplace_col_max_upscale_sparse``: the maximum becomes exactly 1). Four rows at a time,
+    their dot products interleaved (``_einsum_dot_rows``: each row's bits are its own)."""
+    n = B.shape[1]
     block = np.zeros((4, n))
     dots = np.empty(4)
-    for r0 in range(0, v, 4):
-        width = min(4, v - r0)
+    for r0 in range(first, last, 4):
+        width = min(4, last - r0)
         for q in range(width):
-            for j in range(n):
-                block[q, j] = B[r0 + q, j] * sums[j]
+            B_row, block_row = B[r0 + q], block[q]
+            if classic:
+                for j in range(n):
+                    value = B_row[j] * scale[j]
+                    block_row[j] = value
+                    B_row[j] = value / peak[j] if peak[j] >= TINY else 0.0
+            else:
+                for j in range(n):
+                    block_row[j] = B_row[j] * scale[j]
         _einsum_dot_rows(block, I, dots)
         for q in range(width):
-            dividend_rows[r0 + q] = A_rows[r0 + q] * dots[q]
-    _normalize(dividend_rows)
+            dividends[rows[r0 + q]] = dots[q] if classic else A_rows[r0 + q] * dots[q]
 
 
 @njit(cache=True)
@@ -695,13 +745,13 @@ def _row_stakes(A, rows):
 
 
 @njit(cache=True)
-def _consensus(W, A_rows, kappa, C):
-    """Section 2.6 for one epoch, by selection."""
+def _consensus(W, A_rows, kappa, C, first, last):
+    """Section 2.6 for one epoch's columns ``first:last``, by selection."""
     total = _pairwise_sum(A_rows)
     if A_rows.shape[0] > 0 and total > 0:
-        _consensus_columns(W, A_rows, (kappa * total) * KAPPA_MARGIN, 0, W.shape[1], C)
+        _consensus_columns(W, A_rows, (kappa * total) * KAPPA_MARGIN, first, last, C)
     else:
-        C[:] = 0.0
+        C[first:last] = 0.0
 
 
 @njit(cache=True)
@@ -713,8 +763,9 @@ def _shared_front(mode, stake, weights, bonds, weight_set, uids, commit, scalars
     fp, ip = fparams[0], iparams[0]
     _uid_front(stake[0], uids[0], scalars[0], fp, ip, out_f[0], out_b[0])
     _masked_weights(weights[0], weight_set[0], rows, uids[0], commit[0], scalars[0, 2],
-                    ip[_COMMIT_REVEAL] != 0, W_scratch[0], present_scratch[0], want_present)
-    _old_reciprocals(bonds[0], out_b[0, B_RESTART], out_f[0, F_OLD])
+                    ip[_COMMIT_REVEAL] != 0, W_scratch[0], present_scratch[0], want_present,
+                    0, rows.shape[0])
+    _old_reciprocals(bonds[0], out_b[0, B_RESTART], out_f[0, F_OLD], 0, stake.shape[1])
     for k in range(1, out_f.shape[0]):
         for row in (F_S, F_A, F_OLD):
             out_f[k, row] = out_f[0, row]
@@ -732,63 +783,112 @@ def _shared_front(mode, stake, weights, bonds, weight_set, uids, commit, scalars
             out_f[:, F_C] = 0.0
 
 
-@njit(cache=True)
-def _epoch_at(k, stage, mode, stake, weights, bonds, weight_set, uids, commit, scalars, rows,
-              fparams, iparams, out_f, out_b, out_bonds, W_scratch, present_scratch, exp_scratch,
-              want_present):
-    """Stage ``stage`` of epoch ``k`` (inputs and params of batch size 1 broadcast). Shared
-    modes read the front that ``_shared_front`` computed; the liquid-alpha stages keep the
-    exponent in ``exp_scratch[k]`` for numpy's exp between the two calls."""
+@njit(cache=True, nogil=True)
+def _epoch_part(part, first, last, whole, k, stage, mode, stake, weights, bonds, weight_set,
+                uids, commit, scalars, rows, fparams, iparams, out_f, out_b, out_bonds,
+                W_scratch, present_scratch, exp_scratch, want_present):
+    """Part ``part`` of stage ``stage`` of epoch ``k`` (inputs and params of batch size 1
+    broadcast), over rows or columns ``first:last`` for the parts that PART_AXES splits.
+    ``whole``: the epoch runs on one thread, so ``_rank`` takes the trust row sums in its
+    pass. Shared modes read the front that ``_shared_front`` computed; the liquid-alpha
+    stages keep the exponent in ``exp_scratch[k]`` for numpy's exp between the two calls.
+
+    Every value a part writes is a row's or a column's own, computed in full by the one
+    thread that owns that row or column; the reductions across rows and across columns
+    (normalisations, totals) are in the unsplit parts. So the bytes do not depend on how
+    the parts are split."""
     xi = k if stake.shape[0] > 1 else 0
     pi = k if fparams.shape[0] > 1 else 0
     si = k if mode == MODE_EACH else 0
     fp, ip = fparams[pi], iparams[pi]
     fv, bv = out_f[k], out_b[k]
     W, present = W_scratch[si], present_scratch[si if want_present else 0]
+    B = out_bonds[k]
     yuma3 = ip[_YUMA3] != 0
     liquid = yuma3 and ip[_LIQUID] != 0
-    if stage != STAGE_BACK:
-        if mode == MODE_EACH:
-            _uid_front(stake[xi], uids[xi], scalars[xi], fp, ip, fv, bv)
+    front, back = stage != STAGE_BACK, stage != STAGE_FRONT
+    if part == PART_FRONT:
+        if front:
+            fv[F_TRUST] = 0.0
+            if mode == MODE_EACH:
+                _uid_front(stake[xi], uids[xi], scalars[xi], fp, ip, fv, bv)
+    elif part == PART_MASKS:
+        if front and mode == MODE_EACH:
             _masked_weights(weights[xi], weight_set[xi], rows, uids[xi], commit[xi],
-                            scalars[xi, 2], ip[_COMMIT_REVEAL] != 0, W, present, want_present)
-            if not yuma3:
-                _old_reciprocals(bonds[xi], bv[B_RESTART], fv[F_OLD])
+                            scalars[xi, 2], ip[_COMMIT_REVEAL] != 0, W, present, want_present,
+                            first, last)
+    elif part == PART_COLUMNS:
         A_rows = _row_stakes(fv[F_A], rows)
-        if mode != MODE_SHARED_SORTED:
-            _consensus(W, A_rows, fp[_KAPPA], fv[F_C])
-        trust_rows = np.empty(rows.shape[0])
-        _rank(W, fv[F_C], A_rows, fp[_BETA], not yuma3, fv[F_I], trust_rows, fv[F_DELTA])
-        _normalize(fv[F_I])
-        fv[F_TRUST] = 0.0
-        for r in range(rows.shape[0]):
-            fv[F_TRUST, rows[r]] = trust_rows[r]
-        if stage == STAGE_FRONT:  # the exponents for numpy's exp; zero where none is read
-            if liquid and _any_positive(fv[F_C]):
-                _liquid_exponent(W, fv[F_C], bonds[xi], bv[B_RESTART], fp[_BETA],
-                                 fp[_STEEPNESS], exp_scratch[k])
+        if front:
+            if mode == MODE_EACH and not yuma3:
+                _old_reciprocals(bonds[xi], bv[B_RESTART], fv[F_OLD], first, last)
+            if mode != MODE_SHARED_SORTED:
+                _consensus(W, A_rows, fp[_KAPPA], fv[F_C], first, last)
+            _rank(W, fv[F_C], A_rows, fp[_BETA], not yuma3, fv[F_I], fv[F_DELTA], whole, rows,
+                  fv[F_TRUST], first, last)
+        if back:
+            alpha = 1.0 - fp[_MOVING_AVG]
+            if yuma3:
+                # Liquid alpha runs in two stages, so its consensus is complete here.
+                liquid = liquid and _any_positive(fv[F_C])
+                _yuma3_bonds_columns(W, fv[F_C], bonds[xi], bv[B_RESTART], present, fp[_BETA],
+                                     alpha, liquid, exp_scratch[k if liquid else 0],
+                                     fp[_ALPHA_LOW], fp[_ALPHA_HIGH], B, fv[F_SCALE], first,
+                                     last)
             else:
-                exp_scratch[k] = 0.0
-    if stage != STAGE_FRONT:
-        A_rows = _row_stakes(fv[F_A], rows)
-        alpha = 1.0 - fp[_MOVING_AVG]
-        dividend_rows = np.empty(rows.shape[0])
-        B = out_bonds[k]
-        if yuma3:
-            liquid = liquid and _any_positive(fv[F_C])
-            _yuma3_bonds(W, fv[F_C], bonds[xi], bv[B_RESTART], present, A_rows, fv[F_I],
-                         fp[_BETA], alpha, liquid, exp_scratch[k if liquid else 0],
-                         fp[_ALPHA_LOW], fp[_ALPHA_HIGH], B, dividend_rows)
-        else:
-            _classic_bonds(W, fv[F_C], bonds[xi], bv[B_RESTART], fv[F_OLD], A_rows, fv[F_I],
-                           fp[_BETA], alpha, fv[F_DELTA], B, dividend_rows)
-        fv[F_D] = 0.0
-        for r in range(rows.shape[0]):
-            fv[F_D, rows[r]] = dividend_rows[r]
-            if not bv[B_PERMIT, rows[r]]:
-                B[r, :] = 0.0
-        _emission_shares(fv[F_I], fv[F_D], fv[F_A], fv[F_S], fv[F_SERVER], fv[F_VALIDATOR],
-                         fv[F_EMISSION])
+                _classic_bonds_columns(W, fv[F_C], bonds[xi], bv[B_RESTART], fv[F_OLD], A_rows,
+                                       fp[_BETA], alpha, fv[F_DELTA], B, fv[F_SCALE],
+                                       fv[F_PEAK], first, last)
+    elif part == PART_MIDDLE:
+        if front:
+            _normalize(fv[F_I])
+    elif part == PART_ROWS:
+        if front:
+            if not whole:
+                _trust_rows(W, fv[F_C], rows, fv[F_TRUST], first, last)
+            if stage == STAGE_FRONT:  # the exponents for numpy's exp; zero where none is read
+                if liquid and _any_positive(fv[F_C]):
+                    _liquid_exponent(W, fv[F_C], bonds[xi], bv[B_RESTART], fp[_BETA],
+                                     fp[_STEEPNESS], exp_scratch[k], first, last)
+                else:
+                    exp_scratch[k, first:last] = 0.0
+        if back:
+            _dividend_rows(B, fv[F_SCALE], fv[F_PEAK], not yuma3, _row_stakes(fv[F_A], rows),
+                           fv[F_I], rows, fv[F_D], first, last)
+            for r in range(first, last):
+                if not bv[B_PERMIT, rows[r]]:
+                    B[r, :] = 0.0
+    elif part == PART_TAIL:
+        if back:
+            v = rows.shape[0]
+            dividend_rows = np.empty(v)
+            for r in range(v):
+                dividend_rows[r] = fv[F_D, rows[r]]
+            _normalize(dividend_rows)
+            fv[F_D] = 0.0
+            for r in range(v):
+                fv[F_D, rows[r]] = dividend_rows[r]
+            _emission_shares(fv[F_I], fv[F_D], fv[F_A], fv[F_S], fv[F_SERVER],
+                             fv[F_VALIDATOR], fv[F_EMISSION])
+
+
+@njit(cache=True)
+def _part_size(part, v, n):
+    """How many rows or columns part ``part`` runs over (0: not split)."""
+    axis = PART_AXES[part]
+    return v if axis == AXIS_ROWS else n if axis == AXIS_COLUMNS else 0
+
+
+@njit(cache=True)
+def _epoch_at(k, stage, mode, stake, weights, bonds, weight_set, uids, commit, scalars, rows,
+              fparams, iparams, out_f, out_b, out_bonds, W_scratch, present_scratch, exp_scratch,
+              want_present):
+    """Stage ``stage`` of epoch ``k`` on this thread: its parts in order, each whole."""
+    v, n = rows.shape[0], stake.shape[1]
+    for part in range(PART_COUNT):
+        _epoch_part(part, 0, _part_size(part, v, n), True, k, stage, mode, stake, weights,
+                    bonds, weight_set, uids, commit, scalars, rows, fparams, iparams, out_f,
+                    out_b, out_bonds, W_scratch, present_scratch, exp_scratch, want_present)
 
 
 @njit(cache=True, nogil=True)
@@ -870,6 +970,34 @@ _UNREFERENCED = 3
 _pools: dict[int, ThreadPoolExecutor] = {}  # by helper thread count, made on first use
 
 
+def _in_ranges(function: Any, bounds: list[int], *arguments: Any) -> None:
+    """``function(first, last, *arguments)`` for each range between consecutive ``bounds``:
+    the last range on the calling thread, the others on pool threads (the kernel releases
+    the GIL); returns once all have finished."""
+    ranges = len(bounds) - 1
+    helpers = ranges - 1  # the calling thread takes the last range itself
+    if helpers == 0:
+        function(bounds[0], bounds[1], *arguments)
+        return
+    pool = _pools.get(helpers)
+    if pool is None:
+        pool = _pools[helpers] = ThreadPoolExecutor(helpers, thread_name_prefix="yuma-kernel")
+    futures = [pool.submit(function, bounds[index], bounds[index + 1], *arguments)
+               for index in range(helpers)]
+    try:
+        function(bounds[helpers], bounds[ranges], *arguments)
+    finally:  # never return while a helper still writes into the outputs
+        for future in futures:
+            future.result()
+
+
+def _bounds(size: int, threads: int, step: int) -> list[int]:
+    """``threads`` contiguous ranges of ``range(size)`` as evenly as multiples of ``step``
+    allow (the last range takes the remainder)."""
+    return [min(size, (size * index // threads + step - 1) // step * step)
+            for index in range(threads)] + [size]
+
+
 def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) -> None:
     """One stage of all epochs: the shared front first (shared modes), then the epochs, in
     contiguous ranges on up to ``numba.get_num_threads()`` threads. Each epoch writes only its
@@ -877,21 +1005,38 @@ def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) ->
     if mode != MODE_EACH and stage != STAGE_BACK:
         _epochs(stage, mode, -1, -1, *arguments)
     threads = 1 if batch < PARALLEL_BATCH else min(numba.get_num_threads(), batch)
-    if threads <= 1:
-        _epochs(stage, mode, 0, batch, *arguments)
+    _in_ranges(functools.partial(_epochs, stage, mode), _bounds(batch, threads, 1), *arguments)
+
+
+# Split parts' ranges: rows in the dividends' blocks of four, columns in whole cache lines
+# (the per-column vectors and the bond rows have no line written by two threads).
+ROW_STEP, COLUMN_STEP = 4, 8
+
+
+def _run_split_stage(stage: int, threads: int, arguments: tuple[Any, ...]) -> None:
+    """One stage of one epoch (``run_epochs``' arguments, batch size 1) with its row and
+    column parts split between ``threads`` threads, the others on the calling thread."""
+    v, n = arguments[1].shape[1:]
+    for part in range(PART_COUNT):
+        axis = PART_AXES[part]
+        if axis == AXIS_NONE:
+            bounds = [0, 0]
+        else:
+            size, step = (v, ROW_STEP) if axis == AXIS_ROWS else (n, COLUMN_STEP)
+            bounds = _bounds(size, max(1, min(threads, -(-size // step))), step)
+        _in_ranges(functools.partial(_epoch_part, part), bounds, False, 0, stage, MODE_EACH,
+                   *arguments)
+
+
+def _in_stages(liquid: bool, exponent: np.ndarray, run_stage: Any) -> None:
+    """``run_stage(STAGE_ALL)``, or with liquid alpha the front stage, numpy's exp of the
+    exponents (as the reference computes it), then the back stage."""
+    if not liquid:
+        run_stage(STAGE_ALL)
         return
-    helpers = threads - 1  # the calling thread takes the last range itself
-    pool = _pools.get(helpers)
-    if pool is None:
-        pool = _pools[helpers] = ThreadPoolExecutor(helpers, thread_name_prefix="yuma-kernel")
-    bounds = [int(bound) for bound in np.linspace(0, batch, threads + 1).astype(int)]
-    futures = [pool.submit(_epochs, stage, mode, bounds[index], bounds[index + 1], *arguments)
-               for index in range(helpers)]
-    try:
-        _epochs(stage, mode, bounds[helpers], bounds[threads], *arguments)
-    finally:  # never return while a helper still writes into the outputs
-        for future in futures:
-            future.result()
+    run_stage(STAGE_FRONT)
+    np.exp(exponent, out=exponent)
+    run_stage(STAGE_BACK)
 
 
 def _stacked(arrays: list[np.ndarray]) -> np.ndarray:
@@ -921,10 +1066,26 @@ def _packed_uids(inputs_list: Sequence[Any], n: int) -> np.ndarray:
 _NO_RESET = np.empty(0, dtype=np.int64)
 
 
-def run_epoch(inputs: Any, fparams: np.ndarray, iparams: np.ndarray) -> dict[str, np.ndarray]:
+def _input_arguments(inputs_list: Sequence[Any]) -> tuple[np.ndarray, ...]:
+    """The kernel's (K, ...) input arrays of ``yuma.EpochInputs`` (1 or K of them)."""
+    n = inputs_list[0].stake.shape[0]
+    scalars = np.array([[x.current_block, x.recent_registration_block,
+                         -1 if x.owner_uid is None else x.owner_uid] for x in inputs_list],
+                       dtype=np.int64)
+    return (
+        _stacked([x.stake for x in inputs_list]),
+        _stacked([x.weights for x in inputs_list]), _stacked([x.bonds for x in inputs_list]),
+        _stacked([x.weight_set for x in inputs_list]), _packed_uids(inputs_list, n),
+        _stacked([x.commit_block for x in inputs_list]), scalars,
+    )
+
+
+def run_epoch(inputs: Any, fparams: np.ndarray, iparams: np.ndarray,
+              threads: int | None = None) -> dict[str, np.ndarray]:
     """One epoch (the chain's path) of ``yuma.EpochInputs`` and packed params of batch size
     1: ``run_epochs`` without the batch bookkeeping or axis, the inputs' arrays passed to
-    ``_epoch_single`` as they are."""
+    ``_epoch_single`` as they are. From PARALLEL_EPOCH weights on, its rows and columns are
+    split between ``threads`` threads (default ``numba.get_num_threads()``); the same bytes."""
     n = inputs.stake.shape[0]
     rows = inputs.validator_uids
     v = rows.shape[0]
@@ -939,21 +1100,24 @@ def run_epoch(inputs: Any, fparams: np.ndarray, iparams: np.ndarray) -> dict[str
     else:
         present = _scratch_array("present-unused", (1, 1, 1), np.bool_)
         exponent = _scratch_array("exp-unused", (1, 1, 1), np.float64)
-    reset = (np.array(inputs.reset_bond_uids, dtype=np.int64) if inputs.reset_bond_uids
-             else _NO_RESET)
-    owner = -1 if inputs.owner_uid is None else inputs.owner_uid
-    arguments = (
-        inputs.stake, inputs.weights, inputs.bonds, inputs.weight_set, inputs.last_update,
-        inputs.block_at_registration, inputs.validator_permit, reset, inputs.commit_block,
-        inputs.current_block, inputs.recent_registration_block, owner, rows, fparams, iparams,
-        out_f, out_b, out_bonds, W_scratch, present, exponent, liquid,
-    )
-    if not liquid:
-        _epoch_single(STAGE_ALL, *arguments)
+    outputs = (rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch, present, exponent,
+               liquid)
+    split = 1
+    if v * n >= PARALLEL_EPOCH:
+        split = numba.get_num_threads() if threads is None else threads
+    if split > 1:
+        arguments = _input_arguments([inputs]) + outputs
+        _in_stages(liquid, exponent, lambda stage: _run_split_stage(stage, split, arguments))
     else:
-        _epoch_single(STAGE_FRONT, *arguments)
-        np.exp(exponent, out=exponent)  # numpy's exp, as the reference computes it
-        _epoch_single(STAGE_BACK, *arguments)
+        reset = (np.array(inputs.reset_bond_uids, dtype=np.int64) if inputs.reset_bond_uids
+                 else _NO_RESET)
+        owner = -1 if inputs.owner_uid is None else inputs.owner_uid
+        arguments = (
+            inputs.stake, inputs.weights, inputs.bonds, inputs.weight_set, inputs.last_update,
+            inputs.block_at_registration, inputs.validator_permit, reset, inputs.commit_block,
+            inputs.current_block, inputs.recent_registration_block, owner, *outputs,
+        )
+        _in_stages(liquid, exponent, lambda stage: _epoch_single(stage, *arguments))
     return _named_outputs(out_f[0], out_b[0], out_bonds[0])
 
 
@@ -980,10 +1144,6 @@ def run_epochs(inputs_list: Sequence[Any], fparams: np.ndarray,
     n = first.stake.shape[0]
     rows = first.validator_uids
     v = rows.shape[0]
-    uids = _packed_uids(inputs_list, n)
-    scalars = np.array([[x.current_block, x.recent_registration_block,
-                         -1 if x.owner_uid is None else x.owner_uid] for x in inputs_list],
-                       dtype=np.int64)
     mode = MODE_EACH
     if batch > 1 and len(inputs_list) == 1:
         front_f = fparams[:, [_THRESHOLD]]
@@ -1005,19 +1165,10 @@ def run_epochs(inputs_list: Sequence[Any], fparams: np.ndarray,
     else:
         present = _scratch_array("present-unused", (1, 1, 1), np.bool_)
         exponent = _scratch_array("exp-unused", (1, 1, 1), np.float64)
-    arguments = (
-        _stacked([x.stake for x in inputs_list]),
-        _stacked([x.weights for x in inputs_list]), _stacked([x.bonds for x in inputs_list]),
-        _stacked([x.weight_set for x in inputs_list]), uids,
-        _stacked([x.commit_block for x in inputs_list]), scalars, rows, fparams, iparams,
-        out_f, out_b, out_bonds, W_scratch, present, exponent, liquid,
+    arguments = _input_arguments(inputs_list) + (
+        rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch, present, exponent, liquid,
     )
-    if not liquid:
-        _run_stage(STAGE_ALL, mode, batch, arguments)
-    else:
-        _run_stage(STAGE_FRONT, mode, batch, arguments)
-        np.exp(exponent, out=exponent)  # numpy's exp, as the reference computes it
-        _run_stage(STAGE_BACK, mode, batch, arguments)
+    _in_stages(liquid, exponent, lambda stage: _run_stage(stage, mode, batch, arguments))
     return _named_outputs(out_f.swapaxes(0, 1), out_b.swapaxes(0, 1), out_bonds)
 
 
