@@ -53,6 +53,7 @@ from __future__ import annotations
 import functools
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -102,6 +103,9 @@ SORTED_MEDIAN_BATCH = 4
 COLUMN_BLOCK = 128
 # Batches from this size on run their epochs on numba.get_num_threads() threads.
 PARALLEL_BATCH = 8
+# Ranges per thread of a batch or of a split part of one epoch, handed out first come, first
+# served: a thread that gets its core late finds fewer left.
+SPLIT_RANGES = 4
 # One epoch from this many weights (validators x uids) on splits its rows and columns
 # between numba.get_num_threads() threads (measured: see docs/performance.md).
 PARALLEL_EPOCH = 256 * 1024
@@ -970,25 +974,74 @@ _UNREFERENCED = 3
 _pools: dict[int, ThreadPoolExecutor] = {}  # by helper thread count, made on first use
 
 
-def _in_ranges(function: Any, bounds: list[int], *arguments: Any) -> None:
-    """``function(first, last, *arguments)`` for each range between consecutive ``bounds``:
-    the last range on the calling thread, the others on pool threads (the kernel releases
-    the GIL); returns once all have finished."""
-    ranges = len(bounds) - 1
-    helpers = ranges - 1  # the calling thread takes the last range itself
-    if helpers == 0:
-        function(bounds[0], bounds[1], *arguments)
-        return
+class _Ranges:
+    """Ranges handed out first come, first served to the threads that run them, and the
+    count of ranges still running (one per call of ``_in_ranges``)."""
+
+    def __init__(self, bounds: list[int]) -> None:
+        self.bounds = bounds
+        self.next = 0
+        self.running = 0
+        self.by_helpers = 0
+        self.errors: list[BaseException] = []
+        self.lock = threading.Lock()
+        self.finished = threading.Condition(self.lock)
+
+    def run(self, function: Any, arguments: tuple[Any, ...], helper: bool = True) -> None:
+        """Claim and run ranges until none is left."""
+        while True:
+            with self.lock:
+                index = self.next
+                if index + 1 >= len(self.bounds) or self.errors:
+                    return
+                self.next += 1
+                self.running += 1
+                self.by_helpers += helper
+            try:
+                function(self.bounds[index], self.bounds[index + 1], *arguments)
+            except BaseException as error:  # raised again on the calling thread
+                with self.lock:
+                    self.errors.append(error)
+            finally:
+                with self.lock:
+                    self.running -= 1
+                    self.finished.notify_all()
+
+    def wait(self) -> None:
+        """Until every claimed range has finished (a helper that starts later finds none)."""
+        with self.lock:
+            while self.running:
+                self.finished.wait()
+        if self.errors:
+            raise self.errors[0]
+
+
+def _in_ranges(function: Any, bounds: list[int], threads: int, *arguments: Any) -> bool:
+    """``function(first, last, *arguments)`` for each range between consecutive ``bounds``
+    on up to ``threads`` threads: the calling thread and pool threads take ranges first come,
+    first served (the kernel releases the GIL), and this returns once every range has run.
+    It never waits for a helper to start: on a shared machine a helper thread can wait
+    milliseconds for a core, and then the calling thread runs the ranges itself. Returns
+    whether the helpers kept up: they ran some range, and the calling thread, done with its
+    own, waited for theirs less than half as long as it had worked."""
+    helpers = min(threads, len(bounds) - 1) - 1
+    if helpers <= 0:
+        for index in range(len(bounds) - 1):
+            function(bounds[index], bounds[index + 1], *arguments)
+        return True
     pool = _pools.get(helpers)
     if pool is None:
         pool = _pools[helpers] = ThreadPoolExecutor(helpers, thread_name_prefix="yuma-kernel")
-    futures = [pool.submit(function, bounds[index], bounds[index + 1], *arguments)
-               for index in range(helpers)]
+    ranges = _Ranges(bounds)
+    for _ in range(helpers):
+        pool.submit(ranges.run, function, arguments)
+    start = time.perf_counter()
     try:
-        function(bounds[helpers], bounds[ranges], *arguments)
+        ranges.run(function, arguments, helper=False)
     finally:  # never return while a helper still writes into the outputs
-        for future in futures:
-            future.result()
+        worked = time.perf_counter()
+        ranges.wait()
+    return ranges.by_helpers > 0 and time.perf_counter() - worked < (worked - start) / 2
 
 
 def _bounds(size: int, threads: int, step: int) -> list[int]:
@@ -1000,12 +1053,14 @@ def _bounds(size: int, threads: int, step: int) -> list[int]:
 
 def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) -> None:
     """One stage of all epochs: the shared front first (shared modes), then the epochs, in
-    contiguous ranges on up to ``numba.get_num_threads()`` threads. Each epoch writes only its
-    own slots, so the bytes do not depend on the thread count."""
+    SPLIT_RANGES contiguous ranges per thread on up to ``numba.get_num_threads()`` threads.
+    Each epoch writes only its own slots, so the bytes do not depend on the thread count."""
     if mode != MODE_EACH and stage != STAGE_BACK:
         _epochs(stage, mode, -1, -1, *arguments)
     threads = 1 if batch < PARALLEL_BATCH else min(numba.get_num_threads(), batch)
-    _in_ranges(functools.partial(_epochs, stage, mode), _bounds(batch, threads, 1), *arguments)
+    ranges = threads if threads == 1 else min(batch, SPLIT_RANGES * threads)
+    _in_ranges(functools.partial(_epochs, stage, mode), _bounds(batch, ranges, 1), threads,
+               *arguments)
 
 
 # Split parts' ranges: rows in the dividends' blocks of four, columns in whole cache lines
@@ -1013,19 +1068,22 @@ def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) ->
 ROW_STEP, COLUMN_STEP = 4, 8
 
 
-def _run_split_stage(stage: int, threads: int, arguments: tuple[Any, ...]) -> None:
+def _run_split_stage(stage: int, threads: int, arguments: tuple[Any, ...]) -> bool:
     """One stage of one epoch (``run_epochs``' arguments, batch size 1) with its row and
-    column parts split between ``threads`` threads, the others on the calling thread."""
+    column parts split into SPLIT_RANGES ranges per thread, run on ``threads`` threads.
+    Returns whether the helper threads kept up in every part (``_in_ranges``)."""
     v, n = arguments[1].shape[1:]
+    kept_up = True
     for part in range(PART_COUNT):
         axis = PART_AXES[part]
         if axis == AXIS_NONE:
             bounds = [0, 0]
         else:
             size, step = (v, ROW_STEP) if axis == AXIS_ROWS else (n, COLUMN_STEP)
-            bounds = _bounds(size, max(1, min(threads, -(-size // step))), step)
-        _in_ranges(functools.partial(_epoch_part, part), bounds, False, 0, stage, MODE_EACH,
-                   *arguments)
+            bounds = _bounds(size, max(1, min(SPLIT_RANGES * threads, -(-size // step))), step)
+        kept_up &= _in_ranges(functools.partial(_epoch_part, part), bounds, threads, False, 0,
+                              stage, MODE_EACH, *arguments)
+    return kept_up
 
 
 def _in_stages(liquid: bool, exponent: np.ndarray, run_stage: Any) -> None:
@@ -1064,6 +1122,12 @@ def _packed_uids(inputs_list: Sequence[Any], n: int) -> np.ndarray:
 
 
 _NO_RESET = np.empty(0, dtype=np.int64)
+# When a split epoch's helper threads did not keep up (the other cores are busy with other
+# work, so a helper waits for a core or is preempted in its range while the calling thread
+# waits for it), epochs run unsplit on the calling thread for SPLIT_PAUSE seconds, then try
+# again: a split epoch on a busy machine measured up to 1.3x slower than an unsplit one.
+SPLIT_PAUSE = 1.0
+_split_paused = [0.0]  # until this time.monotonic()
 
 
 def _input_arguments(inputs_list: Sequence[Any]) -> tuple[np.ndarray, ...]:
@@ -1085,7 +1149,8 @@ def run_epoch(inputs: Any, fparams: np.ndarray, iparams: np.ndarray,
     """One epoch (the chain's path) of ``yuma.EpochInputs`` and packed params of batch size
     1: ``run_epochs`` without the batch bookkeeping or axis, the inputs' arrays passed to
     ``_epoch_single`` as they are. From PARALLEL_EPOCH weights on, its rows and columns are
-    split between ``threads`` threads (default ``numba.get_num_threads()``); the same bytes."""
+    split between ``threads`` threads (default ``numba.get_num_threads()``, unless a split
+    epoch's helpers lately did not keep up: SPLIT_PAUSE); the same bytes either way."""
     n = inputs.stake.shape[0]
     rows = inputs.validator_uids
     v = rows.shape[0]
@@ -1104,10 +1169,18 @@ def run_epoch(inputs: Any, fparams: np.ndarray, iparams: np.ndarray,
                liquid)
     split = 1
     if v * n >= PARALLEL_EPOCH:
-        split = numba.get_num_threads() if threads is None else threads
+        if threads is not None:
+            split = threads
+        elif time.monotonic() >= _split_paused[0]:
+            split = numba.get_num_threads()
     if split > 1:
         arguments = _input_arguments([inputs]) + outputs
-        _in_stages(liquid, exponent, lambda stage: _run_split_stage(stage, split, arguments))
+
+        def run_stage(stage: int) -> None:
+            if not _run_split_stage(stage, split, arguments) and threads is None:
+                _split_paused[0] = time.monotonic() + SPLIT_PAUSE
+
+        _in_stages(liquid, exponent, run_stage)
     else:
         reset = (np.array(inputs.reset_bond_uids, dtype=np.int64) if inputs.reset_bond_uids
                  else _NO_RESET)
