@@ -107,8 +107,11 @@ PARALLEL_BATCH = 8
 # served: a thread that gets its core late finds fewer left.
 SPLIT_RANGES = 4
 # One epoch from this many weights (validators x uids) on splits its rows and columns
-# between numba.get_num_threads() threads (measured: see docs/performance.md).
-PARALLEL_EPOCH = 256 * 1024
+# between numba.get_num_threads() threads. Measured on the shared 2-core machine (see
+# docs/performance.md): at 256 x 1024 and 256 x 2048 a split epoch was never faster than an
+# unsplit one (its ~30 compiled calls, thread hand-offs and trust's separate pass cost more
+# than half of 2.6-6 ms gains whenever the second core is not wholly free).
+PARALLEL_EPOCH = 256 * 4096
 # The parts of an epoch's stage, in order, and the axis along which threads split each
 # (none: one thread runs it; rows; columns). A split part's threads all finish before the
 # next part starts.
@@ -1086,14 +1089,23 @@ def _run_split_stage(stage: int, threads: int, arguments: tuple[Any, ...]) -> bo
     return kept_up
 
 
-def _in_stages(liquid: bool, exponent: np.ndarray, run_stage: Any) -> None:
+def _exp_rows(first: int, last: int, exponent: np.ndarray) -> None:
+    """numpy's exp (as the reference computes it) of rows ``first:last`` of every epoch's
+    exponents, in place (numpy releases the GIL for it)."""
+    rows = exponent[:, first:last]
+    np.exp(rows, out=rows)
+
+
+def _in_stages(liquid: bool, exponent: np.ndarray, run_stage: Any, threads: int = 1) -> None:
     """``run_stage(STAGE_ALL)``, or with liquid alpha the front stage, numpy's exp of the
-    exponents (as the reference computes it), then the back stage."""
+    exponents (split between ``threads`` threads by rows), then the back stage."""
     if not liquid:
         run_stage(STAGE_ALL)
         return
     run_stage(STAGE_FRONT)
-    np.exp(exponent, out=exponent)
+    v = exponent.shape[1]
+    ranges = 1 if threads == 1 else max(1, min(SPLIT_RANGES * threads, v))
+    _in_ranges(_exp_rows, _bounds(v, ranges, 1), threads, exponent)
     run_stage(STAGE_BACK)
 
 
@@ -1127,7 +1139,8 @@ _NO_RESET = np.empty(0, dtype=np.int64)
 # waits for it), epochs run unsplit on the calling thread for SPLIT_PAUSE seconds, then try
 # again: a split epoch on a busy machine measured up to 1.3x slower than an unsplit one.
 SPLIT_PAUSE = 1.0
-_split_paused = [0.0]  # until this time.monotonic()
+_split_paused = [0.0]  # until this _clock()
+_clock = time.monotonic
 
 
 def _input_arguments(inputs_list: Sequence[Any]) -> tuple[np.ndarray, ...]:
@@ -1171,16 +1184,16 @@ def run_epoch(inputs: Any, fparams: np.ndarray, iparams: np.ndarray,
     if v * n >= PARALLEL_EPOCH:
         if threads is not None:
             split = threads
-        elif time.monotonic() >= _split_paused[0]:
+        elif _clock() >= _split_paused[0]:
             split = numba.get_num_threads()
     if split > 1:
         arguments = _input_arguments([inputs]) + outputs
 
         def run_stage(stage: int) -> None:
             if not _run_split_stage(stage, split, arguments) and threads is None:
-                _split_paused[0] = time.monotonic() + SPLIT_PAUSE
+                _split_paused[0] = _clock() + SPLIT_PAUSE
 
-        _in_stages(liquid, exponent, run_stage)
+        _in_stages(liquid, exponent, run_stage, split)
     else:
         reset = (np.array(inputs.reset_bond_uids, dtype=np.int64) if inputs.reset_bond_uids
                  else _NO_RESET)

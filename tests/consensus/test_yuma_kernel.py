@@ -184,13 +184,14 @@ def split_stages(monkeypatch):
 @pytest.mark.parametrize("yuma3", [False, True])
 @pytest.mark.parametrize(("validators", "uids"), [(256, 1024), (261, 1011)])
 def test_a_split_epoch_is_the_reference_at_any_thread_count(validators, uids, yuma3,
-                                                            split_stages):
-    # At the size from which one epoch's rows and columns are split between threads (and an
-    # odd one: ranges that are not multiples of the row/column steps, a column split that is
-    # not numpy's pairwise split). Every per-column result is computed whole by one thread and
-    # every sum across columns after the threads finish, so 1, 2 and 3 threads give the same
-    # bytes as each other and as the numpy reference.
-    assert validators * uids >= yuma_kernel.PARALLEL_EPOCH
+                                                            split_stages, monkeypatch):
+    # Realistic sizes split from a quarter of the threshold (256 x 4096 takes ~0.5 s through
+    # numpy; the subprocess test below splits one that large), and an odd one: ranges that
+    # are not multiples of the row/column steps, a column split that is not numpy's pairwise
+    # split. Every per-column result is computed whole by one thread and every sum across
+    # columns after the threads finish, so 1, 2 and 3 threads give the same bytes as each
+    # other and as the numpy reference.
+    monkeypatch.setattr(yuma_kernel, "PARALLEL_EPOCH", 256 * 1000)
     params = YumaParams(yuma3_enabled=yuma3, liquid_alpha_enabled=yuma3, kappa=0.4)
     inputs = realistic_inputs(validators, uids, 5)
     reference = epoch(inputs, params, backend="numpy")
@@ -198,6 +199,46 @@ def test_a_split_epoch_is_the_reference_at_any_thread_count(validators, uids, yu
         assert_same_outputs(split_epoch(inputs, params, threads), reference)
     # One thread runs the unsplit epoch; two and three split it (one or two liquid stages).
     assert split_stages == [2] * (1 + yuma3) + [3] * (1 + yuma3)
+
+
+def test_an_automatic_split_pauses_after_its_helpers_fell_behind(monkeypatch):
+    # On a machine whose other cores are busy a split epoch is slower than an unsplit one, so
+    # after helpers that did not keep up, epochs run unsplit for SPLIT_PAUSE seconds (the
+    # same bytes); a caller that asks for threads still gets them.
+    monkeypatch.setattr(yuma_kernel, "PARALLEL_EPOCH", 0)
+    monkeypatch.setattr(yuma_kernel, "_split_paused", [0.0])
+    monkeypatch.setattr(yuma_kernel.numba, "get_num_threads", lambda: 2)
+    clock = [100.0]
+    monkeypatch.setattr(yuma_kernel, "_clock", lambda: clock[0])
+    kept_up = [True]
+    calls = []
+    split = yuma_kernel._run_split_stage
+
+    def split_stage(stage, threads, arguments):
+        calls.append(threads)
+        split(stage, threads, arguments)
+        return kept_up[0]
+
+    monkeypatch.setattr(yuma_kernel, "_run_split_stage", split_stage)
+    inputs, params = realistic_inputs(8, 40, 0), YumaParams()
+    reference = epoch(inputs, params, backend="numpy")
+    fparams, iparams = _packed_params(params)
+
+    def run(threads=None):
+        outputs = EpochOutputs(**yuma_kernel.run_epoch(inputs, fparams, iparams, threads))
+        assert_same_outputs(outputs, reference)
+
+    run()
+    assert calls == [2]  # helpers kept up: the next epoch splits again
+    kept_up[0] = False
+    run()
+    run()
+    assert calls == [2, 2]  # they fell behind: paused
+    run(threads=2)
+    assert calls == [2, 2, 2]
+    clock[0] += yuma_kernel.SPLIT_PAUSE
+    run()
+    assert calls == [2, 2, 2, 2]
 
 
 def test_sums_across_columns_do_not_depend_on_the_thread_count(monkeypatch):
@@ -248,7 +289,7 @@ settings = [YumaParams(kappa=0.3 + 0.03 * i, yuma3_enabled=i % 2 == 1,
 digest = hashlib.sha256()
 # K inputs (each epoch its own front), then one input (the shared front, the sorted median),
 # then single epochs large enough to be split between the threads.
-large = realistic_inputs(256, 1024, 3)
+large = realistic_inputs(256, 4096, 3)
 for out in (epoch_batch(histories, settings), epoch_batch(histories[0], settings),
             epoch(large, settings[0]), epoch(large, settings[1])):
     for name in sorted(out.__dataclass_fields__):
