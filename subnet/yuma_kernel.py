@@ -117,6 +117,7 @@ PARALLEL_EPOCH = 256 * 4096
 # next part starts.
 PART_FRONT, PART_MASKS, PART_COLUMNS, PART_MIDDLE, PART_ROWS, PART_TAIL = range(6)
 PART_COUNT = 6
+ALL_PARTS, SHARED_FRONT = -1, -2  # _epochs' other jobs
 AXIS_NONE, AXIS_ROWS, AXIS_COLUMNS = range(3)
 PART_AXES = (AXIS_NONE, AXIS_ROWS, AXIS_COLUMNS, AXIS_NONE, AXIS_ROWS, AXIS_NONE)
 
@@ -790,7 +791,7 @@ def _shared_front(mode, stake, weights, bonds, weight_set, uids, commit, scalars
             out_f[:, F_C] = 0.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def _epoch_part(part, first, last, whole, k, stage, mode, stake, weights, bonds, weight_set,
                 uids, commit, scalars, rows, fparams, iparams, out_f, out_b, out_bonds,
                 W_scratch, present_scratch, exp_scratch, want_present):
@@ -899,14 +900,22 @@ def _epoch_at(k, stage, mode, stake, weights, bonds, weight_set, uids, commit, s
 
 
 @njit(cache=True, nogil=True)
-def _epochs(stage, mode, first, last, stake, weights, bonds, weight_set, uids, commit, scalars,
-            rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch, present_scratch,
-            exp_scratch, want_present):
-    """Epochs ``first:last`` of the batch; ``first == -1``: the shared front alone. Without
-    the GIL, so threads can run disjoint ranges of epochs side by side."""
-    if first < 0:
+def _epochs(stage, mode, part, first, last, stake, weights, bonds, weight_set, uids, commit,
+            scalars, rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch,
+            present_scratch, exp_scratch, want_present):
+    """Epochs ``first:last`` of the batch (``part == ALL_PARTS``), the shared front alone
+    (SHARED_FRONT), or part ``part`` of epoch 0 over its rows or columns ``first:last`` (a
+    split epoch). Without the GIL, so threads can run disjoint ranges side by side. One entry
+    for all three: every entry point called from Python optimises everything it calls again
+    on a cold compile (~10 s each here)."""
+    if part == SHARED_FRONT:
         _shared_front(mode, stake, weights, bonds, weight_set, uids, commit, scalars, rows,
                       fparams, iparams, out_f, out_b, W_scratch, present_scratch, want_present)
+        return
+    if part != ALL_PARTS:
+        _epoch_part(part, first, last, False, 0, stage, mode, stake, weights, bonds,
+                    weight_set, uids, commit, scalars, rows, fparams, iparams, out_f, out_b,
+                    out_bonds, W_scratch, present_scratch, exp_scratch, want_present)
         return
     for k in range(first, last):
         _epoch_at(k, stage, mode, stake, weights, bonds, weight_set, uids, commit, scalars,
@@ -1059,11 +1068,11 @@ def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) ->
     SPLIT_RANGES contiguous ranges per thread on up to ``numba.get_num_threads()`` threads.
     Each epoch writes only its own slots, so the bytes do not depend on the thread count."""
     if mode != MODE_EACH and stage != STAGE_BACK:
-        _epochs(stage, mode, -1, -1, *arguments)
+        _epochs(stage, mode, SHARED_FRONT, 0, 0, *arguments)
     threads = 1 if batch < PARALLEL_BATCH else min(numba.get_num_threads(), batch)
     ranges = threads if threads == 1 else min(batch, SPLIT_RANGES * threads)
-    _in_ranges(functools.partial(_epochs, stage, mode), _bounds(batch, ranges, 1), threads,
-               *arguments)
+    _in_ranges(functools.partial(_epochs, stage, mode, ALL_PARTS), _bounds(batch, ranges, 1),
+               threads, *arguments)
 
 
 # Split parts' ranges: rows in the dividends' blocks of four, columns in whole cache lines
@@ -1084,8 +1093,8 @@ def _run_split_stage(stage: int, threads: int, arguments: tuple[Any, ...]) -> bo
         else:
             size, step = (v, ROW_STEP) if axis == AXIS_ROWS else (n, COLUMN_STEP)
             bounds = _bounds(size, max(1, min(SPLIT_RANGES * threads, -(-size // step))), step)
-        kept_up &= _in_ranges(functools.partial(_epoch_part, part), bounds, threads, False, 0,
-                              stage, MODE_EACH, *arguments)
+        kept_up &= _in_ranges(functools.partial(_epochs, stage, MODE_EACH, part), bounds,
+                              threads, *arguments)
     return kept_up
 
 
