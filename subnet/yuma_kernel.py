@@ -41,11 +41,23 @@ fewer arrays, the likelier it emits them), and per-entry tests are bitwise or se
 than branches (weight presence is random per entry, so a branch on it mispredicts about every
 other time).
 
-No loop here accumulates across threads: epochs of a batch run in contiguous ranges on a few
-Python threads (the kernel releases the GIL), each epoch writing only its own slots, so results
-do not depend on the number of threads. Threads rather than ``prange``: a parallel (parfor)
-kernel cost ~10 s more on a cold compile, and a parallel region on this shared 2-core machine
-waits for a scheduler slice (~8 ms measured) that a single epoch cannot afford.
+No loop here accumulates across threads. Epochs of a batch run in ranges on a few Python
+threads (the kernel releases the GIL), each epoch writing only its own slots. One large epoch
+(PARALLEL_EPOCH weights on) is split into parts (PART_AXES): the masks and the second bond
+pass by rows, the median, clipping, column sums and first bond pass by columns, each row's or
+column's values, its own sums included, computed whole by the one thread that takes it; the
+totals over all columns (normalisations of incentive and dividends, emission) run after the
+threads finish, on one thread, in numpy's order. So the bytes do not depend on the thread count or on which thread took which
+range (tested with 1-5 threads against the reference). Threads take ranges first come, first
+served and the caller never waits for a helper to start, and an automatic split pauses when
+its helpers fell behind (SPLIT_PAUSE): on this shared machine another job often holds the
+second core.
+
+Python threads rather than ``prange``: the threading layers here are ``omp`` (GNU libgomp,
+which is not fork-safe: a forked sweep worker could not run a parallel region after its
+parent had) and ``workqueue`` (not thread-safe: the batch threads and callers' threads could
+enter it concurrently); tbb is not installed. A parfor kernel also cost ~10 s more on a cold
+compile, and a parallel region on this machine waited for a scheduler slice (~8 ms measured).
 """
 
 from __future__ import annotations
@@ -887,40 +899,30 @@ def _part_size(part, v, n):
     return v if axis == AXIS_ROWS else n if axis == AXIS_COLUMNS else 0
 
 
-@njit(cache=True)
-def _epoch_at(k, stage, mode, stake, weights, bonds, weight_set, uids, commit, scalars, rows,
-              fparams, iparams, out_f, out_b, out_bonds, W_scratch, present_scratch, exp_scratch,
-              want_present):
-    """Stage ``stage`` of epoch ``k`` on this thread: its parts in order, each whole."""
-    v, n = rows.shape[0], stake.shape[1]
-    for part in range(PART_COUNT):
-        _epoch_part(part, 0, _part_size(part, v, n), True, k, stage, mode, stake, weights,
-                    bonds, weight_set, uids, commit, scalars, rows, fparams, iparams, out_f,
-                    out_b, out_bonds, W_scratch, present_scratch, exp_scratch, want_present)
-
-
 @njit(cache=True, nogil=True)
 def _epochs(stage, mode, part, first, last, stake, weights, bonds, weight_set, uids, commit,
             scalars, rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch,
             present_scratch, exp_scratch, want_present):
-    """Epochs ``first:last`` of the batch (``part == ALL_PARTS``), the shared front alone
-    (SHARED_FRONT), or part ``part`` of epoch 0 over its rows or columns ``first:last`` (a
-    split epoch). Without the GIL, so threads can run disjoint ranges side by side. One entry
-    for all three: every entry point called from Python optimises everything it calls again
-    on a cold compile (~10 s each here)."""
+    """Epochs ``first:last`` of the batch, each part whole (``part == ALL_PARTS``), the shared
+    front alone (SHARED_FRONT), or part ``part`` of epoch 0 over its rows or columns
+    ``first:last`` (a split epoch). Without the GIL, so threads can run disjoint ranges side
+    by side. The one place that calls ``_epoch_part``, and the one entry for all of these
+    (``_epoch_single`` comes through here too): on a cold compile LLVM optimises the epoch's
+    whole body again in every function that calls it (two more call sites cost ~17 s)."""
     if part == SHARED_FRONT:
         _shared_front(mode, stake, weights, bonds, weight_set, uids, commit, scalars, rows,
                       fparams, iparams, out_f, out_b, W_scratch, present_scratch, want_present)
         return
-    if part != ALL_PARTS:
-        _epoch_part(part, first, last, False, 0, stage, mode, stake, weights, bonds,
-                    weight_set, uids, commit, scalars, rows, fparams, iparams, out_f, out_b,
-                    out_bonds, W_scratch, present_scratch, exp_scratch, want_present)
-        return
-    for k in range(first, last):
-        _epoch_at(k, stage, mode, stake, weights, bonds, weight_set, uids, commit, scalars,
-                  rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch, present_scratch,
-                  exp_scratch, want_present)
+    whole = part == ALL_PARTS
+    v, n = rows.shape[0], stake.shape[1]
+    epochs = range(first, last) if whole else range(0, 1)
+    parts = range(PART_COUNT) if whole else range(part, part + 1)
+    for k in epochs:
+        for each in parts:
+            _epoch_part(each, 0 if whole else first, _part_size(each, v, n) if whole else last,
+                        whole, k, stage, mode, stake, weights, bonds, weight_set, uids, commit,
+                        scalars, rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch,
+                        present_scratch, exp_scratch, want_present)
 
 
 @njit(cache=True, nogil=True)
@@ -930,7 +932,7 @@ def _epoch_single(stage, stake, weights, bonds, weight_set, last_update, registe
                   want_present):
     """One epoch straight from ``EpochInputs``' own arrays: the per-uid integers and scalars
     are packed here rather than in Python (which cost ~8 us of a 64 x 256 epoch's ~20 us of
-    wrapper), and the (1, ...) views have the types the batch path passes, so ``_epoch_at``
+    wrapper), and the (1, ...) views have the types the batch path passes, so ``_epochs``
     and everything under it compile once for both."""
     n = stake.shape[0]
     v = rows.shape[0]
@@ -944,10 +946,10 @@ def _epoch_single(stage, stake, weights, bonds, weight_set, last_update, registe
         uids[0, U_RESET, uid] = 1
     scalars = np.empty((1, 3), dtype=np.int64)
     scalars[0, 0], scalars[0, 1], scalars[0, 2] = current_block, recent_block, owner
-    _epoch_at(0, stage, MODE_EACH, stake.reshape((1, n)), weights.reshape((1, v, n)),
-              bonds.reshape((1, v, n)), weight_set.reshape((1, v, n)), uids,
-              commit.reshape((1, v)), scalars, rows, fparams, iparams, out_f, out_b, out_bonds,
-              W_scratch, present_scratch, exp_scratch, want_present)
+    _epochs(stage, MODE_EACH, ALL_PARTS, 0, 1, stake.reshape((1, n)),
+            weights.reshape((1, v, n)), bonds.reshape((1, v, n)), weight_set.reshape((1, v, n)),
+            uids, commit.reshape((1, v)), scalars, rows, fparams, iparams, out_f, out_b,
+            out_bonds, W_scratch, present_scratch, exp_scratch, want_present)
 
 
 # --- entry point --------------------------------------------------------------------------
