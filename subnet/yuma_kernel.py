@@ -999,7 +999,6 @@ class _Ranges:
         self.by_helpers = 0
         self.errors: list[BaseException] = []
         self.lock = threading.Lock()
-        self.finished = threading.Condition(self.lock)
 
     def run(self, function: Any, arguments: tuple[Any, ...], helper: bool = True) -> None:
         """Claim and run ranges until none is left."""
@@ -1019,13 +1018,13 @@ class _Ranges:
             finally:
                 with self.lock:
                     self.running -= 1
-                    self.finished.notify_all()
 
     def wait(self) -> None:
-        """Until every claimed range has finished (a helper that starts later finds none)."""
-        with self.lock:
-            while self.running:
-                self.finished.wait()
+        """Until every claimed range has finished (a helper that starts later finds none).
+        Polls, yielding the GIL, rather than sleeping on a condition: waking a thread whose
+        virtual CPU has halted took 0.1-0.4 ms here, a few times per split epoch."""
+        while self.running:
+            time.sleep(0)
         if self.errors:
             raise self.errors[0]
 
