@@ -47,11 +47,11 @@ threads (the kernel releases the GIL), each epoch writing only its own slots. On
 pass by rows, the median, clipping, column sums and first bond pass by columns, each row's or
 column's values, its own sums included, computed whole by the one thread that takes it; the
 totals over all columns (normalisations of incentive and dividends, emission) run after the
-threads finish, on one thread, in numpy's order. So the bytes do not depend on the thread count or on which thread took which
-range (tested with 1-5 threads against the reference). Threads take ranges first come, first
-served and the caller never waits for a helper to start, and an automatic split pauses when
-its helpers fell behind (SPLIT_PAUSE): on this shared machine another job often holds the
-second core.
+threads finish, on one thread, in numpy's order. So the bytes do not depend on the thread
+count or on which thread took which range (tested with 1-5 threads against the reference).
+Threads take ranges first come, first served, the caller never waits for a helper to start,
+and an automatic split pauses when its helpers fell behind (SPLIT_PAUSE): on this shared
+machine another job often holds the second core.
 
 Python threads rather than ``prange``: the threading layers here are ``omp`` (GNU libgomp,
 which is not fork-safe: a forked sweep worker could not run a parallel region after its
@@ -878,18 +878,17 @@ def _epoch_part(part, first, last, whole, k, stage, mode, stake, weights, bonds,
             for r in range(first, last):
                 if not bv[B_PERMIT, rows[r]]:
                     B[r, :] = 0.0
-    elif part == PART_TAIL:
-        if back:
-            v = rows.shape[0]
-            dividend_rows = np.empty(v)
-            for r in range(v):
-                dividend_rows[r] = fv[F_D, rows[r]]
-            _normalize(dividend_rows)
-            fv[F_D] = 0.0
-            for r in range(v):
-                fv[F_D, rows[r]] = dividend_rows[r]
-            _emission_shares(fv[F_I], fv[F_D], fv[F_A], fv[F_S], fv[F_SERVER],
-                             fv[F_VALIDATOR], fv[F_EMISSION])
+    elif part == PART_TAIL and back:
+        v = rows.shape[0]
+        dividend_rows = np.empty(v)
+        for r in range(v):
+            dividend_rows[r] = fv[F_D, rows[r]]
+        _normalize(dividend_rows)
+        fv[F_D] = 0.0
+        for r in range(v):
+            fv[F_D, rows[r]] = dividend_rows[r]
+        _emission_shares(fv[F_I], fv[F_D], fv[F_A], fv[F_S], fv[F_SERVER], fv[F_VALIDATOR],
+                         fv[F_EMISSION])
 
 
 @njit(cache=True)
