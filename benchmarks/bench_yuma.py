@@ -38,7 +38,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from subnetsim.subnet.yuma import EpochInputs, YumaParams, epoch, epoch_batch  # noqa: E402
+import numba  # noqa: E402
+
+from subnetsim.subnet import yuma_kernel  # noqa: E402
+from subnetsim.subnet.yuma import (  # noqa: E402
+    EpochInputs,
+    YumaParams,
+    _packed_params,
+    epoch,
+    epoch_batch,
+)
 
 SIZES = [(64, 256), (256, 1024), (256, 4096)]
 BATCH = 256
@@ -161,8 +170,11 @@ def main() -> None:
     epoch(make_inputs(4, 8), YumaParams(yuma3_enabled=True, liquid_alpha_enabled=True))
     first = time.perf_counter() - start
     print(f"compiled kernel first calls (compile, or load numba's cache): {first:.2f} s")
+    threads = numba.get_num_threads()
+    print(f"one epoch from {yuma_kernel.PARALLEL_EPOCH:,} weights on is split between "
+          f"{threads} threads; '1 thread': the same epoch unsplit, in the same blocks")
     header = (f"{'case':<32}{'numpy':>11}{'compiled':>11}{'speed-up':>10}{'target':>9}"
-              f"{'per call':>10}")
+              f"{'per call':>10}{'1 thread':>11}")
     print(header + ("   yuma-sim (torch, float32)" if yuma_sim else ""))
     cpu: dict[str, list[float]] = {}
     for yuma3 in (False, True):
@@ -172,14 +184,20 @@ def main() -> None:
             inputs = make_inputs(validators, uids)
             functions = {backend: lambda b=backend: epoch(inputs, params, backend=b)  # noqa: B023
                          for backend in ("numpy", "compiled")}
-            seconds = block_medians(functions, *BLOCKS[uids], cpu)
+            split = validators * uids >= yuma_kernel.PARALLEL_EPOCH and threads > 1
             per_call = interleaved_medians(functions, 30 if uids <= 1024 else 10)
+            if split:
+                packed = _packed_params(params)
+                functions["compiled, 1 thread"] = (
+                    lambda: yuma_kernel.run_epoch(inputs, *packed, threads=1))  # noqa: B023
+            seconds = block_medians(functions, *BLOCKS[uids], cpu)
             ratio = seconds["numpy"] / seconds["compiled"]
             target = SPEEDUP_TARGETS.get((validators, uids))
             goal = (f">= {target:g}x" if target else "").rjust(9)
             line = (f"epoch {label:<13}{validators:>4}x{uids:<8}{seconds['numpy'] * 1e3:>8.3f} ms"
                     f"{seconds['compiled'] * 1e3:>8.3f} ms{ratio:>9.1f}x{goal}"
-                    f"{per_call['numpy'] / per_call['compiled']:>9.1f}x")
+                    f"{per_call['numpy'] / per_call['compiled']:>9.1f}x"
+                    + (f"{seconds['compiled, 1 thread'] * 1e3:>8.3f} ms" if split else " " * 11))
             if yuma_sim is not None:
                 other = median_seconds(yuma_sim_cases(yuma_sim, inputs, yuma3), 10)
                 name = "Yuma 3" if yuma3 else "Yuma 2"
@@ -207,7 +225,7 @@ def main() -> None:
         print(f"batched K=32 weight matrices 64x256, {backend:<9}"
               f"{32 / history_seconds[backend]:>10,.0f} epochs/s")
     for backend, (user, system, faults) in cpu.items():
-        print(f"CPU in the single-epoch blocks, {backend:<9} user {user:6.2f} s, "
+        print(f"CPU in the single-epoch blocks, {backend:<18} user {user:6.2f} s, "
               f"system {system:5.2f} s, {faults:,} page faults")
 
 

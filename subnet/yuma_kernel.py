@@ -41,17 +41,31 @@ fewer arrays, the likelier it emits them), and per-entry tests are bitwise or se
 than branches (weight presence is random per entry, so a branch on it mispredicts about every
 other time).
 
-No loop here accumulates across threads: epochs of a batch run in contiguous ranges on a few
-Python threads (the kernel releases the GIL), each epoch writing only its own slots, so results
-do not depend on the number of threads. Threads rather than ``prange``: a parallel (parfor)
-kernel cost ~10 s more on a cold compile, and a parallel region on this shared 2-core machine
-waits for a scheduler slice (~8 ms measured) that a single epoch cannot afford.
+No loop here accumulates across threads. Epochs of a batch run in ranges on a few Python
+threads (the kernel releases the GIL), each epoch writing only its own slots. One large epoch
+(PARALLEL_EPOCH weights on) is split into parts (PART_AXES): the masks and the second bond
+pass by rows, the median, clipping, column sums and first bond pass by columns, each row's or
+column's values, its own sums included, computed whole by the one thread that takes it; the
+totals over all columns (normalisations of incentive and dividends, emission) run after the
+threads finish, on one thread, in numpy's order. So the bytes do not depend on the thread
+count or on which thread took which range (tested with 1-5 threads against the reference).
+Threads take ranges first come, first served, the caller never waits for a helper to start,
+and an automatic split pauses when its helpers fell behind (SPLIT_PAUSE): on this shared
+machine another job often holds the second core.
+
+Python threads rather than ``prange``: the threading layers here are ``omp`` (GNU libgomp,
+which is not fork-safe: a forked sweep worker could not run a parallel region after its
+parent had) and ``workqueue`` (not thread-safe: the batch threads and callers' threads could
+enter it concurrently); tbb is not installed. A parfor kernel also cost ~10 s more on a cold
+compile, and a parallel region on this machine waited for a scheduler slice (~8 ms measured).
 """
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -101,11 +115,30 @@ SORTED_MEDIAN_BATCH = 4
 COLUMN_BLOCK = 128
 # Batches from this size on run their epochs on numba.get_num_threads() threads.
 PARALLEL_BATCH = 8
+# Ranges per thread of a batch or of a split part of one epoch, handed out first come, first
+# served: a thread that gets its core late finds fewer left.
+SPLIT_RANGES = 4
+# One epoch from this many weights (validators x uids) on splits its rows and columns
+# between numba.get_num_threads() threads. Measured on the shared 2-core machine (see
+# docs/performance.md): at 256 x 1024 and 256 x 2048 a split epoch was never faster than an
+# unsplit one (its ~30 compiled calls, thread hand-offs and trust's separate pass cost more
+# than half of 2.6-6 ms gains whenever the second core is not wholly free).
+PARALLEL_EPOCH = 256 * 4096
+# The parts of an epoch's stage, in order, and the axis along which threads split each
+# (none: one thread runs it; rows; columns). A split part's threads all finish before the
+# next part starts.
+PART_FRONT, PART_MASKS, PART_COLUMNS, PART_MIDDLE, PART_ROWS, PART_TAIL = range(6)
+PART_COUNT = 6
+ALL_PARTS, SHARED_FRONT = -1, -2  # _epochs' other jobs
+AXIS_NONE, AXIS_ROWS, AXIS_COLUMNS = range(3)
+PART_AXES = (AXIS_NONE, AXIS_ROWS, AXIS_COLUMNS, AXIS_NONE, AXIS_ROWS, AXIS_NONE)
 
-# Rows of the packed outputs: per-epoch float vectors (K, F_ROWS, n), the last two scratch
-# kept between the stages (column sums of A W~, reciprocals of the old bonds' column sums) ...
-F_I, F_D, F_C, F_TRUST, F_EMISSION, F_SERVER, F_VALIDATOR, F_A, F_S, F_DELTA, F_OLD = range(11)
-F_ROWS = 11
+# Rows of the packed outputs: per-epoch float vectors (K, F_ROWS, n), the last four scratch
+# kept between the parts of an epoch (column sums of A W~, reciprocals of the old bonds'
+# column sums, reciprocals of the new bonds' column sums, the normalised bonds' column peaks) ...
+(F_I, F_D, F_C, F_TRUST, F_EMISSION, F_SERVER, F_VALIDATOR, F_A, F_S, F_DELTA, F_OLD, F_SCALE,
+ F_PEAK) = range(13)
+F_ROWS = 13
 # ... per-epoch bool vectors (K, B_ROWS, n), the last the bond columns that restart at zero ...
 B_ACTIVE, B_PERMIT, B_RESTART = range(3)
 B_ROWS = 3
@@ -455,11 +488,12 @@ def _uid_front(stake, uids, scalars, fp, ip, fv, bv):
 
 @njit(cache=True)
 def _masked_weights(weights, weight_set, rows, uids, commit, owner, commit_reveal, W,
-                    present, want_present):
-    """Section 2.5 (``yuma._masked_weights``): masks, then row normalisation, into ``W``;
-    the sparse presence mask into ``present`` when ``want_present`` (liquid alpha reads it)."""
-    v, n = W.shape
-    for r in range(v):
+                    present, want_present, first, last):
+    """Section 2.5 (``yuma._masked_weights``) of rows ``first:last``: masks, then row
+    normalisation, into ``W``; the sparse presence mask into ``present`` when
+    ``want_present`` (liquid alpha reads it)."""
+    n = W.shape[1]
+    for r in range(first, last):
         uid = rows[r]
         own_row = uid == owner
         update = uids[U_LAST_UPDATE, uid]
@@ -484,47 +518,59 @@ def _masked_weights(weights, weight_set, rows, uids, commit, owner, commit_revea
 
 
 @njit(cache=True)
-def _old_reciprocals(bonds, restart, out):
+def _old_reciprocals(bonds, restart, out, first, last):
     """1 / column sums of the stored bonds with restarted columns zeroed (classic bonds
-    normalise them; ``normalize_columns(old)`` is ``old * out``)."""
+    normalise them; ``normalize_columns(old)`` is ``old * out``), for columns ``first:last``."""
     v, n = bonds.shape
-    out[:] = 0.0
+    sums, restarts = out[first:last], restart[first:last]
+    sums[:] = 0.0
     for r in range(v):
-        for j in range(n):
-            out[j] = out[j] + (0.0 if restart[j] else bonds[r, j])
+        row = bonds[r, first:last]
+        for j in range(last - first):
+            sums[j] = sums[j] + (0.0 if restarts[j] else row[j])
     if n == 1:  # numpy sums a single column as a contiguous run: pairwise
         column = np.empty(v)
         for r in range(v):
             column[r] = 0.0 if restart[0] else bonds[r, 0]
         out[0] = _pairwise_sum(column)
-    for j in range(n):
-        out[j] = _reciprocal(out[j])
+    for j in range(last - first):
+        sums[j] = _reciprocal(sums[j])
 
 
 @njit(cache=True)
-def _rank(W, C, A_rows, beta, classic, I, trust_rows, delta_sums):
-    """Sections 2.7-2.9 in one pass: clipped weights' row sums (trust), the stake-weighted
-    column sums of the clipped weights (``einsum("kv,kvn->kn")``, not yet normalised) and,
-    for classic bonds, the column sums of ``A * W~`` with W~ = W + beta (Wc - W)."""
+def _rank(W, C, A_rows, beta, classic, I, delta_sums, with_trust, rows, trust, first, last):
+    """Sections 2.7-2.9 for columns ``first:last`` in one pass: the stake-weighted column sums
+    of the clipped weights (``einsum("kv,kvn->kn")``, not yet normalised), for classic bonds
+    the column sums of ``A * W~`` with W~ = W + beta (Wc - W), and, ``with_trust`` (the
+    columns are all of them), the clipped weights' row sums (trust, into ``trust[rows[r]]``;
+    an epoch split between threads takes them from ``_trust_rows``)."""
     v, n = W.shape
-    I[:] = 0.0
-    delta_sums[:] = 0.0
+    # Views of the columns, indexed from 0: an index that numba cannot prove non-negative
+    # gets a wraparound test per access, and then LLVM does not vectorise the loop (7x
+    # slower here).
+    width = last - first
+    C_part, I_part, delta_part = C[first:last], I[first:last], delta_sums[first:last]
+    I_part[:] = 0.0
+    delta_part[:] = 0.0
     clipped_row = np.empty(n)
+    clipped_part = clipped_row[first:last]
     for r in range(v):
         a = A_rows[r]
+        W_row = W[r, first:last]
         if classic:
-            for j in range(n):
-                w = W[r, j]
-                clipped = min(w, C[j])
-                clipped_row[j] = clipped
-                I[j] = a * clipped + I[j]
-                delta_sums[j] = delta_sums[j] + a * (w + beta * (clipped - w))
+            for j in range(width):
+                w = W_row[j]
+                clipped = min(w, C_part[j])
+                clipped_part[j] = clipped
+                I_part[j] = a * clipped + I_part[j]
+                delta_part[j] = delta_part[j] + a * (w + beta * (clipped - w))
         else:
-            for j in range(n):
-                clipped = min(W[r, j], C[j])
-                clipped_row[j] = clipped
-                I[j] = a * clipped + I[j]
-        trust_rows[r] = _pairwise_sum(clipped_row)
+            for j in range(width):
+                clipped = min(W_row[j], C_part[j])
+                clipped_part[j] = clipped
+                I_part[j] = a * clipped + I_part[j]
+        if with_trust:
+            trust[rows[r]] = _pairwise_sum(clipped_row)
     if n == 1 and v > 0:  # numpy's inner run is then the row axis: pairwise, dot product
         column = np.empty(v)
         for r in range(v):
@@ -538,29 +584,45 @@ def _rank(W, C, A_rows, beta, classic, I, trust_rows, delta_sums):
 
 
 @njit(cache=True)
-def _classic_bonds(W, C, bonds, restart, old_reciprocals, A_rows, I, beta, alpha,
-                   delta_sums, B, dividend_rows):
-    """Section 2.10a (``yuma._classic_bonds``) in two passes over the pairs; ``B`` gets the
-    column-max-upscaled bonds. W~ and the restarted old bonds are recomputed from ``W`` and
-    ``bonds`` (the same operations, so the same bits) instead of being kept in memory."""
+def _trust_rows(W, C, rows, trust, first, last):
+    """The clipped weights' row sums of rows ``first:last`` (``_rank``'s trust, for an epoch
+    whose columns were split between threads)."""
+    clipped_row = np.empty(W.shape[1])
+    for r in range(first, last):
+        for j in range(W.shape[1]):
+            clipped_row[j] = min(W[r, j], C[j])
+        trust[rows[r]] = _pairwise_sum(clipped_row)
+
+
+@njit(cache=True)
+def _classic_bonds_columns(W, C, bonds, restart, old_reciprocals, A_rows, beta, alpha,
+                           delta_sums, B, scale, peak, first, last):
+    """Section 2.10a's first pass (``yuma._classic_bonds``), columns ``first:last``: ``B``
+    gets the moving average of the new and the old bonds, ``scale`` the reciprocal of each
+    column's sum of it and ``peak`` the column maximum of the normalised bonds. W~ and the
+    restarted old bonds are recomputed from ``W`` and ``bonds`` (the same operations, so the
+    same bits) instead of being kept in memory."""
     v, n = W.shape
     keep = 1 - alpha
-    delta_reciprocals = np.empty(n)
-    for j in range(n):
-        delta_reciprocals[j] = _reciprocal(delta_sums[j])
-    mix = np.zeros(n)
-    top = np.full(n, -np.inf)
+    width = last - first  # views of the columns, indexed from 0 (see _rank)
+    C_part, restart_part = C[first:last], restart[first:last]
+    old_part = old_reciprocals[first:last]
+    delta_reciprocals = np.empty(width)
+    for j in range(width):
+        delta_reciprocals[j] = _reciprocal(delta_sums[first + j])
+    mix = np.zeros(width)
+    top = np.full(width, -np.inf)
     for r in range(v):
         # Two loops per row, each over few arrays: LLVM vectorises them (one loop over all
         # nine arrays it did not).
         a = A_rows[r]
-        W_row, bonds_row, B_row = W[r], bonds[r], B[r]
-        for j in range(n):
+        W_row, bonds_row, B_row = W[r, first:last], bonds[r, first:last], B[r, first:last]
+        for j in range(width):
             w = W_row[j]
-            wb = w + beta * (min(w, C[j]) - w)
-            old = 0.0 if restart[j] else bonds_row[j]
-            B_row[j] = alpha * (a * wb * delta_reciprocals[j]) + keep * (old * old_reciprocals[j])
-        for j in range(n):
+            wb = w + beta * (min(w, C_part[j]) - w)
+            old = 0.0 if restart_part[j] else bonds_row[j]
+            B_row[j] = alpha * (a * wb * delta_reciprocals[j]) + keep * (old * old_part[j])
+        for j in range(width):
             mixed = B_row[j]
             mix[j] = mix[j] + mixed
             top[j] = max(top[j], mixed)
@@ -570,33 +632,18 @@ def _classic_bonds(W, C, bonds, restart, old_reciprocals, A_rows, I, beta, alpha
     # rounding is monotonic, so scaling by mix >= 0 keeps the largest entry the largest.
     # Knowing it before the second pass lets one pass normalise, upscale and take the
     # dividends' dot products.
-    peak = np.empty(n)
-    for j in range(n):
-        mix[j] = _reciprocal(mix[j])
-        peak[j] = top[j] * mix[j]
-    block = np.zeros((4, n))
-    dots = np.empty(4)
-    for r0 in range(0, v, 4):
-        width = min(4, v - r0)
-        for q in range(width):
-            for j in range(n):
-                value = B[r0 + q, j] * mix[j]
-                block[q, j] = value
-                # Divide by the column maximum (consensus.column_max_upscale, math.rs
-                # inplace_col_max_upscale_sparse), so the maximum is exactly 1.
-                B[r0 + q, j] = value / peak[j] if peak[j] >= TINY else 0.0
-        _einsum_dot_rows(block, I, dots)
-        for q in range(width):
-            dividend_rows[r0 + q] = dots[q]
-    _normalize(dividend_rows)
+    for j in range(width):
+        scale[first + j] = _reciprocal(mix[j])
+        peak[first + j] = top[j] * scale[first + j]
 
 
 @njit(cache=True)
-def _liquid_exponent(W, C, bonds, restart, beta, steepness, exponent):
-    """The sigmoid's clipped exponent per pair (``yuma._liquid_alpha`` before its exp)."""
-    v, n = W.shape
+def _liquid_exponent(W, C, bonds, restart, beta, steepness, exponent, first, last):
+    """The sigmoid's clipped exponent per pair of rows ``first:last`` (``yuma._liquid_alpha``
+    before its exp)."""
+    n = W.shape[1]
     slope = steepness / 100.0
-    for r in range(v):
+    for r in range(first, last):
         for j in range(n):
             w = W[r, j]
             wb = w + beta * (min(w, C[j]) - w)
@@ -607,57 +654,80 @@ def _liquid_exponent(W, C, bonds, restart, beta, steepness, exponent):
 
 
 @njit(cache=True)
-def _yuma3_bonds(W, C, bonds, restart, present, A_rows, I, beta, alpha, liquid, exp_term,
-                 low, high, B, dividend_rows):
-    """Section 2.10b (``yuma._yuma3_bonds``); ``exp_term`` is numpy's exp of the exponent."""
+def _yuma3_bonds_columns(W, C, bonds, restart, present, beta, alpha, liquid, exp_term, low,
+                         high, B, scale, first, last):
+    """Section 2.10b's first pass (``yuma._yuma3_bonds``), columns ``first:last``: ``B``
+    gets the new bonds, ``scale`` the reciprocal of each column's sum; ``exp_term`` is
+    numpy's exp of the exponent."""
     v, n = W.shape
     keep = 1 - alpha
-    sums = np.zeros(n)
-    rates = np.empty(n)
+    width = last - first  # views of the columns, indexed from 0 (see _rank)
+    C_part, restart_part = C[first:last], restart[first:last]
+    sums = np.zeros(width)
+    rates = np.empty(width)
     for r in range(v):
+        W_row, bonds_row, B_row = W[r, first:last], bonds[r, first:last], B[r, first:last]
         if liquid:
             # The row's EMA rates first, in a loop of their own: it vectorises (the division
             # above all), which the pair update below, reading seven arrays, does not.
-            exp_row = exp_term[r]
-            for j in range(n):
+            exp_row = exp_term[r, first:last]
+            for j in range(width):
                 rate = low + (high - low) / (1.0 + exp_row[j])
                 rates[j] = min(max(rate, low), high)
-        for j in range(n):
-            w = W[r, j]
-            clipped = min(w, C[j])
+        present_row = present[r if liquid else 0, first:last]
+        for j in range(width):
+            w = W_row[j]
+            clipped = min(w, C_part[j])
             wb = w + beta * (clipped - w)
-            old = 0.0 if restart[j] else bonds[r, j]
+            old = 0.0 if restart_part[j] else bonds_row[j]
             if not liquid:
                 value = alpha * wb + keep * old
             else:
                 # Computed for every pair, then selected: presence is random per entry, and
                 # a branch on it mispredicted about every other pair.
                 if beta == 0:
-                    present_b = present[r, j]
+                    present_b = present_row[j]
                 elif beta == 1:
-                    present_b = present[r, j] & ((C[j] != 0) | (w <= 0))
+                    present_b = present_row[j] & ((C_part[j] != 0) | (w <= 0))
                 else:
                     present_b = wb > 0
                 pair = rates[j]
                 ema = min(1.0, (1 - pair) * old + max(0.0, pair * wb))
                 value = ema if present_b else 0.0  # mat_ema_alpha_sparse: present entries
-            B[r, j] = value
+            B_row[j] = value
             sums[j] = sums[j] + value
     if n == 1 and v > 0:
         sums[0] = _pairwise_sum(np.ascontiguousarray(B[:, 0]))
-    for j in range(n):
-        sums[j] = _reciprocal(sums[j])
+    for j in range(width):
+        scale[first + j] = _reciprocal(sums[j])
+
+
+@njit(cache=True)
+def _dividend_rows(B, scale, peak, classic, A_rows, I, rows, dividends, first, last):
+    """The bonds' second pass, rows ``first:last``: each row of the column-normalised bonds
+    (``B * scale``) dotted with the incentive into ``dividends[rows[r]]`` (not yet
+    normalised; Yuma3 weights it by the row's active stake), and for classic bonds ``B``
+    upscaled to its column maximum (``consensus.column_max_upscale``, math.rs
+    ``inplace_col_max_upscale_sparse``: the maximum becomes exactly 1). Four rows at a time,
+    their dot products interleaved (``_einsum_dot_rows``: each row's bits are its own)."""
+    n = B.shape[1]
     block = np.zeros((4, n))
     dots = np.empty(4)
-    for r0 in range(0, v, 4):
-        width = min(4, v - r0)
+    for r0 in range(first, last, 4):
+        width = min(4, last - r0)
         for q in range(width):
-            for j in range(n):
-                block[q, j] = B[r0 + q, j] * sums[j]
+            B_row, block_row = B[r0 + q], block[q]
+            if classic:
+                for j in range(n):
+                    value = B_row[j] * scale[j]
+                    block_row[j] = value
+                    B_row[j] = value / peak[j] if peak[j] >= TINY else 0.0
+            else:
+                for j in range(n):
+                    block_row[j] = B_row[j] * scale[j]
         _einsum_dot_rows(block, I, dots)
         for q in range(width):
-            dividend_rows[r0 + q] = A_rows[r0 + q] * dots[q]
-    _normalize(dividend_rows)
+            dividends[rows[r0 + q]] = dots[q] if classic else A_rows[r0 + q] * dots[q]
 
 
 @njit(cache=True)
@@ -695,13 +765,13 @@ def _row_stakes(A, rows):
 
 
 @njit(cache=True)
-def _consensus(W, A_rows, kappa, C):
-    """Section 2.6 for one epoch, by selection."""
+def _consensus(W, A_rows, kappa, C, first, last):
+    """Section 2.6 for one epoch's columns ``first:last``, by selection."""
     total = _pairwise_sum(A_rows)
     if A_rows.shape[0] > 0 and total > 0:
-        _consensus_columns(W, A_rows, (kappa * total) * KAPPA_MARGIN, 0, W.shape[1], C)
+        _consensus_columns(W, A_rows, (kappa * total) * KAPPA_MARGIN, first, last, C)
     else:
-        C[:] = 0.0
+        C[first:last] = 0.0
 
 
 @njit(cache=True)
@@ -713,8 +783,9 @@ def _shared_front(mode, stake, weights, bonds, weight_set, uids, commit, scalars
     fp, ip = fparams[0], iparams[0]
     _uid_front(stake[0], uids[0], scalars[0], fp, ip, out_f[0], out_b[0])
     _masked_weights(weights[0], weight_set[0], rows, uids[0], commit[0], scalars[0, 2],
-                    ip[_COMMIT_REVEAL] != 0, W_scratch[0], present_scratch[0], want_present)
-    _old_reciprocals(bonds[0], out_b[0, B_RESTART], out_f[0, F_OLD])
+                    ip[_COMMIT_REVEAL] != 0, W_scratch[0], present_scratch[0], want_present,
+                    0, rows.shape[0])
+    _old_reciprocals(bonds[0], out_b[0, B_RESTART], out_f[0, F_OLD], 0, stake.shape[1])
     for k in range(1, out_f.shape[0]):
         for row in (F_S, F_A, F_OLD):
             out_f[k, row] = out_f[0, row]
@@ -733,78 +804,124 @@ def _shared_front(mode, stake, weights, bonds, weight_set, uids, commit, scalars
 
 
 @njit(cache=True)
-def _epoch_at(k, stage, mode, stake, weights, bonds, weight_set, uids, commit, scalars, rows,
-              fparams, iparams, out_f, out_b, out_bonds, W_scratch, present_scratch, exp_scratch,
-              want_present):
-    """Stage ``stage`` of epoch ``k`` (inputs and params of batch size 1 broadcast). Shared
-    modes read the front that ``_shared_front`` computed; the liquid-alpha stages keep the
-    exponent in ``exp_scratch[k]`` for numpy's exp between the two calls."""
+def _epoch_part(part, first, last, whole, k, stage, mode, stake, weights, bonds, weight_set,
+                uids, commit, scalars, rows, fparams, iparams, out_f, out_b, out_bonds,
+                W_scratch, present_scratch, exp_scratch, want_present):
+    """Part ``part`` of stage ``stage`` of epoch ``k`` (inputs and params of batch size 1
+    broadcast), over rows or columns ``first:last`` for the parts that PART_AXES splits.
+    ``whole``: the epoch runs on one thread, so ``_rank`` takes the trust row sums in its
+    pass. Shared modes read the front that ``_shared_front`` computed; the liquid-alpha
+    stages keep the exponent in ``exp_scratch[k]`` for numpy's exp between the two calls.
+
+    Every value a part writes is a row's or a column's own, computed in full by the one
+    thread that owns that row or column; the reductions across rows and across columns
+    (normalisations, totals) are in the unsplit parts. So the bytes do not depend on how
+    the parts are split."""
     xi = k if stake.shape[0] > 1 else 0
     pi = k if fparams.shape[0] > 1 else 0
     si = k if mode == MODE_EACH else 0
     fp, ip = fparams[pi], iparams[pi]
     fv, bv = out_f[k], out_b[k]
     W, present = W_scratch[si], present_scratch[si if want_present else 0]
+    B = out_bonds[k]
     yuma3 = ip[_YUMA3] != 0
     liquid = yuma3 and ip[_LIQUID] != 0
-    if stage != STAGE_BACK:
-        if mode == MODE_EACH:
-            _uid_front(stake[xi], uids[xi], scalars[xi], fp, ip, fv, bv)
+    front, back = stage != STAGE_BACK, stage != STAGE_FRONT
+    if part == PART_FRONT:
+        if front:
+            fv[F_TRUST] = 0.0
+            if mode == MODE_EACH:
+                _uid_front(stake[xi], uids[xi], scalars[xi], fp, ip, fv, bv)
+    elif part == PART_MASKS:
+        if front and mode == MODE_EACH:
             _masked_weights(weights[xi], weight_set[xi], rows, uids[xi], commit[xi],
-                            scalars[xi, 2], ip[_COMMIT_REVEAL] != 0, W, present, want_present)
-            if not yuma3:
-                _old_reciprocals(bonds[xi], bv[B_RESTART], fv[F_OLD])
+                            scalars[xi, 2], ip[_COMMIT_REVEAL] != 0, W, present, want_present,
+                            first, last)
+    elif part == PART_COLUMNS:
         A_rows = _row_stakes(fv[F_A], rows)
-        if mode != MODE_SHARED_SORTED:
-            _consensus(W, A_rows, fp[_KAPPA], fv[F_C])
-        trust_rows = np.empty(rows.shape[0])
-        _rank(W, fv[F_C], A_rows, fp[_BETA], not yuma3, fv[F_I], trust_rows, fv[F_DELTA])
-        _normalize(fv[F_I])
-        fv[F_TRUST] = 0.0
-        for r in range(rows.shape[0]):
-            fv[F_TRUST, rows[r]] = trust_rows[r]
-        if stage == STAGE_FRONT:  # the exponents for numpy's exp; zero where none is read
-            if liquid and _any_positive(fv[F_C]):
-                _liquid_exponent(W, fv[F_C], bonds[xi], bv[B_RESTART], fp[_BETA],
-                                 fp[_STEEPNESS], exp_scratch[k])
+        if front:
+            if mode == MODE_EACH and not yuma3:
+                _old_reciprocals(bonds[xi], bv[B_RESTART], fv[F_OLD], first, last)
+            if mode != MODE_SHARED_SORTED:
+                _consensus(W, A_rows, fp[_KAPPA], fv[F_C], first, last)
+            _rank(W, fv[F_C], A_rows, fp[_BETA], not yuma3, fv[F_I], fv[F_DELTA], whole, rows,
+                  fv[F_TRUST], first, last)
+        if back:
+            alpha = 1.0 - fp[_MOVING_AVG]
+            if yuma3:
+                # Liquid alpha runs in two stages, so its consensus is complete here.
+                liquid = liquid and _any_positive(fv[F_C])
+                _yuma3_bonds_columns(W, fv[F_C], bonds[xi], bv[B_RESTART], present, fp[_BETA],
+                                     alpha, liquid, exp_scratch[k if liquid else 0],
+                                     fp[_ALPHA_LOW], fp[_ALPHA_HIGH], B, fv[F_SCALE], first,
+                                     last)
             else:
-                exp_scratch[k] = 0.0
-    if stage != STAGE_FRONT:
-        A_rows = _row_stakes(fv[F_A], rows)
-        alpha = 1.0 - fp[_MOVING_AVG]
-        dividend_rows = np.empty(rows.shape[0])
-        B = out_bonds[k]
-        if yuma3:
-            liquid = liquid and _any_positive(fv[F_C])
-            _yuma3_bonds(W, fv[F_C], bonds[xi], bv[B_RESTART], present, A_rows, fv[F_I],
-                         fp[_BETA], alpha, liquid, exp_scratch[k if liquid else 0],
-                         fp[_ALPHA_LOW], fp[_ALPHA_HIGH], B, dividend_rows)
-        else:
-            _classic_bonds(W, fv[F_C], bonds[xi], bv[B_RESTART], fv[F_OLD], A_rows, fv[F_I],
-                           fp[_BETA], alpha, fv[F_DELTA], B, dividend_rows)
+                _classic_bonds_columns(W, fv[F_C], bonds[xi], bv[B_RESTART], fv[F_OLD], A_rows,
+                                       fp[_BETA], alpha, fv[F_DELTA], B, fv[F_SCALE],
+                                       fv[F_PEAK], first, last)
+    elif part == PART_MIDDLE:
+        if front:
+            _normalize(fv[F_I])
+    elif part == PART_ROWS:
+        if front:
+            if not whole:
+                _trust_rows(W, fv[F_C], rows, fv[F_TRUST], first, last)
+            if stage == STAGE_FRONT:  # the exponents for numpy's exp; zero where none is read
+                if liquid and _any_positive(fv[F_C]):
+                    _liquid_exponent(W, fv[F_C], bonds[xi], bv[B_RESTART], fp[_BETA],
+                                     fp[_STEEPNESS], exp_scratch[k], first, last)
+                else:
+                    exp_scratch[k, first:last] = 0.0
+        if back:
+            _dividend_rows(B, fv[F_SCALE], fv[F_PEAK], not yuma3, _row_stakes(fv[F_A], rows),
+                           fv[F_I], rows, fv[F_D], first, last)
+            for r in range(first, last):
+                if not bv[B_PERMIT, rows[r]]:
+                    B[r, :] = 0.0
+    elif part == PART_TAIL and back:
+        v = rows.shape[0]
+        dividend_rows = np.empty(v)
+        for r in range(v):
+            dividend_rows[r] = fv[F_D, rows[r]]
+        _normalize(dividend_rows)
         fv[F_D] = 0.0
-        for r in range(rows.shape[0]):
+        for r in range(v):
             fv[F_D, rows[r]] = dividend_rows[r]
-            if not bv[B_PERMIT, rows[r]]:
-                B[r, :] = 0.0
         _emission_shares(fv[F_I], fv[F_D], fv[F_A], fv[F_S], fv[F_SERVER], fv[F_VALIDATOR],
                          fv[F_EMISSION])
 
 
+@njit(cache=True)
+def _part_size(part, v, n):
+    """How many rows or columns part ``part`` runs over (0: not split)."""
+    axis = PART_AXES[part]
+    return v if axis == AXIS_ROWS else n if axis == AXIS_COLUMNS else 0
+
+
 @njit(cache=True, nogil=True)
-def _epochs(stage, mode, first, last, stake, weights, bonds, weight_set, uids, commit, scalars,
-            rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch, present_scratch,
-            exp_scratch, want_present):
-    """Epochs ``first:last`` of the batch; ``first == -1``: the shared front alone. Without
-    the GIL, so threads can run disjoint ranges of epochs side by side."""
-    if first < 0:
+def _epochs(stage, mode, part, first, last, stake, weights, bonds, weight_set, uids, commit,
+            scalars, rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch,
+            present_scratch, exp_scratch, want_present):
+    """Epochs ``first:last`` of the batch, each part whole (``part == ALL_PARTS``), the shared
+    front alone (SHARED_FRONT), or part ``part`` of epoch 0 over its rows or columns
+    ``first:last`` (a split epoch). Without the GIL, so threads can run disjoint ranges side
+    by side. The one place that calls ``_epoch_part``, and the one entry for all of these
+    (``_epoch_single`` comes through here too): on a cold compile LLVM optimises the epoch's
+    whole body again in every function that calls it (two more call sites cost ~17 s)."""
+    if part == SHARED_FRONT:
         _shared_front(mode, stake, weights, bonds, weight_set, uids, commit, scalars, rows,
                       fparams, iparams, out_f, out_b, W_scratch, present_scratch, want_present)
         return
-    for k in range(first, last):
-        _epoch_at(k, stage, mode, stake, weights, bonds, weight_set, uids, commit, scalars,
-                  rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch, present_scratch,
-                  exp_scratch, want_present)
+    whole = part == ALL_PARTS
+    v, n = rows.shape[0], stake.shape[1]
+    epochs = range(first, last) if whole else range(0, 1)
+    parts = range(PART_COUNT) if whole else range(part, part + 1)
+    for k in epochs:
+        for each in parts:
+            _epoch_part(each, 0 if whole else first, _part_size(each, v, n) if whole else last,
+                        whole, k, stage, mode, stake, weights, bonds, weight_set, uids, commit,
+                        scalars, rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch,
+                        present_scratch, exp_scratch, want_present)
 
 
 @njit(cache=True, nogil=True)
@@ -814,7 +931,7 @@ def _epoch_single(stage, stake, weights, bonds, weight_set, last_update, registe
                   want_present):
     """One epoch straight from ``EpochInputs``' own arrays: the per-uid integers and scalars
     are packed here rather than in Python (which cost ~8 us of a 64 x 256 epoch's ~20 us of
-    wrapper), and the (1, ...) views have the types the batch path passes, so ``_epoch_at``
+    wrapper), and the (1, ...) views have the types the batch path passes, so ``_epochs``
     and everything under it compile once for both."""
     n = stake.shape[0]
     v = rows.shape[0]
@@ -828,10 +945,10 @@ def _epoch_single(stage, stake, weights, bonds, weight_set, last_update, registe
         uids[0, U_RESET, uid] = 1
     scalars = np.empty((1, 3), dtype=np.int64)
     scalars[0, 0], scalars[0, 1], scalars[0, 2] = current_block, recent_block, owner
-    _epoch_at(0, stage, MODE_EACH, stake.reshape((1, n)), weights.reshape((1, v, n)),
-              bonds.reshape((1, v, n)), weight_set.reshape((1, v, n)), uids,
-              commit.reshape((1, v)), scalars, rows, fparams, iparams, out_f, out_b, out_bonds,
-              W_scratch, present_scratch, exp_scratch, want_present)
+    _epochs(stage, MODE_EACH, ALL_PARTS, 0, 1, stake.reshape((1, n)),
+            weights.reshape((1, v, n)), bonds.reshape((1, v, n)), weight_set.reshape((1, v, n)),
+            uids, commit.reshape((1, v)), scalars, rows, fparams, iparams, out_f, out_b,
+            out_bonds, W_scratch, present_scratch, exp_scratch, want_present)
 
 
 # --- entry point --------------------------------------------------------------------------
@@ -870,28 +987,135 @@ _UNREFERENCED = 3
 _pools: dict[int, ThreadPoolExecutor] = {}  # by helper thread count, made on first use
 
 
-def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) -> None:
-    """One stage of all epochs: the shared front first (shared modes), then the epochs, in
-    contiguous ranges on up to ``numba.get_num_threads()`` threads. Each epoch writes only its
-    own slots, so the bytes do not depend on the thread count."""
-    if mode != MODE_EACH and stage != STAGE_BACK:
-        _epochs(stage, mode, -1, -1, *arguments)
-    threads = 1 if batch < PARALLEL_BATCH else min(numba.get_num_threads(), batch)
-    if threads <= 1:
-        _epochs(stage, mode, 0, batch, *arguments)
-        return
-    helpers = threads - 1  # the calling thread takes the last range itself
+class _Ranges:
+    """Ranges handed out first come, first served to the threads that run them, and the
+    count of ranges still running (one per call of ``_in_ranges``)."""
+
+    def __init__(self, bounds: list[int]) -> None:
+        self.bounds = bounds
+        self.next = 0
+        self.running = 0
+        self.by_helpers = 0
+        self.errors: list[BaseException] = []
+        self.lock = threading.Lock()
+
+    def run(self, function: Any, arguments: tuple[Any, ...], helper: bool = True) -> None:
+        """Claim and run ranges until none is left."""
+        while True:
+            with self.lock:
+                index = self.next
+                if index + 1 >= len(self.bounds) or self.errors:
+                    return
+                self.next += 1
+                self.running += 1
+                self.by_helpers += helper
+            try:
+                function(self.bounds[index], self.bounds[index + 1], *arguments)
+            except BaseException as error:  # raised again on the calling thread
+                with self.lock:
+                    self.errors.append(error)
+            finally:
+                with self.lock:
+                    self.running -= 1
+
+    def wait(self) -> None:
+        """Until every claimed range has finished (a helper that starts later finds none).
+        Polls, yielding the GIL, rather than sleeping on a condition: waking a thread whose
+        virtual CPU has halted took 0.1-0.4 ms here, a few times per split epoch."""
+        while self.running:
+            time.sleep(0)
+        if self.errors:
+            raise self.errors[0]
+
+
+def _in_ranges(function: Any, bounds: list[int], threads: int, *arguments: Any) -> bool:
+    """``function(first, last, *arguments)`` for each range between consecutive ``bounds``
+    on up to ``threads`` threads: the calling thread and pool threads take ranges first come,
+    first served (the kernel releases the GIL), and this returns once every range has run.
+    It never waits for a helper to start: on a shared machine a helper thread can wait
+    milliseconds for a core, and then the calling thread runs the ranges itself. Returns
+    whether the helpers kept up: they ran some range, and the calling thread, done with its
+    own, waited for theirs less than half as long as it had worked."""
+    helpers = min(threads, len(bounds) - 1) - 1
+    if helpers <= 0:
+        for index in range(len(bounds) - 1):
+            function(bounds[index], bounds[index + 1], *arguments)
+        return True
     pool = _pools.get(helpers)
     if pool is None:
         pool = _pools[helpers] = ThreadPoolExecutor(helpers, thread_name_prefix="yuma-kernel")
-    bounds = [int(bound) for bound in np.linspace(0, batch, threads + 1).astype(int)]
-    futures = [pool.submit(_epochs, stage, mode, bounds[index], bounds[index + 1], *arguments)
-               for index in range(helpers)]
+    ranges = _Ranges(bounds)
+    for _ in range(helpers):
+        pool.submit(ranges.run, function, arguments)
+    start = time.perf_counter()
     try:
-        _epochs(stage, mode, bounds[helpers], bounds[threads], *arguments)
+        ranges.run(function, arguments, helper=False)
     finally:  # never return while a helper still writes into the outputs
-        for future in futures:
-            future.result()
+        worked = time.perf_counter()
+        ranges.wait()
+    return ranges.by_helpers > 0 and time.perf_counter() - worked < (worked - start) / 2
+
+
+def _bounds(size: int, threads: int, step: int) -> list[int]:
+    """``threads`` contiguous ranges of ``range(size)`` as evenly as multiples of ``step``
+    allow (the last range takes the remainder)."""
+    return [min(size, (size * index // threads + step - 1) // step * step)
+            for index in range(threads)] + [size]
+
+
+def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) -> None:
+    """One stage of all epochs: the shared front first (shared modes), then the epochs, in
+    SPLIT_RANGES contiguous ranges per thread on up to ``numba.get_num_threads()`` threads.
+    Each epoch writes only its own slots, so the bytes do not depend on the thread count."""
+    if mode != MODE_EACH and stage != STAGE_BACK:
+        _epochs(stage, mode, SHARED_FRONT, 0, 0, *arguments)
+    threads = 1 if batch < PARALLEL_BATCH else min(numba.get_num_threads(), batch)
+    ranges = threads if threads == 1 else min(batch, SPLIT_RANGES * threads)
+    _in_ranges(functools.partial(_epochs, stage, mode, ALL_PARTS), _bounds(batch, ranges, 1),
+               threads, *arguments)
+
+
+# Split parts' ranges: rows in the dividends' blocks of four, columns in whole cache lines
+# (the per-column vectors and the bond rows have no line written by two threads).
+ROW_STEP, COLUMN_STEP = 4, 8
+
+
+def _run_split_stage(stage: int, threads: int, arguments: tuple[Any, ...]) -> bool:
+    """One stage of one epoch (``run_epochs``' arguments, batch size 1) with its row and
+    column parts split into SPLIT_RANGES ranges per thread, run on ``threads`` threads.
+    Returns whether the helper threads kept up in every part (``_in_ranges``)."""
+    v, n = arguments[1].shape[1:]
+    kept_up = True
+    for part in range(PART_COUNT):
+        axis = PART_AXES[part]
+        if axis == AXIS_NONE:
+            bounds = [0, 0]
+        else:
+            size, step = (v, ROW_STEP) if axis == AXIS_ROWS else (n, COLUMN_STEP)
+            bounds = _bounds(size, max(1, min(SPLIT_RANGES * threads, -(-size // step))), step)
+        kept_up &= _in_ranges(functools.partial(_epochs, stage, MODE_EACH, part), bounds,
+                              threads, *arguments)
+    return kept_up
+
+
+def _exp_rows(first: int, last: int, exponent: np.ndarray) -> None:
+    """numpy's exp (as the reference computes it) of rows ``first:last`` of every epoch's
+    exponents, in place (numpy releases the GIL for it)."""
+    rows = exponent[:, first:last]
+    np.exp(rows, out=rows)
+
+
+def _in_stages(liquid: bool, exponent: np.ndarray, run_stage: Any, threads: int = 1) -> None:
+    """``run_stage(STAGE_ALL)``, or with liquid alpha the front stage, numpy's exp of the
+    exponents (split between ``threads`` threads by rows), then the back stage."""
+    if not liquid:
+        run_stage(STAGE_ALL)
+        return
+    run_stage(STAGE_FRONT)
+    v = exponent.shape[1]
+    ranges = 1 if threads == 1 else max(1, min(SPLIT_RANGES * threads, v))
+    _in_ranges(_exp_rows, _bounds(v, ranges, 1), threads, exponent)
+    run_stage(STAGE_BACK)
 
 
 def _stacked(arrays: list[np.ndarray]) -> np.ndarray:
@@ -919,12 +1143,36 @@ def _packed_uids(inputs_list: Sequence[Any], n: int) -> np.ndarray:
 
 
 _NO_RESET = np.empty(0, dtype=np.int64)
+# When a split epoch's helper threads did not keep up (the other cores are busy with other
+# work, so a helper waits for a core or is preempted in its range while the calling thread
+# waits for it), epochs run unsplit on the calling thread for SPLIT_PAUSE seconds, then try
+# again: a split epoch on a busy machine measured up to 1.3x slower than an unsplit one.
+SPLIT_PAUSE = 1.0
+_split_paused = [0.0]  # until this _clock()
+_clock = time.monotonic
 
 
-def run_epoch(inputs: Any, fparams: np.ndarray, iparams: np.ndarray) -> dict[str, np.ndarray]:
+def _input_arguments(inputs_list: Sequence[Any]) -> tuple[np.ndarray, ...]:
+    """The kernel's (K, ...) input arrays of ``yuma.EpochInputs`` (1 or K of them)."""
+    n = inputs_list[0].stake.shape[0]
+    scalars = np.array([[x.current_block, x.recent_registration_block,
+                         -1 if x.owner_uid is None else x.owner_uid] for x in inputs_list],
+                       dtype=np.int64)
+    return (
+        _stacked([x.stake for x in inputs_list]),
+        _stacked([x.weights for x in inputs_list]), _stacked([x.bonds for x in inputs_list]),
+        _stacked([x.weight_set for x in inputs_list]), _packed_uids(inputs_list, n),
+        _stacked([x.commit_block for x in inputs_list]), scalars,
+    )
+
+
+def run_epoch(inputs: Any, fparams: np.ndarray, iparams: np.ndarray,
+              threads: int | None = None) -> dict[str, np.ndarray]:
     """One epoch (the chain's path) of ``yuma.EpochInputs`` and packed params of batch size
     1: ``run_epochs`` without the batch bookkeeping or axis, the inputs' arrays passed to
-    ``_epoch_single`` as they are."""
+    ``_epoch_single`` as they are. From PARALLEL_EPOCH weights on, its rows and columns are
+    split between ``threads`` threads (default ``numba.get_num_threads()``, unless a split
+    epoch's helpers lately did not keep up: SPLIT_PAUSE); the same bytes either way."""
     n = inputs.stake.shape[0]
     rows = inputs.validator_uids
     v = rows.shape[0]
@@ -939,21 +1187,32 @@ def run_epoch(inputs: Any, fparams: np.ndarray, iparams: np.ndarray) -> dict[str
     else:
         present = _scratch_array("present-unused", (1, 1, 1), np.bool_)
         exponent = _scratch_array("exp-unused", (1, 1, 1), np.float64)
-    reset = (np.array(inputs.reset_bond_uids, dtype=np.int64) if inputs.reset_bond_uids
-             else _NO_RESET)
-    owner = -1 if inputs.owner_uid is None else inputs.owner_uid
-    arguments = (
-        inputs.stake, inputs.weights, inputs.bonds, inputs.weight_set, inputs.last_update,
-        inputs.block_at_registration, inputs.validator_permit, reset, inputs.commit_block,
-        inputs.current_block, inputs.recent_registration_block, owner, rows, fparams, iparams,
-        out_f, out_b, out_bonds, W_scratch, present, exponent, liquid,
-    )
-    if not liquid:
-        _epoch_single(STAGE_ALL, *arguments)
+    outputs = (rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch, present, exponent,
+               liquid)
+    split = 1
+    if v * n >= PARALLEL_EPOCH:
+        if threads is not None:
+            split = threads
+        elif _clock() >= _split_paused[0]:
+            split = numba.get_num_threads()
+    if split > 1:
+        arguments = _input_arguments([inputs]) + outputs
+
+        def run_stage(stage: int) -> None:
+            if not _run_split_stage(stage, split, arguments) and threads is None:
+                _split_paused[0] = _clock() + SPLIT_PAUSE
+
+        _in_stages(liquid, exponent, run_stage, split)
     else:
-        _epoch_single(STAGE_FRONT, *arguments)
-        np.exp(exponent, out=exponent)  # numpy's exp, as the reference computes it
-        _epoch_single(STAGE_BACK, *arguments)
+        reset = (np.array(inputs.reset_bond_uids, dtype=np.int64) if inputs.reset_bond_uids
+                 else _NO_RESET)
+        owner = -1 if inputs.owner_uid is None else inputs.owner_uid
+        arguments = (
+            inputs.stake, inputs.weights, inputs.bonds, inputs.weight_set, inputs.last_update,
+            inputs.block_at_registration, inputs.validator_permit, reset, inputs.commit_block,
+            inputs.current_block, inputs.recent_registration_block, owner, *outputs,
+        )
+        _in_stages(liquid, exponent, lambda stage: _epoch_single(stage, *arguments))
     return _named_outputs(out_f[0], out_b[0], out_bonds[0])
 
 
@@ -980,10 +1239,6 @@ def run_epochs(inputs_list: Sequence[Any], fparams: np.ndarray,
     n = first.stake.shape[0]
     rows = first.validator_uids
     v = rows.shape[0]
-    uids = _packed_uids(inputs_list, n)
-    scalars = np.array([[x.current_block, x.recent_registration_block,
-                         -1 if x.owner_uid is None else x.owner_uid] for x in inputs_list],
-                       dtype=np.int64)
     mode = MODE_EACH
     if batch > 1 and len(inputs_list) == 1:
         front_f = fparams[:, [_THRESHOLD]]
@@ -1005,19 +1260,10 @@ def run_epochs(inputs_list: Sequence[Any], fparams: np.ndarray,
     else:
         present = _scratch_array("present-unused", (1, 1, 1), np.bool_)
         exponent = _scratch_array("exp-unused", (1, 1, 1), np.float64)
-    arguments = (
-        _stacked([x.stake for x in inputs_list]),
-        _stacked([x.weights for x in inputs_list]), _stacked([x.bonds for x in inputs_list]),
-        _stacked([x.weight_set for x in inputs_list]), uids,
-        _stacked([x.commit_block for x in inputs_list]), scalars, rows, fparams, iparams,
-        out_f, out_b, out_bonds, W_scratch, present, exponent, liquid,
+    arguments = _input_arguments(inputs_list) + (
+        rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch, present, exponent, liquid,
     )
-    if not liquid:
-        _run_stage(STAGE_ALL, mode, batch, arguments)
-    else:
-        _run_stage(STAGE_FRONT, mode, batch, arguments)
-        np.exp(exponent, out=exponent)  # numpy's exp, as the reference computes it
-        _run_stage(STAGE_BACK, mode, batch, arguments)
+    _in_stages(liquid, exponent, lambda stage: _run_stage(stage, mode, batch, arguments))
     return _named_outputs(out_f.swapaxes(0, 1), out_b.swapaxes(0, 1), out_bonds)
 
 

@@ -22,7 +22,14 @@ from hypothesis import strategies as st
 
 from subnetsim.subnet import yuma_kernel
 from subnetsim.subnet.consensus import weighted_median_columns
-from subnetsim.subnet.yuma import EpochInputs, EpochOutputs, YumaParams, epoch, epoch_batch
+from subnetsim.subnet.yuma import (
+    EpochInputs,
+    EpochOutputs,
+    YumaParams,
+    _packed_params,
+    epoch,
+    epoch_batch,
+)
 from tests.consensus.test_yuma_oracle import shared_row_batches
 from tests.strategies import epoch_cases, epoch_inputs, yuma_params
 
@@ -153,6 +160,116 @@ def test_shared_input_batch_is_the_reference_at_a_realistic_size(yuma3):
                         epoch_batch(inputs, settings, backend="numpy"))
 
 
+def split_epoch(inputs: EpochInputs, params: YumaParams, threads: int) -> EpochOutputs:
+    """One epoch through ``run_epoch`` with its rows and columns split between ``threads``
+    threads (when it is large enough for that)."""
+    fparams, iparams = _packed_params(params)
+    return EpochOutputs(**yuma_kernel.run_epoch(inputs, fparams, iparams, threads=threads))
+
+
+@pytest.fixture
+def split_stages(monkeypatch):
+    """Counts the stages ``run_epoch`` splits between threads."""
+    calls = []
+    split = yuma_kernel._run_split_stage
+
+    def counted(stage, threads, arguments):
+        calls.append(threads)
+        split(stage, threads, arguments)
+
+    monkeypatch.setattr(yuma_kernel, "_run_split_stage", counted)
+    return calls
+
+
+@pytest.mark.parametrize("yuma3", [False, True])
+@pytest.mark.parametrize(("validators", "uids"), [(256, 1024), (261, 1011)])
+def test_a_split_epoch_is_the_reference_at_any_thread_count(validators, uids, yuma3,
+                                                            split_stages, monkeypatch):
+    # Realistic sizes split from a quarter of the threshold (256 x 4096 takes ~0.5 s through
+    # numpy; the subprocess test below splits one that large), and an odd one: ranges that
+    # are not multiples of the row/column steps, a column split that is not numpy's pairwise
+    # split. Every per-column result is computed whole by one thread and every sum across
+    # columns after the threads finish, so 1, 2 and 3 threads give the same bytes as each
+    # other and as the numpy reference.
+    monkeypatch.setattr(yuma_kernel, "PARALLEL_EPOCH", 256 * 1000)
+    params = YumaParams(yuma3_enabled=yuma3, liquid_alpha_enabled=yuma3, kappa=0.4)
+    inputs = realistic_inputs(validators, uids, 5)
+    reference = epoch(inputs, params, backend="numpy")
+    for threads in (1, 2, 3):
+        assert_same_outputs(split_epoch(inputs, params, threads), reference)
+    # One thread runs the unsplit epoch; two and three split it (one or two liquid stages).
+    assert split_stages == [2] * (1 + yuma3) + [3] * (1 + yuma3)
+
+
+def test_an_automatic_split_pauses_after_its_helpers_fell_behind(monkeypatch):
+    # On a machine whose other cores are busy a split epoch is slower than an unsplit one, so
+    # after helpers that did not keep up, epochs run unsplit for SPLIT_PAUSE seconds (the
+    # same bytes); a caller that asks for threads still gets them.
+    monkeypatch.setattr(yuma_kernel, "PARALLEL_EPOCH", 0)
+    monkeypatch.setattr(yuma_kernel, "_split_paused", [0.0])
+    monkeypatch.setattr(yuma_kernel.numba, "get_num_threads", lambda: 2)
+    clock = [100.0]
+    monkeypatch.setattr(yuma_kernel, "_clock", lambda: clock[0])
+    kept_up = [True]
+    calls = []
+    split = yuma_kernel._run_split_stage
+
+    def split_stage(stage, threads, arguments):
+        calls.append(threads)
+        split(stage, threads, arguments)
+        return kept_up[0]
+
+    monkeypatch.setattr(yuma_kernel, "_run_split_stage", split_stage)
+    inputs, params = realistic_inputs(8, 40, 0), YumaParams()
+    reference = epoch(inputs, params, backend="numpy")
+    fparams, iparams = _packed_params(params)
+
+    def run(threads=None):
+        outputs = EpochOutputs(**yuma_kernel.run_epoch(inputs, fparams, iparams, threads))
+        assert_same_outputs(outputs, reference)
+
+    run()
+    assert calls == [2]  # helpers kept up: the next epoch splits again
+    kept_up[0] = False
+    run()
+    run()
+    assert calls == [2, 2]  # they fell behind: paused
+    run(threads=2)
+    assert calls == [2, 2, 2]
+    clock[0] += yuma_kernel.SPLIT_PAUSE
+    run()
+    assert calls == [2, 2, 2, 2]
+
+
+def test_sums_across_columns_do_not_depend_on_the_thread_count(monkeypatch):
+    # The sums across columns (the incentive's and dividends' normalisations, the emission
+    # total) are numpy's pairwise sums of whole rows. Summing each thread's columns and then
+    # the threads' partial sums would move a total by an ulp for some inputs, and then its
+    # reciprocal for most of those: over 12 inputs whose column counts split off-tree
+    # (1011 = 512 + 499 for two threads, numpy's pairwise split is 504 + 507) some output
+    # would differ from the reference. (Checked: such a partial-sum incentive total fails
+    # here.)
+    monkeypatch.setattr(yuma_kernel, "PARALLEL_EPOCH", 0)
+    params = YumaParams(kappa=0.4)
+    for seed in range(12):
+        inputs = realistic_inputs(32, 1011, seed)
+        reference = epoch(inputs, params, backend="numpy")
+        for threads in (2, 3, 4):
+            assert_same_outputs(split_epoch(inputs, params, threads), reference)
+
+
+@settings(max_examples=50, deadline=None)
+@given(case=epoch_cases(min_rows=0), threads=st.integers(2, 5))
+def test_a_split_epoch_is_the_reference_on_any_inputs(case, threads):
+    # Every epoch split (the threshold lowered to 0): tiny and degenerate shapes (no rows,
+    # one column, fewer rows or columns than threads), masks, permits, ties, both bond kinds.
+    inputs, params = case
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(yuma_kernel, "PARALLEL_EPOCH", 0)
+        outputs = split_epoch(inputs, params, threads)
+    assert_same_outputs(outputs, epoch(inputs, params, backend="numpy"))
+
+
 def test_unknown_backend_is_refused():
     inputs = realistic_inputs(2, 3, 0)
     with pytest.raises(ValueError, match="backend"):
@@ -164,14 +281,17 @@ import hashlib, json, sys
 import numpy as np
 sys.path.insert(0, {root!r})
 from tests.consensus.test_yuma_kernel import realistic_inputs
-from subnetsim.subnet.yuma import YumaParams, epoch_batch
+from subnetsim.subnet.yuma import YumaParams, epoch, epoch_batch
 import numba
 histories = [realistic_inputs(16, 64, seed) for seed in range(12)]
 settings = [YumaParams(kappa=0.3 + 0.03 * i, yuma3_enabled=i % 2 == 1,
                        liquid_alpha_enabled=i % 4 == 1) for i in range(12)]
 digest = hashlib.sha256()
-# K inputs (each epoch its own front), then one input (the shared front, the sorted median).
-for out in (epoch_batch(histories, settings), epoch_batch(histories[0], settings)):
+# K inputs (each epoch its own front), then one input (the shared front, the sorted median),
+# then single epochs large enough to be split between the threads.
+large = realistic_inputs(256, 4096, 3)
+for out in (epoch_batch(histories, settings), epoch_batch(histories[0], settings),
+            epoch(large, settings[0]), epoch(large, settings[1])):
     for name in sorted(out.__dataclass_fields__):
         digest.update(np.ascontiguousarray(getattr(out, name)).tobytes())
 print(json.dumps({{"threads": numba.get_num_threads(), "digest": digest.hexdigest()}}))
