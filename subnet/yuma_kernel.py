@@ -58,6 +58,12 @@ which is not fork-safe: a forked sweep worker could not run a parallel region af
 parent had) and ``workqueue`` (not thread-safe: the batch threads and callers' threads could
 enter it concurrently); tbb is not installed. A parfor kernel also cost ~10 s more on a cold
 compile, and a parallel region on this machine waited for a scheduler slice (~8 ms measured).
+
+One file, although it is long: numba's disk cache is invalidated by a change to the cached
+function's own source file only, not to functions it calls from other files (numba's developer
+notes, "Caching limitations"; extending it, numba PRs #8396 and #9563, was not merged). Split
+into stage modules, an edit of one stage could leave the epoch running stale machine code from
+the cache, silently; in one file every edit recompiles the whole kernel.
 """
 
 from __future__ import annotations
