@@ -219,12 +219,21 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _interruptible() -> None:
+    """In the sweep's process before it starts: SIGINT as a terminal's Ctrl-C delivers it. A
+    test run started as a background job of a non-interactive shell has SIGINT ignored, every
+    child inherits that, and Python then never raises KeyboardInterrupt (two CI runs here
+    failed so: the sweep sat in its wait, the SIGINT ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_the_workers_of_a_killed_or_interrupted_sweep_exit(tmp_path, sig):
     sweep = _sweep_file(tmp_path, "seeds = 4\n[parameters]\nkappa = [0.3]\n", blocks=10**6)
     parent = subprocess.Popen([sys.executable, "-m", "subnetsim", "sweep", str(sweep), "--out",
                                str(tmp_path / "o"), "--executor", "process", "--workers", "2"],
-                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              preexec_fn=_interruptible)
     try:
         deadline = time.monotonic() + 120
         while len(_children(parent.pid)) < 3 and time.monotonic() < deadline:  # 2 + the tracker
