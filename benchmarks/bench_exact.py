@@ -19,11 +19,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from subnetsim.subnet.yuma import EpochInputs, YumaParams, epoch  # noqa: E402
+from benchmarks.inputs import random_epoch_inputs  # noqa: E402
+from subnetsim.subnet.yuma import YumaParams, epoch  # noqa: E402
 from subnetsim.subnet.yuma_exact import epoch_exact  # noqa: E402
 
 SIZE = (64, 256)
@@ -35,21 +34,6 @@ CONFIGS = {
     "yuma3+liquid": YumaParams(yuma3_enabled=True, liquid_alpha_enabled=True,
                                alpha_low=0.1, alpha_high=0.3),
 }
-
-
-def make_inputs(validators: int, uids: int, seed: int = 0) -> EpochInputs:
-    """Stored state as the chain holds it: u16 weights and bonds, stake in TAO."""
-    rng = np.random.default_rng(seed)
-    chosen = rng.random((validators, uids)) < 0.5
-    weights = rng.integers(0, 65536, size=(validators, uids)) * chosen
-    stake = np.zeros(uids)
-    stake[:validators] = rng.pareto(1.5, validators) * 1000 + 1
-    return EpochInputs(
-        stake=stake, weights=weights / 65535,
-        bonds=rng.integers(0, 65536, size=(validators, uids)) / 65535,
-        validator_uids=np.arange(validators), validator_permit=stake > 0,
-        last_update=np.full(uids, 1000), block_at_registration=np.zeros(uids, dtype=np.int64),
-        current_block=1000, recent_registration_block=640)
 
 
 def interleaved_medians(functions: dict[str, Callable[[], object]],
@@ -74,7 +58,7 @@ def interleaved_medians(functions: dict[str, Callable[[], object]],
 
 
 def main() -> int:
-    inputs = make_inputs(*SIZE)
+    inputs = random_epoch_inputs(*SIZE, u16_bonds=True)
     print(f"one epoch at {SIZE[0]} x {SIZE[1]}, median of {ROUNDS} rounds, timed in turn;"
           " wall ms / CPU ms")
     print(f"{'config':<14}{'float (compiled)':>20}{'float (numpy)':>20}{'exact':>20}"

@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numba  # noqa: E402
 
+from benchmarks.inputs import random_epoch_inputs  # noqa: E402
 from subnetsim.subnet import yuma_kernel  # noqa: E402
 from subnetsim.subnet.yuma import (  # noqa: E402
     EpochInputs,
@@ -54,26 +55,6 @@ BATCH = 256
 # Acceptance: compiled / numpy speed-up per size, and batched throughput.
 SPEEDUP_TARGETS = {(64, 256): 10.0, (256, 4096): 8.0}
 BATCH_TARGET = 20_000
-
-
-def make_inputs(validators: int, uids: int, seed: int = 0) -> EpochInputs:
-    """A subnet where every validator weights a random half of the uids."""
-    rng = np.random.default_rng(seed)
-    chosen = rng.random((validators, uids)) < 0.5
-    weights = rng.integers(0, 65536, size=(validators, uids)) * chosen
-    stake = np.zeros(uids)
-    stake[:validators] = rng.pareto(1.5, validators) * 1000 + 1
-    return EpochInputs(
-        stake=stake,
-        weights=weights / 65535,
-        bonds=rng.random((validators, uids)),
-        validator_uids=np.arange(validators),
-        validator_permit=stake > 0,
-        last_update=np.full(uids, 1000),
-        block_at_registration=np.zeros(uids, dtype=np.int64),
-        current_block=1000,
-        recent_registration_block=640,
-    )
 
 
 def median_seconds(function, repeats: int) -> float:
@@ -166,8 +147,8 @@ def main() -> None:
         torch.set_num_threads(1)  # like the kernels here: one epoch, one thread
 
     start = time.perf_counter()
-    epoch(make_inputs(4, 8), YumaParams())
-    epoch(make_inputs(4, 8), YumaParams(yuma3_enabled=True, liquid_alpha_enabled=True))
+    epoch(random_epoch_inputs(4, 8), YumaParams())
+    epoch(random_epoch_inputs(4, 8), YumaParams(yuma3_enabled=True, liquid_alpha_enabled=True))
     first = time.perf_counter() - start
     print(f"compiled kernel first calls (compile, or load numba's cache): {first:.2f} s")
     threads = numba.get_num_threads()
@@ -181,7 +162,7 @@ def main() -> None:
         params = YumaParams(yuma3_enabled=yuma3, liquid_alpha_enabled=yuma3)
         label = "yuma3+liquid" if yuma3 else "classic"
         for validators, uids in SIZES:
-            inputs = make_inputs(validators, uids)
+            inputs = random_epoch_inputs(validators, uids)
             functions = {backend: lambda b=backend: epoch(inputs, params, backend=b)  # noqa: B023
                          for backend in ("numpy", "compiled")}
             split = validators * uids >= yuma_kernel.PARALLEL_EPOCH and threads > 1
@@ -204,11 +185,11 @@ def main() -> None:
                 line += (f"   {name} {other * 1e3:.3f} ms "
                          f"(compiled {other / seconds['compiled']:.1f}x faster)")
             print(line, flush=True)
-    inputs = make_inputs(64, 256)
+    inputs = random_epoch_inputs(64, 256)
     kappas = np.linspace(0.3, 0.7, BATCH)
     settings = [YumaParams(kappa=float(k), bonds_moving_avg=0.9 + 0.05 * (i % 2))
                 for i, k in enumerate(kappas)]
-    histories = [make_inputs(64, 256, seed) for seed in range(32)]
+    histories = [random_epoch_inputs(64, 256, seed) for seed in range(32)]
     seconds = interleaved_medians(
         {b: lambda b=b: epoch_batch(inputs, settings, backend=b) for b in ("numpy", "compiled")},
         10,

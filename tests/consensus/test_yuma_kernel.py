@@ -20,6 +20,7 @@ import pytest
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
+from benchmarks.inputs import random_epoch_inputs
 from subnetsim.subnet import yuma_kernel
 from subnetsim.subnet.consensus import weighted_median_columns
 from subnetsim.subnet.yuma import (
@@ -49,26 +50,6 @@ def assert_same_outputs(compiled: EpochOutputs, reference: EpochOutputs) -> None
         assert ours.tobytes() == np.ascontiguousarray(theirs).tobytes(), (
             f"{field.name}: bits differ at {difference[:5]}"
         )
-
-
-def realistic_inputs(validators: int, uids: int, seed: int) -> EpochInputs:
-    """Like benchmarks/bench_yuma.py: every validator weights a random half of the uids."""
-    rng = np.random.default_rng(seed)
-    chosen = rng.random((validators, uids)) < 0.5
-    weights = rng.integers(0, 65536, size=(validators, uids)) * chosen
-    stake = np.zeros(uids)
-    stake[:validators] = rng.pareto(1.5, validators) * 1000 + 1
-    return EpochInputs(
-        stake=stake,
-        weights=weights / 65535,
-        bonds=rng.random((validators, uids)),
-        validator_uids=np.arange(validators),
-        validator_permit=stake > 0,
-        last_update=np.full(uids, 1000),
-        block_at_registration=np.zeros(uids, dtype=np.int64),
-        current_block=1000,
-        recent_registration_block=640,
-    )
 
 
 @settings(max_examples=300, deadline=None)
@@ -106,7 +87,7 @@ def test_compiled_epoch_is_the_reference_at_realistic_sizes(validators, uids, yu
     # 2-lane dot product's odd tail.
     params = YumaParams(yuma3_enabled=yuma3, liquid_alpha_enabled=yuma3, kappa=0.4)
     for seed in range(3):
-        inputs = realistic_inputs(validators, uids, seed)
+        inputs = random_epoch_inputs(validators, uids, seed)
         assert_same_outputs(epoch(inputs, params), epoch(inputs, params, backend="numpy"))
 
 
@@ -152,7 +133,7 @@ def test_sorted_median_for_many_kappas_is_the_sorted_median(data):
 @pytest.mark.parametrize("yuma3", [False, True])
 def test_shared_input_batch_is_the_reference_at_a_realistic_size(yuma3):
     # One weight history, many settings: the shared front and the sorted median.
-    inputs = realistic_inputs(64, 256, 1)
+    inputs = random_epoch_inputs(64, 256, 1)
     settings = [YumaParams(kappa=0.2 + 0.05 * i, bonds_moving_avg=0.8 + 0.05 * (i % 3),
                            bonds_penalty=(0.0, 0.5, 1.0)[i % 3], yuma3_enabled=yuma3,
                            liquid_alpha_enabled=yuma3 and i % 2 == 0) for i in range(10)]
@@ -193,7 +174,7 @@ def test_a_split_epoch_is_the_reference_at_any_thread_count(validators, uids, yu
     # other and as the numpy reference.
     monkeypatch.setattr(yuma_kernel, "PARALLEL_EPOCH", 256 * 1000)
     params = YumaParams(yuma3_enabled=yuma3, liquid_alpha_enabled=yuma3, kappa=0.4)
-    inputs = realistic_inputs(validators, uids, 5)
+    inputs = random_epoch_inputs(validators, uids, 5)
     reference = epoch(inputs, params, backend="numpy")
     for threads in (1, 2, 3):
         assert_same_outputs(split_epoch(inputs, params, threads), reference)
@@ -220,7 +201,7 @@ def test_an_automatic_split_pauses_after_its_helpers_fell_behind(monkeypatch):
         return kept_up[0]
 
     monkeypatch.setattr(yuma_kernel, "_run_split_stage", split_stage)
-    inputs, params = realistic_inputs(8, 40, 0), YumaParams()
+    inputs, params = random_epoch_inputs(8, 40, 0), YumaParams()
     reference = epoch(inputs, params, backend="numpy")
     fparams, iparams = _packed_params(params)
 
@@ -252,7 +233,7 @@ def test_sums_across_columns_do_not_depend_on_the_thread_count(monkeypatch):
     monkeypatch.setattr(yuma_kernel, "PARALLEL_EPOCH", 0)
     params = YumaParams(kappa=0.4)
     for seed in range(12):
-        inputs = realistic_inputs(32, 1011, seed)
+        inputs = random_epoch_inputs(32, 1011, seed)
         reference = epoch(inputs, params, backend="numpy")
         for threads in (2, 3, 4):
             assert_same_outputs(split_epoch(inputs, params, threads), reference)
@@ -271,7 +252,7 @@ def test_a_split_epoch_is_the_reference_on_any_inputs(case, threads):
 
 
 def test_unknown_backend_is_refused():
-    inputs = realistic_inputs(2, 3, 0)
+    inputs = random_epoch_inputs(2, 3, 0)
     with pytest.raises(ValueError, match="backend"):
         epoch(inputs, YumaParams(), backend="torch")
 
@@ -280,16 +261,16 @@ THREADS_SCRIPT = """
 import hashlib, json, sys
 import numpy as np
 sys.path.insert(0, {root!r})
-from tests.consensus.test_yuma_kernel import realistic_inputs
+from benchmarks.inputs import random_epoch_inputs
 from subnetsim.subnet.yuma import YumaParams, epoch, epoch_batch
 import numba
-histories = [realistic_inputs(16, 64, seed) for seed in range(12)]
+histories = [random_epoch_inputs(16, 64, seed) for seed in range(12)]
 settings = [YumaParams(kappa=0.3 + 0.03 * i, yuma3_enabled=i % 2 == 1,
                        liquid_alpha_enabled=i % 4 == 1) for i in range(12)]
 digest = hashlib.sha256()
 # K inputs (each epoch its own front), then one input (the shared front, the sorted median),
 # then single epochs large enough to be split between the threads.
-large = realistic_inputs(256, 4096, 3)
+large = random_epoch_inputs(256, 4096, 3)
 for out in (epoch_batch(histories, settings), epoch_batch(histories[0], settings),
             epoch(large, settings[0]), epoch(large, settings[1])):
     for name in sorted(out.__dataclass_fields__):
@@ -316,7 +297,7 @@ def test_batch_bytes_do_not_depend_on_the_thread_count():
 def test_outputs_a_caller_keeps_are_never_reused(batch):
     # The kernel recycles its output arrays once nothing references them: a kept result (or
     # any view of it) must survive later calls, and a dropped one may be reused.
-    first, second = realistic_inputs(8, 24, 0), realistic_inputs(8, 24, 1)
+    first, second = random_epoch_inputs(8, 24, 0), random_epoch_inputs(8, 24, 1)
     settings = [YumaParams(kappa=0.3 + 0.1 * i) for i in range(3)]
 
     def run(inputs):
