@@ -2,7 +2,7 @@
 
 Every neuron holds an Ed25519 key pair on its hotkey (on the real chain the hotkey *is* the
 public key). Here a hotkey is a name, so its key pair is drawn from the run's keyed streams
-(``hotkey_signing_key``): a run stays a pure function of (scenario, seed), and Ed25519
+(``hotkey_secret_key``): a run stays a pure function of (scenario, seed), and Ed25519
 signatures are deterministic (RFC 8032), so signing changes no trajectory. The public key is
 what the chain and every validator know of a hotkey (``hotkey_public_key``); in a simulation
 anyone could recompute the secret from the seed, which only the miner's own code does.
@@ -38,7 +38,6 @@ from typing import Any, overload
 
 import numpy as np
 from nacl.bindings import crypto_sign_seed_keypair
-from nacl.signing import SigningKey
 
 from subnetsim.subnet.signing_worker import Job, submit
 from subnetsim.subnet.sodium import (
@@ -50,7 +49,7 @@ from subnetsim.subnet.sodium import (
 )
 
 __all__ = ["REPLY_DOMAIN", "SignedBatch", "SignedReply", "hotkey_public_key",
-           "hotkey_secret_key", "hotkey_signing_key", "output_digest", "output_digests", "query_id",
+           "hotkey_secret_key", "output_digest", "output_digests", "query_id",
            "reply_message", "reply_messages", "secret_key_table", "sign_batch", "sign_reply",
            "verify_batch", "verify_reply"]
 
@@ -67,12 +66,6 @@ def _hotkey_seed(seed: int, hotkey: str) -> bytes:
 
     material = stream_seed(seed, f"hotkey.ed25519.{hotkey}").to_bytes(16, "little")
     return hashlib.blake2b(material, digest_size=32, person=b"subnetsim-hk").digest()
-
-
-@functools.lru_cache(maxsize=4096)
-def hotkey_signing_key(seed: int, hotkey: str) -> SigningKey:
-    """The secret Ed25519 key of ``hotkey`` in the run of ``seed``, as a PyNaCl key."""
-    return SigningKey(_hotkey_seed(seed, hotkey))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -214,13 +207,12 @@ def _key_rows(keys: Sequence[bytes], size: int) -> np.ndarray:
     return np.frombuffer(b"".join(keys), np.uint8).reshape(len(keys), size)
 
 
-def sign_reply(key: SigningKey | bytes, hotkey: str, query: bytes, block: int,
+def sign_reply(secret_key: bytes, hotkey: str, query: bytes, block: int,
                payload: Any) -> SignedReply:
-    """A miner's signature on its answer ``payload`` to ``query`` at ``block``; ``key`` is a
-    PyNaCl key or libsodium's 64-byte secret key (``hotkey_secret_key``)."""
-    secret = key if isinstance(key, bytes) else crypto_sign_seed_keypair(key.encode())[1]
+    """A miner's signature on its answer ``payload`` to ``query`` at ``block`` with libsodium's
+    64-byte secret key (``hotkey_secret_key``)."""
     return sign_batch(1, [(0, hotkey, 0)], query, block, [payload],
-                      _key_rows([secret], SECRET_KEY_BYTES), here=True)[0]  # type: ignore[return-value]
+                      _key_rows([secret_key], SECRET_KEY_BYTES), here=True)[0]  # type: ignore[return-value]
 
 
 def _fields_match(public_key: bytes, reply_query: bytes, reply_block: int,

@@ -11,7 +11,7 @@ from subnetsim.subnet.errors import ExtrinsicError
 from subnetsim.subnet.evidence import EvidenceRules, admit_evidence
 from subnetsim.subnet.extrinsics import SubmitEvidence
 from subnetsim.subnet.ledger import Ledger, RegistrationRules
-from subnetsim.subnet.provenance import hotkey_public_key, hotkey_signing_key, sign_reply
+from subnetsim.subnet.provenance import hotkey_public_key, hotkey_secret_key, sign_reply
 
 SEED = 9
 HALTS = [(10, 40)]  # serving halted from block 10 to block 40
@@ -30,7 +30,7 @@ def _ledger() -> Ledger:
 
 
 def _replies(hotkey: str, blocks: list[int], signer: str | None = None) -> tuple[dict, ...]:
-    key = hotkey_signing_key(SEED, signer or hotkey)
+    key = hotkey_secret_key(SEED, signer or hotkey)
     return tuple(dataclasses.replace(
         sign_reply(key, signer or hotkey, bytes([i]) * 16, block, None), hotkey=hotkey).as_json()
         for i, block in enumerate(blocks))

@@ -20,7 +20,7 @@ from subnetsim.subnet.chain import Chain
 from subnetsim.subnet.config import Hyperparameters
 from subnetsim.subnet.emission import EmissionRules
 from subnetsim.subnet.ledger import Ledger, RegistrationRules
-from subnetsim.subnet.provenance import hotkey_signing_key, sign_reply
+from subnetsim.subnet.provenance import hotkey_secret_key, sign_reply
 from subnetsim.subnet.scenario import NetworkConfig, ValidationConfig, ValidatorOptions
 from subnetsim.subnet.transport.sim import OK, UNREACHABLE, Query, ServerReply, SimNetwork
 from subnetsim.validators.validator import Validator
@@ -73,7 +73,7 @@ class FakeMiners:
             return None
         signer = "hotkey-0" if mode == "other_key" else f"hotkey-{uid}"
         signed = answer + 1 if mode == "other_output" else answer
-        reply = sign_reply(hotkey_signing_key(0, signer), signer, query.query_id, query.block,
+        reply = sign_reply(hotkey_secret_key(0, signer), signer, query.query_id, query.block,
                            signed)
         return dataclasses.replace(reply, hotkey=f"hotkey-{uid}")
 
