@@ -167,12 +167,14 @@ class DashboardApp(App[Snapshot | None]):
         # nothing to do. Under the help screen they wait: Textual re-tints the whole dimmed
         # background for every change under a modal (~50 ms at 120x40, measured), which would
         # delay keys. Closing the help renders the latest snapshot.
-        base = self.screen_stack[0] if self.screen_stack else None
-        if isinstance(self.screen, InspectorScreen) and self.latest is not None:
-            self.screen.show(self.latest)
+        if not self.screen_stack:
             return
-        status = base.query(StatusBar) if base is not None else None
-        if self.latest is None or not status or self.screen is not base:
+        base, screen = self.screen_stack[0], self.screen
+        if isinstance(screen, InspectorScreen) and self.latest is not None:
+            screen.show(self.latest)
+            return
+        status = base.query(StatusBar)
+        if self.latest is None or not status or screen is not base:
             return
         self._shown = self.latest
         status.first().show(self.latest)

@@ -58,3 +58,12 @@ def test_the_worker_sends_the_inspected_uid_history(tmp_path) -> None:
     assert all(len(series[name]) == len(detail.blocks) for name, _, _ in CHARTS)
     assert series["incentive"][-1] == snapshot.metagraph.incentive[5]
     assert {uid for uid, _ in detail.weights_received} <= {0, 1, 2, 3}
+
+
+async def test_a_render_due_after_the_app_closed_does_nothing() -> None:
+    # A snapshot's render timer can fire while the app shuts down: the screens are gone.
+    app = DashboardApp(StubDriver([canned_snapshot()], answer=inspect_answer))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+    assert not app.screen_stack
+    app.render_latest()
