@@ -1,36 +1,40 @@
 """The signing worker: where a simulation's Ed25519 work runs, beside the simulation.
 
 Miners sign every reply and validators verify every scorable one (``subnet.provenance``);
-libsodium takes about 30 us to sign and 90 us to verify, about as long as the rest of the
-simulation spends on a reply. So the cryptography runs on a thread, on the machine's other
-core, while the simulation goes on: each job is one batch (a query's signatures, a round's
-verifications) handed to a compiled loop that holds no GIL while it runs (``subnet.sodium``),
-so the thread needs the GIL only to pick a job up and put its result down.
+libsodium takes about 30 us to sign and 80 us to verify, about as long as the rest of the
+simulation spends on a reply. So the cryptography runs on a native thread, on the machine's
+other core, while the simulation goes on: each job is one batch (a query's signatures, a
+round's verifications) of ``subnet.sodium``'s compiled loops, ``sign_rows`` or ``open_rows``,
+and the thread runs it from the arrays' addresses, without Python and without the GIL
+(``subnet.sodium``'s docstring says why it is not a Python thread).
 
-``submit(job, *args, after=...)`` queues a function call; the thread runs jobs one at a time,
+``submit(function, *args, after=...)`` queues a batch; the thread runs jobs one at a time,
 first in first out, and ``after`` names an earlier job whose result this one reads (a round's
 verification reads the signatures its miners' job made). Jobs are pure functions of their
 arguments, so results do not depend on when or where they run. ``Job.result()`` waits for a
-job; if it has not started, the caller runs it, and every job queued before it, itself
-(nobody idles while work waits), and while the thread is more than ``_BACKLOG`` jobs behind,
-``submit`` runs the job at once in the caller (the simulation takes a share of the work when
-the thread's core is the slower one). ``SUBNETSIM_SIGNING_WORKER`` (or ``use``) picks where
-jobs run: ``thread`` (the default) or ``inline`` (in place, when submitted).
+job; if it has not started, the caller runs it itself (nobody idles while work waits), and
+while the thread is more than ``_BACKLOG`` jobs behind, ``submit`` runs the job at once in the
+caller (the simulation takes a share of the work when the thread's core is the slower one).
+``SUBNETSIM_SIGNING_WORKER`` (or ``use``) picks where jobs run: ``thread`` (the default) or
+``inline`` (in place, when submitted).
 
-Locking: one condition guards the queue and the jobs' states; it is held only to move a job
-between states, never while a job runs or while anyone waits (``Condition.wait`` releases
-it), and a job waits only for an earlier one (its ``after``; run first by whoever runs the
-job, if still queued), so no set of threads can wait on each other. A forked child gets a
-fresh lock and runs any job the parent had not finished itself, when asked for its result.
+A queued job keeps its arrays alive until it has run (the thread reads them by address); at
+exit the thread finishes what is queued before the arrays go. A forked child has no such
+thread: it runs any job the parent had not finished itself, when asked for its result.
 """
 
 from __future__ import annotations
 
+import atexit
 import collections
 import os
 import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
+
+import numpy as np
+
+from subnetsim.subnet.sodium import Control, job_words
 
 __all__ = ["MODES", "Job", "stats", "submit", "use"]
 
@@ -39,120 +43,123 @@ T = TypeVar("T")
 _BACKLOG = 16  # jobs the thread may be behind before ``submit`` runs one in the caller (4: more
 #                spilled jobs, more CPU in all; 16, 64 and never: alike, measured 06:40)
 MODES = ("thread", "inline")
-_QUEUED, _RUNNING, _DONE = 0, 1, 2
 
 
 class Job(Generic[T]):
-    """A submitted call; ``result()`` waits for it (and raises what the call raised)."""
+    """A submitted batch; ``result()`` waits for it and returns the array it wrote."""
 
-    __slots__ = ("_args", "_function", "_state", "_value", "after")
+    __slots__ = ("_args", "_function", "_lane", "_output", "_seq", "after")
 
-    def __init__(self, function: Callable[..., T], args: tuple[Any, ...],
+    def __init__(self, function: Callable[..., T], args: tuple[Any, ...], output: T,
                  after: Job[Any] | None) -> None:
-        self._function = function
+        self._function: Callable[..., T] | None = function  # None once it has run
         self._args = args
+        self._output = output
         self.after = after
-        self._state = _QUEUED
-        self._value: Any = None
+        self._lane: _Lane | None = None  # the lane whose thread has it queued
+        self._seq = -1
 
     @property
     def done(self) -> bool:
-        return self._state == _DONE
+        lane = self._lane
+        if self._function is not None and lane is not None and lane.finished(self._seq):
+            self._forget()
+        return self._function is None
 
     def result(self) -> T:
-        if self._state != _DONE:
-            _lane().finish(self)
-        if isinstance(self._value, _Failure):
-            raise RuntimeError(f"signing worker job failed: {self._value.text}")
-        return self._value
+        if self._function is not None:
+            if self._lane is None:
+                self._run()
+            else:
+                self._lane.finish(self)
+        return self._output
 
     def _run(self) -> None:
-        """Run the call (its ``after`` job is running or done by now: wait for it)."""
-        if self.after is not None and self.after._state != _DONE:
-            _lane().finish(self.after)
-        try:
-            self._value = self._function(*self._args)
-        except Exception as error:  # noqa: BLE001 - raised where the result is read
-            self._value = _Failure(f"{type(error).__name__}: {error}")
-        self._function = self._args = None  # type: ignore[assignment]  # free the inputs
+        """Run it here (its ``after`` first)."""
+        if self.after is not None:
+            self.after.result()
+        function = self._function
+        if function is not None:
+            function(*self._args)
+        self._forget()
 
-
-class _Failure:
-    __slots__ = ("text",)
-
-    def __init__(self, text: str) -> None:
-        self.text = text
+    def _forget(self) -> None:
+        """It has run: drop the inputs (the output stays)."""
+        self._function, self._args, self._lane = None, (), None
 
 
 class _Lane:
-    """The queue of jobs and the thread that runs them."""
+    """The native thread's control block and the jobs queued to it (kept until they have run:
+    the thread reads their arrays by address)."""
 
-    def __init__(self, jobs: collections.deque[Job[Any]] | None = None) -> None:
-        self.changed = threading.Condition(threading.Lock())
-        self.queue: collections.deque[Job[Any]] = jobs or collections.deque()
-        self.running: dict[int, Job[Any]] = {}  # id -> job being run (by anyone)
-        self.thread: threading.Thread | None = None
+    def __init__(self) -> None:
+        self.control = Control()
+        self.queued: collections.deque[Job[Any]] = collections.deque()
+        self.forked = False  # this process is a fork of the one whose thread it was
+        self.guard = threading.Lock()  # for two Python threads starting the lane at once
 
-    def submit(self, job: Job[Any]) -> None:
-        with self.changed:
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._serve, name="subnetsim-signing",
-                                               daemon=True)
-                self.thread.start()
-            self.queue.append(job)
-            self.changed.notify_all()
+    def submit(self, job: Job[Any], words: np.ndarray) -> bool:
+        """Queue ``job`` to the thread; False if it should run in the caller instead (the
+        thread is behind, or could not start)."""
+        control = self.control
+        if not control.started:
+            with self.guard:
+                if not control.started:
+                    try:
+                        control.start()
+                    except OSError:
+                        return False
+        self._forget_finished()
+        if control.behind() > _BACKLOG:
+            return False
+        after = job.after
+        if after is not None and after._lane is not self:  # run here, or another lane's
+            after.result()
+        seq = control.publish(words, after._seq if after is not None
+                              and after._function is not None else -1)
+        if seq < 0:
+            return False
+        job._lane, job._seq = self, seq
+        self.queued.append(job)
+        return True
 
-    def behind(self) -> int:
-        return len(self.queue)
+    def _forget_finished(self) -> None:
+        queued = self.queued
+        while queued and queued[0].done:
+            queued.popleft()
+
+    def finished(self, seq: int) -> bool:
+        if self.forked:
+            return self.control.finished_in_copy(seq)
+        return self.control.finished(seq)
 
     def finish(self, job: Job[Any]) -> None:
-        """Return once ``job`` is done, running it (and every job queued before it) here if
-        it has not started."""
-        changed = self.changed
-        with changed:
-            while job._state == _QUEUED and self.queue:
+        """Return once ``job`` has run: run it here if the thread has not started it."""
+        if self.forked:  # the parent's thread never finishes what it had not
+            if not self.control.finished_in_copy(job._seq):
+                job._lane = None
+                job._run()
+        else:
+            claimed = self.control.claim(job._seq)
+            if claimed == 1:
+                if job.after is not None:
+                    job.after.result()
+                function = job._function
+                assert function is not None
+                function(*job._args)
+                self.control.complete(job._seq)
                 stats["here"] += 1
-                self._run(self.queue.popleft())
-            while job._state != _DONE:
-                if job._state == _QUEUED:  # queued in a parent process (forked): run it here
-                    self._run(job)
-                else:
-                    changed.wait()
+            elif claimed == 2:
+                self.control.wait(job._seq)
+        job._forget()
 
-    def _run(self, job: Job[Any]) -> None:
-        """Run ``job`` (the lock held on entry and exit, not while it runs)."""
-        job._state = _RUNNING
-        self.running[id(job)] = job
-        self.changed.release()
-        try:
-            job._run()
-        finally:
-            self.changed.acquire()
-            job._state = _DONE
-            del self.running[id(job)]
-            self.changed.notify_all()
-
-    def _serve(self) -> None:
-        with self.changed:
-            while True:
-                while not self.queue:
-                    self.changed.wait()
-                self._run(self.queue.popleft())
-
-    def after_fork(self) -> _Lane:
-        """This lane as a forked child sees it: no thread, the unfinished jobs queued."""
-        unfinished = sorted(self.running.values(), key=_order)  # never finished here
-        for job in unfinished:
-            job._state = _QUEUED
-        return _Lane(collections.deque([*unfinished, *self.queue]))
-
-
-def _order(job: Job[Any]) -> int:
-    """Jobs that depend on others run after them (``after`` chains are short)."""
-    depth = 0
-    while job.after is not None and not job.after.done:
-        job, depth = job.after, depth + 1
-    return depth
+    def close(self) -> None:
+        """Finish every queued job and end the thread (at exit: before the arrays go)."""
+        if not self.forked:
+            self.control.stop()
+        for job in self.queued:
+            job.result()
+        self.queued.clear()
 
 
 _lanes: list[_Lane] = [_Lane()]  # this process's
@@ -175,22 +182,22 @@ def use(mode: str) -> None:
 
 def submit(function: Callable[..., T], *args: Any, after: Job[Any] | None = None,
            here: bool = False) -> Job[T]:
-    """Run ``function(*args)`` on the signing thread (in the caller, at once: with ``here``,
-    while the thread is more than ``_BACKLOG`` jobs behind, or in mode ``inline``);
-    ``after``: an earlier job whose result this one reads."""
-    job = Job(function, args, after)
-    lane = _lane()
-    if not here and _mode == "thread" and lane.behind() <= _BACKLOG:
-        lane.submit(job)
-    else:
+    """Run ``function(*args)``, a ``subnet.sodium`` batch (``sign_rows``, ``open_rows``), on
+    the signing thread (in the caller, at once: with ``here``, while the thread is more than
+    ``_BACKLOG`` jobs behind, or in mode ``inline``); ``after``: an earlier job whose result
+    this one reads. ValueError at once if the arrays do not fit the batch."""
+    words, output = job_words(function, args)
+    job = Job(function, args, output, after)
+    if here or _mode != "thread" or not _lane().submit(job, words):
         stats["here"] += _mode == "thread" and not here
-        with lane.changed:
-            lane._run(job)
+        job._run()
     return job
 
 
 def _forget_after_fork() -> None:
-    _lanes[0] = _lanes[0].after_fork()
+    _lanes[0].forked = True
+    _lanes[0] = _Lane()
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)
+atexit.register(lambda: _lanes[0].close())

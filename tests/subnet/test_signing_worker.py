@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
+import sys
 import threading
+import time
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
+from nacl.signing import SigningKey
 
 from subnetsim.subnet import signing_worker
 from subnetsim.subnet.provenance import (
@@ -22,6 +27,7 @@ from subnetsim.subnet.provenance import (
     verify_reply,
 )
 from subnetsim.subnet.scenario import scenario_from_dict
+from subnetsim.subnet.sodium import open_rows, sign_rows
 from subnetsim.world import World
 
 SEED = 5
@@ -36,32 +42,88 @@ def mode():
     signing_worker.use(before)
 
 
-def test_jobs_run_on_the_thread_in_order_and_a_failure_surfaces_where_it_is_read(mode,
-                                                                                monkeypatch):
-    mode("thread")
-    monkeypatch.setattr(signing_worker, "_BACKLOG", 100)  # nothing runs at once in the caller
-    ran = threading.Event()
-    on = signing_worker.submit(lambda: ran.set() or threading.get_ident())
-    assert ran.wait(5.0) and on.result() != threading.get_ident()  # not read: the thread ran it
-    failed = signing_worker.submit(int, "not a number")
-    with pytest.raises(RuntimeError, match="ValueError: invalid literal"):
-        failed.result()
-    assert signing_worker.submit(sum, [1, 2, 3]).result() == 6  # the thread goes on
-    order: list[int] = []
-    jobs = [signing_worker.submit(order.append, n) for n in range(8)]
-    jobs[-1].result()  # waits for (or runs) every job queued before it
-    assert order == list(range(8)) and all(job.done for job in jobs)
+def _keys(count: int) -> tuple[np.ndarray, np.ndarray]:
+    """(count, 64) libsodium secret keys and (count, 32) public keys of test hotkeys."""
+    hotkeys = [f"miner-{n}" for n in range(count)]
+    public = np.frombuffer(b"".join(hotkey_public_key(SEED, h) for h in hotkeys), np.uint8)
+    return secret_key_table(SEED, hotkeys), public.reshape(count, 32)
 
 
-def test_a_job_runs_after_the_job_whose_result_it_reads(mode):
-    """Whoever runs a job (the thread, or a reader that found it queued) first waits for its
-    ``after``: a verification never reads signatures not yet made."""
+def _round(rows: int, salt: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Messages, the key row signing each, and the signature rows they will fill."""
+    messages = np.random.default_rng(salt).integers(0, 256, (rows, 120)).astype(np.uint8)
+    return messages, np.arange(rows, dtype=np.int64) % 4, np.zeros((rows, 64), np.uint8)
+
+
+def _signed_and_checked(after: bool = True) -> tuple[Any, Any, np.ndarray]:
+    """A signing job, the verification job that reads it, and the verdicts expected: every
+    row checked under its signer's public key but row 3, checked under another key."""
+    secret, public = _keys(4)
+    messages, key_rows, signatures = _round(16, 1)
+    signed = signing_worker.submit(sign_rows, messages, secret, key_rows, signatures)
+    public_rows = np.ascontiguousarray(public[key_rows])
+    public_rows[3] = public[(key_rows[3] + 1) % 4]
+    checked = signing_worker.submit(open_rows, messages, signatures, np.arange(16), public_rows,
+                                    np.zeros(16, np.bool_), np.arange(16),
+                                    after=signed if after else None)
+    expected = np.ones(16, np.bool_)
+    expected[3] = False
+    return signed, checked, expected
+
+
+def test_jobs_run_on_the_native_thread_without_the_gil_and_in_order(mode, monkeypatch):
+    """Queued jobs finish while this thread holds the GIL and never lets it go (a Python
+    thread could not: it needs the GIL between batches), each verification after the signing
+    job it reads; the signatures are libsodium's (as PyNaCl makes them)."""
     mode("thread")
-    gate = threading.Event()
-    first = signing_worker.submit(lambda: gate.wait(5.0) and "signed")
-    second = signing_worker.submit(lambda: first.result() + " and checked", after=first)
-    threading.Timer(0.05, gate.set).start()
-    assert second.result() == "signed and checked"
+    monkeypatch.setattr(signing_worker, "_BACKLOG", 100)  # every job queued
+    here = signing_worker.stats["here"]
+    jobs = [_signed_and_checked() for _ in range(6)]
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(100.0)  # no other Python thread gets the GIL meanwhile
+    try:
+        deadline = time.monotonic() + 10.0
+        lane = signing_worker._lane()
+        while lane.control.behind() and time.monotonic() < deadline:
+            pass  # pure Python: holds the GIL
+        assert not lane.control.behind()
+    finally:
+        sys.setswitchinterval(switch)
+    for signed, checked, expected in jobs:
+        np.testing.assert_array_equal(checked.result(), expected)
+    assert signing_worker.stats["here"] == here  # none run here: the thread ran them all
+    secret, _ = _keys(4)
+    messages, key_rows, _ = _round(16, 1)
+    made = SigningKey(secret[key_rows[5], :32].tobytes()).sign(messages[5].tobytes())
+    assert jobs[0][0].result()[5].tobytes() == made.signature
+
+
+def test_a_reader_runs_a_job_the_thread_has_not_started_after_the_job_it_reads(mode,
+                                                                             monkeypatch):
+    """Reading a queued job runs it here, first waiting for (or running) the job it reads:
+    a verification never reads signatures not yet made, whoever gets to which job first."""
+    mode("thread")
+    monkeypatch.setattr(signing_worker, "_BACKLOG", 100)
+    for _ in range(20):
+        signed, checked, expected = _signed_and_checked()
+        np.testing.assert_array_equal(checked.result(), expected)
+        assert signed.done and checked.done
+
+
+def test_a_batch_that_does_not_fit_is_refused_at_once(mode):
+    """The thread reads arrays by address: a wrong shape, type or row index is a ValueError
+    when submitted, never a read outside an array."""
+    mode("thread")
+    secret, _ = _keys(4)
+    messages, key_rows, signatures = _round(4, 2)
+    with pytest.raises(ValueError, match="key rows outside"):
+        signing_worker.submit(sign_rows, messages, secret, key_rows + 4, signatures)
+    with pytest.raises(ValueError, match=r"shape \(4, 64\)"):
+        signing_worker.submit(sign_rows, messages, secret, key_rows, signatures[:, :32])
+    with pytest.raises(ValueError, match="not a libsodium batch"):
+        signing_worker.submit(len, messages)
+    assert signing_worker.submit(sign_rows, messages, secret, key_rows,
+                                 signatures).result() is signatures
 
 
 @pytest.mark.parametrize("where", [*signing_worker.MODES, "here"])
@@ -96,50 +158,70 @@ def test_a_round_is_signed_and_checked_against_the_validators_own_digests(mode, 
 
 
 def test_many_threads_reading_the_same_results_all_get_them(mode, monkeypatch):
-    """Each reader gets the value (it stays with the job), and nobody holds the lock while it
-    waits: the old process worker handed a result to its first reader only, and a second
+    """Each reader gets the result (it stays with the job), and nobody holds the lock while
+    it waits: the old process worker handed a result to its first reader only, and a second
     reader of the same job waited for it forever, holding the lock everyone needed."""
     mode("thread")
     monkeypatch.setattr(signing_worker, "_BACKLOG", 100)  # every job queued
-    gate = threading.Event()
-    jobs = [signing_worker.submit(lambda n=n: gate.wait(5.0) and n) for n in range(6)]
-    got: list[list[int]] = []
+    jobs = [_signed_and_checked() for _ in range(6)]
+    got: list[list[bool]] = []
 
     def read() -> None:
-        got.append([job.result() for job in jobs])
+        got.append([bool((checked.result() == expected).all())
+                    for _, checked, expected in jobs])
 
     readers = [threading.Thread(target=read) for _ in range(4)]
     for reader in readers:
         reader.start()
-    submitted = signing_worker.submit(len, "four")  # the lock is free while they wait
-    gate.set()
+    submitted = _signed_and_checked()  # the lock is free while they wait
     for reader in readers:
         reader.join(10.0)
     assert not any(reader.is_alive() for reader in readers)
-    assert got == [list(range(6))] * 4 and submitted.result() == 4
+    assert got == [[True] * 6] * 4
+    np.testing.assert_array_equal(submitted[1].result(), submitted[2])
 
 
-def test_a_forked_child_finishes_the_jobs_its_parent_had_not(mode):
+def test_a_forked_child_finishes_the_jobs_its_parent_had_not(mode, monkeypatch):
     """A fork while jobs wait (or run) on the parent's thread: the child has no such thread,
     and runs them itself when it reads their results."""
     mode("thread")
-    gate = threading.Event()
-    running = signing_worker.submit(lambda: gate.wait(5.0) and 1)  # holds the thread
-    queued = signing_worker.submit(lambda: running.result() + 1, after=running)
+    monkeypatch.setattr(signing_worker, "_BACKLOG", 100)
+    jobs = [_signed_and_checked() for _ in range(8)]  # the last ones still queued at the fork
     reader, writer = os.pipe()
     child = os.fork()
     if child == 0:  # pragma: no cover - the child reports through the pipe
-        gate.set()  # the child's copy of the gate: its own run of ``running`` ends at once
         try:
-            os.write(writer, str(queued.result()).encode())
+            fine = all((checked.result() == expected).all() for _, checked, expected in jobs)
+            again = _signed_and_checked()  # and the child's own thread serves new jobs
+            fine = fine and bool((again[1].result() == again[2]).all())
+            os.write(writer, b"ok" if fine else b"wrong")
         finally:
             os._exit(0)
-    gate.set()
     os.close(writer)
     with os.fdopen(reader) as answer:
-        assert answer.read() == "2"
+        assert answer.read() == "ok"
     os.waitpid(child, 0)
-    assert queued.result() == 2
+    assert all((checked.result() == expected).all() for _, checked, expected in jobs)
+
+
+def test_jobs_queued_at_exit_finish_before_their_arrays_go(tmp_path):
+    """The thread reads a job's arrays until it is done: a process that exits with jobs
+    queued waits for them (no crash, no half-written arrays freed under the thread)."""
+    script = tmp_path / "exit.py"
+    script.write_text(
+        "import numpy as np\n"
+        "from subnetsim.subnet import signing_worker\n"
+        "from subnetsim.subnet.sodium import sign_rows\n"
+        "signing_worker._BACKLOG = 1000\n"
+        "keys = np.zeros((1, 64), np.uint8)\n"
+        "for n in range(200):\n"
+        "    signing_worker.submit(sign_rows, np.full((16, 120), n % 256, np.uint8), keys,\n"
+        "                          np.zeros(16, np.int64), np.zeros((16, 64), np.uint8))\n"
+        "print(signing_worker._lane().control.behind() > 0)\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"  # it did exit with jobs queued
 
 
 def _tiny() -> World:
