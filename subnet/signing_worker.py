@@ -125,8 +125,9 @@ class _Lane:
 
     def _forget_finished(self) -> None:
         queued = self.queued
-        while queued and queued[0].done:
-            queued.popleft()
+        with self.guard:  # two submitters must not drop each other's unfinished jobs
+            while queued and queued[0].done:
+                queued.popleft()
 
     def finished(self, seq: int) -> bool:
         if self.forked:
@@ -142,12 +143,14 @@ class _Lane:
         else:
             claimed = self.control.claim(job._seq)
             if claimed == 1:
-                if job.after is not None:
-                    job.after.result()
-                function = job._function
-                assert function is not None
-                function(*job._args)
-                self.control.complete(job._seq)
+                try:  # whatever happens, the thread must not wait for it forever
+                    if job.after is not None:
+                        job.after.result()
+                    function = job._function
+                    assert function is not None
+                    function(*job._args)
+                finally:
+                    self.control.complete(job._seq)
                 stats["here"] += 1
             elif claimed == 2:
                 self.control.wait(job._seq)

@@ -18,7 +18,8 @@ the libsodium calls replaced by no-ops, the thread still added 40-70% to the sim
 CPU; the native thread adds nothing measurable). The thread and its callers share a
 *control block*, one int64 array: a header (counters, a pthread mutex and two condition
 variables, the C functions' addresses) and a ring of job slots, each a job's kind, state and
-its arrays' addresses and shapes. Everything in it is read and written under the mutex.
+its arrays' addresses and shapes. Everything in it is read and written under the mutex. (One file with the batches it runs: numba's disk cache of a function is
+checked against its own file only.)
 
 C functions are called through ``_call``: every argument a 64-bit word (pointers and
 ``unsigned long long`` lengths), an ``int`` back; the function's address is an argument, not a
@@ -210,6 +211,9 @@ def job_words(function: Callable[..., np.ndarray],
 
 
 # --- the control block's protocol (everything under its mutex) -----------------------------
+# The callers' steps (publish, claim, complete, is_finished, stop) keep the GIL: they take a
+# microsecond, and letting the GIL go could hand it to another Python thread for up to the
+# switch interval. Only ``_await``, which may block, lets it go.
 
 @njit(nogil=True, cache=True)
 def _lock(control):
@@ -322,7 +326,7 @@ def _serve_entry() -> Any:
     return cfunc(types.voidptr(types.voidptr), cache=True)(_serve)
 
 
-@njit(nogil=True, cache=True)
+@njit(cache=True)
 def _publish(control, words, after):
     """Queue a job (its slot's words, ``after``: the seq of the job it reads, or -1); its seq,
     or -1 if its slot is still in use (the caller runs the job itself)."""
@@ -342,7 +346,7 @@ def _publish(control, words, after):
     return seq
 
 
-@njit(nogil=True, cache=True)
+@njit(cache=True)
 def _claim(control, seq):
     """Take a queued job to run it here: 1 taken, 0 finished already, 2 running elsewhere."""
     _lock(control)
@@ -358,7 +362,7 @@ def _claim(control, seq):
     return outcome
 
 
-@njit(nogil=True, cache=True)
+@njit(cache=True)
 def _complete(control, seq):
     """A claimed job has run: tell whoever waits for it."""
     _lock(control)
@@ -374,7 +378,7 @@ def _await(control, seq):
     _unlock(control)
 
 
-@njit(nogil=True, cache=True)
+@njit(cache=True)
 def _is_finished(control, seq):
     _lock(control)
     finished = _finished(control, seq)
@@ -382,7 +386,7 @@ def _is_finished(control, seq):
     return finished
 
 
-@njit(nogil=True, cache=True)
+@njit(cache=True)
 def _stop(control):
     _lock(control)
     control[STOP] = 1
