@@ -16,14 +16,14 @@ Validators verify before scoring (an unsigned or mis-signed reply scores 0); aft
 halt, the same bytes are the evidence that a miner kept serving (``subnet.evidence``). One
 function verifies for all of them: ``verify_reply``.
 
-Signing and verifying cost about 100-120 us of libsodium per reply, as much as the rest of
-the simulation spends on it; the simulation therefore hands them to the signing worker
-(``subnet.signing_worker``, a thread on the machine's other core running compiled batches,
-``subnet.sodium``), a round at a time: ``sign_batch`` returns a ``SignedBatch`` that fills in
-while the simulation goes on, and ``verify_batch`` checks each claim's fields now (the checks
-of ``verify_reply``) and its signature there; whoever reads a result waits for it. Every reply
-is still signed by its own hotkey's key and every scorable reply verified, with libsodium, and
-the outcome does not depend on when or where the worker gets to them.
+Signing and verifying cost about 100-120 us of libsodium per reply, as much as the rest of the
+simulation spends on it; the simulation therefore hands them to the signing worker
+(``subnet.signing_worker``: a native thread on the machine's other core running compiled
+batches, ``subnet.sodium``), a round at a time: ``sign_batch`` returns a ``SignedBatch`` that
+fills in while the simulation goes on, and ``verify_batch`` checks each claim's fields now (the
+checks of ``verify_reply``) and its signature there; whoever reads a result waits for it. Every
+reply is still signed by its own hotkey's key and every scorable reply verified, with
+libsodium, and the outcome does not depend on when or where the worker gets to them.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from typing import Any, overload
 import numpy as np
 from nacl.bindings import crypto_sign_seed_keypair
 
+from subnetsim.subnet.rng import stream_seed
 from subnetsim.subnet.signing_worker import Job, submit
 from subnetsim.subnet.sodium import (
     PUBLIC_KEY_BYTES,
@@ -62,8 +63,6 @@ MAX_DIGESTED_BYTES = 1 << 20  # a larger "tensor" (the wire's frame limit) is di
 
 def _hotkey_seed(seed: int, hotkey: str) -> bytes:
     """The 32-byte Ed25519 seed of ``hotkey`` in the run of ``seed`` (its own keyed stream)."""
-    from subnetsim.subnet.rng import stream_seed  # here: the signing worker needs no numpy
-
     material = stream_seed(seed, f"hotkey.ed25519.{hotkey}").to_bytes(16, "little")
     return hashlib.blake2b(material, digest_size=32, person=b"subnetsim-hk").digest()
 

@@ -183,8 +183,8 @@ def use(mode: str) -> None:
     _mode = mode
 
 
-def submit(function: Callable[..., T], *args: Any, after: Job[Any] | None = None,
-           here: bool = False) -> Job[T]:
+def submit(function: Callable[..., np.ndarray], *args: Any, after: Job[Any] | None = None,
+           here: bool = False) -> Job[np.ndarray]:
     """Run ``function(*args)``, a ``subnet.sodium`` batch (``sign_rows``, ``open_rows``), on
     the signing thread (in the caller, at once: with ``here``, while the thread is more than
     ``_BACKLOG`` jobs behind, or in mode ``inline``); ``after``: an earlier job whose result

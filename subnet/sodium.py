@@ -11,15 +11,15 @@ Python wrapper per call. No cryptography is written here: the loops only lay out
 buffers (``signature || message``, as ``crypto_sign`` makes and ``crypto_sign_open`` takes
 them).
 
-The batches run on a native thread (``serve``, started with ``pthread_create``) that never
+The batches run on a native thread (``_serve``, started with ``pthread_create``) that never
 holds Python's GIL: a Python thread beside the simulation had to take the GIL back after every
-batch, and each hand-over cost the simulation more than the batch saved it (measured: with
-the libsodium calls replaced by no-ops, the thread still added 40-70% to the simulation's
-CPU; the native thread adds nothing measurable). The thread and its callers share a
-*control block*, one int64 array: a header (counters, a pthread mutex and two condition
-variables, the C functions' addresses) and a ring of job slots, each a job's kind, state and
-its arrays' addresses and shapes. Everything in it is read and written under the mutex. (One file with the batches it runs: numba's disk cache of a function is
-checked against its own file only.)
+batch, and the hand-overs cost the simulation more than the batches saved it (measured: with
+the libsodium calls replaced by no-ops, that thread still added 40-70% to the simulation's
+main-thread CPU). The thread and its callers share a *control block*, one int64 array: a
+header (counters, a pthread mutex and two condition variables, the C functions' addresses) and
+a ring of job slots, each a job's kind, state and its arrays' addresses and shapes; everything
+in it is read and written under the mutex. (One file with the batches it runs: numba's disk
+cache of a function is checked against its own file only.)
 
 C functions are called through ``_call``: every argument a 64-bit word (pointers and
 ``unsigned long long`` lengths), an ``int`` back; the function's address is an argument, not a

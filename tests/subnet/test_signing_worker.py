@@ -89,7 +89,7 @@ def test_jobs_run_on_the_native_thread_without_the_gil_and_in_order(mode, monkey
         assert not lane.control.behind()
     finally:
         sys.setswitchinterval(switch)
-    for signed, checked, expected in jobs:
+    for _, checked, expected in jobs:
         np.testing.assert_array_equal(checked.result(), expected)
     assert signing_worker.stats["here"] == here  # none run here: the thread ran them all
     secret, _ = _keys(4)
