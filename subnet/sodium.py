@@ -171,8 +171,16 @@ def _checked(array: np.ndarray, dtype: Any, shape: tuple[int, ...]) -> int:
     return int(array.ctypes.data)
 
 
+@njit(cache=True)
+def _within(index, rows):
+    for value in index:
+        if value < 0 or value >= rows:
+            return False
+    return True
+
+
 def _rows_within(index: np.ndarray, rows: int, what: str) -> None:
-    if len(index) and (int(index.min()) < 0 or int(index.max()) >= rows):
+    if not _within(index, rows):  # one compiled pass (numpy's min and max: two calls each)
         raise ValueError(f"{what} outside 0..{rows - 1}")
 
 
