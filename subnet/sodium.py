@@ -160,15 +160,14 @@ def open_rows(messages: np.ndarray, signatures: np.ndarray, signature_rows: np.n
 
 # --- jobs for the native thread ------------------------------------------------------------
 
-def _checked(array: np.ndarray, dtype: Any, shape: tuple[int, ...]) -> int:
-    """``array``'s address, once it is a C-ordered ``dtype`` array of ``shape`` (the native
+def _check(array: np.ndarray, dtype: Any, shape: tuple[int, ...]) -> None:
+    """ValueError unless ``array`` is a C-ordered ``dtype`` array of ``shape`` (the native
     loop reads it by address: a wrong shape would read outside it)."""
     if (not isinstance(array, np.ndarray) or array.dtype != dtype
             or array.shape != shape or not array.flags.c_contiguous):
         raise ValueError(f"expected a C-ordered {np.dtype(dtype)} array of shape {shape}, got "
                          f"{getattr(array, 'dtype', type(array).__name__)} "
                          f"{getattr(array, 'shape', '')}")
-    return int(array.ctypes.data)
 
 
 @njit(cache=True)
@@ -179,9 +178,24 @@ def _within(index, rows):
     return True
 
 
-def _rows_within(index: np.ndarray, rows: int, what: str) -> None:
-    if not _within(index, rows):  # one compiled pass (numpy's min and max: two calls each)
-        raise ValueError(f"{what} outside 0..{rows - 1}")
+@njit(cache=True)
+def _sign_words(words, messages, secret_keys, key_rows, signatures):
+    """Fill a signing slot's words (addresses: one compiled call, not five ctypes lookups);
+    False if a key row is out of range."""
+    words[KIND], words[TABLE_ROWS] = SIGN, secret_keys.shape[0]
+    words[AT_MESSAGES], words[AT_TABLE] = messages.ctypes.data, secret_keys.ctypes.data
+    words[AT_ROW_INDEX], words[AT_OUTPUT] = key_rows.ctypes.data, signatures.ctypes.data
+    return _within(key_rows, secret_keys.shape[0])
+
+
+@njit(cache=True)
+def _open_words(words, messages, signatures, signature_rows, public_keys, verdicts, slots):
+    """Fill a verification slot's words; False if a row or slot index is out of range."""
+    words[KIND], words[TABLE_ROWS], words[VERDICTS] = OPEN, signatures.shape[0], len(verdicts)
+    words[AT_MESSAGES], words[AT_TABLE] = messages.ctypes.data, signatures.ctypes.data
+    words[AT_ROW_INDEX], words[AT_OUTPUT] = signature_rows.ctypes.data, public_keys.ctypes.data
+    words[AT_VERDICTS], words[AT_SLOTS] = verdicts.ctypes.data, slots.ctypes.data
+    return _within(signature_rows, signatures.shape[0]) and _within(slots, len(verdicts))
 
 
 def job_words(function: Callable[..., np.ndarray],
@@ -196,26 +210,24 @@ def job_words(function: Callable[..., np.ndarray],
     rows, width = messages.shape if isinstance(messages, np.ndarray) and messages.ndim == 2 \
         else (-1, -1)
     words[ROWS], words[WIDTH] = rows, width
-    words[AT_MESSAGES] = _checked(messages, np.uint8, (rows, width))
+    _check(messages, np.uint8, (rows, width))
     if function is sign_rows:
         secret_keys, key_rows, signatures = args[1:]
-        words[KIND], words[TABLE_ROWS] = SIGN, len(secret_keys)
-        words[AT_TABLE] = _checked(secret_keys, np.uint8, (len(secret_keys), SECRET_KEY_BYTES))
-        words[AT_ROW_INDEX] = _checked(key_rows, np.int64, (rows,))
-        words[AT_OUTPUT] = _checked(signatures, np.uint8, (rows, SIGNATURE_BYTES))
-        _rows_within(key_rows, len(secret_keys), "key rows")
+        _check(secret_keys, np.uint8, (len(secret_keys), SECRET_KEY_BYTES))
+        _check(key_rows, np.int64, (rows,))
+        _check(signatures, np.uint8, (rows, SIGNATURE_BYTES))
+        if not _sign_words(words, *args):
+            raise ValueError(f"key rows outside 0..{len(secret_keys) - 1}")
         return words, signatures
-    else:
-        signatures, signature_rows, public_keys, verdicts, slots = args[1:]
-        words[KIND], words[TABLE_ROWS], words[VERDICTS] = OPEN, len(signatures), len(verdicts)
-        words[AT_TABLE] = _checked(signatures, np.uint8, (len(signatures), SIGNATURE_BYTES))
-        words[AT_ROW_INDEX] = _checked(signature_rows, np.int64, (rows,))
-        words[AT_OUTPUT] = _checked(public_keys, np.uint8, (rows, PUBLIC_KEY_BYTES))
-        words[AT_VERDICTS] = _checked(verdicts, np.bool_, (len(verdicts),))
-        words[AT_SLOTS] = _checked(slots, np.int64, (rows,))
-        _rows_within(signature_rows, len(signatures), "signature rows")
-        _rows_within(slots, len(verdicts), "verdict slots")
-        return words, verdicts
+    signatures, signature_rows, public_keys, verdicts, slots = args[1:]
+    _check(signatures, np.uint8, (len(signatures), SIGNATURE_BYTES))
+    _check(signature_rows, np.int64, (rows,))
+    _check(public_keys, np.uint8, (rows, PUBLIC_KEY_BYTES))
+    _check(verdicts, np.bool_, (len(verdicts),))
+    _check(slots, np.int64, (rows,))
+    if not _open_words(words, *args):
+        raise ValueError("signature rows or verdict slots outside their arrays")
+    return words, verdicts
 
 
 # --- the control block's protocol (everything under its mutex) -----------------------------
