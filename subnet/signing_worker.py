@@ -96,12 +96,15 @@ class _Lane:
         self.control = Control()
         self.queued: collections.deque[Job[Any]] = collections.deque()
         self.forked = False  # this process is a fork of the one whose thread it was
+        self.closed = False  # at exit: jobs run in place from then on
         self.guard = threading.Lock()  # for two Python threads starting the lane at once
 
     def submit(self, job: Job[Any], words: np.ndarray) -> bool:
         """Queue ``job`` to the thread; False if it should run in the caller instead (the
         thread is behind, or could not start)."""
         control = self.control
+        if self.closed:
+            return False
         if not control.started:
             with self.guard:
                 if not control.started:
@@ -158,6 +161,7 @@ class _Lane:
 
     def close(self) -> None:
         """Finish every queued job and end the thread (at exit: before the arrays go)."""
+        self.closed = True
         if not self.forked:
             self.control.stop()
         for job in self.queued:
