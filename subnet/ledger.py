@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
@@ -358,8 +359,8 @@ class Ledger:
         the burn's per-block decay after block 1 (decay model), the per-block counter reset."""
         rules = self.rules
         if rules.burn_model == "decay" and block > 1:
-            self.burn = registration.decay_burn(self.burn, rules.burn_half_life, rules.min_burn,
-                                                rules.max_burn)
+            self.burn = _decayed_burn(self.burn, rules.burn_half_life, rules.min_burn,
+                                      rules.max_burn)
         self.registrations_this_block = 0
 
     def end_block(self, block: int) -> None:
@@ -376,6 +377,10 @@ class Ledger:
         self.registrations_this_interval = 0
         return self.burn
 
+
+# The burn decays every block until it rests on min_burn (within ~11 half-lives of the last
+# registration), then the same value goes in every block: the pure function's result is kept.
+_decayed_burn = functools.lru_cache(maxsize=16)(registration.decay_burn)
 
 _HANDLERS: dict[type[Extrinsic], Callable[[Ledger, Any, int], dict[str, object]]] = {
     Register: Ledger._register,

@@ -24,7 +24,7 @@ import dataclasses
 import json
 import math
 import sys
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 import numpy as np
@@ -70,12 +70,14 @@ class _Encoder:
         if isinstance(value, float):
             return float(value) if math.isfinite(value) else {"f": repr(float(value))}
         if isinstance(value, list):
-            if set(map(type, value)) <= _SCALARS:  # e.g. the hotkeys: a copy is the tree
+            if _plain(value):  # e.g. the hotkeys: a copy is the tree
                 return list(value)
             return [self.entry(item) for item in value]
         if isinstance(value, tuple) and not hasattr(value, "_fields"):
-            return {"t": [self.entry(item) for item in value]}
+            return {"t": list(value) if _plain(value) else [self.entry(item) for item in value]}
         if isinstance(value, dict):
+            if _plain(value) and _plain(value.values()):  # e.g. the balances
+                return {"d": [[key, item] for key, item in value.items()]}
             return {"d": [[self.entry(k), self.entry(v)] for k, v in value.items()]}
         if isinstance(value, frozenset | set):
             items = sorted((self.tree(item) for item in value), key=_canonical)
@@ -109,6 +111,19 @@ class _Encoder:
         return {"o": name, "v": fields}
 
 
+def _plain(values: Collection[Any]) -> bool:
+    """Whether every entry is its own tree (what ``entry`` returns unchanged: a str, int,
+    bool, None or finite float), tested without a Python call per entry: checkpoints hold
+    long lists, tuples and dicts of them (hotkeys, balances, sealed weight rows)."""
+    kinds = set(map(type, values))
+    if kinds <= _SCALARS:
+        return True
+    if kinds != {float}:
+        return False
+    total = sum(values)  # finite if every entry is (an overflow only takes the long way)
+    return total - total == 0.0
+
+
 # A field added after checkpoints existed can be marked ``metadata={OMIT_IF_DEFAULT: True}``:
 # at its default it is not written (older checkpoints, and their digests, stay as they were)
 # and a checkpoint without it reads back the default.
@@ -133,8 +148,8 @@ def encode_state(value: Any, types: Iterable[type] = ()) -> bytes:
     tree = encoder.tree(value)
     header = {"tree": tree, "arrays": [[a.dtype.str, list(a.shape)] for a in encoder.arrays]}
     head = _canonical(header).encode()
-    body = b"".join(a.tobytes() for a in encoder.arrays)
-    return MAGIC + len(head).to_bytes(8, "little") + head + body
+    # One copy of the arrays' bytes (contiguous, little-endian: their buffers are the bytes).
+    return b"".join([MAGIC, len(head).to_bytes(8, "little"), head, *encoder.arrays])
 
 
 def decode_state(blob: bytes, types: Iterable[type] = ()) -> Any:
