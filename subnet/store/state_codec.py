@@ -39,6 +39,7 @@ _ALLOWED_DTYPES = frozenset(np.dtype(name).str for name in (
     "float16", "float32", "float64"))
 MAX_DEPTH = 64
 _SCALARS = frozenset((str, int, bool, type(None)))  # exactly these types: their own tree
+_SHORT = 4  # entries a tuple has at most to be encoded entry by entry without a test first
 
 
 class CheckpointError(StoreError):
@@ -74,7 +75,11 @@ class _Encoder:
                 return list(value)
             return [self.entry(item) for item in value]
         if isinstance(value, tuple) and not hasattr(value, "_fields"):
-            return {"t": list(value) if _plain(value) else [self.entry(item) for item in value]}
+            # Long ones (sealed weight rows) copied whole; short ones (the (coldkey, uid)
+            # stake keys) are quicker entry by entry than tested first.
+            if len(value) > _SHORT and _plain(value):
+                return {"t": list(value)}
+            return {"t": [self.entry(item) for item in value]}
         if isinstance(value, dict):
             if _plain(value) and _plain(value.values()):  # e.g. the balances
                 return {"d": [[key, item] for key, item in value.items()]}

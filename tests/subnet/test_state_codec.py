@@ -24,6 +24,8 @@ def header_tree(value):
     ((0.25, 1.5), {"t": [0.25, 1.5]}),
     ([1.0, INF], [1.0, {"f": "inf"}]),
     ((NAN, 2.0), {"t": [{"f": "nan"}, 2.0]}),
+    ((0.5,) * 7, {"t": [0.5] * 7}),  # a sealed weight row's length: copied whole
+    ((0.5,) * 6 + (INF,), {"t": [0.5] * 6 + [{"f": "inf"}]}),
     ([1e308, 1e308], [1e308, 1e308]),  # finite entries whose sum overflows
     ({"b": 1.5, "a": 2}, {"d": [["b", 1.5], ["a", 2]]}),
     ({"a": -INF}, {"d": [["a", {"f": "-inf"}]]}),
