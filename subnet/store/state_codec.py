@@ -21,6 +21,7 @@ tensor, ``{"o": name, "v": {field: value}}`` a dataclass of an allowed type.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import math
 import sys
@@ -81,8 +82,11 @@ class _Encoder:
                 return {"t": list(value)}
             return {"t": [self.entry(item) for item in value]}
         if isinstance(value, dict):
-            if _plain(value) and _plain(value.values()):  # e.g. the balances
-                return {"d": [[key, item] for key, item in value.items()]}
+            if _plain(value.values()):
+                if _plain(value):  # e.g. the balances
+                    return {"d": [[key, item] for key, item in value.items()]}
+                if _plain_tuples(value):  # e.g. the stake by (coldkey, uid)
+                    return {"d": [[{"t": list(key)}, item] for key, item in value.items()]}
             return {"d": [[self.entry(k), self.entry(v)] for k, v in value.items()]}
         if isinstance(value, frozenset | set):
             items = sorted((self.tree(item) for item in value), key=_canonical)
@@ -127,6 +131,13 @@ def _plain(values: Collection[Any]) -> bool:
         return False
     total = sum(values)  # finite if every entry is (an overflow only takes the long way)
     return total - total == 0.0
+
+
+def _plain_tuples(values: Collection[Any]) -> bool:
+    """Whether every entry is a plain tuple (not a named one) of str, int, bool or None
+    entries: its tree is ``{"t": list(entry)}``."""
+    return (set(map(type, values)) == {tuple}
+            and _SCALARS.issuperset(map(type, itertools.chain.from_iterable(values))))
 
 
 # A field added after checkpoints existed can be marked ``metadata={OMIT_IF_DEFAULT: True}``:

@@ -30,6 +30,9 @@ def header_tree(value):
     ({"b": 1.5, "a": 2}, {"d": [["b", 1.5], ["a", 2]]}),
     ({"a": -INF}, {"d": [["a", {"f": "-inf"}]]}),
     ({("cold", 3): 1.25}, {"d": [[{"t": ["cold", 3]}, 1.25]]}),
+    ({("cold", 3): 1.25, ("cold", 0.5): 2.0},  # a float in a key: entry by entry, same form
+     {"d": [[{"t": ["cold", 3]}, 1.25], [{"t": ["cold", 0.5]}, 2.0]]}),
+    ({("cold", 3): NAN}, {"d": [[{"t": ["cold", 3]}, {"f": "nan"}]]}),
     ([np.float64(0.5)], [0.5]),
 ])
 def test_a_container_has_its_documented_tree_and_reads_back(value, tree):
