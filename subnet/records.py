@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import struct
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -51,10 +52,14 @@ def canonical_json(value: Any) -> str:
 def digest(*parts: bytes | str) -> str:
     """BLAKE2b-256 over length-prefixed parts, hex."""
     chunks: list[bytes] = []
-    for part in parts:
+    for part in parts:  # every block hashes a few of these: kept to plain appends
         data = part.encode() if isinstance(part, str) else part
-        chunks += (len(data).to_bytes(8, "little"), data)
+        chunks.append(_LENGTH(len(data)))
+        chunks.append(data)
     return hashlib.blake2b(b"".join(chunks), digest_size=32).hexdigest()
+
+
+_LENGTH = struct.Struct("<Q").pack  # a part's length prefix: 8 bytes, little-endian
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
