@@ -13,9 +13,10 @@ JSON hashes exactly as the one the chain produced:
 * ``int`` and ``float`` stay apart (``1`` and ``1.0`` are different JSON), so do ``-0.0`` and
   ``0.0``; NaN and infinities are refused, as ``canonical_json`` refuses them;
 * anything else (a set, bytes, a numpy integer) is a TypeError, as it is for ``json.dumps``;
-* except a numpy array of at least one dimension, which encodes exactly as its ``tolist()`` (the list the run store
-  writes): an epoch record holds ~40,000 numbers, and packing the array's own bytes spares
-  building and unpacking that many Python objects (``records.epoch_to_data(arrays=True)``).
+* except a numpy array of at least one dimension, which encodes exactly as its ``tolist()``
+  (the list the run store writes): an epoch record holds ~40,000 numbers, and packing the
+  array's own bytes spares building and unpacking that many Python objects
+  (``records.epoch_to_data(arrays=True)``).
 """
 
 from __future__ import annotations

@@ -252,7 +252,7 @@ def epoch_to_data(epoch: EpochRecord, arrays: bool = False) -> dict[str, Any]:
     ``outputs``. The block hash and the run store use exactly this; the hash takes it with
     ``arrays``: numpy arrays left where the JSON form has their ``tolist()``, which
     ``canonical_bytes`` encodes to the same bytes without building the lists."""
-    listed = _as_array if arrays else np.ndarray.tolist
+    listed = _as_array if arrays else _as_list
     inputs = epoch_inputs_to_data(epoch.inputs, arrays)
     inputs["pending"] = dataclasses.asdict(epoch.pending)
     outputs: dict[str, Any] = {}
@@ -280,7 +280,7 @@ def epoch_from_data(block: int, data: Mapping[str, Any]) -> EpochRecord:
 def epoch_inputs_to_data(inputs: EpochInputs, arrays: bool = False) -> dict[str, Any]:
     """Plain JSON data of the epoch inputs: weights and bonds as the u16 the chain stores
     (``arrays``: numpy arrays in place of their lists, as in ``epoch_to_data``)."""
-    listed = _as_array if arrays else np.ndarray.tolist
+    listed = _as_array if arrays else _as_list
     return {
         "stake": listed(inputs.stake),
         "weights_u16": listed(np.rint(inputs.weights * U16_MAX).astype(int)),
@@ -298,8 +298,12 @@ def epoch_inputs_to_data(inputs: EpochInputs, arrays: bool = False) -> dict[str,
     }
 
 
-def _as_array(array: np.ndarray) -> np.ndarray:
+def _as_array(array: np.ndarray) -> Any:
     return array
+
+
+def _as_list(array: np.ndarray) -> Any:
+    return array.tolist()
 
 
 def _present(array: np.ndarray | None) -> np.ndarray:

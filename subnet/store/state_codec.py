@@ -165,7 +165,8 @@ def encode_state(value: Any, types: Iterable[type] = ()) -> bytes:
     header = {"tree": tree, "arrays": [[a.dtype.str, list(a.shape)] for a in encoder.arrays]}
     head = _canonical(header).encode()
     # One copy of the arrays' bytes (contiguous, little-endian: their buffers are the bytes).
-    return b"".join([MAGIC, len(head).to_bytes(8, "little"), head, *encoder.arrays])
+    return b"".join([MAGIC, len(head).to_bytes(8, "little"), head,
+                     *[array.data for array in encoder.arrays]])
 
 
 def decode_state(blob: bytes, types: Iterable[type] = ()) -> Any:
