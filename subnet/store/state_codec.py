@@ -151,7 +151,10 @@ def _omitted(field: dataclasses.Field[Any], value: Any) -> bool:
 
 
 def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    # A tree is fresh lists and dicts the encoder built, never cyclic (a cyclic value would
+    # recurse in ``tree`` first), so json's cycle bookkeeping (~15% of it) is skipped; the
+    # text is the same.
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), check_circular=False)
 
 
 def encode_state(value: Any, types: Iterable[type] = ()) -> bytes:
