@@ -102,6 +102,7 @@ class Chain(BlockProducer):
         # Set by the network for one block when MaxEpochsPerBlock epochs already ran in it: a due
         # epoch is deferred to the next block (``PendingEpochAt = block + 1``).
         self.defer_epoch = False
+        self._share: tuple[Any, EmissionRules, float, PendingEmission] | None = None
 
     # --- for agents --------------------------------------------------------------------------
 
@@ -197,8 +198,7 @@ class Chain(BlockProducer):
             if self.emission_source is not None:
                 share = self.emission_source(number)
             else:
-                split = block_split_exact if self.hyper.arithmetic == "exact" else block_split
-                share = split(self.emission, self.hyper.subnet_owner_cut)
+                share = self._block_share()
             self.pending = self.pending.plus(share)
             self.minted += share.total
         epoch_record = self._run_epoch(number) if epoch_due else None
@@ -208,6 +208,18 @@ class Chain(BlockProducer):
         self.block = number
         self.ledger.end_block(number)
         return number, extrinsic_records, epoch_record
+
+    def _block_share(self) -> PendingEmission:
+        """One block's split of the subnet's emission: a pure function of the emission rules,
+        the owner cut and the arithmetic, kept while they are the same objects (a frozen
+        dataclass, a float: identity means the very same values, ``-0.0`` included)."""
+        hyper = self.hyper
+        split = block_split_exact if hyper.arithmetic == "exact" else block_split
+        rules, cut = self.emission, hyper.subnet_owner_cut
+        kept = self._share
+        if kept is None or kept[0] is not split or kept[1] is not rules or kept[2] is not cut:
+            kept = self._share = (split, rules, cut, split(rules, cut))
+        return kept[3]
 
     def take_events(self) -> list[EventRecord]:
         """The events logged since the last block was sealed (the network re-logs them)."""

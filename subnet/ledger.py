@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Callable, Iterator
+import functools
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 import numpy as np
@@ -156,15 +157,18 @@ class Ledger:
         return self._root.of(self)
 
     @contextlib.contextmanager
-    def writing(self, *names: str, row: int | None = None) -> Iterator[None]:
-        """Unlock matrices for one write of row ``row`` (None: any row) and lock them again,
-        telling the state root which rows to rehash. The matrices stay read-only otherwise,
-        so a write from outside the ledger fails loudly instead of leaving a stale root."""
-        rows: dict[str, tuple[int, ...] | None] = {}
+    def writing(self, *names: str, row: int | None = None,
+                rows: Collection[int] | None = None) -> Iterator[None]:
+        """Unlock matrices for one write of row ``row`` (or of ``rows``; neither: any row) and
+        lock them again, telling the state root which rows to rehash. The matrices stay
+        read-only otherwise, so a write from outside the ledger fails loudly instead of
+        leaving a stale root."""
+        written = (row,) if row is not None else rows
+        touched: dict[str, Collection[int] | None] = {}
         for name in names:
             matrix = getattr(self, name)
             # Already writeable: something else may have written it too; rehash it whole.
-            rows[name] = None if row is None or matrix.flags.writeable else (row,)
+            touched[name] = None if written is None or matrix.flags.writeable else written
             try:
                 matrix.flags.writeable = True
             except ValueError:  # memory it does not own, e.g. unpickled from a checkpoint
@@ -173,12 +177,15 @@ class Ledger:
             yield
         finally:
             for name in names:
-                self._root.touched(name, rows[name])
+                self._root.touched(name, touched[name])
                 getattr(self, name).flags.writeable = False
 
     def set_bonds(self, rows: np.ndarray, values: np.ndarray) -> None:
         """Store an epoch's bonds: ``values`` for ``rows``, every other row empty."""
-        with self.writing("bonds"):
+        # Only these rows can change (the rest were empty and stay so): the state root
+        # rehashes them instead of all n rows.
+        changed = set(np.flatnonzero(self.bonds.any(axis=1)).tolist()) | set(rows.tolist())
+        with self.writing("bonds", rows=changed):
             self.bonds[:] = 0
             self.bonds[rows] = values
 
@@ -352,8 +359,8 @@ class Ledger:
         the burn's per-block decay after block 1 (decay model), the per-block counter reset."""
         rules = self.rules
         if rules.burn_model == "decay" and block > 1:
-            self.burn = registration.decay_burn(self.burn, rules.burn_half_life, rules.min_burn,
-                                                rules.max_burn)
+            self.burn = _decayed_burn(self.burn, rules.burn_half_life, rules.min_burn,
+                                      rules.max_burn)
         self.registrations_this_block = 0
 
     def end_block(self, block: int) -> None:
@@ -370,6 +377,10 @@ class Ledger:
         self.registrations_this_interval = 0
         return self.burn
 
+
+# The burn decays every block until it rests on min_burn (within ~11 half-lives of the last
+# registration), then the same value goes in every block: the pure function's result is kept.
+_decayed_burn = functools.lru_cache(maxsize=16)(registration.decay_burn)
 
 _HANDLERS: dict[type[Extrinsic], Callable[[Ledger, Any, int], dict[str, object]]] = {
     Register: Ledger._register,

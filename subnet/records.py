@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import struct
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -51,10 +52,14 @@ def canonical_json(value: Any) -> str:
 def digest(*parts: bytes | str) -> str:
     """BLAKE2b-256 over length-prefixed parts, hex."""
     chunks: list[bytes] = []
-    for part in parts:
+    for part in parts:  # every block hashes a few of these: kept to plain appends
         data = part.encode() if isinstance(part, str) else part
-        chunks += (len(data).to_bytes(8, "little"), data)
+        chunks.append(_LENGTH(len(data)))
+        chunks.append(data)
     return hashlib.blake2b(b"".join(chunks), digest_size=32).hexdigest()
+
+
+_LENGTH = struct.Struct("<Q").pack  # a part's length prefix: 8 bytes, little-endian
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -118,7 +123,7 @@ def contents_hash(events: Iterable[EventRecord], epoch: EpochRecord | None) -> s
     (``canonical_bytes`` of each, as for extrinsics)."""
     parts = [canonical_bytes({"kind": e.kind, "data": e.data}) for e in events]
     if epoch is not None:
-        parts.append(canonical_bytes(epoch_to_data(epoch)))
+        parts.append(canonical_bytes(epoch_to_data(epoch, arrays=True)))
     return digest("contents", *parts) if parts else _NO_CONTENTS
 
 
@@ -242,15 +247,18 @@ _VECTORS = {
 EPOCH_RESULT_FIELDS = tuple(_VECTORS)  # what ``verify`` recomputes and compares
 
 
-def epoch_to_data(epoch: EpochRecord) -> dict[str, Any]:
+def epoch_to_data(epoch: EpochRecord, arrays: bool = False) -> dict[str, Any]:
     """The plain JSON form of an epoch: ``index``, ``inputs`` (with ``pending``), ``params``,
-    ``outputs``. The block hash and the run store use exactly this."""
-    inputs = epoch_inputs_to_data(epoch.inputs)
+    ``outputs``. The block hash and the run store use exactly this; the hash takes it with
+    ``arrays``: numpy arrays left where the JSON form has their ``tolist()``, which
+    ``canonical_bytes`` encodes to the same bytes without building the lists."""
+    listed = _as_array if arrays else _as_list
+    inputs = epoch_inputs_to_data(epoch.inputs, arrays)
     inputs["pending"] = dataclasses.asdict(epoch.pending)
     outputs: dict[str, Any] = {}
     for name, key in _VECTORS.items():
         value = getattr(epoch, name)
-        outputs[key] = value.astype(int).tolist() if name == "validator_permit" else value.tolist()
+        outputs[key] = listed(value.astype(int) if name == "validator_permit" else value)
     params = dataclasses.asdict(epoch.params)
     if epoch.arithmetic != "float":  # with the parameters (the store keeps three columns);
         params["arithmetic"] = epoch.arithmetic  # absent for float epochs, whose stored form
@@ -269,23 +277,33 @@ def epoch_from_data(block: int, data: Mapping[str, Any]) -> EpochRecord:
                        pending=pending, arithmetic=arithmetic, **vectors)
 
 
-def epoch_inputs_to_data(inputs: EpochInputs) -> dict[str, Any]:
-    """Plain JSON data of the epoch inputs: weights and bonds as the u16 the chain stores."""
+def epoch_inputs_to_data(inputs: EpochInputs, arrays: bool = False) -> dict[str, Any]:
+    """Plain JSON data of the epoch inputs: weights and bonds as the u16 the chain stores
+    (``arrays``: numpy arrays in place of their lists, as in ``epoch_to_data``)."""
+    listed = _as_array if arrays else _as_list
     return {
-        "stake": inputs.stake.tolist(),
-        "weights_u16": np.rint(inputs.weights * U16_MAX).astype(int).tolist(),
-        "weight_set": [np.flatnonzero(row).tolist() for row in _present(inputs.weight_set)],
-        "bonds_u16": np.rint(inputs.bonds * U16_MAX).astype(int).tolist(),
-        "validator_uids": inputs.validator_uids.tolist(),
-        "validator_permit": inputs.validator_permit.tolist(),
-        "last_update": inputs.last_update.tolist(),
-        "block_at_registration": inputs.block_at_registration.tolist(),
+        "stake": listed(inputs.stake),
+        "weights_u16": listed(np.rint(inputs.weights * U16_MAX).astype(int)),
+        "weight_set": [listed(np.flatnonzero(row)) for row in _present(inputs.weight_set)],
+        "bonds_u16": listed(np.rint(inputs.bonds * U16_MAX).astype(int)),
+        "validator_uids": listed(inputs.validator_uids),
+        "validator_permit": listed(inputs.validator_permit),
+        "last_update": listed(inputs.last_update),
+        "block_at_registration": listed(inputs.block_at_registration),
         "current_block": inputs.current_block,
         "recent_registration_block": inputs.recent_registration_block,
-        "commit_block": _present(inputs.commit_block).tolist(),
+        "commit_block": listed(_present(inputs.commit_block)),
         "owner_uid": inputs.owner_uid,
         "reset_bond_uids": list(inputs.reset_bond_uids),
     }
+
+
+def _as_array(array: np.ndarray) -> Any:
+    return array
+
+
+def _as_list(array: np.ndarray) -> Any:
+    return array.tolist()
 
 
 def _present(array: np.ndarray | None) -> np.ndarray:

@@ -10,9 +10,14 @@ printing the hotkeys and balances, was most of a block's cost. Here:
   fails loudly; a matrix found writeable, or replaced by another array, is rehashed whole;
 * the hotkeys' text is reused while the list is equal to the copy it was printed from (its
   entries are ``str`` or ``None``, for which equality means the same text);
-* the uid vectors and the balances (their sorted coldkeys' text and their values as float64
-  bytes: ``-0.0`` and ``0.0`` differ) are hashed into digests of their own, which are reused
-  while the bytes are equal to the last block's (comparing bytes costs far less than hashing).
+* the uid vectors (their bytes) are hashed into a digest of their own, reused while the bytes
+  are equal to the last block's (comparing bytes costs far less than hashing);
+* so are the balances (their sorted coldkeys' text and their values as float64 bytes), reused
+  while the dict equals a copy of the last one hashed: equal float values have equal bytes
+  except ``0.0`` and ``-0.0``, so a copy holding a zero is never trusted this way;
+* the hash state after the parts that rarely change (the vectors', matrices' and hotkeys'
+  parts, in the root's order) is kept and copied, so a block whose burn alone moved (every
+  block: it decays) hashes a few dozen bytes, not the ~3.5 KiB of hotkeys' text again.
 
 ``StateRoot.of(ledger)`` is the only place the root is defined; the uncached formula a test
 checks it against is in ``tests/subnet/test_state_root.py``.
@@ -100,17 +105,19 @@ class BytesDigest:
 class StateRoot:
     """What the ledger's root reuses between blocks (never part of a checkpoint)."""
 
-    __slots__ = ("balance_keys", "balance_order", "balance_values", "balances_digest",
-                 "hotkeys", "hotkeys_text", "matrices", "vectors")
+    __slots__ = ("balances", "balances_digest", "halted", "halted_text", "hotkeys",
+                 "hotkeys_text", "matrices", "prefix", "prefix_parts", "vectors")
 
     def __init__(self) -> None:
         self.matrices = {name: MatrixDigest() for name in MATRICES}
         self.vectors = BytesDigest()
         self.hotkeys: list[Any] | None = None
         self.hotkeys_text = b""
-        self.balance_keys: list[Any] | None = None
-        self.balance_order: list[int] = []
-        self.balance_values = b""
+        self.prefix_parts: tuple[bytes, ...] = ()  # what ``prefix`` has hashed
+        self.prefix = hashlib.blake2b(digest_size=32)
+        self.halted: frozenset[str] | None = None
+        self.halted_text = ""
+        self.balances: dict[str, float] | None = None  # a copy of the balances last hashed
         self.balances_digest = b""
 
     def touched(self, name: str, rows: Iterable[int] | None) -> None:
@@ -121,12 +128,18 @@ class StateRoot:
         """The state root of ``ledger``: the hash of its uid vectors' digest, its matrices'
         digests, its hotkeys' text, (epoch count, burn, halted scopes) as text and its
         balances' digest."""
-        hasher = hashlib.blake2b(self._vectors_digest(ledger), digest_size=32)
-        for name in MATRICES:
-            hasher.update(self.matrices[name].digest(getattr(ledger, name)))
-        hasher.update(self._hotkeys_text(ledger.hotkeys))
-        hasher.update(repr((ledger.epoch_index, ledger.burn,
-                            sorted(ledger.halted_scopes))).encode())
+        parts = (self._vectors_digest(ledger),
+                 *[self.matrices[name].digest(getattr(ledger, name)) for name in MATRICES],
+                 self._hotkeys_text(ledger.hotkeys))
+        if parts != self.prefix_parts:
+            self.prefix = hashlib.blake2b(parts[0], digest_size=32)
+            for part in parts[1:]:
+                self.prefix.update(part)
+            self.prefix_parts = parts
+        hasher = self.prefix.copy()
+        # The text of the tuple (epoch count, burn, sorted halted scopes), as its repr.
+        hasher.update(f"({ledger.epoch_index!r}, {ledger.burn!r}, "
+                      f"{self._halted_text(ledger.halted_scopes)})".encode())
         hasher.update(self._balances_digest(ledger.balances))
         return hasher.hexdigest()
 
@@ -142,20 +155,26 @@ class StateRoot:
             self.hotkeys = list(hotkeys) if _plain_strings(hotkeys) else None
         return self.hotkeys_text
 
+    def _halted_text(self, scopes: frozenset[str]) -> str:
+        """``repr(sorted(scopes))``, kept while the scopes are the same frozenset object (it
+        cannot change; the kept reference keeps its id from being reused)."""
+        if scopes is not self.halted:
+            self.halted_text = repr(sorted(scopes))
+            self.halted = scopes if type(scopes) is frozenset else None
+        return self.halted_text
+
     def _balances_digest(self, balances: dict[str, float]) -> bytes:
         """The hash of the sorted coldkeys' repr and their balances' float64 bytes."""
-        keys = list(balances)
-        values = struct.pack(f"<{len(keys)}d", *balances.values())
-        if keys == self.balance_keys and values == self.balance_values:
+        if balances == self.balances:  # same keys, equal values, no zero: the same bytes
             return self.balances_digest
-        if keys != self.balance_keys:
-            self.balance_order = sorted(range(len(keys)), key=keys.__getitem__)
-        ordered = np.frombuffer(values, dtype="<f8")[self.balance_order]
-        text = repr([keys[index] for index in self.balance_order]).encode()
-        self.balances_digest = hashlib.blake2b(text + ordered.astype("<f8").tobytes(),
+        keys = sorted(balances)
+        values = struct.pack(f"<{len(keys)}d", *[balances[key] for key in keys])
+        self.balances_digest = hashlib.blake2b(repr(keys).encode() + values,
                                                digest_size=32).digest()
-        self.balance_keys = keys if _plain_strings(keys) else None
-        self.balance_values = values
+        # Kept only where equality means equal bytes: str keys (their repr is their text)
+        # and no zero value (0.0 == -0.0); the dict's order does not matter (keys sorted).
+        trusted = _plain_strings(keys) and 0.0 not in balances.values()
+        self.balances = dict(balances) if trusted else None
         return self.balances_digest
 
 

@@ -39,6 +39,9 @@ class ScriptedValidator:
     burn_share: float = 0.0
     submitter: WeightSubmitter = dataclasses.field(init=False)
     serving: Any = None  # this node's HALT view (subnet.serving), once a council is staged
+    # A fixed validator's last row and what it was computed from (``_fixed_row``).
+    _fixed: tuple[Any, tuple[tuple[int, ...], tuple[float, ...]]] | None = dataclasses.field(
+        default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.submitter = WeightSubmitter(hotkey=self.hotkey)
@@ -69,15 +72,29 @@ class ScriptedValidator:
         """One weight-setting step."""
         if not self.miner_uids or self.submitter.sealed(chain):
             return
-        uids = self.miner_uids
         if self.behaviour == "random":
-            weights = self.rng.random(len(uids))
+            uids, scaled = self._row(self.rng.random(len(self.miner_uids)))
         else:
-            weights = self.belief[np.array(uids)]
+            uids, scaled = self._fixed_row()
+        self.submitter.submit(chain, uids, scaled, self.rng)
+
+    def _row(self, weights: np.ndarray) -> tuple[tuple[int, ...], tuple[float, ...]]:
+        """The uids and weights (max-scaled Python floats) to submit for ``weights`` over
+        the miners, with the owner's burn share added."""
+        uids = self.miner_uids
         if self.burn_uid is not None and self.burn_share > 0:
             uids, weights = self._with_burn(uids, weights)
-        scaled = tuple((weights / max(weights.max(), 1e-12)).tolist())  # Python floats
-        self.submitter.submit(chain, uids, scaled, self.rng)
+        return uids, tuple((weights / max(weights.max(), 1e-12)).tolist())
+
+    def _fixed_row(self) -> tuple[tuple[int, ...], tuple[float, ...]]:
+        """A fixed validator's row: the same every step until its belief, miners or burn
+        change (an attack rewrites the belief in place, so its bytes are compared)."""
+        belief = self.belief
+        key = (belief.dtype.str, belief.tobytes(), self.miner_uids, self.burn_uid,
+               self.burn_share)
+        if self._fixed is None or self._fixed[0] != key:
+            self._fixed = (key, self._row(belief[np.array(self.miner_uids)]))
+        return self._fixed[1]
 
     def _with_burn(self, uids: tuple[int, ...],
                    weights: np.ndarray) -> tuple[tuple[int, ...], np.ndarray]:

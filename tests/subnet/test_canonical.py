@@ -9,9 +9,17 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from subnetsim.subnet.canonical import canonical_bytes
-from subnetsim.subnet.records import ExtrinsicRecord, canonical_json, extrinsics_hash
+from subnetsim.subnet.extrinsics import SetWeights
+from subnetsim.subnet.records import (
+    ExtrinsicRecord,
+    canonical_json,
+    epoch_from_data,
+    epoch_to_data,
+    extrinsics_hash,
+)
 
 # Plain JSON data as records carry it: homogeneous number lists (packed), mixed lists, nested
 # mappings, and the values JSON keeps apart (1 and 1.0, 0.0 and -0.0, True and 1).
@@ -59,7 +67,8 @@ def test_numpy_floats_and_tuples_encode_as_the_json_they_become():
 
 
 @pytest.mark.parametrize("value", [float("nan"), [1.0, float("inf")], {"a": -float("inf")},
-                                   {1, 2}, b"raw", np.int64(3), [np.bool_(True)]])
+                                   {1, 2}, b"raw", np.int64(3), [np.bool_(True)],
+                                   np.array(2.5)])
 def test_what_json_refuses_is_refused(value):
     with pytest.raises((TypeError, ValueError)):
         canonical_json(value)
@@ -81,3 +90,44 @@ def test_a_stored_extrinsic_hashes_as_the_one_the_chain_made():
     edited = ExtrinsicRecord(block=7, index=0, kind="set_weights", hotkey="validator-1",
                              payload=nudged, accepted=True)
     assert extrinsics_hash([edited]) != extrinsics_hash([record])
+
+
+# Arrays as epoch records hold them (and a few dtypes they do not), up to matrices, empty ones
+# included; finite floats only (JSON has no NaN).
+array_dtypes = st.sampled_from(["bool", "int8", "int32", "int64", "uint16", "uint64", "float16",
+                                "float32", "float64"])
+arrays = array_dtypes.flatmap(lambda dtype: hnp.arrays(
+    dtype, hnp.array_shapes(min_dims=1, max_dims=2, min_side=0, max_side=5),
+    elements={"allow_nan": False, "allow_infinity": False} if dtype.startswith("float") else None))
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrays)
+def test_an_array_encodes_as_the_list_the_store_writes(array):
+    assert canonical_bytes(array) == canonical_bytes(array.tolist())
+    assert canonical_bytes({"v": [array]}) == canonical_bytes(from_store({"v": [array.tolist()]}))
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix, a subclass
+def test_arrays_beyond_the_packed_forms_still_encode_as_their_lists():
+    huge = np.array([2**63, 1], dtype=np.uint64)  # beyond int64: entry by entry, as the list
+    transposed = np.arange(6.0).reshape(2, 3).T  # not contiguous
+    for array in (huge, transposed, transposed[:, 1], np.array([True, False])[::-1],
+                  np.array(["a", "b"]), np.matrix([[1.5, 2.0]])):
+        assert canonical_bytes(array) == canonical_bytes(np.asarray(array).tolist())
+    with pytest.raises(ValueError):
+        canonical_bytes(np.array([0.5, np.nan]))
+
+
+def test_an_epoch_hashes_as_its_stored_json(make_chain, submit_at, env, recorder):
+    """The block hash encodes the epoch's arrays directly; the run store keeps the JSON."""
+    chain = make_chain(tempo=4)
+    submit_at(chain, 2, SetWeights(hotkey="val-0", uids=(2, 3), weights=(1.0, 0.25)))
+    submit_at(chain, 2, SetWeights(hotkey="val-1", uids=(3, 4), weights=(0.5, 1.0)))
+    env.run(until=12 * 12)
+    epoch = recorder.epochs[-1]
+    assert epoch.inputs.weights.any() and epoch.inputs.bonds.any()
+    stored = from_store(epoch_to_data(epoch))
+    assert canonical_bytes(epoch_to_data(epoch, arrays=True)) == canonical_bytes(stored)
+    read_back = epoch_from_data(epoch.block, stored)
+    assert canonical_bytes(epoch_to_data(read_back, arrays=True)) == canonical_bytes(stored)

@@ -99,3 +99,59 @@ def test_rows_written_while_a_matrix_was_left_unlocked_are_all_rehashed():
     weight_calls.store_weights(ledger, validator, uids, (1.0,) * len(uids), 40)
     assert not ledger.weights.flags.writeable
     assert ledger.state_root() == uncached_root(ledger)
+
+
+def _set_halted(ledger: Ledger) -> None:
+    ledger.halted_scopes = frozenset({"weights", "emissions"})
+
+
+def _retype_halted(ledger: Ledger) -> None:
+    ledger.halted_scopes = frozenset(ledger.halted_scopes)  # equal scopes, another object
+
+
+def _nudge_balance(ledger: Ledger) -> None:
+    coldkey = next(iter(ledger.balances))
+    ledger.balances[coldkey] = float(np.nextafter(ledger.balances[coldkey], np.inf))
+
+
+def _reinsert_balance(ledger: Ledger) -> None:
+    coldkey = next(iter(ledger.balances))  # same mapping, other order: the same root
+    ledger.balances[coldkey] = ledger.balances.pop(coldkey)
+
+
+def _rename_hotkey(ledger: Ledger) -> None:
+    ledger.hotkeys[int(np.flatnonzero(ledger.registered)[0])] = "renamed"
+
+
+@pytest.mark.parametrize("change", [
+    _set_halted, _retype_halted, _nudge_balance, _reinsert_balance, _rename_hotkey,
+    lambda ledger: ledger.balances.update(newcomer=1.0),
+    lambda ledger: ledger.balances.pop(next(iter(ledger.balances))),
+    lambda ledger: setattr(ledger, "burn", ledger.burn * 2),
+    lambda ledger: setattr(ledger, "epoch_index", ledger.epoch_index + 1),
+    lambda ledger: ledger.stake.__setitem__(0, ledger.stake[0] + 1.0),
+])
+def test_a_change_to_any_one_part_of_the_state_moves_the_root_as_defined(change):
+    """Each part the root reuses between blocks, changed alone after a root was taken."""
+    ledger = _ledger_at_block(40)
+    ledger.state_root()
+    before = uncached_root(ledger)
+    change(ledger)
+    assert ledger.state_root() == uncached_root(ledger)
+    reordered = change is _reinsert_balance or change is _retype_halted
+    assert (ledger.state_root() == before) == reordered
+
+
+def test_an_epochs_bonds_that_empty_a_row_are_seen():
+    """``set_bonds`` names only the rows that can change: the ones it writes and the ones
+    that held bonds before (emptied now)."""
+    ledger = _ledger_at_block(60)
+    held = np.flatnonzero(ledger.bonds.any(axis=1))
+    assert len(held) >= 2, "the scenario's epochs left bonds on several rows"
+    ledger.state_root()
+    kept = held[1:]  # the first row loses its bonds; a row that held none gains some
+    fresh = int(np.flatnonzero(~ledger.bonds.any(axis=1))[0])
+    rows = np.sort(np.append(kept, fresh))
+    ledger.set_bonds(rows, np.full((len(rows), ledger.capacity), 7, dtype=np.int32))
+    assert not ledger.bonds[held[0]].any()
+    assert ledger.state_root() == uncached_root(ledger)
