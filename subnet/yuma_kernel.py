@@ -116,6 +116,9 @@ STAGE_ALL, STAGE_FRONT, STAGE_BACK = 0, 1, 2
 # epoch or, from SORTED_MEDIAN_BATCH epochs up, from one sort per column for all K kappas.
 MODE_EACH, MODE_SHARED, MODE_SHARED_SORTED = 0, 1, 2
 SORTED_MEDIAN_BATCH = 4
+# Columns of at most this many participating weights are sorted by insertion in the batch's
+# one sort per column (_consensus_sorted), longer ones by mergesort.
+INSERTION_SORT = 64
 # The median's column blocks: v x COLUMN_BLOCK weights stay in cache (256 KiB at v = 256)
 # between the pass that sums each column's positive stake and the columns' selections.
 COLUMN_BLOCK = 128
@@ -135,7 +138,7 @@ PARALLEL_EPOCH = 256 * 4096
 # next part starts.
 PART_FRONT, PART_MASKS, PART_COLUMNS, PART_MIDDLE, PART_ROWS, PART_TAIL = range(6)
 PART_COUNT = 6
-ALL_PARTS, SHARED_FRONT = -1, -2  # _epochs' other jobs
+ALL_PARTS, SHARED_FRONT, SHARED_CONSENSUS = -1, -2, -3  # _epochs' other jobs
 AXIS_NONE, AXIS_ROWS, AXIS_COLUMNS = range(3)
 PART_AXES = (AXIS_NONE, AXIS_ROWS, AXIS_COLUMNS, AXIS_NONE, AXIS_ROWS, AXIS_NONE)
 
@@ -407,20 +410,20 @@ def _consensus_columns(W, stake_rows, threshold, first, last, C):
 
 
 @njit(cache=True)
-def _consensus_sorted(W, stake_rows, thresholds, out_f):
-    """Consensus of every column for each of K thresholds: each column's participating
+def _consensus_sorted(W, stake_rows, thresholds, out_f, first, last):
+    """Consensus of columns ``first:last`` for each of K thresholds: each column's participating
     positive weights are sorted once (descending, with the running stake of the weights at or
     above each), then for each threshold the first position whose running stake reaches it
     holds the answer (a tie group's running stake only grows within the
     group, so the first position reaching it carries the group's value). Writes
     ``out_f[k, F_C]``."""
-    v, n = W.shape
+    v = W.shape[0]
     values = np.empty(v)
     stakes = np.empty(v)
     ordered = np.empty(v)
     running = np.empty(v)
     rising = np.argsort(thresholds, kind="mergesort")
-    for j in range(n):
+    for j in range(first, last):
         count = 0
         for r in range(v):
             stake = stake_rows[r]
@@ -429,15 +432,34 @@ def _consensus_sorted(W, stake_rows, thresholds, out_f):
                 values[count] = weight
                 stakes[count] = stake
                 count += 1
-        # Ascending; tie order does not matter. Mergesort: the kind _top_k_nonzero compiles
-        # anyway (a second sort kind would add seconds to the cold compile).
-        order = np.argsort(values[:count], kind="mergesort")
-        total = 0.0
-        for p in range(count):
-            index = order[count - 1 - p]
-            total += stakes[index]
-            running[p] = total
-            ordered[p] = values[index]
+        # Ascending and stable (the running stake's rounding follows this order, so it
+        # must not depend on the method): short columns by insertion, in place with their
+        # stakes (a few hundred moves; numba's argsort cost ~1 us a column more), long ones
+        # by mergesort, the kind _top_k_nonzero compiles anyway (a second sort kind would
+        # add seconds to the cold compile). Both are stable: the same order.
+        if count <= INSERTION_SORT:
+            for i in range(1, count):
+                value, stake = values[i], stakes[i]
+                p = i
+                while p > 0 and values[p - 1] > value:
+                    values[p] = values[p - 1]
+                    stakes[p] = stakes[p - 1]
+                    p -= 1
+                values[p] = value
+                stakes[p] = stake
+            total = 0.0
+            for p in range(count):
+                total += stakes[count - 1 - p]
+                running[p] = total
+                ordered[p] = values[count - 1 - p]
+        else:
+            order = np.argsort(values[:count], kind="mergesort")
+            total = 0.0
+            for p in range(count):
+                index = order[count - 1 - p]
+                total += stakes[index]
+                running[p] = total
+                ordered[p] = values[index]
         # The thresholds in ascending order, the position only moving forward: K + count
         # steps per column instead of K binary searches (whose branches, taken at random,
         # cost most of this function). A NaN threshold sorts last and is never reached.
@@ -784,29 +806,30 @@ def _consensus(W, A_rows, kappa, C, first, last):
 def _shared_front(mode, stake, weights, bonds, weight_set, uids, commit, scalars, rows,
                   fparams, iparams, out_f, out_b, W_scratch, present_scratch, want_present):
     """The part of K epochs that reads only inputs and front parameters, when all K share
-    them (``MODE_SHARED*``): computed once into epoch 0's slots and copied to the others;
-    with ``MODE_SHARED_SORTED`` also every epoch's consensus from one sort per column."""
+    them (``MODE_SHARED*``): computed once into epoch 0's slots (each epoch copies them into
+    its own: ``_epoch_part``), before ``_shared_consensus``."""
     fp, ip = fparams[0], iparams[0]
     _uid_front(stake[0], uids[0], scalars[0], fp, ip, out_f[0], out_b[0])
     _masked_weights(weights[0], weight_set[0], rows, uids[0], commit[0], scalars[0, 2],
                     ip[_COMMIT_REVEAL] != 0, W_scratch[0], present_scratch[0], want_present,
                     0, rows.shape[0])
     _old_reciprocals(bonds[0], out_b[0, B_RESTART], out_f[0, F_OLD], 0, stake.shape[1])
-    for k in range(1, out_f.shape[0]):
-        for row in (F_S, F_A, F_OLD):
-            out_f[k, row] = out_f[0, row]
-        out_b[k] = out_b[0]
-    if mode == MODE_SHARED_SORTED:
-        A_rows = _row_stakes(out_f[0, F_A], rows)
-        total = _pairwise_sum(A_rows)
-        if rows.shape[0] > 0 and total > 0:
-            thresholds = np.empty(out_f.shape[0])
-            for k in range(out_f.shape[0]):
-                kappa = fparams[k if fparams.shape[0] > 1 else 0, _KAPPA]
-                thresholds[k] = (kappa * total) * KAPPA_MARGIN
-            _consensus_sorted(W_scratch[0], A_rows, thresholds, out_f)
-        else:
-            out_f[:, F_C] = 0.0
+
+
+@njit(cache=True)
+def _shared_consensus(rows, fparams, out_f, W_scratch, first, last):
+    """With ``MODE_SHARED_SORTED``, every epoch's consensus of columns ``first:last`` from one
+    sort per column (after ``_shared_front``; threads take disjoint column ranges)."""
+    A_rows = _row_stakes(out_f[0, F_A], rows)
+    total = _pairwise_sum(A_rows)
+    if rows.shape[0] > 0 and total > 0:
+        thresholds = np.empty(out_f.shape[0])
+        for k in range(out_f.shape[0]):
+            kappa = fparams[k if fparams.shape[0] > 1 else 0, _KAPPA]
+            thresholds[k] = (kappa * total) * KAPPA_MARGIN
+        _consensus_sorted(W_scratch[0], A_rows, thresholds, out_f, first, last)
+    else:
+        out_f[:, F_C, first:last] = 0.0
 
 
 @njit(cache=True)
@@ -838,6 +861,10 @@ def _epoch_part(part, first, last, whole, k, stage, mode, stake, weights, bonds,
             fv[F_TRUST] = 0.0
             if mode == MODE_EACH:
                 _uid_front(stake[xi], uids[xi], scalars[xi], fp, ip, fv, bv)
+            elif k > 0:  # the shared front, in epoch 0's slots (read only by now)
+                for row in (F_S, F_A, F_OLD):
+                    fv[row] = out_f[0, row]
+                bv[:] = out_b[0]
     elif part == PART_MASKS:
         if front and mode == MODE_EACH:
             _masked_weights(weights[xi], weight_set[xi], rows, uids[xi], commit[xi],
@@ -909,7 +936,8 @@ def _epochs(stage, mode, part, first, last, stake, weights, bonds, weight_set, u
             scalars, rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch,
             present_scratch, exp_scratch, want_present):
     """Epochs ``first:last`` of the batch, each part whole (``part == ALL_PARTS``), the shared
-    front alone (SHARED_FRONT), or part ``part`` of epoch 0 over its rows or columns
+    front alone (SHARED_FRONT), the shared consensus of columns ``first:last``
+    (SHARED_CONSENSUS), or part ``part`` of epoch 0 over its rows or columns
     ``first:last`` (a split epoch). Without the GIL, so threads can run disjoint ranges side
     by side. The one place that calls ``_epoch_part``, and the one entry for all of these
     (``_epoch_single`` comes through here too): on a cold compile LLVM optimises the epoch's
@@ -917,6 +945,9 @@ def _epochs(stage, mode, part, first, last, stake, weights, bonds, weight_set, u
     if part == SHARED_FRONT:
         _shared_front(mode, stake, weights, bonds, weight_set, uids, commit, scalars, rows,
                       fparams, iparams, out_f, out_b, W_scratch, present_scratch, want_present)
+        return
+    if part == SHARED_CONSENSUS:
+        _shared_consensus(rows, fparams, out_f, W_scratch, first, last)
         return
     whole = part == ALL_PARTS
     v, n = rows.shape[0], stake.shape[1]
@@ -1069,21 +1100,28 @@ def _bounds(size: int, threads: int, step: int) -> list[int]:
             for index in range(threads)] + [size]
 
 
-def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) -> None:
-    """One stage of all epochs: the shared front first (shared modes), then the epochs, in
-    SPLIT_RANGES contiguous ranges per thread on up to ``numba.get_num_threads()`` threads.
-    Each epoch writes only its own slots, so the bytes do not depend on the thread count."""
-    if mode != MODE_EACH and stage != STAGE_BACK:
-        _epochs(stage, mode, SHARED_FRONT, 0, 0, *arguments)
-    threads = 1 if batch < PARALLEL_BATCH else min(numba.get_num_threads(), batch)
-    ranges = threads if threads == 1 else min(batch, SPLIT_RANGES * threads)
-    _in_ranges(functools.partial(_epochs, stage, mode, ALL_PARTS), _bounds(batch, ranges, 1),
-               threads, *arguments)
-
-
 # Split parts' ranges: rows in the dividends' blocks of four, columns in whole cache lines
 # (the per-column vectors and the bond rows have no line written by two threads).
 ROW_STEP, COLUMN_STEP = 4, 8
+
+
+def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) -> None:
+    """One stage of all epochs: the shared front first (shared modes; its consensus from one
+    sort per column split by columns), then the epochs, in SPLIT_RANGES contiguous ranges per
+    thread on up to ``numba.get_num_threads()`` threads. Each epoch and each column writes
+    only its own slots, so the bytes do not depend on the thread count."""
+    threads = 1 if batch < PARALLEL_BATCH else min(numba.get_num_threads(), batch)
+    if mode != MODE_EACH and stage != STAGE_BACK:
+        _epochs(stage, mode, SHARED_FRONT, 0, 0, *arguments)
+        if mode == MODE_SHARED_SORTED:
+            n = arguments[0].shape[1]
+            ranges = 1 if threads == 1 else max(1, min(SPLIT_RANGES * threads,
+                                                        -(-n // COLUMN_STEP)))
+            _in_ranges(functools.partial(_epochs, stage, mode, SHARED_CONSENSUS),
+                       _bounds(n, ranges, COLUMN_STEP), threads, *arguments)
+    ranges = threads if threads == 1 else min(batch, SPLIT_RANGES * threads)
+    _in_ranges(functools.partial(_epochs, stage, mode, ALL_PARTS), _bounds(batch, ranges, 1),
+               threads, *arguments)
 
 
 def _run_split_stage(stage: int, threads: int, arguments: tuple[Any, ...]) -> bool:
@@ -1295,5 +1333,5 @@ def weighted_median_columns_sorted(weights: np.ndarray, stake: np.ndarray,
     total = _pairwise_sum(stake) if len(stake) else 0.0
     if len(stake) and total > 0:
         thresholds = np.array([(kappa * total) * KAPPA_MARGIN for kappa in kappas])
-        _consensus_sorted(weights, stake, thresholds, out)
+        _consensus_sorted(weights, stake, thresholds, out, 0, weights.shape[1])
     return out[:, F_C].copy()
