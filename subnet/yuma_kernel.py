@@ -78,7 +78,10 @@ from typing import Any
 
 import numba
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from subnetsim.subnet.consensus import MEDIAN_TOLERANCE
 
@@ -124,6 +127,9 @@ INSERTION_SORT = 64
 COLUMN_BLOCK = 128
 # Batches from this size on run their epochs on numba.get_num_threads() threads.
 PARALLEL_BATCH = 8
+# A batch whose bonds output has at least this many bytes (beyond the 2 MiB L2 cache per
+# core here) computes each epoch's bonds in the cache and streams them out (_stream_row).
+STREAM_BONDS = 4 << 20
 # Ranges per thread of a batch or of a split part of one epoch, handed out first come, first
 # served: a thread that gets its core late finds fewer left.
 SPLIT_RANGES = 4
@@ -276,6 +282,67 @@ def _normalize(values):
     scale = _reciprocal(_pairwise_sum(values))
     for i in range(values.shape[0]):
         values[i] = values[i] * scale
+
+
+# --- streaming stores ----------------------------------------------------------------------
+
+
+@intrinsic
+def _stream_row(typingctx, destination, source):  # type: ignore[no-untyped-def]
+    """``destination[:] = source`` (float64 rows of equal length) with non-temporal stores
+    (``movntpd``: written to memory without first reading the lines into the cache) for the
+    whole 64-byte lines of ``destination``, plain stores for its partial lines at either end.
+    A batch's bonds output (32 MiB at K = 256, 64 x 256) does not stay in the cache; plain
+    stores read every line from memory before writing it (twice the traffic). The values
+    and their order are the same; only how they reach memory differs. Call ``_store_fence``
+    before other threads read them (non-temporal stores are weakly ordered)."""
+    signature = types.void(destination, source)
+
+    def codegen(context, builder, sig, arguments):  # type: ignore[no-untyped-def]
+        out = context.make_array(sig.args[0])(context, builder, arguments[0])
+        src = context.make_array(sig.args[1])(context, builder, arguments[1])
+        i64 = ir.IntType(64)
+        line = ir.VectorType(ir.DoubleType(), 8)
+        count = out.nitems
+        misaligned = builder.and_(builder.ptrtoint(out.data, i64), ir.Constant(i64, 63))
+        head = builder.lshr(builder.and_(builder.sub(ir.Constant(i64, 64), misaligned),
+                                         ir.Constant(i64, 63)), ir.Constant(i64, 3))
+        head = builder.select(builder.icmp_unsigned("<", head, count), head, count)
+        lines = builder.lshr(builder.sub(count, head), ir.Constant(i64, 3))
+        tail = builder.add(head, builder.shl(lines, ir.Constant(i64, 3)))
+
+        def copy(first, last):  # type: ignore[no-untyped-def]
+            with cgutils.for_range(builder, builder.sub(last, first)) as loop:
+                index = builder.add(first, loop.index)
+                builder.store(builder.load(builder.gep(src.data, [index])),
+                              builder.gep(out.data, [index]))
+
+        copy(ir.Constant(i64, 0), head)
+        nontemporal = builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)])
+        with cgutils.for_range(builder, lines) as loop:
+            index = builder.add(head, builder.shl(loop.index, ir.Constant(i64, 3)))
+            values = builder.load(builder.bitcast(builder.gep(src.data, [index]),
+                                                  line.as_pointer()), align=8)
+            store = builder.store(values, builder.bitcast(builder.gep(out.data, [index]),
+                                                          line.as_pointer()), align=64)
+            store.set_metadata("nontemporal", nontemporal)
+        copy(tail, count)
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+@intrinsic
+def _store_fence(typingctx):  # type: ignore[no-untyped-def]
+    """A full memory fence (``mfence``): this thread's non-temporal stores reach memory
+    before any later store, such as the one that tells another thread this range is done."""
+    signature = types.void()
+
+    def codegen(context, builder, sig, arguments):  # type: ignore[no-untyped-def]
+        builder.fence("seq_cst")
+        return context.get_dummy_value()
+
+    return signature, codegen
 
 
 # --- the stake-weighted median by selection -----------------------------------------------
@@ -835,7 +902,7 @@ def _shared_consensus(rows, fparams, out_f, W_scratch, first, last):
 @njit(cache=True)
 def _epoch_part(part, first, last, whole, k, stage, mode, stake, weights, bonds, weight_set,
                 uids, commit, scalars, rows, fparams, iparams, out_f, out_b, out_bonds,
-                W_scratch, present_scratch, exp_scratch, want_present):
+                W_scratch, present_scratch, exp_scratch, want_present, bonds_work):
     """Part ``part`` of stage ``stage`` of epoch ``k`` (inputs and params of batch size 1
     broadcast), over rows or columns ``first:last`` for the parts that PART_AXES splits.
     ``whole``: the epoch runs on one thread, so ``_rank`` takes the trust row sums in its
@@ -845,14 +912,19 @@ def _epoch_part(part, first, last, whole, k, stage, mode, stake, weights, bonds,
     Every value a part writes is a row's or a column's own, computed in full by the one
     thread that owns that row or column; the reductions across rows and across columns
     (normalisations, totals) are in the unsplit parts. So the bytes do not depend on how
-    the parts are split."""
+    the parts are split.
+
+    With a ``bonds_work`` of the bonds' shape (a batch whose bonds output does not fit in the
+    cache: STREAM_BONDS), the bonds are computed there, in the cache, and the rows part
+    streams them into ``out_bonds[k]`` (``_stream_row``); else (a 0-row array) in place."""
     xi = k if stake.shape[0] > 1 else 0
     pi = k if fparams.shape[0] > 1 else 0
     si = k if mode == MODE_EACH else 0
     fp, ip = fparams[pi], iparams[pi]
     fv, bv = out_f[k], out_b[k]
     W, present = W_scratch[si], present_scratch[si if want_present else 0]
-    B = out_bonds[k]
+    stream = bonds_work.shape[0] > 0
+    B = bonds_work if stream else out_bonds[k]
     yuma3 = ip[_YUMA3] != 0
     liquid = yuma3 and ip[_LIQUID] != 0
     front, back = stage != STAGE_BACK, stage != STAGE_FRONT
@@ -911,6 +983,10 @@ def _epoch_part(part, first, last, whole, k, stage, mode, stake, weights, bonds,
             for r in range(first, last):
                 if not bv[B_PERMIT, rows[r]]:
                     B[r, :] = 0.0
+                if stream:
+                    _stream_row(out_bonds[k, r], B[r])
+            if stream:
+                _store_fence()
     elif part == PART_TAIL and back:
         v = rows.shape[0]
         dividend_rows = np.empty(v)
@@ -953,12 +1029,16 @@ def _epochs(stage, mode, part, first, last, stake, weights, bonds, weight_set, u
     v, n = rows.shape[0], stake.shape[1]
     epochs = range(first, last) if whole else range(0, 1)
     parts = range(PART_COUNT) if whole else range(part, part + 1)
+    # A batch whose bonds output outgrows the cache computes each epoch's bonds in one
+    # (v, n) array kept in the cache and streams them out (_epoch_part).
+    stream = whole and out_bonds.shape[0] * v * n * 8 >= STREAM_BONDS
+    bonds_work = np.empty((v if stream else 0, n))
     for k in epochs:
         for each in parts:
             _epoch_part(each, 0 if whole else first, _part_size(each, v, n) if whole else last,
                         whole, k, stage, mode, stake, weights, bonds, weight_set, uids, commit,
                         scalars, rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch,
-                        present_scratch, exp_scratch, want_present)
+                        present_scratch, exp_scratch, want_present, bonds_work)
 
 
 @njit(cache=True, nogil=True)
