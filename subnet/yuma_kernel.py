@@ -1185,6 +1185,20 @@ def _bounds(size: int, threads: int, step: int) -> list[int]:
 ROW_STEP, COLUMN_STEP = 4, 8
 
 
+def _shrinking_bounds(size: int, threads: int) -> list[int]:
+    """Ranges of ``range(size)`` that shrink towards the end (each 1/(2 threads) of what is
+    left, at most 1/(SPLIT_RANGES threads) of all, at least 1): the threads, taking them
+    first come first served, run out of work at nearly the same moment. With equal ranges
+    the caller waited up to one whole range (32 epochs, ~2 ms) for the last range a helper
+    had started."""
+    largest = max(1, -(-size // (SPLIT_RANGES * threads)))
+    bounds = [0]
+    while bounds[-1] < size:
+        left = size - bounds[-1]
+        bounds.append(bounds[-1] + max(1, min(largest, -(-left // (2 * threads)))))
+    return bounds
+
+
 def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) -> None:
     """One stage of all epochs: the shared front first (shared modes; its consensus from one
     sort per column split by columns), then the epochs, in SPLIT_RANGES contiguous ranges per
@@ -1199,9 +1213,8 @@ def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) ->
                                                         -(-n // COLUMN_STEP)))
             _in_ranges(functools.partial(_epochs, stage, mode, SHARED_CONSENSUS),
                        _bounds(n, ranges, COLUMN_STEP), threads, *arguments)
-    ranges = threads if threads == 1 else min(batch, SPLIT_RANGES * threads)
-    _in_ranges(functools.partial(_epochs, stage, mode, ALL_PARTS), _bounds(batch, ranges, 1),
-               threads, *arguments)
+    bounds = [0, batch] if threads == 1 else _shrinking_bounds(batch, threads)
+    _in_ranges(functools.partial(_epochs, stage, mode, ALL_PARTS), bounds, threads, *arguments)
 
 
 def _run_split_stage(stage: int, threads: int, arguments: tuple[Any, ...]) -> bool:
