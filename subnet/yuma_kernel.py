@@ -690,13 +690,15 @@ def _trust_rows(W, C, rows, trust, first, last):
 
 
 @njit(cache=True)
-def _classic_bonds_columns(W, C, bonds, restart, old_reciprocals, A_rows, beta, alpha,
-                           delta_sums, B, scale, peak, first, last):
+def _classic_bonds_columns(W, C, bonds, restart, old_reciprocals, old_scaled, shared_old,
+                           A_rows, beta, alpha, delta_sums, B, scale, peak, first, last):
     """Section 2.10a's first pass (``yuma._classic_bonds``), columns ``first:last``: ``B``
     gets the moving average of the new and the old bonds, ``scale`` the reciprocal of each
     column's sum of it and ``peak`` the column maximum of the normalised bonds. W~ and the
     restarted old bonds are recomputed from ``W`` and ``bonds`` (the same operations, so the
-    same bits) instead of being kept in memory."""
+    same bits) instead of being kept in memory. With ``shared_old`` (a batch over one
+    input) the normalised old bonds come from ``old_scaled``, which ``_shared_front``
+    computed once for all epochs with the same operations."""
     v, n = W.shape
     keep = 1 - alpha
     width = last - first  # views of the columns, indexed from 0 (see _rank)
@@ -712,11 +714,18 @@ def _classic_bonds_columns(W, C, bonds, restart, old_reciprocals, A_rows, beta, 
         # nine arrays it did not).
         a = A_rows[r]
         W_row, bonds_row, B_row = W[r, first:last], bonds[r, first:last], B[r, first:last]
-        for j in range(width):
-            w = W_row[j]
-            wb = w + beta * (min(w, C_part[j]) - w)
-            old = 0.0 if restart_part[j] else bonds_row[j]
-            B_row[j] = alpha * (a * wb * delta_reciprocals[j]) + keep * (old * old_part[j])
+        if shared_old:
+            old_row = old_scaled[r, first:last]
+            for j in range(width):
+                w = W_row[j]
+                wb = w + beta * (min(w, C_part[j]) - w)
+                B_row[j] = alpha * (a * wb * delta_reciprocals[j]) + keep * old_row[j]
+        else:
+            for j in range(width):
+                w = W_row[j]
+                wb = w + beta * (min(w, C_part[j]) - w)
+                old = 0.0 if restart_part[j] else bonds_row[j]
+                B_row[j] = alpha * (a * wb * delta_reciprocals[j]) + keep * (old * old_part[j])
         for j in range(width):
             mixed = B_row[j]
             mix[j] = mix[j] + mixed
@@ -881,6 +890,12 @@ def _shared_front(mode, stake, weights, bonds, weight_set, uids, commit, scalars
                     ip[_COMMIT_REVEAL] != 0, W_scratch[0], present_scratch[0], want_present,
                     0, rows.shape[0])
     _old_reciprocals(bonds[0], out_b[0, B_RESTART], out_f[0, F_OLD], 0, stake.shape[1])
+    if W_scratch.shape[0] > 1:  # classic bonds: the normalised old bonds, once for all K
+        restart, old_reciprocals, old_scaled = out_b[0, B_RESTART], out_f[0, F_OLD], W_scratch[1]
+        for r in range(rows.shape[0]):
+            for j in range(stake.shape[1]):
+                old = 0.0 if restart[j] else bonds[0, r, j]
+                old_scaled[r, j] = old * old_reciprocals[j]
 
 
 @njit(cache=True)
@@ -961,7 +976,9 @@ def _epoch_part(part, first, last, whole, k, stage, mode, stake, weights, bonds,
                                      fp[_ALPHA_LOW], fp[_ALPHA_HIGH], B, fv[F_SCALE], first,
                                      last)
             else:
-                _classic_bonds_columns(W, fv[F_C], bonds[xi], bv[B_RESTART], fv[F_OLD], A_rows,
+                shared_old = W_scratch.shape[0] > 1 and mode != MODE_EACH
+                _classic_bonds_columns(W, fv[F_C], bonds[xi], bv[B_RESTART], fv[F_OLD],
+                                       W_scratch[1 if shared_old else 0], shared_old, A_rows,
                                        fp[_BETA], alpha, fv[F_DELTA], B, fv[F_SCALE],
                                        fv[F_PEAK], first, last)
     elif part == PART_MIDDLE:
@@ -1389,7 +1406,10 @@ def run_epochs(inputs_list: Sequence[Any], fparams: np.ndarray,
     out_f = _output_array("vectors", (batch, F_ROWS, n), np.float64)
     out_b = _output_array("flags", (batch, B_ROWS, n), np.bool_)
     out_bonds = _output_array("bonds", (batch, v, n), np.float64)
-    scratch_count = batch if mode == MODE_EACH else 1
+    # One W per epoch, or one for all; a batch of classic epochs over one input also keeps
+    # the normalised old bonds in a second slot (_shared_front).
+    classic = not iparams[:, _YUMA3].any()
+    scratch_count = batch if mode == MODE_EACH else 2 if classic else 1
     W_scratch = _scratch_array("W", (scratch_count, v, n), np.float64)
     if liquid:
         present = _scratch_array("present", (scratch_count, v, n), np.bool_)
