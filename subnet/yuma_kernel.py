@@ -130,6 +130,9 @@ PARALLEL_BATCH = 8
 # A batch whose bonds output has at least this many bytes (beyond the 2 MiB L2 cache per
 # core here) computes each epoch's bonds in the cache and streams them out (_stream_row).
 STREAM_BONDS = 4 << 20
+# Rows whose dividends' dot products are taken together (_dividend_rows): their 2 x DOT_ROWS
+# chains run as DOT_ROWS / 2 independent vectors of four (_dot_rows_blocks).
+DOT_ROWS = 8
 # Ranges per thread of a batch or of a split part of one epoch, handed out first come, first
 # served: a thread that gets its core late finds fewer left.
 SPLIT_RANGES = 4
@@ -226,48 +229,79 @@ def _einsum_dot(a, b):
     return 0.0 + (lane0 + lane1)
 
 
+@intrinsic
+def _dot_rows_blocks(typingctx, rows, b, lanes):  # type: ignore[no-untyped-def]
+    """The whole blocks of eight of ``_einsum_dot_rows``: its 2 x DOT_ROWS chains (two lanes
+    per row) held four to a vector, ``[row q lane 0, row q lane 1, row q + 1 lane 0, row q + 1
+    lane 1]``; each step is a vector multiply and then a vector add (separately rounded, as
+    the scalar chains: no fused multiply-add) of the same operands in the same order, so
+    every chain gets the same bits with a quarter of the instructions, and DOT_ROWS / 2
+    independent vector chains hide the add latency. Writes the lanes (row q's at ``2 q``,
+    ``2 q + 1``) to ``lanes`` and returns how many elements it took (``b``'s length rounded
+    down to a multiple of 8). ``rows`` must have DOT_ROWS rows."""
+    signature = types.intp(rows, b, lanes)
+
+    def codegen(context, builder, sig, arguments):  # type: ignore[no-untyped-def]
+        block = context.make_array(sig.args[0])(context, builder, arguments[0])
+        vector = context.make_array(sig.args[1])(context, builder, arguments[1])
+        out = context.make_array(sig.args[2])(context, builder, arguments[2])
+        i64, i32, f64 = ir.IntType(64), ir.IntType(32), ir.DoubleType()
+        pair, quad = ir.VectorType(f64, 2), ir.VectorType(f64, 4)
+        stride = cgutils.unpack_tuple(builder, block.strides, 2)[0]  # bytes per row
+        block_address = builder.ptrtoint(block.data, i64)
+        vector_address = builder.ptrtoint(vector.data, i64)
+        accumulators = [cgutils.alloca_once_value(builder, ir.Constant(quad, [0.0] * 4))
+                        for _ in range(DOT_ROWS // 2)]
+
+        def load_pair(address):  # type: ignore[no-untyped-def]
+            return builder.load(builder.inttoptr(address, pair.as_pointer()), align=8)
+
+        both = ir.Constant(ir.VectorType(i32, 4), [0, 1, 2, 3])
+        twice = ir.Constant(ir.VectorType(i32, 4), [0, 1, 0, 1])
+        blocks = builder.lshr(vector.nitems, ir.Constant(i64, 3))
+        with cgutils.for_range(builder, blocks) as loop:
+            for offset in (6, 4, 2, 0):
+                index = builder.add(builder.shl(loop.index, ir.Constant(i64, 3)),
+                                    ir.Constant(i64, offset))
+                element = builder.shl(index, ir.Constant(i64, 3))  # bytes into a row
+                x = load_pair(builder.add(vector_address, element))
+                x = builder.shuffle_vector(x, x, twice)
+                for number, accumulator in enumerate(accumulators):
+                    first, second = (
+                        load_pair(builder.add(block_address, builder.add(
+                            builder.mul(stride, ir.Constant(i64, row)), element)))
+                        for row in (2 * number, 2 * number + 1))
+                    values = builder.shuffle_vector(first, second, both)
+                    builder.store(builder.fadd(builder.fmul(values, x),
+                                               builder.load(accumulator)), accumulator)
+        for number, accumulator in enumerate(accumulators):
+            chains = builder.load(accumulator)
+            for lane in range(4):
+                builder.store(builder.extract_element(chains, ir.Constant(i32, lane)),
+                              builder.gep(out.data, [ir.Constant(i64, 4 * number + lane)]))
+        return builder.shl(blocks, ir.Constant(i64, 3))
+
+    return signature, codegen
+
+
 @njit(cache=True)
-def _einsum_dot_rows(rows, b, out):
-    """``_einsum_dot(rows[q], b)`` for every row ``q`` of a (4, n) block, the four rows'
-    chains interleaved: each row keeps its own two lanes and order (the same bits), but the
-    eight chains hide the add latency that one row's two chains are bound by."""
+def _einsum_dot_rows(rows, b, out, lanes):
+    """``_einsum_dot(rows[q], b)`` into ``out[q]`` for every row ``q`` of a (DOT_ROWS, n)
+    block: each row keeps its own two lanes and order (the same bits), the rows' chains
+    interleaved so that they hide the add latency that one row's two chains are bound by;
+    the whole blocks of eight in vectors (``_dot_rows_blocks``), the last few elements here.
+    ``lanes``: scratch of 2 x DOT_ROWS."""
     count = b.shape[0]
-    a0 = a1 = b0 = b1 = c0 = c1 = d0 = d1 = 0.0
-    i = 0
-    while count - i >= 8:
-        for offset in (6, 4, 2, 0):
-            x0, x1 = b[i + offset], b[i + offset + 1]
-            a0 = rows[0, i + offset] * x0 + a0
-            a1 = rows[0, i + offset + 1] * x1 + a1
-            b0 = rows[1, i + offset] * x0 + b0
-            b1 = rows[1, i + offset + 1] * x1 + b1
-            c0 = rows[2, i + offset] * x0 + c0
-            c1 = rows[2, i + offset + 1] * x1 + c1
-            d0 = rows[3, i + offset] * x0 + d0
-            d1 = rows[3, i + offset + 1] * x1 + d1
-        i += 8
-    while i < count:
-        x0 = b[i]
-        a0 = rows[0, i] * x0 + a0
-        b0 = rows[1, i] * x0 + b0
-        c0 = rows[2, i] * x0 + c0
-        d0 = rows[3, i] * x0 + d0
-        if i + 1 < count:
-            x1 = b[i + 1]
-            a1 = rows[0, i + 1] * x1 + a1
-            b1 = rows[1, i + 1] * x1 + b1
-            c1 = rows[2, i + 1] * x1 + c1
-            d1 = rows[3, i + 1] * x1 + d1
-        else:  # the odd last element pairs with a zero-padded lane
-            a1 = 0.0 * 0.0 + a1
-            b1 = 0.0 * 0.0 + b1
-            c1 = 0.0 * 0.0 + c1
-            d1 = 0.0 * 0.0 + d1
-        i += 2
-    out[0] = 0.0 + (a0 + a1)
-    out[1] = 0.0 + (b0 + b1)
-    out[2] = 0.0 + (c0 + c1)
-    out[3] = 0.0 + (d0 + d1)
+    start = _dot_rows_blocks(rows, b, lanes)
+    for q in range(DOT_ROWS):
+        lane0, lane1 = lanes[2 * q], lanes[2 * q + 1]
+        i = start
+        while i < count:
+            lane0 = rows[q, i] * b[i] + lane0
+            # The odd last element pairs with a zero-padded lane (numpy's load_tillz).
+            lane1 = rows[q, i + 1] * b[i + 1] + lane1 if i + 1 < count else 0.0 * 0.0 + lane1
+            i += 2
+        out[q] = 0.0 + (lane0 + lane1)
 
 
 @njit(cache=True)
@@ -812,13 +846,14 @@ def _dividend_rows(B, scale, peak, classic, A_rows, I, rows, dividends, first, l
     (``B * scale``) dotted with the incentive into ``dividends[rows[r]]`` (not yet
     normalised; Yuma3 weights it by the row's active stake), and for classic bonds ``B``
     upscaled to its column maximum (``consensus.column_max_upscale``, math.rs
-    ``inplace_col_max_upscale_sparse``: the maximum becomes exactly 1). Four rows at a time,
-    their dot products interleaved (``_einsum_dot_rows``: each row's bits are its own)."""
+    ``inplace_col_max_upscale_sparse``: the maximum becomes exactly 1). DOT_ROWS rows at a
+    time, their dot products interleaved (``_einsum_dot_rows``: each row's bits are its own)."""
     n = B.shape[1]
-    block = np.zeros((4, n))
-    dots = np.empty(4)
-    for r0 in range(first, last, 4):
-        width = min(4, last - r0)
+    block = np.zeros((DOT_ROWS, n))
+    dots = np.empty(DOT_ROWS)
+    lanes = np.empty(2 * DOT_ROWS)
+    for r0 in range(first, last, DOT_ROWS):
+        width = min(DOT_ROWS, last - r0)
         for q in range(width):
             B_row, block_row = B[r0 + q], block[q]
             if classic:
@@ -829,7 +864,7 @@ def _dividend_rows(B, scale, peak, classic, A_rows, I, rows, dividends, first, l
             else:
                 for j in range(n):
                     block_row[j] = B_row[j] * scale[j]
-        _einsum_dot_rows(block, I, dots)
+        _einsum_dot_rows(block, I, dots, lanes)
         for q in range(width):
             dividends[rows[r0 + q]] = dots[q] if classic else A_rows[r0 + q] * dots[q]
 
@@ -1199,7 +1234,7 @@ def _bounds(size: int, threads: int, step: int) -> list[int]:
 
 # Split parts' ranges: rows in the dividends' blocks of four, columns in whole cache lines
 # (the per-column vectors and the bond rows have no line written by two threads).
-ROW_STEP, COLUMN_STEP = 4, 8
+ROW_STEP, COLUMN_STEP = DOT_ROWS, 8
 
 
 def _shrinking_bounds(size: int, threads: int) -> list[int]:
