@@ -763,7 +763,9 @@ def _classic_bonds_columns(W, C, bonds, restart, old_reciprocals, old_scaled, sh
         for j in range(width):
             mixed = B_row[j]
             mix[j] = mix[j] + mixed
-            top[j] = max(top[j], mixed)
+            # max(top, mixed) as numba computes it (NaN included), written as the select
+            # that LLVM turns into a vector max (numba's max stayed scalar here).
+            top[j] = mixed if mixed > top[j] else top[j]
     if n == 1 and v > 0:
         mix[0] = _pairwise_sum(np.ascontiguousarray(B[:, 0]))
     # The column peak of the normalised bonds B * mix is the column peak of B times mix:
@@ -1237,17 +1239,20 @@ def _bounds(size: int, threads: int, step: int) -> list[int]:
 ROW_STEP, COLUMN_STEP = DOT_ROWS, 8
 
 
-def _shrinking_bounds(size: int, threads: int) -> list[int]:
+def _shrinking_bounds(size: int, threads: int, step: int = 1) -> list[int]:
     """Ranges of ``range(size)`` that shrink towards the end (each 1/(2 threads) of what is
-    left, at most 1/(SPLIT_RANGES threads) of all, at least 1): the threads, taking them
-    first come first served, run out of work at nearly the same moment. With equal ranges
-    the caller waited up to one whole range (32 epochs, ~2 ms) for the last range a helper
-    had started."""
-    largest = max(1, -(-size // (SPLIT_RANGES * threads)))
+    left, at most 1/(SPLIT_RANGES threads) of all, in multiples of ``step`` but for the
+    last): the threads, taking them first come first served, run out of work at nearly the
+    same moment. With equal ranges the caller waited up to one whole range (32 epochs of a
+    K = 256 batch, ~2 ms) for the last range a helper had started."""
+    if size == 0:
+        return [0, 0]
+    largest = -(-size // (SPLIT_RANGES * threads))
     bounds = [0]
     while bounds[-1] < size:
         left = size - bounds[-1]
-        bounds.append(bounds[-1] + max(1, min(largest, -(-left // (2 * threads)))))
+        piece = -(-min(largest, -(-left // (2 * threads))) // step) * step
+        bounds.append(bounds[-1] + min(left, max(step, piece)))
     return bounds
 
 
@@ -1271,7 +1276,8 @@ def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) ->
 
 def _run_split_stage(stage: int, threads: int, arguments: tuple[Any, ...]) -> bool:
     """One stage of one epoch (``run_epochs``' arguments, batch size 1) with its row and
-    column parts split into SPLIT_RANGES ranges per thread, run on ``threads`` threads.
+    column parts split into shrinking ranges (``_shrinking_bounds``), run on ``threads``
+    threads.
     Returns whether the helper threads kept up in every part (``_in_ranges``)."""
     v, n = arguments[1].shape[1:]
     kept_up = True
@@ -1281,7 +1287,7 @@ def _run_split_stage(stage: int, threads: int, arguments: tuple[Any, ...]) -> bo
             bounds = [0, 0]
         else:
             size, step = (v, ROW_STEP) if axis == AXIS_ROWS else (n, COLUMN_STEP)
-            bounds = _bounds(size, max(1, min(SPLIT_RANGES * threads, -(-size // step))), step)
+            bounds = _shrinking_bounds(size, threads, step)
         kept_up &= _in_ranges(functools.partial(_epochs, stage, MODE_EACH, part), bounds,
                               threads, *arguments)
     return kept_up
