@@ -178,28 +178,56 @@ def _pairwise_sum(values):
             total += values[i]
         return total
     if count <= PAIRWISE_BLOCK:
-        r0, r1, r2, r3 = values[0], values[1], values[2], values[3]
-        r4, r5, r6, r7 = values[4], values[5], values[6], values[7]
-        i = 8
-        end = count - count % 8
-        while i < end:
-            r0 += values[i]
-            r1 += values[i + 1]
-            r2 += values[i + 2]
-            r3 += values[i + 3]
-            r4 += values[i + 4]
-            r5 += values[i + 5]
-            r6 += values[i + 6]
-            r7 += values[i + 7]
-            i += 8
-        total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        while i < count:
-            total += values[i]
-            i += 1
-        return total
+        return _pairwise_leaf(values)
     half = count // 2
     half -= half % 8
     return _pairwise_sum(values[:half]) + _pairwise_sum(values[half:])
+
+
+@intrinsic
+def _pairwise_leaf(typingctx, values):  # type: ignore[no-untyped-def]
+    """numpy's sum of a contiguous run of 8 to PAIRWISE_BLOCK values: eight accumulators
+    start with the first eight values and add the next eight in turn, the accumulators are
+    added as ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)), then the last ``count % 8``
+    values one by one. The accumulators are two vectors of four here (the same adds in the
+    same order, so the same bits; numba left the eight scalar chains unvectorised: 75 ns
+    for 256 values)."""
+    if not (isinstance(values, types.Array) and values.ndim == 1 and values.layout == "C"):
+        return None
+    signature = types.float64(values)
+
+    def codegen(context, builder, sig, arguments):  # type: ignore[no-untyped-def]
+        run = context.make_array(sig.args[0])(context, builder, arguments[0])
+        i64, f64 = ir.IntType(64), ir.DoubleType()
+        quad = ir.VectorType(f64, 4)
+        count = run.nitems
+
+        def load_quad(index):  # type: ignore[no-untyped-def]
+            return builder.load(builder.bitcast(builder.gep(run.data, [index]),
+                                                quad.as_pointer()), align=8)
+
+        low = cgutils.alloca_once_value(builder, load_quad(ir.Constant(i64, 0)))
+        high = cgutils.alloca_once_value(builder, load_quad(ir.Constant(i64, 4)))
+        end = builder.and_(count, ir.Constant(i64, -8))
+        with cgutils.for_range(builder, builder.sub(builder.lshr(end, ir.Constant(i64, 3)),
+                                                    ir.Constant(i64, 1))) as loop:
+            start = builder.shl(builder.add(loop.index, ir.Constant(i64, 1)),
+                                ir.Constant(i64, 3))
+            for accumulator, offset in ((low, 0), (high, 4)):
+                index = builder.add(start, ir.Constant(i64, offset))
+                builder.store(builder.fadd(builder.load(accumulator), load_quad(index)),
+                              accumulator)
+        r = [builder.extract_element(builder.load(accumulator), ir.Constant(i64, lane))
+             for accumulator in (low, high) for lane in range(4)]
+        total = builder.fadd(builder.fadd(builder.fadd(r[0], r[1]), builder.fadd(r[2], r[3])),
+                             builder.fadd(builder.fadd(r[4], r[5]), builder.fadd(r[6], r[7])))
+        total_slot = cgutils.alloca_once_value(builder, total)
+        with cgutils.for_range(builder, builder.sub(count, end)) as loop:
+            value = builder.load(builder.gep(run.data, [builder.add(end, loop.index)]))
+            builder.store(builder.fadd(builder.load(total_slot), value), total_slot)
+        return builder.load(total_slot)
+
+    return signature, codegen
 
 
 @njit(cache=True)
