@@ -178,14 +178,14 @@ def _pairwise_sum(values):
             total += values[i]
         return total
     if count <= PAIRWISE_BLOCK:
-        return _pairwise_leaf(values)
+        return _pairwise_leaf(values)  # type: ignore[call-arg]  # the intrinsic's typing
     half = count // 2
     half -= half % 8
     return _pairwise_sum(values[:half]) + _pairwise_sum(values[half:])
 
 
 @intrinsic
-def _pairwise_leaf(typingctx, values):  # type: ignore[no-untyped-def]
+def _pairwise_leaf(typingctx, values):
     """numpy's sum of a contiguous run of 8 to PAIRWISE_BLOCK values: eight accumulators
     start with the first eight values and add the next eight in turn, the accumulators are
     added as ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)), then the last ``count % 8``
@@ -196,13 +196,13 @@ def _pairwise_leaf(typingctx, values):  # type: ignore[no-untyped-def]
         return None
     signature = types.float64(values)
 
-    def codegen(context, builder, sig, arguments):  # type: ignore[no-untyped-def]
+    def codegen(context, builder, sig, arguments):
         run = context.make_array(sig.args[0])(context, builder, arguments[0])
         i64, f64 = ir.IntType(64), ir.DoubleType()
         quad = ir.VectorType(f64, 4)
         count = run.nitems
 
-        def load_quad(index):  # type: ignore[no-untyped-def]
+        def load_quad(index):
             return builder.load(builder.bitcast(builder.gep(run.data, [index]),
                                                 quad.as_pointer()), align=8)
 
@@ -258,7 +258,7 @@ def _einsum_dot(a, b):
 
 
 @intrinsic
-def _dot_rows_blocks(typingctx, rows, b, lanes):  # type: ignore[no-untyped-def]
+def _dot_rows_blocks(typingctx, rows, b, lanes):
     """The whole blocks of eight of ``_einsum_dot_rows``: its 2 x DOT_ROWS chains (two lanes
     per row) held four to a vector, ``[row q lane 0, row q lane 1, row q + 1 lane 0, row q + 1
     lane 1]``; each step is a vector multiply and then a vector add (separately rounded, as
@@ -269,7 +269,7 @@ def _dot_rows_blocks(typingctx, rows, b, lanes):  # type: ignore[no-untyped-def]
     down to a multiple of 8). ``rows`` must have DOT_ROWS rows."""
     signature = types.intp(rows, b, lanes)
 
-    def codegen(context, builder, sig, arguments):  # type: ignore[no-untyped-def]
+    def codegen(context, builder, sig, arguments):
         block = context.make_array(sig.args[0])(context, builder, arguments[0])
         vector = context.make_array(sig.args[1])(context, builder, arguments[1])
         out = context.make_array(sig.args[2])(context, builder, arguments[2])
@@ -281,7 +281,7 @@ def _dot_rows_blocks(typingctx, rows, b, lanes):  # type: ignore[no-untyped-def]
         accumulators = [cgutils.alloca_once_value(builder, ir.Constant(quad, [0.0] * 4))
                         for _ in range(DOT_ROWS // 2)]
 
-        def load_pair(address):  # type: ignore[no-untyped-def]
+        def load_pair(address):
             return builder.load(builder.inttoptr(address, pair.as_pointer()), align=8)
 
         both = ir.Constant(ir.VectorType(i32, 4), [0, 1, 2, 3])
@@ -320,7 +320,7 @@ def _einsum_dot_rows(rows, b, out, lanes):
     the whole blocks of eight in vectors (``_dot_rows_blocks``), the last few elements here.
     ``lanes``: scratch of 2 x DOT_ROWS."""
     count = b.shape[0]
-    start = _dot_rows_blocks(rows, b, lanes)
+    start: int = _dot_rows_blocks(rows, b, lanes)  # type: ignore[call-arg]  # its typing
     for q in range(DOT_ROWS):
         lane0, lane1 = lanes[2 * q], lanes[2 * q + 1]
         i = start
@@ -350,7 +350,7 @@ def _normalize(values):
 
 
 @intrinsic
-def _stream_row(typingctx, destination, source):  # type: ignore[no-untyped-def]
+def _stream_row(typingctx, destination, source):
     """``destination[:] = source`` (float64 rows of equal length) with non-temporal stores
     (``movntpd``: written to memory without first reading the lines into the cache) for the
     whole 64-byte lines of ``destination``, plain stores for its partial lines at either end.
@@ -360,7 +360,7 @@ def _stream_row(typingctx, destination, source):  # type: ignore[no-untyped-def]
     before other threads read them (non-temporal stores are weakly ordered)."""
     signature = types.void(destination, source)
 
-    def codegen(context, builder, sig, arguments):  # type: ignore[no-untyped-def]
+    def codegen(context, builder, sig, arguments):
         out = context.make_array(sig.args[0])(context, builder, arguments[0])
         src = context.make_array(sig.args[1])(context, builder, arguments[1])
         i64 = ir.IntType(64)
@@ -373,7 +373,7 @@ def _stream_row(typingctx, destination, source):  # type: ignore[no-untyped-def]
         lines = builder.lshr(builder.sub(count, head), ir.Constant(i64, 3))
         tail = builder.add(head, builder.shl(lines, ir.Constant(i64, 3)))
 
-        def copy(first, last):  # type: ignore[no-untyped-def]
+        def copy(first, last):
             with cgutils.for_range(builder, builder.sub(last, first)) as loop:
                 index = builder.add(first, loop.index)
                 builder.store(builder.load(builder.gep(src.data, [index])),
@@ -395,12 +395,12 @@ def _stream_row(typingctx, destination, source):  # type: ignore[no-untyped-def]
 
 
 @intrinsic
-def _store_fence(typingctx):  # type: ignore[no-untyped-def]
+def _store_fence(typingctx):
     """A full memory fence (``mfence``): this thread's non-temporal stores reach memory
     before any later store, such as the one that tells another thread this range is done."""
     signature = types.void()
 
-    def codegen(context, builder, sig, arguments):  # type: ignore[no-untyped-def]
+    def codegen(context, builder, sig, arguments):
         builder.fence("seq_cst")
         return context.get_dummy_value()
 
@@ -1066,9 +1066,9 @@ def _epoch_part(part, first, last, whole, k, stage, mode, stake, weights, bonds,
                 if not bv[B_PERMIT, rows[r]]:
                     B[r, :] = 0.0
                 if stream:
-                    _stream_row(out_bonds[k, r], B[r])
+                    _stream_row(out_bonds[k, r], B[r])  # type: ignore[call-arg]  # its typing
             if stream:
-                _store_fence()
+                _store_fence()  # type: ignore[call-arg]  # the intrinsic's own typing
     elif part == PART_TAIL and back:
         v = rows.shape[0]
         dividend_rows = np.empty(v)
@@ -1270,9 +1270,9 @@ ROW_STEP, COLUMN_STEP = DOT_ROWS, 8
 def _shrinking_bounds(size: int, threads: int, step: int = 1) -> list[int]:
     """Ranges of ``range(size)`` that shrink towards the end (each 1/(2 threads) of what is
     left, at most 1/(SPLIT_RANGES threads) of all, in multiples of ``step`` but for the
-    last), for a batch's epochs: the threads, taking them first come first served, run out of work at nearly the
-    same moment. With equal ranges the caller waited up to one whole range (32 epochs of a
-    K = 256 batch, ~2 ms) for the last range a helper had started."""
+    last), for a batch's epochs: the threads, taking them first come first served, run out
+    of work at nearly the same moment. With equal ranges the caller waited up to one whole
+    range (32 epochs of a K = 256 batch, ~2 ms) for the last range a helper had started."""
     if size == 0:
         return [0, 0]
     largest = -(-size // (SPLIT_RANGES * threads))
