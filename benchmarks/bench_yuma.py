@@ -16,7 +16,8 @@ ratio when every single call alternates between the kernels instead: each kernel
 with the other's data in the caches (numpy's ~40 temporaries evict the compiled kernel's
 working set at 64 x 256), which is the harder and less usual number. CPU seconds (user and
 system) and minor page faults of each kernel's blocks are printed at the end. Batches are
-timed per call, alternating (one call is 256 or 32 epochs).
+timed per call, alternating (one call is 256 or 32 epochs), with the median CPU seconds of a
+call (all threads) beside the wall time.
 
 Run: `make bench` or `.venv/bin/python benchmarks/bench_yuma.py [--yuma-sim PATH]`. Results go
 into docs/performance.md by hand (with the machine and the date): timing never sits in a unit
@@ -94,18 +95,24 @@ def block_medians(functions: dict[str, Callable[[], object]], rounds: int, calls
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def interleaved_medians(functions: dict[str, Callable[[], object]],
-                        repeats: int) -> dict[str, float]:
+def interleaved_medians(functions: dict[str, Callable[[], object]], repeats: int,
+                        cpu: dict[str, float] | None = None) -> dict[str, float]:
     """Median seconds of each function, calling them in turn: on a shared machine a busy
-    moment then slows every contender alike, so their ratio holds."""
+    moment then slows every contender alike, so their ratio holds. With ``cpu``: each
+    one's median process CPU seconds per call (all threads) go there."""
     times: dict[str, list[float]] = {name: [] for name in functions}
+    spent: dict[str, list[float]] = {name: [] for name in functions}
     for function in functions.values():
         function()  # warm-up
     for _ in range(repeats):
         for name, function in functions.items():
+            before = time.process_time()
             start = time.perf_counter()
             function()
             times[name].append(time.perf_counter() - start)
+            spent[name].append(time.process_time() - before)
+    if cpu is not None:
+        cpu.update({name: statistics.median(values) for name, values in spent.items()})
     return {name: statistics.median(values) for name, values in times.items()}
 
 
@@ -190,21 +197,26 @@ def main() -> None:
     settings = [YumaParams(kappa=float(k), bonds_moving_avg=0.9 + 0.05 * (i % 2))
                 for i, k in enumerate(kappas)]
     histories = [random_epoch_inputs(64, 256, seed) for seed in range(32)]
+    batch_cpu: dict[str, float] = {}
+    history_cpu: dict[str, float] = {}
     seconds = interleaved_medians(
         {b: lambda b=b: epoch_batch(inputs, settings, backend=b) for b in ("numpy", "compiled")},
-        10,
+        10, batch_cpu,
     )
     history_seconds = interleaved_medians(
         {b: lambda b=b: epoch_batch(histories, YumaParams(), backend=b)
          for b in ("numpy", "compiled")},
-        10,
+        10, history_cpu,
     )
     for backend in ("numpy", "compiled"):
         print(f"batched K={BATCH} settings 64x256, {backend:<9}"
-              f"{BATCH / seconds[backend]:>10,.0f} epochs/s  (>= {BATCH_TARGET:,})")
+              f"{BATCH / seconds[backend]:>10,.0f} epochs/s  (>= {BATCH_TARGET:,}; a call: "
+              f"{seconds[backend] * 1e3:.2f} ms wall, {batch_cpu[backend] * 1e3:.2f} ms CPU)")
     for backend in ("numpy", "compiled"):
         print(f"batched K=32 weight matrices 64x256, {backend:<9}"
-              f"{32 / history_seconds[backend]:>10,.0f} epochs/s")
+              f"{32 / history_seconds[backend]:>10,.0f} epochs/s  (a call: "
+              f"{history_seconds[backend] * 1e3:.2f} ms wall, "
+              f"{history_cpu[backend] * 1e3:.2f} ms CPU)")
     for backend, (user, system, faults) in cpu.items():
         print(f"CPU in the single-epoch blocks, {backend:<18} user {user:6.2f} s, "
               f"system {system:5.2f} s, {faults:,} page faults")

@@ -78,7 +78,10 @@ from typing import Any
 
 import numba
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from subnetsim.subnet.consensus import MEDIAN_TOLERANCE
 
@@ -116,11 +119,20 @@ STAGE_ALL, STAGE_FRONT, STAGE_BACK = 0, 1, 2
 # epoch or, from SORTED_MEDIAN_BATCH epochs up, from one sort per column for all K kappas.
 MODE_EACH, MODE_SHARED, MODE_SHARED_SORTED = 0, 1, 2
 SORTED_MEDIAN_BATCH = 4
+# Columns of at most this many participating weights are sorted by insertion in the batch's
+# one sort per column (_consensus_sorted), longer ones by mergesort.
+INSERTION_SORT = 64
 # The median's column blocks: v x COLUMN_BLOCK weights stay in cache (256 KiB at v = 256)
 # between the pass that sums each column's positive stake and the columns' selections.
 COLUMN_BLOCK = 128
 # Batches from this size on run their epochs on numba.get_num_threads() threads.
 PARALLEL_BATCH = 8
+# A batch whose bonds output has at least this many bytes (beyond the 2 MiB L2 cache per
+# core here) computes each epoch's bonds in the cache and streams them out (_stream_row).
+STREAM_BONDS = 4 << 20
+# Rows whose dividends' dot products are taken together (_dividend_rows): their 2 x DOT_ROWS
+# chains run as DOT_ROWS / 2 independent vectors of four (_dot_rows_blocks).
+DOT_ROWS = 8
 # Ranges per thread of a batch or of a split part of one epoch, handed out first come, first
 # served: a thread that gets its core late finds fewer left.
 SPLIT_RANGES = 4
@@ -135,7 +147,7 @@ PARALLEL_EPOCH = 256 * 4096
 # next part starts.
 PART_FRONT, PART_MASKS, PART_COLUMNS, PART_MIDDLE, PART_ROWS, PART_TAIL = range(6)
 PART_COUNT = 6
-ALL_PARTS, SHARED_FRONT = -1, -2  # _epochs' other jobs
+ALL_PARTS, SHARED_FRONT, SHARED_CONSENSUS = -1, -2, -3  # _epochs' other jobs
 AXIS_NONE, AXIS_ROWS, AXIS_COLUMNS = range(3)
 PART_AXES = (AXIS_NONE, AXIS_ROWS, AXIS_COLUMNS, AXIS_NONE, AXIS_ROWS, AXIS_NONE)
 
@@ -166,28 +178,56 @@ def _pairwise_sum(values):
             total += values[i]
         return total
     if count <= PAIRWISE_BLOCK:
-        r0, r1, r2, r3 = values[0], values[1], values[2], values[3]
-        r4, r5, r6, r7 = values[4], values[5], values[6], values[7]
-        i = 8
-        end = count - count % 8
-        while i < end:
-            r0 += values[i]
-            r1 += values[i + 1]
-            r2 += values[i + 2]
-            r3 += values[i + 3]
-            r4 += values[i + 4]
-            r5 += values[i + 5]
-            r6 += values[i + 6]
-            r7 += values[i + 7]
-            i += 8
-        total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        while i < count:
-            total += values[i]
-            i += 1
-        return total
+        return _pairwise_leaf(values)  # type: ignore[call-arg]  # the intrinsic's typing
     half = count // 2
     half -= half % 8
     return _pairwise_sum(values[:half]) + _pairwise_sum(values[half:])
+
+
+@intrinsic
+def _pairwise_leaf(typingctx, values):
+    """numpy's sum of a contiguous run of 8 to PAIRWISE_BLOCK values: eight accumulators
+    start with the first eight values and add the next eight in turn, the accumulators are
+    added as ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)), then the last ``count % 8``
+    values one by one. The accumulators are two vectors of four here (the same adds in the
+    same order, so the same bits; numba left the eight scalar chains unvectorised: 75 ns
+    for 256 values)."""
+    if not (isinstance(values, types.Array) and values.ndim == 1 and values.layout == "C"):
+        return None
+    signature = types.float64(values)
+
+    def codegen(context, builder, sig, arguments):
+        run = context.make_array(sig.args[0])(context, builder, arguments[0])
+        i64, f64 = ir.IntType(64), ir.DoubleType()
+        quad = ir.VectorType(f64, 4)
+        count = run.nitems
+
+        def load_quad(index):
+            return builder.load(builder.bitcast(builder.gep(run.data, [index]),
+                                                quad.as_pointer()), align=8)
+
+        low = cgutils.alloca_once_value(builder, load_quad(ir.Constant(i64, 0)))
+        high = cgutils.alloca_once_value(builder, load_quad(ir.Constant(i64, 4)))
+        end = builder.and_(count, ir.Constant(i64, -8))
+        with cgutils.for_range(builder, builder.sub(builder.lshr(end, ir.Constant(i64, 3)),
+                                                    ir.Constant(i64, 1))) as loop:
+            start = builder.shl(builder.add(loop.index, ir.Constant(i64, 1)),
+                                ir.Constant(i64, 3))
+            for accumulator, offset in ((low, 0), (high, 4)):
+                index = builder.add(start, ir.Constant(i64, offset))
+                builder.store(builder.fadd(builder.load(accumulator), load_quad(index)),
+                              accumulator)
+        r = [builder.extract_element(builder.load(accumulator), ir.Constant(i64, lane))
+             for accumulator in (low, high) for lane in range(4)]
+        total = builder.fadd(builder.fadd(builder.fadd(r[0], r[1]), builder.fadd(r[2], r[3])),
+                             builder.fadd(builder.fadd(r[4], r[5]), builder.fadd(r[6], r[7])))
+        total_slot = cgutils.alloca_once_value(builder, total)
+        with cgutils.for_range(builder, builder.sub(count, end)) as loop:
+            value = builder.load(builder.gep(run.data, [builder.add(end, loop.index)]))
+            builder.store(builder.fadd(builder.load(total_slot), value), total_slot)
+        return builder.load(total_slot)
+
+    return signature, codegen
 
 
 @njit(cache=True)
@@ -217,48 +257,79 @@ def _einsum_dot(a, b):
     return 0.0 + (lane0 + lane1)
 
 
+@intrinsic
+def _dot_rows_blocks(typingctx, rows, b, lanes):
+    """The whole blocks of eight of ``_einsum_dot_rows``: its 2 x DOT_ROWS chains (two lanes
+    per row) held four to a vector, ``[row q lane 0, row q lane 1, row q + 1 lane 0, row q + 1
+    lane 1]``; each step is a vector multiply and then a vector add (separately rounded, as
+    the scalar chains: no fused multiply-add) of the same operands in the same order, so
+    every chain gets the same bits with a quarter of the instructions, and DOT_ROWS / 2
+    independent vector chains hide the add latency. Writes the lanes (row q's at ``2 q``,
+    ``2 q + 1``) to ``lanes`` and returns how many elements it took (``b``'s length rounded
+    down to a multiple of 8). ``rows`` must have DOT_ROWS rows."""
+    signature = types.intp(rows, b, lanes)
+
+    def codegen(context, builder, sig, arguments):
+        block = context.make_array(sig.args[0])(context, builder, arguments[0])
+        vector = context.make_array(sig.args[1])(context, builder, arguments[1])
+        out = context.make_array(sig.args[2])(context, builder, arguments[2])
+        i64, i32, f64 = ir.IntType(64), ir.IntType(32), ir.DoubleType()
+        pair, quad = ir.VectorType(f64, 2), ir.VectorType(f64, 4)
+        stride = cgutils.unpack_tuple(builder, block.strides, 2)[0]  # bytes per row
+        block_address = builder.ptrtoint(block.data, i64)
+        vector_address = builder.ptrtoint(vector.data, i64)
+        accumulators = [cgutils.alloca_once_value(builder, ir.Constant(quad, [0.0] * 4))
+                        for _ in range(DOT_ROWS // 2)]
+
+        def load_pair(address):
+            return builder.load(builder.inttoptr(address, pair.as_pointer()), align=8)
+
+        both = ir.Constant(ir.VectorType(i32, 4), [0, 1, 2, 3])
+        twice = ir.Constant(ir.VectorType(i32, 4), [0, 1, 0, 1])
+        blocks = builder.lshr(vector.nitems, ir.Constant(i64, 3))
+        with cgutils.for_range(builder, blocks) as loop:
+            for offset in (6, 4, 2, 0):
+                index = builder.add(builder.shl(loop.index, ir.Constant(i64, 3)),
+                                    ir.Constant(i64, offset))
+                element = builder.shl(index, ir.Constant(i64, 3))  # bytes into a row
+                x = load_pair(builder.add(vector_address, element))
+                x = builder.shuffle_vector(x, x, twice)
+                for number, accumulator in enumerate(accumulators):
+                    first, second = (
+                        load_pair(builder.add(block_address, builder.add(
+                            builder.mul(stride, ir.Constant(i64, row)), element)))
+                        for row in (2 * number, 2 * number + 1))
+                    values = builder.shuffle_vector(first, second, both)
+                    builder.store(builder.fadd(builder.fmul(values, x),
+                                               builder.load(accumulator)), accumulator)
+        for number, accumulator in enumerate(accumulators):
+            chains = builder.load(accumulator)
+            for lane in range(4):
+                builder.store(builder.extract_element(chains, ir.Constant(i32, lane)),
+                              builder.gep(out.data, [ir.Constant(i64, 4 * number + lane)]))
+        return builder.shl(blocks, ir.Constant(i64, 3))
+
+    return signature, codegen
+
+
 @njit(cache=True)
-def _einsum_dot_rows(rows, b, out):
-    """``_einsum_dot(rows[q], b)`` for every row ``q`` of a (4, n) block, the four rows'
-    chains interleaved: each row keeps its own two lanes and order (the same bits), but the
-    eight chains hide the add latency that one row's two chains are bound by."""
+def _einsum_dot_rows(rows, b, out, lanes):
+    """``_einsum_dot(rows[q], b)`` into ``out[q]`` for every row ``q`` of a (DOT_ROWS, n)
+    block: each row keeps its own two lanes and order (the same bits), the rows' chains
+    interleaved so that they hide the add latency that one row's two chains are bound by;
+    the whole blocks of eight in vectors (``_dot_rows_blocks``), the last few elements here.
+    ``lanes``: scratch of 2 x DOT_ROWS."""
     count = b.shape[0]
-    a0 = a1 = b0 = b1 = c0 = c1 = d0 = d1 = 0.0
-    i = 0
-    while count - i >= 8:
-        for offset in (6, 4, 2, 0):
-            x0, x1 = b[i + offset], b[i + offset + 1]
-            a0 = rows[0, i + offset] * x0 + a0
-            a1 = rows[0, i + offset + 1] * x1 + a1
-            b0 = rows[1, i + offset] * x0 + b0
-            b1 = rows[1, i + offset + 1] * x1 + b1
-            c0 = rows[2, i + offset] * x0 + c0
-            c1 = rows[2, i + offset + 1] * x1 + c1
-            d0 = rows[3, i + offset] * x0 + d0
-            d1 = rows[3, i + offset + 1] * x1 + d1
-        i += 8
-    while i < count:
-        x0 = b[i]
-        a0 = rows[0, i] * x0 + a0
-        b0 = rows[1, i] * x0 + b0
-        c0 = rows[2, i] * x0 + c0
-        d0 = rows[3, i] * x0 + d0
-        if i + 1 < count:
-            x1 = b[i + 1]
-            a1 = rows[0, i + 1] * x1 + a1
-            b1 = rows[1, i + 1] * x1 + b1
-            c1 = rows[2, i + 1] * x1 + c1
-            d1 = rows[3, i + 1] * x1 + d1
-        else:  # the odd last element pairs with a zero-padded lane
-            a1 = 0.0 * 0.0 + a1
-            b1 = 0.0 * 0.0 + b1
-            c1 = 0.0 * 0.0 + c1
-            d1 = 0.0 * 0.0 + d1
-        i += 2
-    out[0] = 0.0 + (a0 + a1)
-    out[1] = 0.0 + (b0 + b1)
-    out[2] = 0.0 + (c0 + c1)
-    out[3] = 0.0 + (d0 + d1)
+    start: int = _dot_rows_blocks(rows, b, lanes)  # type: ignore[call-arg]  # its typing
+    for q in range(DOT_ROWS):
+        lane0, lane1 = lanes[2 * q], lanes[2 * q + 1]
+        i = start
+        while i < count:
+            lane0 = rows[q, i] * b[i] + lane0
+            # The odd last element pairs with a zero-padded lane (numpy's load_tillz).
+            lane1 = rows[q, i + 1] * b[i + 1] + lane1 if i + 1 < count else 0.0 * 0.0 + lane1
+            i += 2
+        out[q] = 0.0 + (lane0 + lane1)
 
 
 @njit(cache=True)
@@ -273,6 +344,67 @@ def _normalize(values):
     scale = _reciprocal(_pairwise_sum(values))
     for i in range(values.shape[0]):
         values[i] = values[i] * scale
+
+
+# --- streaming stores ----------------------------------------------------------------------
+
+
+@intrinsic
+def _stream_row(typingctx, destination, source):
+    """``destination[:] = source`` (float64 rows of equal length) with non-temporal stores
+    (``movntpd``: written to memory without first reading the lines into the cache) for the
+    whole 64-byte lines of ``destination``, plain stores for its partial lines at either end.
+    A batch's bonds output (32 MiB at K = 256, 64 x 256) does not stay in the cache; plain
+    stores read every line from memory before writing it (twice the traffic). The values
+    and their order are the same; only how they reach memory differs. Call ``_store_fence``
+    before other threads read them (non-temporal stores are weakly ordered)."""
+    signature = types.void(destination, source)
+
+    def codegen(context, builder, sig, arguments):
+        out = context.make_array(sig.args[0])(context, builder, arguments[0])
+        src = context.make_array(sig.args[1])(context, builder, arguments[1])
+        i64 = ir.IntType(64)
+        line = ir.VectorType(ir.DoubleType(), 8)
+        count = out.nitems
+        misaligned = builder.and_(builder.ptrtoint(out.data, i64), ir.Constant(i64, 63))
+        head = builder.lshr(builder.and_(builder.sub(ir.Constant(i64, 64), misaligned),
+                                         ir.Constant(i64, 63)), ir.Constant(i64, 3))
+        head = builder.select(builder.icmp_unsigned("<", head, count), head, count)
+        lines = builder.lshr(builder.sub(count, head), ir.Constant(i64, 3))
+        tail = builder.add(head, builder.shl(lines, ir.Constant(i64, 3)))
+
+        def copy(first, last):
+            with cgutils.for_range(builder, builder.sub(last, first)) as loop:
+                index = builder.add(first, loop.index)
+                builder.store(builder.load(builder.gep(src.data, [index])),
+                              builder.gep(out.data, [index]))
+
+        copy(ir.Constant(i64, 0), head)
+        nontemporal = builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)])
+        with cgutils.for_range(builder, lines) as loop:
+            index = builder.add(head, builder.shl(loop.index, ir.Constant(i64, 3)))
+            values = builder.load(builder.bitcast(builder.gep(src.data, [index]),
+                                                  line.as_pointer()), align=8)
+            store = builder.store(values, builder.bitcast(builder.gep(out.data, [index]),
+                                                          line.as_pointer()), align=64)
+            store.set_metadata("nontemporal", nontemporal)
+        copy(tail, count)
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+@intrinsic
+def _store_fence(typingctx):
+    """A full memory fence (``mfence``): this thread's non-temporal stores reach memory
+    before any later store, such as the one that tells another thread this range is done."""
+    signature = types.void()
+
+    def codegen(context, builder, sig, arguments):
+        builder.fence("seq_cst")
+        return context.get_dummy_value()
+
+    return signature, codegen
 
 
 # --- the stake-weighted median by selection -----------------------------------------------
@@ -407,20 +539,20 @@ def _consensus_columns(W, stake_rows, threshold, first, last, C):
 
 
 @njit(cache=True)
-def _consensus_sorted(W, stake_rows, thresholds, out_f):
-    """Consensus of every column for each of K thresholds: each column's participating
+def _consensus_sorted(W, stake_rows, thresholds, out_f, first, last):
+    """Consensus of columns ``first:last`` for each of K thresholds: each column's participating
     positive weights are sorted once (descending, with the running stake of the weights at or
     above each), then for each threshold the first position whose running stake reaches it
     holds the answer (a tie group's running stake only grows within the
     group, so the first position reaching it carries the group's value). Writes
     ``out_f[k, F_C]``."""
-    v, n = W.shape
+    v = W.shape[0]
     values = np.empty(v)
     stakes = np.empty(v)
     ordered = np.empty(v)
     running = np.empty(v)
     rising = np.argsort(thresholds, kind="mergesort")
-    for j in range(n):
+    for j in range(first, last):
         count = 0
         for r in range(v):
             stake = stake_rows[r]
@@ -429,15 +561,34 @@ def _consensus_sorted(W, stake_rows, thresholds, out_f):
                 values[count] = weight
                 stakes[count] = stake
                 count += 1
-        # Ascending; tie order does not matter. Mergesort: the kind _top_k_nonzero compiles
-        # anyway (a second sort kind would add seconds to the cold compile).
-        order = np.argsort(values[:count], kind="mergesort")
-        total = 0.0
-        for p in range(count):
-            index = order[count - 1 - p]
-            total += stakes[index]
-            running[p] = total
-            ordered[p] = values[index]
+        # Ascending and stable (the running stake's rounding follows this order, so it
+        # must not depend on the method): short columns by insertion, in place with their
+        # stakes (a few hundred moves; numba's argsort cost ~1 us a column more), long ones
+        # by mergesort, the kind _top_k_nonzero compiles anyway (a second sort kind would
+        # add seconds to the cold compile). Both are stable: the same order.
+        if count <= INSERTION_SORT:
+            for i in range(1, count):
+                value, stake = values[i], stakes[i]
+                p = i
+                while p > 0 and values[p - 1] > value:
+                    values[p] = values[p - 1]
+                    stakes[p] = stakes[p - 1]
+                    p -= 1
+                values[p] = value
+                stakes[p] = stake
+            total = 0.0
+            for p in range(count):
+                total += stakes[count - 1 - p]
+                running[p] = total
+                ordered[p] = values[count - 1 - p]
+        else:
+            order = np.argsort(values[:count], kind="mergesort")
+            total = 0.0
+            for p in range(count):
+                index = order[count - 1 - p]
+                total += stakes[index]
+                running[p] = total
+                ordered[p] = values[index]
         # The thresholds in ascending order, the position only moving forward: K + count
         # steps per column instead of K binary searches (whose branches, taken at random,
         # cost most of this function). A NaN threshold sorts last and is never reached.
@@ -601,13 +752,15 @@ def _trust_rows(W, C, rows, trust, first, last):
 
 
 @njit(cache=True)
-def _classic_bonds_columns(W, C, bonds, restart, old_reciprocals, A_rows, beta, alpha,
-                           delta_sums, B, scale, peak, first, last):
+def _classic_bonds_columns(W, C, bonds, restart, old_reciprocals, old_scaled, shared_old,
+                           A_rows, beta, alpha, delta_sums, B, scale, peak, first, last):
     """Section 2.10a's first pass (``yuma._classic_bonds``), columns ``first:last``: ``B``
     gets the moving average of the new and the old bonds, ``scale`` the reciprocal of each
     column's sum of it and ``peak`` the column maximum of the normalised bonds. W~ and the
     restarted old bonds are recomputed from ``W`` and ``bonds`` (the same operations, so the
-    same bits) instead of being kept in memory."""
+    same bits) instead of being kept in memory. With ``shared_old`` (a batch over one
+    input) the normalised old bonds come from ``old_scaled``, which ``_shared_front``
+    computed once for all epochs with the same operations."""
     v, n = W.shape
     keep = 1 - alpha
     width = last - first  # views of the columns, indexed from 0 (see _rank)
@@ -623,15 +776,24 @@ def _classic_bonds_columns(W, C, bonds, restart, old_reciprocals, A_rows, beta, 
         # nine arrays it did not).
         a = A_rows[r]
         W_row, bonds_row, B_row = W[r, first:last], bonds[r, first:last], B[r, first:last]
-        for j in range(width):
-            w = W_row[j]
-            wb = w + beta * (min(w, C_part[j]) - w)
-            old = 0.0 if restart_part[j] else bonds_row[j]
-            B_row[j] = alpha * (a * wb * delta_reciprocals[j]) + keep * (old * old_part[j])
+        if shared_old:
+            old_row = old_scaled[r, first:last]
+            for j in range(width):
+                w = W_row[j]
+                wb = w + beta * (min(w, C_part[j]) - w)
+                B_row[j] = alpha * (a * wb * delta_reciprocals[j]) + keep * old_row[j]
+        else:
+            for j in range(width):
+                w = W_row[j]
+                wb = w + beta * (min(w, C_part[j]) - w)
+                old = 0.0 if restart_part[j] else bonds_row[j]
+                B_row[j] = alpha * (a * wb * delta_reciprocals[j]) + keep * (old * old_part[j])
         for j in range(width):
             mixed = B_row[j]
             mix[j] = mix[j] + mixed
-            top[j] = max(top[j], mixed)
+            # max(top, mixed) as numba computes it (NaN included), written as the select
+            # that LLVM turns into a vector max (numba's max stayed scalar here).
+            top[j] = mixed if mixed > top[j] else top[j]
     if n == 1 and v > 0:
         mix[0] = _pairwise_sum(np.ascontiguousarray(B[:, 0]))
     # The column peak of the normalised bonds B * mix is the column peak of B times mix:
@@ -714,13 +876,14 @@ def _dividend_rows(B, scale, peak, classic, A_rows, I, rows, dividends, first, l
     (``B * scale``) dotted with the incentive into ``dividends[rows[r]]`` (not yet
     normalised; Yuma3 weights it by the row's active stake), and for classic bonds ``B``
     upscaled to its column maximum (``consensus.column_max_upscale``, math.rs
-    ``inplace_col_max_upscale_sparse``: the maximum becomes exactly 1). Four rows at a time,
-    their dot products interleaved (``_einsum_dot_rows``: each row's bits are its own)."""
+    ``inplace_col_max_upscale_sparse``: the maximum becomes exactly 1). DOT_ROWS rows at a
+    time, their dot products interleaved (``_einsum_dot_rows``: each row's bits are its own)."""
     n = B.shape[1]
-    block = np.zeros((4, n))
-    dots = np.empty(4)
-    for r0 in range(first, last, 4):
-        width = min(4, last - r0)
+    block = np.zeros((DOT_ROWS, n))
+    dots = np.empty(DOT_ROWS)
+    lanes = np.empty(2 * DOT_ROWS)
+    for r0 in range(first, last, DOT_ROWS):
+        width = min(DOT_ROWS, last - r0)
         for q in range(width):
             B_row, block_row = B[r0 + q], block[q]
             if classic:
@@ -731,7 +894,7 @@ def _dividend_rows(B, scale, peak, classic, A_rows, I, rows, dividends, first, l
             else:
                 for j in range(n):
                     block_row[j] = B_row[j] * scale[j]
-        _einsum_dot_rows(block, I, dots)
+        _einsum_dot_rows(block, I, dots, lanes)
         for q in range(width):
             dividends[rows[r0 + q]] = dots[q] if classic else A_rows[r0 + q] * dots[q]
 
@@ -784,35 +947,42 @@ def _consensus(W, A_rows, kappa, C, first, last):
 def _shared_front(mode, stake, weights, bonds, weight_set, uids, commit, scalars, rows,
                   fparams, iparams, out_f, out_b, W_scratch, present_scratch, want_present):
     """The part of K epochs that reads only inputs and front parameters, when all K share
-    them (``MODE_SHARED*``): computed once into epoch 0's slots and copied to the others;
-    with ``MODE_SHARED_SORTED`` also every epoch's consensus from one sort per column."""
+    them (``MODE_SHARED*``): computed once into epoch 0's slots (each epoch copies them into
+    its own: ``_epoch_part``), before ``_shared_consensus``."""
     fp, ip = fparams[0], iparams[0]
     _uid_front(stake[0], uids[0], scalars[0], fp, ip, out_f[0], out_b[0])
     _masked_weights(weights[0], weight_set[0], rows, uids[0], commit[0], scalars[0, 2],
                     ip[_COMMIT_REVEAL] != 0, W_scratch[0], present_scratch[0], want_present,
                     0, rows.shape[0])
     _old_reciprocals(bonds[0], out_b[0, B_RESTART], out_f[0, F_OLD], 0, stake.shape[1])
-    for k in range(1, out_f.shape[0]):
-        for row in (F_S, F_A, F_OLD):
-            out_f[k, row] = out_f[0, row]
-        out_b[k] = out_b[0]
-    if mode == MODE_SHARED_SORTED:
-        A_rows = _row_stakes(out_f[0, F_A], rows)
-        total = _pairwise_sum(A_rows)
-        if rows.shape[0] > 0 and total > 0:
-            thresholds = np.empty(out_f.shape[0])
-            for k in range(out_f.shape[0]):
-                kappa = fparams[k if fparams.shape[0] > 1 else 0, _KAPPA]
-                thresholds[k] = (kappa * total) * KAPPA_MARGIN
-            _consensus_sorted(W_scratch[0], A_rows, thresholds, out_f)
-        else:
-            out_f[:, F_C] = 0.0
+    if W_scratch.shape[0] > 1:  # classic bonds: the normalised old bonds, once for all K
+        restart, old_reciprocals, old_scaled = out_b[0, B_RESTART], out_f[0, F_OLD], W_scratch[1]
+        for r in range(rows.shape[0]):
+            for j in range(stake.shape[1]):
+                old = 0.0 if restart[j] else bonds[0, r, j]
+                old_scaled[r, j] = old * old_reciprocals[j]
+
+
+@njit(cache=True)
+def _shared_consensus(rows, fparams, out_f, W_scratch, first, last):
+    """With ``MODE_SHARED_SORTED``, every epoch's consensus of columns ``first:last`` from one
+    sort per column (after ``_shared_front``; threads take disjoint column ranges)."""
+    A_rows = _row_stakes(out_f[0, F_A], rows)
+    total = _pairwise_sum(A_rows)
+    if rows.shape[0] > 0 and total > 0:
+        thresholds = np.empty(out_f.shape[0])
+        for k in range(out_f.shape[0]):
+            kappa = fparams[k if fparams.shape[0] > 1 else 0, _KAPPA]
+            thresholds[k] = (kappa * total) * KAPPA_MARGIN
+        _consensus_sorted(W_scratch[0], A_rows, thresholds, out_f, first, last)
+    else:
+        out_f[:, F_C, first:last] = 0.0
 
 
 @njit(cache=True)
 def _epoch_part(part, first, last, whole, k, stage, mode, stake, weights, bonds, weight_set,
                 uids, commit, scalars, rows, fparams, iparams, out_f, out_b, out_bonds,
-                W_scratch, present_scratch, exp_scratch, want_present):
+                W_scratch, present_scratch, exp_scratch, want_present, bonds_work):
     """Part ``part`` of stage ``stage`` of epoch ``k`` (inputs and params of batch size 1
     broadcast), over rows or columns ``first:last`` for the parts that PART_AXES splits.
     ``whole``: the epoch runs on one thread, so ``_rank`` takes the trust row sums in its
@@ -822,14 +992,19 @@ def _epoch_part(part, first, last, whole, k, stage, mode, stake, weights, bonds,
     Every value a part writes is a row's or a column's own, computed in full by the one
     thread that owns that row or column; the reductions across rows and across columns
     (normalisations, totals) are in the unsplit parts. So the bytes do not depend on how
-    the parts are split."""
+    the parts are split.
+
+    With a ``bonds_work`` of the bonds' shape (a batch whose bonds output does not fit in the
+    cache: STREAM_BONDS), the bonds are computed there, in the cache, and the rows part
+    streams them into ``out_bonds[k]`` (``_stream_row``); else (a 0-row array) in place."""
     xi = k if stake.shape[0] > 1 else 0
     pi = k if fparams.shape[0] > 1 else 0
     si = k if mode == MODE_EACH else 0
     fp, ip = fparams[pi], iparams[pi]
     fv, bv = out_f[k], out_b[k]
     W, present = W_scratch[si], present_scratch[si if want_present else 0]
-    B = out_bonds[k]
+    stream = bonds_work.shape[0] > 0
+    B = bonds_work if stream else out_bonds[k]
     yuma3 = ip[_YUMA3] != 0
     liquid = yuma3 and ip[_LIQUID] != 0
     front, back = stage != STAGE_BACK, stage != STAGE_FRONT
@@ -838,6 +1013,10 @@ def _epoch_part(part, first, last, whole, k, stage, mode, stake, weights, bonds,
             fv[F_TRUST] = 0.0
             if mode == MODE_EACH:
                 _uid_front(stake[xi], uids[xi], scalars[xi], fp, ip, fv, bv)
+            elif k > 0:  # the shared front, in epoch 0's slots (read only by now)
+                for row in (F_S, F_A, F_OLD):
+                    fv[row] = out_f[0, row]
+                bv[:] = out_b[0]
     elif part == PART_MASKS:
         if front and mode == MODE_EACH:
             _masked_weights(weights[xi], weight_set[xi], rows, uids[xi], commit[xi],
@@ -862,7 +1041,9 @@ def _epoch_part(part, first, last, whole, k, stage, mode, stake, weights, bonds,
                                      fp[_ALPHA_LOW], fp[_ALPHA_HIGH], B, fv[F_SCALE], first,
                                      last)
             else:
-                _classic_bonds_columns(W, fv[F_C], bonds[xi], bv[B_RESTART], fv[F_OLD], A_rows,
+                shared_old = W_scratch.shape[0] > 1 and mode != MODE_EACH
+                _classic_bonds_columns(W, fv[F_C], bonds[xi], bv[B_RESTART], fv[F_OLD],
+                                       W_scratch[1 if shared_old else 0], shared_old, A_rows,
                                        fp[_BETA], alpha, fv[F_DELTA], B, fv[F_SCALE],
                                        fv[F_PEAK], first, last)
     elif part == PART_MIDDLE:
@@ -884,6 +1065,10 @@ def _epoch_part(part, first, last, whole, k, stage, mode, stake, weights, bonds,
             for r in range(first, last):
                 if not bv[B_PERMIT, rows[r]]:
                     B[r, :] = 0.0
+                if stream:
+                    _stream_row(out_bonds[k, r], B[r])  # type: ignore[call-arg]  # its typing
+            if stream:
+                _store_fence()  # type: ignore[call-arg]  # the intrinsic's own typing
     elif part == PART_TAIL and back:
         v = rows.shape[0]
         dividend_rows = np.empty(v)
@@ -909,7 +1094,8 @@ def _epochs(stage, mode, part, first, last, stake, weights, bonds, weight_set, u
             scalars, rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch,
             present_scratch, exp_scratch, want_present):
     """Epochs ``first:last`` of the batch, each part whole (``part == ALL_PARTS``), the shared
-    front alone (SHARED_FRONT), or part ``part`` of epoch 0 over its rows or columns
+    front alone (SHARED_FRONT), the shared consensus of columns ``first:last``
+    (SHARED_CONSENSUS), or part ``part`` of epoch 0 over its rows or columns
     ``first:last`` (a split epoch). Without the GIL, so threads can run disjoint ranges side
     by side. The one place that calls ``_epoch_part``, and the one entry for all of these
     (``_epoch_single`` comes through here too): on a cold compile LLVM optimises the epoch's
@@ -918,16 +1104,23 @@ def _epochs(stage, mode, part, first, last, stake, weights, bonds, weight_set, u
         _shared_front(mode, stake, weights, bonds, weight_set, uids, commit, scalars, rows,
                       fparams, iparams, out_f, out_b, W_scratch, present_scratch, want_present)
         return
+    if part == SHARED_CONSENSUS:
+        _shared_consensus(rows, fparams, out_f, W_scratch, first, last)
+        return
     whole = part == ALL_PARTS
     v, n = rows.shape[0], stake.shape[1]
     epochs = range(first, last) if whole else range(0, 1)
     parts = range(PART_COUNT) if whole else range(part, part + 1)
+    # A batch whose bonds output outgrows the cache computes each epoch's bonds in one
+    # (v, n) array kept in the cache and streams them out (_epoch_part).
+    stream = whole and out_bonds.shape[0] * v * n * 8 >= STREAM_BONDS
+    bonds_work = np.empty((v if stream else 0, n))
     for k in epochs:
         for each in parts:
             _epoch_part(each, 0 if whole else first, _part_size(each, v, n) if whole else last,
                         whole, k, stage, mode, stake, weights, bonds, weight_set, uids, commit,
                         scalars, rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch,
-                        present_scratch, exp_scratch, want_present)
+                        present_scratch, exp_scratch, want_present, bonds_work)
 
 
 @njit(cache=True, nogil=True)
@@ -1069,26 +1262,51 @@ def _bounds(size: int, threads: int, step: int) -> list[int]:
             for index in range(threads)] + [size]
 
 
-def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) -> None:
-    """One stage of all epochs: the shared front first (shared modes), then the epochs, in
-    SPLIT_RANGES contiguous ranges per thread on up to ``numba.get_num_threads()`` threads.
-    Each epoch writes only its own slots, so the bytes do not depend on the thread count."""
-    if mode != MODE_EACH and stage != STAGE_BACK:
-        _epochs(stage, mode, SHARED_FRONT, 0, 0, *arguments)
-    threads = 1 if batch < PARALLEL_BATCH else min(numba.get_num_threads(), batch)
-    ranges = threads if threads == 1 else min(batch, SPLIT_RANGES * threads)
-    _in_ranges(functools.partial(_epochs, stage, mode, ALL_PARTS), _bounds(batch, ranges, 1),
-               threads, *arguments)
-
-
 # Split parts' ranges: rows in the dividends' blocks of four, columns in whole cache lines
 # (the per-column vectors and the bond rows have no line written by two threads).
-ROW_STEP, COLUMN_STEP = 4, 8
+ROW_STEP, COLUMN_STEP = DOT_ROWS, 8
+
+
+def _shrinking_bounds(size: int, threads: int, step: int = 1) -> list[int]:
+    """Ranges of ``range(size)`` that shrink towards the end (each 1/(2 threads) of what is
+    left, at most 1/(SPLIT_RANGES threads) of all, in multiples of ``step`` but for the
+    last), for a batch's epochs: the threads, taking them first come first served, run out
+    of work at nearly the same moment. With equal ranges the caller waited up to one whole
+    range (32 epochs of a K = 256 batch, ~2 ms) for the last range a helper had started."""
+    if size == 0:
+        return [0, 0]
+    largest = -(-size // (SPLIT_RANGES * threads))
+    bounds = [0]
+    while bounds[-1] < size:
+        left = size - bounds[-1]
+        piece = -(-min(largest, -(-left // (2 * threads))) // step) * step
+        bounds.append(bounds[-1] + min(left, max(step, piece)))
+    return bounds
+
+
+def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) -> None:
+    """One stage of all epochs: the shared front first (shared modes; its consensus from one
+    sort per column split by columns), then the epochs, in SPLIT_RANGES contiguous ranges per
+    thread on up to ``numba.get_num_threads()`` threads. Each epoch and each column writes
+    only its own slots, so the bytes do not depend on the thread count."""
+    threads = 1 if batch < PARALLEL_BATCH else min(numba.get_num_threads(), batch)
+    if mode != MODE_EACH and stage != STAGE_BACK:
+        _epochs(stage, mode, SHARED_FRONT, 0, 0, *arguments)
+        if mode == MODE_SHARED_SORTED:
+            n = arguments[0].shape[1]
+            ranges = 1 if threads == 1 else max(1, min(SPLIT_RANGES * threads,
+                                                        -(-n // COLUMN_STEP)))
+            _in_ranges(functools.partial(_epochs, stage, mode, SHARED_CONSENSUS),
+                       _bounds(n, ranges, COLUMN_STEP), threads, *arguments)
+    bounds = [0, batch] if threads == 1 else _shrinking_bounds(batch, threads)
+    _in_ranges(functools.partial(_epochs, stage, mode, ALL_PARTS), bounds, threads, *arguments)
 
 
 def _run_split_stage(stage: int, threads: int, arguments: tuple[Any, ...]) -> bool:
     """One stage of one epoch (``run_epochs``' arguments, batch size 1) with its row and
-    column parts split into SPLIT_RANGES ranges per thread, run on ``threads`` threads.
+    column parts split into SPLIT_RANGES ranges per thread, run on ``threads`` threads
+    (equal ranges: shrinking ones, as batches take, measured 0.89-0.91x of these in three
+    runs with the second core busy, 1.1-1.6x in others).
     Returns whether the helper threads kept up in every part (``_in_ranges``)."""
     v, n = arguments[1].shape[1:]
     kept_up = True
@@ -1258,7 +1476,10 @@ def run_epochs(inputs_list: Sequence[Any], fparams: np.ndarray,
     out_f = _output_array("vectors", (batch, F_ROWS, n), np.float64)
     out_b = _output_array("flags", (batch, B_ROWS, n), np.bool_)
     out_bonds = _output_array("bonds", (batch, v, n), np.float64)
-    scratch_count = batch if mode == MODE_EACH else 1
+    # One W per epoch, or one for all; a batch of classic epochs over one input also keeps
+    # the normalised old bonds in a second slot (_shared_front).
+    classic = not iparams[:, _YUMA3].any()
+    scratch_count = batch if mode == MODE_EACH else 2 if classic else 1
     W_scratch = _scratch_array("W", (scratch_count, v, n), np.float64)
     if liquid:
         present = _scratch_array("present", (scratch_count, v, n), np.bool_)
@@ -1295,5 +1516,5 @@ def weighted_median_columns_sorted(weights: np.ndarray, stake: np.ndarray,
     total = _pairwise_sum(stake) if len(stake) else 0.0
     if len(stake) and total > 0:
         thresholds = np.array([(kappa * total) * KAPPA_MARGIN for kappa in kappas])
-        _consensus_sorted(weights, stake, thresholds, out)
+        _consensus_sorted(weights, stake, thresholds, out, 0, weights.shape[1])
     return out[:, F_C].copy()

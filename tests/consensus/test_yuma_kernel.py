@@ -141,6 +141,37 @@ def test_shared_input_batch_is_the_reference_at_a_realistic_size(yuma3):
                         epoch_batch(inputs, settings, backend="numpy"))
 
 
+@pytest.mark.parametrize("shared", [True, False])
+@pytest.mark.parametrize("yuma3", [False, True])
+def test_a_batch_that_streams_its_bonds_is_the_reference(yuma3, shared):
+    # Bonds outputs of at least STREAM_BONDS bytes are computed in the cache and streamed out
+    # with non-temporal stores, for K settings over one input (shared) or K inputs; rows of
+    # odd length start at every alignment (the stores' partial lines), and restarting bond
+    # columns (registered since the last epoch, reset) check the normalised old bonds the
+    # shared front computes once for all classic epochs.
+    v, n = 61, 259
+    batch = -(-yuma_kernel.STREAM_BONDS // (v * n * 8))
+
+    def restarting(seed):
+        base = random_epoch_inputs(v, n, seed)
+        registered = base.block_at_registration.copy()
+        registered[[3, 100, 258]] = base.recent_registration_block + 60
+        return dataclasses.replace(base, block_at_registration=registered,
+                                   reset_bond_uids=(5, 77))
+
+    inputs = restarting(2) if shared else [restarting(seed) for seed in range(batch)]
+    settings = [YumaParams(kappa=0.2 + 0.6 * i / batch, bonds_moving_avg=0.8 + 0.05 * (i % 3),
+                           bonds_penalty=(0.0, 0.5, 1.0)[i % 3], yuma3_enabled=yuma3,
+                           liquid_alpha_enabled=yuma3 and i % 2 == 0) for i in range(batch)]
+    if not shared:
+        settings = settings[:1]
+    # Other inputs first: the recycled output then holds other values wherever a store
+    # were missing.
+    epoch_batch(random_epoch_inputs(v, n, 3) if shared else inputs[::-1], settings)
+    assert_same_outputs(epoch_batch(inputs, settings),
+                        epoch_batch(inputs, settings, backend="numpy"))
+
+
 def split_epoch(inputs: EpochInputs, params: YumaParams, threads: int) -> EpochOutputs:
     """One epoch through ``run_epoch`` with its rows and columns split between ``threads``
     threads (when it is large enough for that)."""
