@@ -172,7 +172,7 @@ def _check(array: np.ndarray, dtype: Any, shape: tuple[int, ...]) -> None:
 
 @njit(cache=True)
 def _within(index, rows):
-    for value in index:
+    for value in index:  # noqa: SIM110 - numba compiles this loop (all() of a generator: no)
         if value < 0 or value >= rows:
             return False
     return True
