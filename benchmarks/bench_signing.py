@@ -12,14 +12,17 @@ nothing, validators check nothing) and one per signing mode, the order rotating 
 to group, after a short warm-up of each. It prints every run's wall and CPU seconds (CPU: all
 threads, the signing thread's included, and the simulation's main thread alone), each
 group's signed/unsigned ratios and their medians; ``here``: jobs the simulation ran itself
-because the thread was behind. The target (issue 17) is on run time: the median wall ratio
-at most 1.25. All runs must end on the same digest: Ed25519 signatures are deterministic and
-honest replies verify, so signing changes no trajectory.
+because the thread was behind. Last, the floor: the lowest ratio each group could have had,
+its libsodium calls (timed here, per call) spread with the unsigned work over every core.
+The target (issue 17) is on run time: the median wall ratio at most 1.25. All runs must end on
+the same digest: Ed25519 signatures are deterministic and honest replies verify, so signing
+changes no trajectory.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -28,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.bench_agents import crypto_seconds  # noqa: E402
 from subnetsim.subnet import signing_worker  # noqa: E402
 from subnetsim.subnet.scenario import load_scenario  # noqa: E402
 from subnetsim.world import World  # noqa: E402
@@ -65,6 +69,26 @@ def timed_run(blocks: int, kind: str) -> dict[str, float | int | str]:
             "signed": signed_count, "checked": checked, "here": here}
 
 
+def floor_line(groups: list[dict[str, dict[str, float | int | str]]], kind: str) -> str:
+    """The lowest wall ratio each group could reach: the signed run does the unsigned run's
+    work ``s`` plus the libsodium calls ``c`` (its signatures and checks at libsodium's own
+    per-call time, timed here), so on ``cores`` cores its wall is at least
+    ``max(s, (s + c) / cores)``."""
+    sign, verify = crypto_seconds()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert cores
+    floors = []
+    for done in groups:
+        off, on = done["off"], done[kind]
+        crypto = int(on["signed"]) * sign + int(on["checked"]) * verify
+        unsigned = float(off["wall"])
+        floors.append(max(unsigned, (unsigned + crypto) / cores) / unsigned)
+    return (f"floor of the wall ratio (libsodium {sign * 1e6:.1f} us a signature, "
+            f"{verify * 1e6:.1f} us a check, {cores} cores) per group "
+            f"{' '.join(f'{value:.3f}' for value in floors)}; median "
+            f"{statistics.median(floors):.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--blocks", type=int, default=3600, help="blocks of default.toml")
@@ -100,6 +124,7 @@ def main() -> None:
                   f"{' '.join(f'{ratio:.3f}' for ratio in ratios[name])}; "
                   f"median {statistics.median(ratios[name]):.3f}")
         walls[kind] = statistics.median(ratios["wall"])
+    print(floor_line(groups, args.worker[0]))
     digests = {str(result["digest"]) for done in groups for result in done.values()}
     signed = groups[0][args.worker[0]]
     print(f"replies signed {signed['signed']:,}, signatures checked {signed['checked']:,} per "
