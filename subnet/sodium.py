@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -430,7 +431,11 @@ class Control:
     def start(self) -> None:
         """Initialise the mutex and conditions and start the thread (OSError if pthreads are
         not there: the caller runs jobs in place instead)."""
-        libc = ctypes.CDLL(None)
+        try:
+            libc = ctypes.CDLL(None)
+            libc.pthread_create  # noqa: B018 - a platform without pthreads fails here
+        except (AttributeError, TypeError) as missing:
+            raise OSError(f"no pthreads here: {missing}") from None
         words, base = self.words, int(self.words.ctypes.data)
         for word, offset in ((MUTEX, SYNC_STORAGE), (WORK, 32), (DONE, 48)):
             words[word] = base + 8 * offset
@@ -441,11 +446,18 @@ class Control:
             words[word] = _c_address(function)
         words[CRYPTO_SIGN_AT], words[CRYPTO_SIGN_OPEN_AT] = CRYPTO_SIGN, CRYPTO_SIGN_OPEN
         entry = _serve_entry()
-        failed = (libc.pthread_mutex_init(ctypes.c_void_p(int(words[MUTEX])), None)
-                  or libc.pthread_cond_init(ctypes.c_void_p(int(words[WORK])), None)
-                  or libc.pthread_cond_init(ctypes.c_void_p(int(words[DONE])), None)
-                  or libc.pthread_create(ctypes.byref(self._thread), None,
-                                         ctypes.c_void_p(entry.address), ctypes.c_void_p(base)))
+        # The thread starts with every signal blocked (it inherits this thread's mask): a
+        # process signal (Ctrl-C) is then always delivered to a thread that runs Python.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+        try:
+            failed = (libc.pthread_mutex_init(ctypes.c_void_p(int(words[MUTEX])), None)
+                      or libc.pthread_cond_init(ctypes.c_void_p(int(words[WORK])), None)
+                      or libc.pthread_cond_init(ctypes.c_void_p(int(words[DONE])), None)
+                      or libc.pthread_create(ctypes.byref(self._thread), None,
+                                             ctypes.c_void_p(entry.address),
+                                             ctypes.c_void_p(base)))
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         if failed:
             raise OSError(failed, "could not start the signing thread")
         self.started = True
