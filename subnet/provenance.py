@@ -258,16 +258,15 @@ class SignedBatch(Sequence[SignedReply | None]):
     Pickled (sent over a wire), it is a plain tuple of its replies."""
 
     __slots__ = ("_block", "_count", "_digests", "_hotkeys", "_indices", "_keep", "_query",
-                 "_replies", "job", "signatures")
+                 "_replies", "job")
 
     def __init__(self, count: int, indices: Sequence[int], hotkeys: Sequence[str],
                  query: bytes, block: int, digests: Sequence[bytes], job: Job[np.ndarray],
-                 signatures: np.ndarray, keep: frozenset[int] | None = None) -> None:
+                 keep: frozenset[int] | None = None) -> None:
         self._count = count
         self._indices, self._hotkeys, self._digests = indices, hotkeys, digests  # per signature
         self._query, self._block = query, block
-        self.job = job  # makes ``signatures``
-        self.signatures = signatures  # (len(indices), 64) uint8, once ``job`` is done
+        self.job = job  # makes the (len(indices), 64) uint8 signatures
         self._keep = keep  # the indices shown (None: all)
         self._replies: tuple[SignedReply | None, ...] | None = None
 
@@ -308,7 +307,7 @@ class SignedBatch(Sequence[SignedReply | None]):
     def only(self, keep: Sequence[bool]) -> SignedBatch:
         """The same batch with None where ``keep`` is false (replies that never arrived)."""
         return SignedBatch(self._count, self._indices, self._hotkeys, self._query, self._block,
-                           self._digests, self.job, self.signatures,
+                           self._digests, self.job,
                            frozenset(index for index, kept in enumerate(keep) if kept))
 
 
@@ -326,7 +325,7 @@ def sign_batch(count: int, signers: Sequence[tuple[int, str, int]], query: bytes
                  np.fromiter((row for _, _, row in signers), dtype=np.int64, count=len(indices)),
                  signatures, here=here)
     return SignedBatch(count, indices, [hotkey for _, hotkey, _ in signers], query, block,
-                       digests, job, signatures)
+                       digests, job)
 
 
 def secret_key_table(seed: int, hotkeys: Sequence[str]) -> np.ndarray:
@@ -342,7 +341,7 @@ def verify_batch(checks: Sequence[tuple[int, str, bytes, bytes]],
     output (the checks of ``verify_reply``, the claims' fields here and now, their signatures
     once made)."""
     if isinstance(signatures, SignedBatch):
-        claims, made, after = signatures.claims(), signatures.signatures, signatures.job
+        claims, made, after = signatures.claims(), signatures.job.output, signatures.job
     else:  # replies that came whole (over a wire)
         whole = [(index, signed) for index, signed in enumerate(signatures)
                  if signed is not None and len(signed.signature) == SIGNATURE_BYTES]

@@ -60,6 +60,12 @@ class Job(Generic[T]):
         self._seq = -1
 
     @property
+    def output(self) -> T:
+        """The array the job writes (its address can be handed to a later job, ``after`` it;
+        read its values through ``result()``)."""
+        return self._output
+
+    @property
     def done(self) -> bool:
         lane = self._lane
         if self._function is not None and lane is not None and lane.finished(self._seq):

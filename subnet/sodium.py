@@ -57,7 +57,7 @@ SLEEPING, WAITERS = 13, 14  # the thread waits on WORK; how many wait on DONE
 # Conditions are signalled after the mutex is let go, and only when someone waits on them: a
 # woken thread would otherwise run at once on a busy machine and block on the mutex its waker
 # still holds (two context switches per job, measured ~40 us a job).
-SYNC_STORAGE = 16  # the mutex's words; WORK's at 32, DONE's at 48
+SYNC_STORAGE = {MUTEX: 16, WORK: 32, DONE: 48}  # where each one's 16 words start
 SLOTS = 64
 # A slot: its job's sequence number and state, what it runs, and its arrays (address, shape).
 SEQ, STATE, KIND, AFTER, ROWS, WIDTH, TABLE_ROWS, VERDICTS = range(8)
@@ -437,7 +437,7 @@ class Control:
         except (AttributeError, TypeError) as missing:
             raise OSError(f"no pthreads here: {missing}") from None
         words, base = self.words, int(self.words.ctypes.data)
-        for word, offset in ((MUTEX, SYNC_STORAGE), (WORK, 32), (DONE, 48)):
+        for word, offset in SYNC_STORAGE.items():
             words[word] = base + 8 * offset
         functions = (libc.pthread_mutex_lock, libc.pthread_mutex_unlock, libc.pthread_cond_wait,
                      libc.pthread_cond_signal, libc.pthread_cond_broadcast)
