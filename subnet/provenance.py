@@ -14,21 +14,23 @@ model output::
 
 Validators verify before scoring (an unsigned or mis-signed reply scores 0); after a serving
 halt, the same bytes are the evidence that a miner kept serving (``subnet.evidence``). One
-function verifies for all of them: ``verify_reply``.
+batch verifies for all of them (``subnet.sodium.open_replies``: ``verify_reply`` and
+``verify_batch`` call it), and one digests (``subnet.sodium``'s BLAKE2b of a source row:
+``output_digest`` calls it too).
 
-Signing and verifying cost about 100-120 us of libsodium per reply, as much as the rest of the
+Digesting, signing and verifying cost about 100-120 us per reply, as much as the rest of the
 simulation spends on it; the simulation therefore hands them to the signing worker
 (``subnet.signing_worker``: a native thread on the machine's other core running compiled
-batches, ``subnet.sodium``), a round at a time: ``sign_batch`` returns a ``SignedBatch`` that
-fills in while the simulation goes on, and ``verify_batch`` checks each claim's fields now (the
-checks of ``verify_reply``) and its signature there; whoever reads a result waits for it. Every
-reply is still signed by its own hotkey's key and every scorable reply verified, with
+batches, ``subnet.sodium``), a round at a time and as addresses (where each payload's bytes
+are: ``_sources``): ``sign_batch`` returns a ``SignedBatch`` that fills in while the
+simulation goes on, and ``verify_batch`` checks each claim's hotkey, query and block now and
+its digest and signature there; whoever reads a result waits for it (and runs its rows left).
+Every reply is still signed by its own hotkey's key and every scorable reply verified, with
 libsodium, and the outcome does not depend on when or where the worker gets to them.
 """
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 import functools
 import hashlib
@@ -42,21 +44,27 @@ from nacl.bindings import crypto_sign_seed_keypair
 from subnetsim.subnet.rng import stream_seed
 from subnetsim.subnet.signing_worker import Job, submit
 from subnetsim.subnet.sodium import (
+    CLAIM_BYTES,
+    DIGEST_BYTES,
+    GIVEN,
+    HEADER_AT,
     PUBLIC_KEY_BYTES,
     SECRET_KEY_BYTES,
     SIGNATURE_BYTES,
-    open_rows,
-    sign_rows,
+    SOURCE_WORDS,
+    digest_rows,
+    open_replies,
+    reply_message_bytes,
+    sign_replies,
 )
 
 __all__ = ["REPLY_DOMAIN", "SignedBatch", "SignedReply", "hotkey_public_key",
            "hotkey_secret_key", "output_digest", "output_digests", "query_id",
-           "reply_message", "reply_messages", "secret_key_table", "sign_batch", "sign_reply",
+           "reply_message", "secret_key_table", "sign_batch", "sign_reply",
            "verify_batch", "verify_reply"]
 
 REPLY_DOMAIN = "subnetsim-reply/v1"
 QUERY_ID_BYTES = 16
-DIGEST_BYTES = 32
 MAX_DIGESTED_BYTES = 1 << 20  # a larger "tensor" (the wire's frame limit) is digested by
 #                                its header only: a hostile view claiming 100 MB is never read
 
@@ -91,87 +99,119 @@ def query_id(caller_hotkey: str, block: int, inputs_digest: bytes) -> bytes:
     return hasher.digest()
 
 
-_DIGEST_START = hashlib.blake2b(digest_size=DIGEST_BYTES, person=b"subnetsim-out")
-_headed: dict[tuple[Any, ...], tuple[Any, Any]] = {}  # a CPU tensor's (dtype, shape) -> hasher
-#       fed its header, and a ctypes window over its bytes (None: digested by header only;
-#       False: not read in place, a complex tensor, whose conjugate bit numpy resolves)
+# Output digests are computed by ``subnet.sodium`` (libsodium's BLAKE2b, in the batches that
+# sign and verify, or here through ``output_digests``) from *source rows*: a header (the
+# payload's type, dtype and shape, as text) in a shared array of header bytes, then the
+# payload's bytes read where they are. A CPU tensor form's header is kept (``_forms``); its
+# bytes are read in place when it is contiguous and not complex (a complex tensor's conjugate
+# bit is resolved by numpy first).
+_forms: dict[tuple[Any, ...], tuple[int, int, int, bool]] = {}  # (dtype, shape) -> its
+#       header's offset and length in ``_headers``, its bytes' size (0: header only), in place
+_headers = np.zeros(1 << 14, np.uint8)  # replaced by a larger copy when full (queued jobs keep
+_headers_used = 0  #                       the array they were given)
+MAX_FORMS = 1024  # a hostile peer's shapes must not grow it without end
 
 
 def output_digest(payload: Any) -> bytes:
-    """BLAKE2b-256 of what a miner answered: a tensor's dtype, shape and bytes; anything else
-    (or a tensor claiming more than ``MAX_DIGESTED_BYTES``) by its type and shape only, so a
-    hostile reply is never read in full."""
+    """BLAKE2b-256 (personalised ``subnetsim-out``) of what a miner answered: a tensor's type,
+    dtype and shape, then its bytes; anything else (or a tensor claiming more than
+    ``MAX_DIGESTED_BYTES``) by its type and shape only, so a hostile reply is never read in
+    full."""
     return output_digests((payload,))[0]
 
 
 def output_digests(payloads: Sequence[Any]) -> list[bytes]:
-    """``output_digest`` of each payload (one loop: a round's replies at a time)."""
+    """``output_digest`` of each payload (the batches' own digest, run here)."""
+    sources, headers, keep = _sources(payloads)
+    digests = digest_rows(headers, sources, np.empty((len(sources), DIGEST_BYTES), np.uint8))
+    del keep  # read: the payloads' bytes may go
+    return [row.tobytes() for row in digests]
+
+
+def _sources(payloads: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+    """Each payload's source row (``subnet.sodium``: its header's offset and length, its
+    bytes' address and size), the header bytes the rows point into, and what the addresses
+    point into (to keep alive while a batch reads them)."""
     torch = sys.modules.get("torch")  # not imported: no tensors
     tensor = torch.Tensor if torch is not None else None
-    digests = []
-    for payload in payloads:
+    words: list[int] = []  # SOURCE_WORDS per payload
+    keep: list[Any] = list(payloads)
+    extra: list[tuple[int, bytes]] = []  # (row, header) of payloads whose form is not kept
+    known = _forms.get
+    for row, payload in enumerate(payloads):
         if type(payload) is tensor and payload.is_cpu and not payload.requires_grad:
-            form = (payload.dtype, payload.shape)
-            known = _headed.get(form)
-            if known is None:
-                known = _form(payload)
-                if len(_headed) < 1024:  # a hostile peer's shapes must not grow it without end
-                    _headed[form] = known
-            headed, window = known
-            if window is None:
-                digests.append(headed.copy().digest())
-                continue
-            if window is not False and payload.is_contiguous():
-                hasher = headed.copy()  # its bytes read where they are (as .tobytes() has them)
-                hasher.update(window.from_address(payload.data_ptr()))
-                digests.append(hasher.digest())
-                continue
-        hasher = _header_hasher(payload)
-        size = getattr(payload, "element_size", None)
-        numel = getattr(payload, "numel", None)
-        if callable(size) and callable(numel) and numel() * size() <= MAX_DIGESTED_BYTES:
-            hasher.update(payload.detach().contiguous().numpy().tobytes())
-        digests.append(hasher.digest())
-    return digests
+            form = known((payload.dtype, payload.shape)) or _new_form(payload)
+            if form is not None:
+                at, length, size, in_place = form
+                if not size:
+                    words += (at, length, 0, 0)
+                    continue
+                if in_place and payload.is_contiguous():
+                    words += (at, length, payload.data_ptr(), size)
+                    continue
+        data = _bytes_of(payload)
+        keep.append(data)
+        extra.append((row, _header(payload)))
+        words += (0, len(extra[-1][1]), data.ctypes.data, data.nbytes)
+    sources = np.array(words, dtype=np.int64).reshape(len(payloads), SOURCE_WORDS)
+    headers = _headers
+    if extra:  # headers of this call only, after the kept ones
+        base = _headers_used
+        headers = np.concatenate([_headers[:base],
+                                  np.frombuffer(b"".join(header for _, header in extra),
+                                                np.uint8)])
+        for row, header in extra:
+            sources[row, HEADER_AT] = base
+            base += len(header)
+    return sources, headers, keep
 
 
-def _form(tensor: Any) -> tuple[Any, Any]:
-    """A CPU tensor form's header hasher and how its bytes are read (see ``_headed``)."""
+def _new_form(tensor: Any) -> tuple[int, int, int, bool] | None:
+    """Keep a CPU tensor form's header (None once ``MAX_FORMS`` are kept)."""
+    global _headers, _headers_used
+    if len(_forms) >= MAX_FORMS:
+        return None
+    header = _header(tensor)
+    if _headers_used + len(header) > len(_headers):
+        grown = np.zeros(2 * (len(_headers) + len(header)), np.uint8)
+        grown[:_headers_used] = _headers[:_headers_used]
+        _headers = grown
+    _headers[_headers_used:_headers_used + len(header)] = np.frombuffer(header, np.uint8)
     size = tensor.nelement() * tensor.element_size()
-    window = (None if size > MAX_DIGESTED_BYTES else False if tensor.is_complex()
-              else ctypes.c_char * size)
-    return _header_hasher(tensor), window
+    form = (_headers_used, len(header), 0 if size > MAX_DIGESTED_BYTES else size,
+            not tensor.is_complex())
+    _headers_used += len(header)
+    _forms[(tensor.dtype, tensor.shape)] = form
+    return form
 
 
-def _header_hasher(payload: Any) -> Any:
-    """The digest's hasher fed the payload's type, dtype and shape."""
-    hasher = _DIGEST_START.copy()
+def _header(payload: Any) -> bytes:
+    """What a digest reads first: the payload's type, dtype and shape."""
     shape = getattr(payload, "shape", None)
-    hasher.update(f"{type(payload).__name__}|{getattr(payload, 'dtype', '')}|"
-                  f"{tuple(shape) if shape is not None else ''}".encode())
-    return hasher
+    return (f"{type(payload).__name__}|{getattr(payload, 'dtype', '')}|"
+            f"{tuple(shape) if shape is not None else ''}").encode()
 
 
-def _message_prefix(query: bytes, block: int) -> bytes:
-    return f"{REPLY_DOMAIN}|query={query.hex()}|block={block}|output=".encode()
+def _bytes_of(payload: Any) -> np.ndarray:
+    """A payload's bytes as digested (empty: header only): a tensor-like of at most
+    ``MAX_DIGESTED_BYTES``, copied out in C order; nothing of anything else."""
+    size = getattr(payload, "element_size", None)
+    numel = getattr(payload, "numel", None)
+    if callable(size) and callable(numel) and numel() * size() <= MAX_DIGESTED_BYTES:
+        return np.frombuffer(payload.detach().contiguous().numpy().tobytes(), np.uint8)
+    return np.empty(0, np.uint8)
 
 
-def reply_messages(query: bytes, block: int, digests: Sequence[bytes]) -> np.ndarray:
-    """The canonical bytes a miner signs for each output digest (of equal lengths) of its
-    answers to ``query`` at ``block``: one uint8 row each (the module docstring's layout)."""
-    prefix = np.frombuffer(_message_prefix(query, block), np.uint8)
-    hexed = np.frombuffer(b"".join(digests).hex().encode(), np.uint8)
-    rows = np.empty((len(digests), len(prefix) + (len(hexed) // len(digests) if digests
-                                                   else 2 * DIGEST_BYTES)), np.uint8)
-    rows[:, :len(prefix)] = prefix
-    if digests:
-        rows[:, len(prefix):] = hexed.reshape(len(digests), -1)
-    return rows
+def _message_prefix(query: bytes, block: int) -> np.ndarray:
+    """The bytes a reply's signed message starts with (the output digest's hex follows)."""
+    return np.frombuffer(f"{REPLY_DOMAIN}|query={query.hex()}|block={block}|output=".encode(),
+                         np.uint8).copy()
 
 
 def reply_message(query: bytes, block: int, digest: bytes) -> bytes:
-    """The canonical bytes a miner signs."""
-    return reply_messages(query, block, (digest,))[0].tobytes()
+    """The canonical bytes a miner signs (as the batches write them)."""
+    return reply_message_bytes(_message_prefix(query, block),
+                               np.frombuffer(digest, np.uint8)).tobytes()
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -200,10 +240,20 @@ class SignedReply:
                    digest=bytes.fromhex(data["output"]),
                    signature=bytes.fromhex(data["signature"]))
 
+    def well_formed(self) -> bool:
+        """Whether its fields have their sizes (only then is its signature checked)."""
+        return (len(self.query) == QUERY_ID_BYTES and len(self.digest) == DIGEST_BYTES
+                and len(self.signature) == SIGNATURE_BYTES)
+
 
 def _key_rows(keys: Sequence[bytes], size: int) -> np.ndarray:
     """Keys of ``size`` bytes as rows of a uint8 array (what ``subnet.sodium`` takes)."""
-    return np.frombuffer(b"".join(keys), np.uint8).reshape(len(keys), size)
+    return np.frombuffer(b"".join(keys), np.uint8).reshape(len(keys), size).copy()
+
+
+def _claims(replies: Sequence[SignedReply]) -> np.ndarray:
+    """(n, 96) uint8: each well-formed reply's digest || signature (a batch's claims)."""
+    return _key_rows([reply.digest + reply.signature for reply in replies], CLAIM_BYTES)
 
 
 def sign_reply(secret_key: bytes, hotkey: str, query: bytes, block: int,
@@ -214,42 +264,26 @@ def sign_reply(secret_key: bytes, hotkey: str, query: bytes, block: int,
                       _key_rows([secret_key], SECRET_KEY_BYTES), here=True)[0]  # type: ignore[return-value]
 
 
-def _fields_match(public_key: bytes, reply_query: bytes, reply_block: int,
-                  reply_digest: bytes, query: bytes | None, block: int | None,
-                  digest: bytes | None) -> bool:
-    """Whether a signed claim is well formed and names this query, block and output (None:
-    any); its signature is checked only if so."""
-    return (len(reply_query) == QUERY_ID_BYTES and len(reply_digest) == DIGEST_BYTES
-            and len(public_key) == PUBLIC_KEY_BYTES
-            and (query is None or reply_query == query) and (block is None or reply_block == block)
-            and (digest is None or reply_digest == digest))
-
-
-def _open_arguments(messages: np.ndarray, signatures: np.ndarray, rows: Sequence[int],
-                    public_keys: Sequence[bytes], count: int,
-                    slots: Sequence[int]) -> tuple[np.ndarray, ...]:
-    """``subnet.sodium.open_rows``'s arguments for (count,) verdicts: at ``slots[i]``, whether
-    ``signatures[rows[i]]`` is the signature of ``messages[i]`` by ``public_keys[i]``; False
-    elsewhere. (Made by the caller: the job itself only runs libsodium.)"""
-    return (messages, signatures, np.asarray(rows, dtype=np.int64),
-            _key_rows(public_keys, PUBLIC_KEY_BYTES), np.zeros(count, dtype=np.bool_),
-            np.asarray(slots, dtype=np.int64))
-
-
 def verify_reply(public_key: bytes, reply: SignedReply, *, query: bytes | None = None,
                  block: int | None = None, payload: Any = None,
                  digest: bytes | None = None) -> bool:
     """Whether ``reply`` is signed by ``public_key``; with ``query``, ``block`` and
-    ``payload`` (or its ``digest``, computed by the caller), also whether it is the reply to
-    that query and carries that very output."""
-    if payload is not None and digest is None:
-        digest = output_digest(payload)
-    if len(reply.signature) != SIGNATURE_BYTES or not _fields_match(
-            public_key, reply.query, reply.block, reply.digest, query, block, digest):
+    ``payload`` (or its ``digest``), also whether it is the reply to that query and carries
+    that very output."""
+    if not (reply.well_formed() and len(public_key) == PUBLIC_KEY_BYTES
+            and (query is None or reply.query == query) and (block is None or reply.block == block)
+            and (digest is None or len(digest) == DIGEST_BYTES)):
         return False
-    return bool(open_rows(*_open_arguments(
-        reply_messages(reply.query, reply.block, (reply.digest,)),
-        _key_rows([reply.signature], SIGNATURE_BYTES), (0,), (public_key,), 1, (0,)))[0])
+    if digest is None and payload is not None:
+        sources, headers, keep = _sources([payload])
+        digests = np.empty((1, DIGEST_BYTES), np.uint8)
+    else:  # the digest given, or the reply's own: its signature alone is checked
+        sources, headers, keep = np.array([[0, GIVEN, 0, 0]], np.int64), np.empty(0, np.uint8), []
+        digests = _key_rows([digest if digest is not None else reply.digest], DIGEST_BYTES)
+    return bool(submit(open_replies, _message_prefix(reply.query, reply.block), headers,
+                       sources, digests, _claims([reply]), np.zeros(1, np.int64),
+                       _key_rows([public_key], PUBLIC_KEY_BYTES), np.zeros(1, np.bool_),
+                       np.zeros(1, np.int64), here=True, keep=keep).result()[0])
 
 
 class SignedBatch(Sequence[SignedReply | None]):
@@ -257,35 +291,35 @@ class SignedBatch(Sequence[SignedReply | None]):
     the reply never arrived), while the signing worker makes them: reading one waits for them.
     Pickled (sent over a wire), it is a plain tuple of its replies."""
 
-    __slots__ = ("_block", "_count", "_digests", "_hotkeys", "_indices", "_keep", "_query",
-                 "_replies", "job")
+    __slots__ = ("_count", "_hotkeys", "_indices", "_keep", "_replies", "block", "job",
+                 "payloads", "query", "sources")
 
     def __init__(self, count: int, indices: Sequence[int], hotkeys: Sequence[str],
-                 query: bytes, block: int, digests: Sequence[bytes], job: Job[np.ndarray],
+                 query: bytes, block: int, job: Job[np.ndarray],
+                 sources: tuple[Sequence[Any], np.ndarray, np.ndarray],
                  keep: frozenset[int] | None = None) -> None:
         self._count = count
-        self._indices, self._hotkeys, self._digests = indices, hotkeys, digests  # per signature
-        self._query, self._block = query, block
-        self.job = job  # makes the (len(indices), 64) uint8 signatures
+        self._indices, self._hotkeys = indices, hotkeys  # per row of the job's claims
+        self.query, self.block = query, block
+        self.job = job  # makes the (len(indices), 96) claims: output digest || signature
+        self.sources = sources  # the payloads signed, their source rows and header bytes
         self._keep = keep  # the indices shown (None: all)
         self._replies: tuple[SignedReply | None, ...] | None = None
 
-    def claims(self) -> dict[int, tuple[str, bytes, int, bytes, int]]:
-        """Per index shown: (hotkey, query, block, output digest, row in ``signatures``), known
-        before the signatures are made."""
+    def rows(self) -> dict[int, tuple[str, int]]:
+        """Per index shown: the hotkey that signed it and its row in the job's claims."""
         keep = self._keep
-        return {index: (hotkey, self._query, self._block, digest, row)
-                for row, (index, hotkey, digest) in enumerate(
-                    zip(self._indices, self._hotkeys, self._digests, strict=True))
-                if keep is None or index in keep}
+        return {index: (hotkey, row) for row, (index, hotkey) in enumerate(
+            zip(self._indices, self._hotkeys, strict=True)) if keep is None or index in keep}
 
     def _made(self) -> tuple[SignedReply | None, ...]:
         if self._replies is None:
             replies: list[SignedReply | None] = [None] * self._count
-            signatures = self.job.result()
-            for index, (hotkey, query, block, digest, row) in self.claims().items():
-                replies[index] = SignedReply(hotkey=hotkey, query=query, block=block,
-                                             digest=digest, signature=signatures[row].tobytes())
+            claims = self.job.result()
+            for index, (hotkey, row) in self.rows().items():
+                replies[index] = SignedReply(hotkey=hotkey, query=self.query, block=self.block,
+                                             digest=claims[row, :DIGEST_BYTES].tobytes(),
+                                             signature=claims[row, DIGEST_BYTES:].tobytes())
             self._replies = tuple(replies)
         return self._replies
 
@@ -306,8 +340,8 @@ class SignedBatch(Sequence[SignedReply | None]):
 
     def only(self, keep: Sequence[bool]) -> SignedBatch:
         """The same batch with None where ``keep`` is false (replies that never arrived)."""
-        return SignedBatch(self._count, self._indices, self._hotkeys, self._query, self._block,
-                           self._digests, self.job,
+        return SignedBatch(self._count, self._indices, self._hotkeys, self.query, self.block,
+                           self.job, self.sources,
                            frozenset(index for index, kept in enumerate(keep) if kept))
 
 
@@ -317,15 +351,26 @@ def sign_batch(count: int, signers: Sequence[tuple[int, str, int]], query: bytes
     """Sign on the signing worker (``here``: at once) each ``(index, hotkey, key row)``
     signer's answer ``payloads[index]`` to ``query`` at ``block`` with its secret key
     ``secret_keys[key row]`` (libsodium's, (keys, 64) uint8); the output digests are taken
-    now."""
+    there too (the payloads are answers: nobody writes them afterwards)."""
     indices = [index for index, _, _ in signers]
-    digests = output_digests([payloads[index] for index in indices])
-    signatures = np.empty((len(indices), SIGNATURE_BYTES), dtype=np.uint8)
-    job = submit(sign_rows, reply_messages(query, block, digests), secret_keys,
-                 np.fromiter((row for _, _, row in signers), dtype=np.int64, count=len(indices)),
-                 signatures, here=here)
-    return SignedBatch(count, indices, [hotkey for _, hotkey, _ in signers], query, block,
-                       digests, job)
+    signed = [payloads[index] for index in indices]
+    sources, headers, keep = _sources(signed)
+    job = submit(sign_replies, _message_prefix(query, block), headers, sources, secret_keys,
+                 np.array([row for _, _, row in signers], dtype=np.int64),
+                 np.empty((len(indices), CLAIM_BYTES), np.uint8), here=here, keep=keep)
+    return SignedBatch(count, indices, [hotkey for _, hotkey, _ in signers], query, block, job,
+                       (signed, sources, headers))
+
+
+def _sources_of(payloads: list[Any], rows: list[int],
+                signatures: Sequence[SignedReply | None]) -> tuple[np.ndarray, np.ndarray, Any]:
+    """``_sources(payloads)``; where each payload is the very object signed in row ``rows[i]``
+    of an in-process batch, that batch's source rows (the same bytes, read where they are)."""
+    if isinstance(signatures, SignedBatch):
+        signed, sources, headers = signatures.sources
+        if all(payload is signed[row] for payload, row in zip(payloads, rows, strict=True)):
+            return sources[rows], headers, signed
+    return _sources(payloads)
 
 
 def secret_key_table(seed: int, hotkeys: Sequence[str]) -> np.ndarray:
@@ -333,30 +378,34 @@ def secret_key_table(seed: int, hotkeys: Sequence[str]) -> np.ndarray:
     return _key_rows([hotkey_secret_key(seed, hotkey) for hotkey in hotkeys], SECRET_KEY_BYTES)
 
 
-def verify_batch(checks: Sequence[tuple[int, str, bytes, bytes]],
+def verify_batch(checks: Sequence[tuple[int, str, bytes, Any]],
                  signatures: Sequence[SignedReply | None], *, query: bytes,
                  block: int) -> Job[np.ndarray]:
-    """On the signing worker: for each ``(index, hotkey, public key, output digest)``, whether
-    ``signatures[index]`` is that hotkey's valid signature over ``query``, ``block`` and that
-    output (the checks of ``verify_reply``, the claims' fields here and now, their signatures
-    once made)."""
+    """On the signing worker: for each ``(index, hotkey, public key, payload)``, whether
+    ``signatures[index]`` is that hotkey's valid signature over ``query``, ``block`` and the
+    digest of that very payload (the checks of ``verify_reply``: the claims' fields here and
+    now, the digests and signatures there, once made)."""
     if isinstance(signatures, SignedBatch):
-        claims, made, after = signatures.claims(), signatures.job.output, signatures.job
+        shown = (signatures.rows() if (signatures.query, signatures.block) == (query, block)
+                 else {})
+        claims, after = signatures.job.output, signatures.job
     else:  # replies that came whole (over a wire)
         whole = [(index, signed) for index, signed in enumerate(signatures)
-                 if signed is not None and len(signed.signature) == SIGNATURE_BYTES]
-        claims = {index: (signed.hotkey, signed.query, signed.block, signed.digest, row)
-                  for row, (index, signed) in enumerate(whole)}
-        made = _key_rows([signed.signature for _, signed in whole], SIGNATURE_BYTES)
-        after = None
-    slots, rows, public_keys, digests = [], [], [], []
-    for slot, (index, hotkey, public_key, digest) in enumerate(checks):
-        claim = claims.get(index)
-        if claim is not None and claim[0] == hotkey and _fields_match(
-                public_key, claim[1], claim[2], claim[3], query, block, digest):
+                 if signed is not None and signed.well_formed() and signed.query == query
+                 and signed.block == block]
+        shown = {index: (signed.hotkey, row) for row, (index, signed) in enumerate(whole)}
+        claims, after = _claims([signed for _, signed in whole]), None
+    slots, rows, public_keys, payloads = [], [], [], []
+    for slot, (index, hotkey, public_key, payload) in enumerate(checks):
+        claim = shown.get(index)
+        if claim is not None and claim[0] == hotkey and len(public_key) == PUBLIC_KEY_BYTES:
             slots.append(slot)
-            rows.append(claim[4])
+            rows.append(claim[1])
             public_keys.append(public_key)
-            digests.append(digest)
-    return submit(open_rows, *_open_arguments(reply_messages(query, block, digests), made, rows,
-                                              public_keys, len(checks), slots), after=after)
+            payloads.append(payload)
+    sources, headers, keep = _sources_of(payloads, rows, signatures)
+    return submit(open_replies, _message_prefix(query, block), headers, sources,
+                  np.empty((len(payloads), DIGEST_BYTES), np.uint8), claims,
+                  np.asarray(rows, dtype=np.int64), _key_rows(public_keys, PUBLIC_KEY_BYTES),
+                  np.zeros(len(checks), dtype=np.bool_), np.asarray(slots, dtype=np.int64),
+                  after=after, keep=keep)

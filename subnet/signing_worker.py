@@ -4,7 +4,7 @@ Miners sign every reply and validators verify every scorable one (``subnet.prove
 libsodium takes about 30 us to sign and 80 us to verify, about as long as the rest of the
 simulation spends on a reply. So the cryptography runs on a native thread, on the machine's
 other core, while the simulation goes on: each job is one batch (a query's signatures, a
-round's verifications) of ``subnet.sodium``'s compiled loops, ``sign_rows`` or ``open_rows``,
+round's verifications) of ``subnet.sodium``'s compiled loops, ``sign_replies`` or ``open_replies``,
 and the thread runs it from the arrays' addresses, without Python and without the GIL
 (``subnet.sodium``'s docstring says why it is not a Python thread).
 
@@ -12,9 +12,11 @@ and the thread runs it from the arrays' addresses, without Python and without th
 first in first out, and ``after`` names an earlier job whose result this one reads (a round's
 verification reads the signatures its miners' job made). Jobs are pure functions of their
 arguments, so results do not depend on when or where they run. ``Job.result()`` waits for a
-job; if it has not started, the caller runs it itself (nobody idles while work waits), and
-while the thread is more than ``_BACKLOG`` jobs behind, ``submit`` runs the job at once in the
-caller (the simulation takes a share of the work when the thread's core is the slower one).
+job: its reader runs the job's rows not yet handed out, a chunk at a time beside the thread
+(nobody idles while a result it waits for has work left, and a result needed at once is
+made on both cores); while the thread is more than ``_BACKLOG`` jobs behind, ``submit`` runs
+the job at once in the caller (the simulation takes a share of the work when the thread's
+core is the slower one).
 ``SUBNETSIM_SIGNING_WORKER`` (or ``use``) picks where jobs run: ``thread`` (the default) or
 ``inline`` (in place, when submitted).
 
@@ -34,7 +36,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from subnetsim.subnet.sodium import Control, job_words
+from subnetsim.subnet.sodium import ROWS, Control, job_words
 
 __all__ = ["MODES", "Job", "stats", "submit", "use"]
 
@@ -48,12 +50,13 @@ MODES = ("thread", "inline")
 class Job(Generic[T]):
     """A submitted batch; ``result()`` waits for it and returns the array it wrote."""
 
-    __slots__ = ("_args", "_function", "_lane", "_output", "_seq", "after")
+    __slots__ = ("_args", "_function", "_keep", "_lane", "_output", "_seq", "after")
 
     def __init__(self, function: Callable[..., T], args: tuple[Any, ...], output: T,
-                 after: Job[Any] | None) -> None:
+                 after: Job[Any] | None, keep: Any = None) -> None:
         self._function: Callable[..., T] | None = function  # None once it has run
         self._args = args
+        self._keep = keep  # what the arguments point into (the tensors a digest reads)
         self._output = output
         self.after = after
         self._lane: _Lane | None = None  # the lane whose thread has it queued
@@ -91,7 +94,7 @@ class Job(Generic[T]):
 
     def _forget(self) -> None:
         """It has run: drop the inputs (the output stays)."""
-        self._function, self._args, self._lane = None, (), None
+        self._function, self._args, self._keep, self._lane = None, (), None, None
 
 
 class _Lane:
@@ -144,25 +147,16 @@ class _Lane:
         return self.control.finished(seq)
 
     def finish(self, job: Job[Any]) -> None:
-        """Return once ``job`` has run: run it here if the thread has not started it."""
+        """Return once ``job`` has run, running here the rows the thread has not started."""
         if self.forked:  # the parent's thread never finishes what it had not
             if not self.control.finished_in_copy(job._seq):
                 job._lane = None
                 job._run()
         else:
-            claimed = self.control.claim(job._seq)
-            if claimed == 1:
-                try:  # whatever happens, the thread must not wait for it forever
-                    if job.after is not None:
-                        job.after.result()
-                    function = job._function
-                    assert function is not None
-                    function(*job._args)
-                finally:
-                    self.control.complete(job._seq)
+            if job.after is not None:
+                job.after.result()
+            if self.control.help(job._seq):
                 stats["here"] += 1
-            elif claimed == 2:
-                self.control.wait(job._seq)
         job._forget()
 
     def close(self) -> None:
@@ -177,8 +171,8 @@ class _Lane:
 
 _lanes: list[_Lane] = [_Lane()]  # this process's
 _mode = os.environ.get("SUBNETSIM_SIGNING_WORKER", "thread")
-stats = {"here": 0}  # jobs not run by the thread: it was behind when they were submitted,
-#                       or had not started them when someone needed their results
+stats = {"here": 0}  # jobs not run by the thread alone: it was behind when they were
+#                       submitted, or someone needing their results ran some of their rows
 
 
 def _lane() -> _Lane:
@@ -194,15 +188,18 @@ def use(mode: str) -> None:
 
 
 def submit(function: Callable[..., np.ndarray], *args: Any, after: Job[Any] | None = None,
-           here: bool = False) -> Job[np.ndarray]:
-    """Run ``function(*args)``, a ``subnet.sodium`` batch (``sign_rows``, ``open_rows``), on
+           here: bool = False, keep: Any = None) -> Job[np.ndarray]:
+    """Run ``function(*args)``, a ``subnet.sodium`` batch (``sign_replies``, ``open_replies``), on
     the signing thread (in the caller, at once: with ``here``, while the thread is more than
     ``_BACKLOG`` jobs behind, or in mode ``inline``); ``after``: an earlier job whose result
-    this one reads. ValueError at once if the arrays do not fit the batch."""
+    this one reads; ``keep``: what the arrays' addresses point into, kept alive until the job
+    has run. ValueError at once if the arrays do not fit the batch."""
     words, output = job_words(function, args)
-    job = Job(function, args, output, after)
-    if here or _mode != "thread" or not _lane().submit(job, words):
-        stats["here"] += _mode == "thread" and not here
+    job = Job(function, args, output, after, keep)
+    if here or _mode != "thread" or not words[ROWS]:  # no rows: nothing to hand over
+        job._run()
+    elif not _lane().submit(job, words):
+        stats["here"] += 1
         job._run()
     return job
 

@@ -1,15 +1,16 @@
-"""Batches of libsodium Ed25519 signatures and verifications, and the native thread that runs
-them, without Python in the loop.
+"""Batches of output digests, Ed25519 signatures and verifications over libsodium, and the
+native thread that runs them, without Python in the loop.
 
-A signed run makes one signature and one verification per reply (``subnet.provenance``),
-about 30 + 80 us of libsodium each, and the simulation spends about as much on the reply
-itself; so the signing worker (``subnet.signing_worker``) runs them beside the simulation.
-A batch is one call of a numba-compiled loop that calls libsodium's ``crypto_sign`` and
-``crypto_sign_open`` directly, at the addresses PyNaCl's own binding of its bundled libsodium
-exports (``nacl._sodium``): the same library and functions ``nacl.bindings`` calls, minus the
-Python wrapper per call. No cryptography is written here: the loops only lay out libsodium's
-buffers (``signature || message``, as ``crypto_sign`` makes and ``crypto_sign_open`` takes
-them).
+A signed run digests, signs and verifies every reply (``subnet.provenance``): about 20-30 us
+of libsodium to sign and 70-80 us to verify, plus the digests and message bytes, as much as
+the simulation spends on the reply itself; so the signing worker (``subnet.signing_worker``)
+runs them beside the simulation, and the simulation only hands over addresses. A batch is one
+call of a numba-compiled loop that calls libsodium's ``crypto_generichash_blake2b_*``,
+``crypto_sign`` and ``crypto_sign_open`` directly, at the addresses PyNaCl's own binding of
+its bundled libsodium exports (``nacl._sodium``): the same library and functions
+``nacl.bindings`` calls, minus the Python wrapper per call. No cryptography is written here:
+the loops only lay out libsodium's buffers (the message ``prefix || hex(digest)``, and
+``signature || message`` as ``crypto_sign`` makes and ``crypto_sign_open`` takes it).
 
 The batches run on a native thread (``_serve``, started with ``pthread_create``) that never
 holds Python's GIL: a Python thread beside the simulation had to take the GIL back after every
@@ -18,7 +19,9 @@ the libsodium calls replaced by no-ops, that thread still added 40-70% to the si
 main-thread CPU). The thread and its callers share a *control block*, one int64 array: a
 header (counters, a pthread mutex and two condition variables, the C functions' addresses) and
 a ring of job slots, each a job's kind, state and its arrays' addresses and shapes; everything
-in it is read and written under the mutex. (One file with the batches it runs: numba's disk
+in it is read and written under the mutex. A job's rows are handed out ``CHUNK`` at a time, to
+the thread and to a caller that waits for the job (``_help``): a result needed at once is made
+on both cores. (One file with the batches it runs: numba's disk
 cache of a function is checked against its own file only.)
 
 C functions are called through ``_call``: every argument a 64-bit word (pointers and
@@ -41,40 +44,64 @@ from nacl._sodium import ffi, lib
 from numba import carray, cfunc, njit, types
 from numba.extending import intrinsic
 
-__all__ = ["CAPACITY", "PUBLIC_KEY_BYTES", "SECRET_KEY_BYTES", "SIGNATURE_BYTES", "Control",
-           "job_words", "open_rows", "sign_rows"]
+__all__ = ["CAPACITY", "CLAIM_BYTES", "DIGEST_BYTES", "GIVEN", "HEADER_AT", "PUBLIC_KEY_BYTES",
+           "SECRET_KEY_BYTES", "SIGNATURE_BYTES", "SOURCE_WORDS", "Control", "digest_rows",
+           "job_words", "open_replies", "reply_message_bytes", "sign_replies"]
 
 SIGNATURE_BYTES = 64
 PUBLIC_KEY_BYTES = 32
 SECRET_KEY_BYTES = 64  # libsodium's: seed || public key
+DIGEST_BYTES = 32  # an output digest: BLAKE2b-256
+CLAIM_BYTES = DIGEST_BYTES + SIGNATURE_BYTES  # a signed reply's row: output digest || signature
+PERSONAL = tuple(b"subnetsim-out".ljust(16, b"\0"))  # the output digest's BLAKE2b personalisation
+#   (16 bytes, zero-padded: what hashlib's ``person=b"subnetsim-out"`` makes of it)
+HEX = tuple(b"0123456789abcdef")
+# A source row (int64 words): where the bytes of one output digest are. The digest is BLAKE2b
+# of the header bytes ``headers[HEADER_AT:HEADER_AT + HEADER_LENGTH]`` then ``DATA_BYTES``
+# bytes at address ``DATA_AT`` (0 bytes: the header only). HEADER_LENGTH ``GIVEN``: the
+# digest is not computed, the caller gave it (``open_replies``' ``digests`` row).
+HEADER_AT, HEADER_LENGTH, DATA_AT, DATA_BYTES = range(4)
+SOURCE_WORDS = 4
+GIVEN = -1
 
-# The control block (int64 words). Header: the counters, then the C functions' addresses and
-# the addresses of the mutex and conditions, whose storage follows (16 words each: more than
-# glibc's or macOS's pthread_mutex_t and pthread_cond_t need).
+# The control block (int64 words). Header: the counters, the C functions' addresses (pthreads'
+# and libsodium's) and the addresses of the mutex and conditions, whose storage follows (16
+# words each: more than glibc's or macOS's pthread_mutex_t and pthread_cond_t need).
 HEAD, CURSOR, STOP, MUTEX, WORK, DONE = range(6)  # WORK: a job was queued; DONE: one finished
-LOCK, UNLOCK, WAIT, SIGNAL, BROADCAST, CRYPTO_SIGN_AT, CRYPTO_SIGN_OPEN_AT = range(6, 13)
-SLEEPING, WAITERS = 13, 14  # the thread waits on WORK; how many wait on DONE
+LOCK, UNLOCK, WAIT, SIGNAL, BROADCAST = range(6, 11)
+SLEEPING, WAITERS = 11, 12  # the thread waits on WORK; how many wait on DONE
+LIBRARY = 13  # libsodium's functions the batches call, in ``LIBRARY_NAMES``' order
+LIBRARY_NAMES = ("crypto_sign", "crypto_sign_open",
+                 "crypto_generichash_blake2b_init_salt_personal",
+                 "crypto_generichash_blake2b_update", "crypto_generichash_blake2b_final")
+SIGN_AT, OPEN_AT, HASH_INIT_AT, HASH_UPDATE_AT, HASH_FINAL_AT = range(len(LIBRARY_NAMES))
 # Conditions are signalled after the mutex is let go, and only when someone waits on them: a
 # woken thread would otherwise run at once on a busy machine and block on the mutex its waker
 # still holds (two context switches per job, measured ~40 us a job).
-SYNC_STORAGE = {MUTEX: 16, WORK: 32, DONE: 48}  # where each one's 16 words start
-SLOTS = 64
-# A slot: its job's sequence number and state, what it runs, and its arrays (address, shape).
-SEQ, STATE, KIND, AFTER, ROWS, WIDTH, TABLE_ROWS, VERDICTS = range(8)
-AT_MESSAGES, AT_TABLE, AT_ROW_INDEX, AT_OUTPUT, AT_VERDICTS, AT_SLOTS = range(8, 14)
-SLOT_WORDS = 16
+SYNC_STORAGE = {MUTEX: 24, WORK: 40, DONE: 56}  # where each one's 16 words start
+RING = 72  # where the job slots start
+# A slot: its job's sequence number and state, what it runs, its arrays' addresses and sizes.
+SEQ, STATE, KIND, AFTER, ROWS = range(5)
+PREFIX_AT, PREFIX_BYTES, HEADERS_AT, HEADERS_BYTES, SOURCES_AT = range(5, 10)
+TABLE_AT, TABLE_ROWS, ROW_INDEX_AT, OUTPUT_AT = range(10, 14)  # sign: secret keys, key rows
+DIGESTS_AT, KEYS_AT, VERDICTS_AT, VERDICTS, SLOTS_AT = range(14, 19)  # open only; its TABLE:
+#   the claims, ROW_INDEX: each row's claim; OUTPUT unused
+NEXT, ROWS_DONE = 19, 20  # the first row not yet handed out; rows finished
+SLOT_WORDS = 24
+CHUNK = 2  # rows handed out at a time: the thread and a caller waiting for the job share it
 CAPACITY = 64  # slots; the simulation keeps at most ~16 jobs queued (signing_worker)
-CONTROL_WORDS = SLOTS + CAPACITY * SLOT_WORDS
+CONTROL_WORDS = RING + CAPACITY * SLOT_WORDS
 QUEUED, RUNNING, FINISHED = 1, 2, 3
 SIGN, OPEN = 1, 2  # a slot's KIND
+STATE_SPACE = 1024  # bytes for libsodium's BLAKE2b state (384 in every release so far)
 
 
 def _address(name: str) -> int:
     return int(ffi.cast("uintptr_t", ffi.addressof(lib, name)))
 
 
-CRYPTO_SIGN = _address("crypto_sign")
-CRYPTO_SIGN_OPEN = _address("crypto_sign_open")
+LIBRARY_ADDRESSES = np.array([_address(name) for name in LIBRARY_NAMES], np.int64)
+assert lib.crypto_generichash_statebytes() <= STATE_SPACE
 
 
 @intrinsic
@@ -110,56 +137,147 @@ def _pointer_to(element: types.Type) -> Any:
 
 _bytes_at = _pointer_to(types.uint8)
 _int64s_at = _pointer_to(types.int64)
+_bools_at = _pointer_to(types.boolean)
 
 
 @njit(nogil=True, cache=True)
-def _sign(crypto_sign, messages, secret_keys, key_rows, signatures):
-    count, width = messages.shape
+def _u64(value):
+    return np.uint64(value)
+
+
+@njit(nogil=True, cache=True)
+def _personal():
+    personal = np.empty(16, np.uint8)
+    for index in range(16):
+        personal[index] = PERSONAL[index]
+    return personal
+
+
+@njit(nogil=True, cache=True)
+def _digest(library, headers, source, state, personal, digest):
+    """Write into ``digest`` (32 bytes) libsodium's personalised BLAKE2b-256 of ``source``'s
+    header bytes then its data bytes (``state``: scratch for libsodium's hash state)."""
+    at = _u64(state.ctypes.data)
+    _call(_u64(library[HASH_INIT_AT]), (  # type: ignore[call-arg]  # the intrinsic's typing
+        at, _u64(0), _u64(0), _u64(DIGEST_BYTES), _u64(0), _u64(personal.ctypes.data)))
+    _call(_u64(library[HASH_UPDATE_AT]), (
+        at, _u64(headers.ctypes.data + source[HEADER_AT]), _u64(source[HEADER_LENGTH])))
+    if source[DATA_BYTES] > 0:
+        _call(_u64(library[HASH_UPDATE_AT]), (
+            at, _u64(source[DATA_AT]), _u64(source[DATA_BYTES])))
+    _call(_u64(library[HASH_FINAL_AT]), (
+        at, _u64(digest.ctypes.data), _u64(DIGEST_BYTES)))
+
+
+@njit(nogil=True, cache=True)
+def _write_message(prefix, digest, message):
+    """The bytes a reply's signature covers: ``prefix`` then the digest in lowercase hex."""
+    start = len(prefix)
+    message[:start] = prefix
+    for index in range(DIGEST_BYTES):
+        message[start + 2 * index] = HEX[digest[index] >> 4]
+        message[start + 2 * index + 1] = HEX[digest[index] & 15]
+
+
+@njit(nogil=True, cache=True)
+def _digest_rows(library, headers, sources, digests):
+    state, personal = np.empty(STATE_SPACE, np.uint8), _personal()
+    for row in range(sources.shape[0]):
+        _digest(library, headers, sources[row], state, personal, digests[row])
+
+
+@njit(nogil=True, cache=True)
+def _sign(library, prefix, headers, sources, secret_keys, key_rows, claims, start, stop):
+    width = len(prefix) + 2 * DIGEST_BYTES
+    state, personal = np.empty(STATE_SPACE, np.uint8), _personal()
     signed = np.empty(SIGNATURE_BYTES + width, np.uint8)  # crypto_sign's output
+    message = np.empty(width, np.uint8)
     length = np.zeros(1, np.uint64)
-    for row in range(count):
-        _call(np.uint64(crypto_sign), (  # type: ignore[call-arg]  # the intrinsic's typing
-            np.uint64(signed.ctypes.data), np.uint64(length.ctypes.data),
-            np.uint64(messages[row].ctypes.data), np.uint64(width),
-            np.uint64(secret_keys[key_rows[row]].ctypes.data)))
-        signatures[row, :] = signed[:SIGNATURE_BYTES]
+    for row in range(start, stop):
+        digest = claims[row, :DIGEST_BYTES]
+        _digest(library, headers, sources[row], state, personal, digest)
+        _write_message(prefix, digest, message)
+        _call(_u64(library[SIGN_AT]), (  # type: ignore[call-arg]
+            _u64(signed.ctypes.data), _u64(length.ctypes.data), _u64(message.ctypes.data),
+            _u64(width), _u64(secret_keys[key_rows[row]].ctypes.data)))
+        claims[row, DIGEST_BYTES:] = signed[:SIGNATURE_BYTES]
 
 
 @njit(nogil=True, cache=True)
-def _open(crypto_sign_open, messages, signatures, signature_rows, public_keys,
-          verdicts, slots):
-    count, width = messages.shape
+def _open(library, prefix, headers, sources, digests, claims, claim_rows, public_keys,
+          verdicts, slots, start, stop):
+    width = len(prefix) + 2 * DIGEST_BYTES
+    state, personal = np.empty(STATE_SPACE, np.uint8), _personal()
     signed = np.empty(SIGNATURE_BYTES + width, np.uint8)  # what crypto_sign_open reads
     opened = np.empty(SIGNATURE_BYTES + width, np.uint8)
     length = np.zeros(1, np.uint64)
-    for row in range(count):
-        signed[:SIGNATURE_BYTES] = signatures[signature_rows[row]]
-        signed[SIGNATURE_BYTES:] = messages[row]
-        verdicts[slots[row]] = _call(np.uint64(crypto_sign_open), (  # type: ignore[call-arg]
-            np.uint64(opened.ctypes.data), np.uint64(length.ctypes.data),
-            np.uint64(signed.ctypes.data), np.uint64(SIGNATURE_BYTES + width),
-            np.uint64(public_keys[row].ctypes.data))) == 0
+    for row in range(start, stop):
+        digest = digests[row]
+        if sources[row, HEADER_LENGTH] != GIVEN:
+            _digest(library, headers, sources[row], state, personal, digest)
+        claim = claims[claim_rows[row]]
+        same = True
+        for index in range(DIGEST_BYTES):
+            if claim[index] != digest[index]:
+                same = False
+                break
+        if not same:  # signed over another output than the one that came
+            verdicts[slots[row]] = False
+            continue
+        signed[:SIGNATURE_BYTES] = claim[DIGEST_BYTES:]
+        _write_message(prefix, digest, signed[SIGNATURE_BYTES:])
+        verdicts[slots[row]] = _call(_u64(library[OPEN_AT]), (  # type: ignore[call-arg]
+            _u64(opened.ctypes.data), _u64(length.ctypes.data), _u64(signed.ctypes.data),
+            _u64(SIGNATURE_BYTES + width), _u64(public_keys[row].ctypes.data))) == 0
 
 
-def sign_rows(messages: np.ndarray, secret_keys: np.ndarray, key_rows: np.ndarray,
-              signatures: np.ndarray) -> np.ndarray:
-    """Write into ``signatures[i]`` (uint8, (n, 64)) the Ed25519 signature of ``messages[i]``
-    (uint8, (n, width), C order) by ``secret_keys[key_rows[i]]`` (libsodium's 64-byte secret
-    keys, (keys, 64)); returns ``signatures``. Releases the GIL while it runs."""
-    _sign(CRYPTO_SIGN, messages, secret_keys, key_rows, signatures)
-    return signatures
+def reply_message_bytes(prefix: np.ndarray, digest: np.ndarray) -> np.ndarray:
+    """``prefix`` then ``digest`` (32 bytes) in lowercase hex: the bytes a reply's signature
+    covers, as the batches write them."""
+    _check(prefix, np.uint8, (len(prefix),))
+    _check(digest, np.uint8, (DIGEST_BYTES,))
+    message = np.empty(len(prefix) + 2 * DIGEST_BYTES, np.uint8)
+    _write_message(prefix, digest, message)
+    return message
 
 
-def open_rows(messages: np.ndarray, signatures: np.ndarray, signature_rows: np.ndarray,
-              public_keys: np.ndarray, verdicts: np.ndarray, slots: np.ndarray) -> np.ndarray:
-    """Set ``verdicts[slots[i]]`` to whether ``signatures[signature_rows[i]]`` is a valid
-    Ed25519 signature of ``messages[i]`` under ``public_keys[i]`` (uint8, (n, 32));
-    returns ``verdicts``. Releases the GIL while it runs."""
-    _open(CRYPTO_SIGN_OPEN, messages, signatures, signature_rows, public_keys, verdicts, slots)
+def digest_rows(headers: np.ndarray, sources: np.ndarray, digests: np.ndarray) -> np.ndarray:
+    """Write into ``digests[i]`` (uint8, (n, 32)) the output digest of source row ``i``
+    (int64, (n, 4): see ``HEADER_AT``...) here and now; returns ``digests``."""
+    _checked_sources(headers, sources, given=False)
+    _check(digests, np.uint8, (len(sources), DIGEST_BYTES))
+    _digest_rows(LIBRARY_ADDRESSES, headers, sources, digests)
+    return digests
+
+
+def sign_replies(prefix: np.ndarray, headers: np.ndarray, sources: np.ndarray,
+                 secret_keys: np.ndarray, key_rows: np.ndarray,
+                 claims: np.ndarray) -> np.ndarray:
+    """For each source row ``i``: its output digest, and the Ed25519 signature by
+    ``secret_keys[key_rows[i]]`` (libsodium's 64-byte keys) of ``prefix`` followed by that
+    digest in hex, into ``claims[i]`` (uint8, (n, 96): digest || signature); returns
+    ``claims``. Releases the GIL while it runs."""
+    _sign(LIBRARY_ADDRESSES, prefix, headers, sources, secret_keys, key_rows, claims, 0,
+          len(sources))
+    return claims
+
+
+def open_replies(prefix: np.ndarray, headers: np.ndarray, sources: np.ndarray,
+                 digests: np.ndarray, claims: np.ndarray, claim_rows: np.ndarray,
+                 public_keys: np.ndarray, verdicts: np.ndarray, slots: np.ndarray) -> np.ndarray:
+    """For each source row ``i``: its output digest into ``digests[i]`` (or the one given
+    there, where its header length is ``GIVEN``), and into ``verdicts[slots[i]]`` whether the
+    claim ``claims[claim_rows[i]]`` names that very digest and carries a valid Ed25519
+    signature of ``prefix`` + the digest in hex under ``public_keys[i]``; returns
+    ``verdicts``. Releases the GIL while it runs."""
+    _open(LIBRARY_ADDRESSES, prefix, headers, sources, digests, claims, claim_rows,
+          public_keys, verdicts, slots, 0, len(sources))
     return verdicts
 
 
 # --- jobs for the native thread ------------------------------------------------------------
+# A source's data address is not checked here (no array to check it against): the callers
+# (``subnet.provenance``) take it from a live tensor or array, which the job keeps alive.
 
 def _check(array: np.ndarray, dtype: Any, shape: tuple[int, ...]) -> None:
     """ValueError unless ``array`` is a C-ordered ``dtype`` array of ``shape`` (the native
@@ -180,61 +298,93 @@ def _within(index, rows):
 
 
 @njit(cache=True)
-def _sign_words(words, messages, secret_keys, key_rows, signatures):
-    """Fill a signing slot's words (addresses: one compiled call, not five ctypes lookups);
-    False if a key row is out of range."""
-    words[KIND], words[TABLE_ROWS] = SIGN, secret_keys.shape[0]
-    words[AT_MESSAGES], words[AT_TABLE] = messages.ctypes.data, secret_keys.ctypes.data
-    words[AT_ROW_INDEX], words[AT_OUTPUT] = key_rows.ctypes.data, signatures.ctypes.data
+def _sources_within(sources, header_bytes, given):
+    """Whether every source's header lies in the headers and its data size is not negative
+    (``given``: a GIVEN header length is allowed)."""
+    for row in range(sources.shape[0]):
+        at, length = sources[row, HEADER_AT], sources[row, HEADER_LENGTH]
+        if length == GIVEN and given:
+            continue
+        if at < 0 or length < 0 or at + length > header_bytes or sources[row, DATA_BYTES] < 0:
+            return False
+    return True
+
+
+def _checked_sources(headers: np.ndarray, sources: np.ndarray, *, given: bool) -> int:
+    """The row count of ``sources`` after checking it and ``headers`` (ValueError)."""
+    rows = len(sources) if isinstance(sources, np.ndarray) and sources.ndim == 2 else -1
+    _check(sources, np.int64, (rows, SOURCE_WORDS))
+    _check(headers, np.uint8, (len(headers),))
+    if not _sources_within(sources, len(headers), given):
+        raise ValueError("a source's header lies outside the headers, or its size is negative")
+    return rows
+
+
+@njit(cache=True)
+def _common_words(words, prefix, headers, sources):
+    words[PREFIX_AT], words[PREFIX_BYTES] = prefix.ctypes.data, len(prefix)
+    words[HEADERS_AT], words[HEADERS_BYTES] = headers.ctypes.data, len(headers)
+    words[SOURCES_AT], words[ROWS] = sources.ctypes.data, sources.shape[0]
+
+
+@njit(cache=True)
+def _sign_words(words, prefix, headers, sources, secret_keys, key_rows, claims):
+    """Fill a signing slot's words (addresses: one compiled call, not a ctypes lookup per
+    array); False if a key row is out of range."""
+    _common_words(words, prefix, headers, sources)
+    words[KIND], words[TABLE_AT], words[TABLE_ROWS] = SIGN, secret_keys.ctypes.data, len(
+        secret_keys)
+    words[ROW_INDEX_AT], words[OUTPUT_AT] = key_rows.ctypes.data, claims.ctypes.data
     return _within(key_rows, secret_keys.shape[0])
 
 
 @njit(cache=True)
-def _open_words(words, messages, signatures, signature_rows, public_keys, verdicts, slots):
-    """Fill a verification slot's words; False if a row or slot index is out of range."""
-    words[KIND], words[TABLE_ROWS], words[VERDICTS] = OPEN, signatures.shape[0], len(verdicts)
-    words[AT_MESSAGES], words[AT_TABLE] = messages.ctypes.data, signatures.ctypes.data
-    words[AT_ROW_INDEX], words[AT_OUTPUT] = signature_rows.ctypes.data, public_keys.ctypes.data
-    words[AT_VERDICTS], words[AT_SLOTS] = verdicts.ctypes.data, slots.ctypes.data
-    return _within(signature_rows, signatures.shape[0]) and _within(slots, len(verdicts))
+def _open_words(words, prefix, headers, sources, digests, claims, claim_rows, public_keys,
+                verdicts, slots):
+    """Fill a verification slot's words; False if a claim row or slot is out of range."""
+    _common_words(words, prefix, headers, sources)
+    words[KIND], words[TABLE_AT], words[TABLE_ROWS] = OPEN, claims.ctypes.data, len(claims)
+    words[ROW_INDEX_AT], words[DIGESTS_AT] = claim_rows.ctypes.data, digests.ctypes.data
+    words[KEYS_AT], words[SLOTS_AT] = public_keys.ctypes.data, slots.ctypes.data
+    words[VERDICTS_AT], words[VERDICTS] = verdicts.ctypes.data, len(verdicts)
+    return _within(claim_rows, claims.shape[0]) and _within(slots, len(verdicts))
 
 
 def job_words(function: Callable[..., np.ndarray],
               args: tuple[Any, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """A slot's words (kind, shapes, addresses) for ``function(*args)``, ``sign_rows`` or
-    ``open_rows``, and the array it writes (what it returns), after checking every array's
+    """A slot's words (kind, sizes, addresses) for ``function(*args)``, ``sign_replies`` or
+    ``open_replies``, and the array it writes (what it returns), after checking every array's
     type, shape and index range (ValueError)."""
-    if function is not sign_rows and function is not open_rows:
+    if function is not sign_replies and function is not open_replies:
         raise ValueError(f"{getattr(function, '__name__', function)!r} is not a libsodium batch")
     words = np.zeros(SLOT_WORDS, np.int64)
-    messages = args[0]
-    rows, width = messages.shape if isinstance(messages, np.ndarray) and messages.ndim == 2 \
-        else (-1, -1)
-    words[ROWS], words[WIDTH] = rows, width
-    _check(messages, np.uint8, (rows, width))
-    if function is sign_rows:
-        secret_keys, key_rows, signatures = args[1:]
+    prefix, headers, sources = args[:3]
+    rows = _checked_sources(headers, sources, given=function is open_replies)
+    _check(prefix, np.uint8, (len(prefix),))
+    if function is sign_replies:
+        secret_keys, key_rows, claims = args[3:]
         _check(secret_keys, np.uint8, (len(secret_keys), SECRET_KEY_BYTES))
         _check(key_rows, np.int64, (rows,))
-        _check(signatures, np.uint8, (rows, SIGNATURE_BYTES))
+        _check(claims, np.uint8, (rows, CLAIM_BYTES))
         if not _sign_words(words, *args):
             raise ValueError(f"key rows outside 0..{len(secret_keys) - 1}")
-        return words, signatures
-    signatures, signature_rows, public_keys, verdicts, slots = args[1:]
-    _check(signatures, np.uint8, (len(signatures), SIGNATURE_BYTES))
-    _check(signature_rows, np.int64, (rows,))
+        return words, claims
+    digests, claims, claim_rows, public_keys, verdicts, slots = args[3:]
+    _check(digests, np.uint8, (rows, DIGEST_BYTES))
+    _check(claims, np.uint8, (len(claims), CLAIM_BYTES))
+    _check(claim_rows, np.int64, (rows,))
     _check(public_keys, np.uint8, (rows, PUBLIC_KEY_BYTES))
     _check(verdicts, np.bool_, (len(verdicts),))
     _check(slots, np.int64, (rows,))
     if not _open_words(words, *args):
-        raise ValueError("signature rows or verdict slots outside their arrays")
+        raise ValueError("claim rows or verdict slots outside their arrays")
     return words, verdicts
 
 
 # --- the control block's protocol (everything under its mutex) -----------------------------
-# The callers' steps (publish, claim, complete, is_finished, stop) keep the GIL: they take a
-# microsecond, and letting the GIL go could hand it to another Python thread for up to the
-# switch interval. Only ``_await``, which may block, lets it go.
+# The callers' steps (publish, is_finished, stop) keep the GIL: they take a microsecond, and
+# letting the GIL go could hand it to another Python thread for up to the switch interval.
+# ``_help``, which runs rows and may block, lets it go.
 
 @njit(nogil=True, cache=True)
 def _lock(control):
@@ -254,7 +404,7 @@ def _wait(control, condition):
 
 @njit(nogil=True, cache=True)
 def _slot(seq):
-    return SLOTS + (seq % CAPACITY) * SLOT_WORDS
+    return RING + (seq % CAPACITY) * SLOT_WORDS
 
 
 @njit(nogil=True, cache=True)
@@ -286,34 +436,61 @@ def _finish_locked(control, base):
 
 
 @njit(nogil=True, cache=True)
-def _run_slot(control, base):
-    """Run the job in the slot at ``base`` (on whichever thread claimed it)."""
-    rows, width = control[base + ROWS], control[base + WIDTH]
-    messages = carray(_bytes_at(control[base + AT_MESSAGES]), (rows, width))
-    row_index = carray(_int64s_at(control[base + AT_ROW_INDEX]), (rows,))
+def _run_rows(control, base, start, stop):
+    """Run rows ``start``..``stop`` of the job in the slot at ``base`` (on whichever thread
+    was handed them)."""
+    rows = control[base + ROWS]
+    library = control[LIBRARY:LIBRARY + len(LIBRARY_NAMES)]
+    prefix = carray(_bytes_at(control[base + PREFIX_AT]), (control[base + PREFIX_BYTES],))
+    headers = carray(_bytes_at(control[base + HEADERS_AT]), (control[base + HEADERS_BYTES],))
+    sources = carray(_int64s_at(control[base + SOURCES_AT]), (rows, SOURCE_WORDS))
+    row_index = carray(_int64s_at(control[base + ROW_INDEX_AT]), (rows,))
     if control[base + KIND] == SIGN:
-        _sign(control[CRYPTO_SIGN_AT], messages,
-              carray(_bytes_at(control[base + AT_TABLE]), (control[base + TABLE_ROWS],
-                                                           SECRET_KEY_BYTES)),
-              row_index, carray(_bytes_at(control[base + AT_OUTPUT]), (rows, SIGNATURE_BYTES)))
-    else:  # verdicts are numpy bools: one byte, 0 or 1
-        _open(control[CRYPTO_SIGN_OPEN_AT], messages,
-              carray(_bytes_at(control[base + AT_TABLE]), (control[base + TABLE_ROWS],
-                                                           SIGNATURE_BYTES)),
-              row_index, carray(_bytes_at(control[base + AT_OUTPUT]), (rows, PUBLIC_KEY_BYTES)),
-              carray(_bytes_at(control[base + AT_VERDICTS]), (control[base + VERDICTS],)),
-              carray(_int64s_at(control[base + AT_SLOTS]), (rows,)))
+        _sign(library, prefix, headers, sources,
+              carray(_bytes_at(control[base + TABLE_AT]), (control[base + TABLE_ROWS],
+                                                          SECRET_KEY_BYTES)),
+              row_index, carray(_bytes_at(control[base + OUTPUT_AT]), (rows, CLAIM_BYTES)),
+              start, stop)
+    else:
+        _open(library, prefix, headers, sources,
+              carray(_bytes_at(control[base + DIGESTS_AT]), (rows, DIGEST_BYTES)),
+              carray(_bytes_at(control[base + TABLE_AT]), (control[base + TABLE_ROWS],
+                                                          CLAIM_BYTES)),
+              row_index, carray(_bytes_at(control[base + KEYS_AT]), (rows, PUBLIC_KEY_BYTES)),
+              carray(_bools_at(control[base + VERDICTS_AT]), (control[base + VERDICTS],)),
+              carray(_int64s_at(control[base + SLOTS_AT]), (rows,)), start, stop)
+
+
+@njit(nogil=True, cache=True)
+def _rows_left(control, base):
+    return control[base + STATE] != FINISHED and control[base + NEXT] < control[base + ROWS]
+
+
+@njit(nogil=True, cache=True)
+def _run_chunk(control, base):
+    """With the mutex held: take the job's next ``CHUNK`` rows, run them (the mutex let go
+    meanwhile) and count them done, marking the job finished with its last row; how many."""
+    start = control[base + NEXT]
+    stop = min(start + CHUNK, control[base + ROWS])
+    control[base + NEXT], control[base + STATE] = stop, RUNNING
+    _unlock(control)
+    _run_rows(control, base, start, stop)
+    _lock(control)
+    control[base + ROWS_DONE] += stop - start
+    if control[base + ROWS_DONE] == control[base + ROWS]:
+        _finish_locked(control, base)
+    return stop - start
 
 
 @njit(nogil=True, cache=True)
 def _serve_loop(control):
-    """The native thread: run queued jobs in order (skipping those a caller claimed), each
-    after the job it reads (``AFTER``); sleep while none is queued; return once stopped and
-    drained."""
+    """The native thread: run queued jobs' rows in order, a chunk at a time (a caller waiting
+    for a job runs its rows too), each job after the job it reads (``AFTER``); sleep while no
+    row is left to run; return once stopped and drained."""
     _lock(control)
     while True:
         seq = control[CURSOR]
-        while seq < control[HEAD] and control[_slot(seq) + STATE] != QUEUED:
+        while seq < control[HEAD] and not _rows_left(control, _slot(seq)):
             seq += 1
         control[CURSOR] = seq
         if seq == control[HEAD]:
@@ -324,15 +501,11 @@ def _serve_loop(control):
             control[SLEEPING] = 0
             continue
         base = _slot(seq)
-        control[base + STATE] = RUNNING
-        control[CURSOR] = seq + 1
         after = control[base + AFTER]  # its seq + 1; 0: none
-        if after:
+        if after and not _finished(control, after - 1):
             _wait_finished(control, after - 1)
-        _unlock(control)
-        _run_slot(control, base)
-        _lock(control)
-        _finish_locked(control, base)
+            continue  # its rows may all be handed out meanwhile
+        _run_chunk(control, base)
     _unlock(control)
 
 
@@ -359,6 +532,7 @@ def _publish(control, words, after):
         return -1
     control[base:base + SLOT_WORDS] = words
     control[base + SEQ], control[base + STATE], control[base + AFTER] = seq, QUEUED, after + 1
+    control[base + NEXT], control[base + ROWS_DONE] = 0, 0
     control[HEAD] = seq + 1
     sleeping = control[SLEEPING]
     _unlock(control)
@@ -367,36 +541,18 @@ def _publish(control, words, after):
     return seq
 
 
-@njit(cache=True)
-def _claim(control, seq):
-    """Take a queued job to run it here: 1 taken, 0 finished already, 2 running elsewhere."""
+@njit(nogil=True, cache=True)
+def _help(control, seq):
+    """Run job ``seq``'s rows not yet handed out, a chunk at a time beside the thread, then
+    wait until it has finished (the GIL released meanwhile); how many rows ran here."""
+    ran = 0
     _lock(control)
     base = _slot(seq)
-    if _finished(control, seq):
-        outcome = 0
-    elif control[base + STATE] == QUEUED:
-        control[base + STATE] = RUNNING
-        outcome = 1
-    else:
-        outcome = 2
-    _unlock(control)
-    return outcome
-
-
-@njit(cache=True)
-def _complete(control, seq):
-    """A claimed job has run: tell whoever waits for it."""
-    _lock(control)
-    _finish_locked(control, _slot(seq))
-    _unlock(control)
-
-
-@njit(nogil=True, cache=True)
-def _await(control, seq):
-    """Return once job ``seq`` has finished (the GIL released meanwhile)."""
-    _lock(control)
+    while not _finished(control, seq) and _rows_left(control, base):
+        ran += _run_chunk(control, base)
     _wait_finished(control, seq)
     _unlock(control)
+    return ran
 
 
 @njit(cache=True)
@@ -444,7 +600,7 @@ class Control:
         for word, function in zip((LOCK, UNLOCK, WAIT, SIGNAL, BROADCAST), functions,
                                   strict=True):
             words[word] = _c_address(function)
-        words[CRYPTO_SIGN_AT], words[CRYPTO_SIGN_OPEN_AT] = CRYPTO_SIGN, CRYPTO_SIGN_OPEN
+        words[LIBRARY:LIBRARY + len(LIBRARY_NAMES)] = LIBRARY_ADDRESSES
         entry = _serve_entry()
         # The thread starts with every signal blocked (it inherits this thread's mask): a
         # process signal (Ctrl-C) is then always delivered to a thread that runs Python.
@@ -465,14 +621,9 @@ class Control:
     def publish(self, words: np.ndarray, after: int) -> int:
         return int(_publish(self.words, words, after))
 
-    def claim(self, seq: int) -> int:
-        return int(_claim(self.words, seq))
-
-    def complete(self, seq: int) -> None:
-        _complete(self.words, seq)
-
-    def wait(self, seq: int) -> None:
-        _await(self.words, seq)
+    def help(self, seq: int) -> int:
+        """Run job ``seq``'s rows left here, then wait for the rest; the rows run here."""
+        return int(_help(self.words, seq))
 
     def finished(self, seq: int) -> bool:
         return bool(_is_finished(self.words, seq))

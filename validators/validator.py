@@ -29,7 +29,6 @@ from subnetsim.subnet.chain import BLOCK_SECONDS, Chain
 from subnetsim.subnet.provenance import (
     hotkey_public_key,
     output_digest,
-    output_digests,
     query_id,
     verify_batch,
 )
@@ -204,12 +203,12 @@ class Validator:
         """Start checking that each scorable reply carries a valid signature by its target's
         hotkey over this query, this block and this very output (on the signing worker)."""
         targets = responses.targets[checked].tolist()
-        digests = output_digests([responses.payloads[index] for index in checked])
+        payloads = responses.payloads
         checks = []
-        for index, uid, digest in zip(checked, targets, digests, strict=True):
+        for index, uid in zip(checked, targets, strict=True):
             hotkey = hotkeys[uid]
             public_key = hotkey_public_key(self.seed, hotkey) if hotkey is not None else b""
-            checks.append((index, hotkey or "", public_key, digest))
+            checks.append((index, hotkey or "", public_key, payloads[index]))
         return verify_batch(checks, responses.signatures, query=query.query_id,
                             block=query.block)
 

@@ -21,13 +21,14 @@ from subnetsim.subnet import signing_worker
 from subnetsim.subnet.provenance import (
     hotkey_public_key,
     output_digest,
+    reply_message,
     secret_key_table,
     sign_batch,
     verify_batch,
     verify_reply,
 )
 from subnetsim.subnet.scenario import scenario_from_dict
-from subnetsim.subnet.sodium import open_rows, sign_rows
+from subnetsim.subnet.sodium import sign_replies
 from subnetsim.world import World
 
 SEED = 5
@@ -49,26 +50,28 @@ def _keys(count: int) -> tuple[np.ndarray, np.ndarray]:
     return secret_key_table(SEED, hotkeys), public.reshape(count, 32)
 
 
-def _round(rows: int, salt: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Messages, the key row signing each, and the signature rows they will fill."""
-    messages = np.random.default_rng(salt).integers(0, 256, (rows, 120)).astype(np.uint8)
-    return messages, np.arange(rows, dtype=np.int64) % 4, np.zeros((rows, 64), np.uint8)
+def _answers(rows: int, salt: int) -> list[torch.Tensor]:
+    """``rows`` answers of a round (small tensors)."""
+    rng = np.random.default_rng(salt)
+    return [torch.from_numpy(rng.standard_normal((4, 2)).astype(np.float32))
+            for _ in range(rows)]
 
 
-def _signed_and_checked(after: bool = True) -> tuple[Any, Any, np.ndarray]:
-    """A signing job, the verification job that reads it, and the verdicts expected: every
-    row checked under its signer's public key but row 3, checked under another key."""
-    secret, public = _keys(4)
-    messages, key_rows, signatures = _round(16, 1)
-    signed = signing_worker.submit(sign_rows, messages, secret, key_rows, signatures)
-    public_rows = np.ascontiguousarray(public[key_rows])
-    public_rows[3] = public[(key_rows[3] + 1) % 4]
-    checked = signing_worker.submit(open_rows, messages, signatures, np.arange(16), public_rows,
-                                    np.zeros(16, np.bool_), np.arange(16),
-                                    after=signed if after else None)
+def _signed_and_checked() -> tuple[Any, Any, np.ndarray]:
+    """A signing job (16 answers by 4 hotkeys), the verification job that reads it, and the
+    verdicts expected: every reply checked under its signer's public key but row 3, checked
+    under another key."""
+    secret, _ = _keys(4)
+    answers = _answers(16, 1)
+    hotkeys = [f"miner-{row % 4}" for row in range(16)]
+    batch = sign_batch(16, [(row, hotkeys[row], row % 4) for row in range(16)], QUERY, BLOCK,
+                       answers, secret)
+    checks = [(row, hotkeys[row], hotkey_public_key(SEED, hotkeys[row]), answers[row])
+              for row in range(16)]
+    checks[3] = (3, hotkeys[3], hotkey_public_key(SEED, "miner-0"), answers[3])
     expected = np.ones(16, np.bool_)
     expected[3] = False
-    return signed, checked, expected
+    return batch.job, verify_batch(checks, batch, query=QUERY, block=BLOCK), expected
 
 
 def test_jobs_run_on_the_native_thread_without_the_gil_and_in_order(mode, monkeypatch):
@@ -93,9 +96,10 @@ def test_jobs_run_on_the_native_thread_without_the_gil_and_in_order(mode, monkey
         np.testing.assert_array_equal(checked.result(), expected)
     assert signing_worker.stats["here"] == here  # none run here: the thread ran them all
     secret, _ = _keys(4)
-    messages, key_rows, _ = _round(16, 1)
-    made = SigningKey(secret[key_rows[5], :32].tobytes()).sign(messages[5].tobytes())
-    assert jobs[0][0].result()[5].tobytes() == made.signature
+    answer = _answers(16, 1)[5]
+    made = SigningKey(secret[1, :32].tobytes()).sign(
+        reply_message(QUERY, BLOCK, output_digest(answer)))  # row 5: miner-1's
+    assert jobs[0][0].result()[5, 32:].tobytes() == made.signature
 
 
 def test_a_reader_runs_a_job_the_thread_has_not_started_after_the_job_it_reads(mode,
@@ -110,20 +114,59 @@ def test_a_reader_runs_a_job_the_thread_has_not_started_after_the_job_it_reads(m
         assert signed.done and checked.done
 
 
+def test_rows_shared_between_the_thread_and_readers_make_the_results_made_in_place(
+        mode, monkeypatch):
+    """Readers take a job's rows a chunk at a time beside the thread (read at once, in a
+    shuffled order, rounds of 1 to 40 rows): every claim and verdict equals the one made in
+    place, and nothing is left unfinished."""
+    monkeypatch.setattr(signing_worker, "_BACKLOG", 1000)
+    secret, _ = _keys(4)
+    sizes = [1 + (7 * n) % 40 for n in range(30)]
+    outcomes = {}
+    for where in ("inline", "thread"):
+        mode(where)
+        jobs = []
+        for size, answers in ((size, _answers(size, size)) for size in sizes):
+            hotkeys = [f"miner-{row % 4}" for row in range(size)]
+            batch = sign_batch(size, [(row, hotkeys[row], row % 4) for row in range(size)],
+                               QUERY, BLOCK, answers, secret)
+            checks = [(row, hotkeys[row], hotkey_public_key(SEED, hotkeys[row ^ (row == 5)]),
+                       answers[row]) for row in range(size)]
+            jobs.append((batch.job, verify_batch(checks, batch, query=QUERY, block=BLOCK)))
+        order = np.random.default_rng(3).permutation(2 * len(jobs))
+        for pick in order.tolist():
+            jobs[pick // 2][pick % 2].result()
+        outcomes[where] = [(signed.result().copy(), checked.result().copy())
+                           for signed, checked in jobs]
+        assert all(signed.done and checked.done for signed, checked in jobs)
+    for (claims, verdicts), (in_place, expected) in zip(outcomes["thread"], outcomes["inline"],
+                                                        strict=True):
+        np.testing.assert_array_equal(claims, in_place)
+        np.testing.assert_array_equal(verdicts, expected)
+    assert sum(not v.all() for _, v in outcomes["inline"]) == sum(size > 5 for size in sizes)
+
+
 def test_a_batch_that_does_not_fit_is_refused_at_once(mode):
     """The thread reads arrays by address: a wrong shape, type or row index is a ValueError
     when submitted, never a read outside an array."""
     mode("thread")
     secret, _ = _keys(4)
-    messages, key_rows, signatures = _round(4, 2)
+    prefix, headers = np.zeros(70, np.uint8), np.zeros(8, np.uint8)
+    sources = np.array([[0, 8, 0, 0]] * 4, np.int64)  # header only: no data read
+    key_rows, claims = np.arange(4, dtype=np.int64), np.zeros((4, 96), np.uint8)
     with pytest.raises(ValueError, match="key rows outside"):
-        signing_worker.submit(sign_rows, messages, secret, key_rows + 4, signatures)
-    with pytest.raises(ValueError, match=r"shape \(4, 64\)"):
-        signing_worker.submit(sign_rows, messages, secret, key_rows, signatures[:, :32])
+        signing_worker.submit(sign_replies, prefix, headers, sources, secret, key_rows + 4,
+                              claims)
+    with pytest.raises(ValueError, match=r"shape \(4, 96\)"):
+        signing_worker.submit(sign_replies, prefix, headers, sources, secret, key_rows,
+                              claims[:, :32])
+    with pytest.raises(ValueError, match="outside the headers"):
+        signing_worker.submit(sign_replies, prefix, headers[:4], sources, secret, key_rows,
+                              claims)
     with pytest.raises(ValueError, match="not a libsodium batch"):
-        signing_worker.submit(len, messages)
-    assert signing_worker.submit(sign_rows, messages, secret, key_rows,
-                                 signatures).result() is signatures
+        signing_worker.submit(len, prefix)
+    assert signing_worker.submit(sign_replies, prefix, headers, sources, secret, key_rows,
+                                 claims).result() is claims
 
 
 @pytest.mark.parametrize("where", [*signing_worker.MODES, "here"])
@@ -139,10 +182,10 @@ def test_a_round_is_signed_and_checked_against_the_validators_own_digests(mode, 
     keys = secret_key_table(SEED, [f"miner-{i}" for i in range(4)])
     signers = [(i, f"miner-{i}", i) for i in (0, 1, 3)]
     batch = sign_batch(4, signers, QUERY, BLOCK, answers, keys).only([True, True, False, True])
-    checks = [(i, f"miner-{i}", hotkey_public_key(SEED, f"miner-{i}"), output_digest(answers[i]))
+    checks = [(i, f"miner-{i}", hotkey_public_key(SEED, f"miner-{i}"), answers[i])
               for i in (0, 1, 2, 3)]
-    checks[1] = (1, "miner-1", hotkey_public_key(SEED, "miner-1"), output_digest(answers[0]))
-    checks.append((3, "miner-3", hotkey_public_key(SEED, "miner-0"), output_digest(answers[3])))
+    checks[1] = (1, "miner-1", hotkey_public_key(SEED, "miner-1"), answers[0])
+    checks.append((3, "miner-3", hotkey_public_key(SEED, "miner-0"), answers[3]))
     verdicts = verify_batch(checks, batch, query=QUERY, block=BLOCK).result()
     # 0 valid; 1 signed another output; 2 never signed; 3 valid; 3 under another hotkey's key
     assert verdicts.tolist() == [True, False, False, True, False]
@@ -215,13 +258,14 @@ def test_jobs_queued_at_exit_finish_before_their_arrays_go(tmp_path):
         "outputs = []\n"
         "atexit.register(lambda: print('all written', all(o.any(axis=1).all() for o in outputs)))\n"
         "from subnetsim.subnet import signing_worker\n"
-        "from subnetsim.subnet.sodium import sign_rows\n"
+        "from subnetsim.subnet.sodium import sign_replies\n"
         "signing_worker._BACKLOG = 1000\n"
-        "keys = np.zeros((1, 64), np.uint8)\n"
+        "keys, headers = np.zeros((1, 64), np.uint8), np.zeros(8, np.uint8)\n"
+        "sources = np.array([[0, 8, 0, 0]] * 16, np.int64)\n"
         "for n in range(200):\n"
-        "    outputs.append(np.zeros((16, 64), np.uint8))\n"
-        "    signing_worker.submit(sign_rows, np.full((16, 120), n % 256, np.uint8), keys,\n"
-        "                          np.zeros(16, np.int64), outputs[-1])\n"
+        "    outputs.append(np.zeros((16, 96), np.uint8))\n"
+        "    signing_worker.submit(sign_replies, np.full(120, n % 256, np.uint8), headers,\n"
+        "                          sources, keys, np.zeros(16, np.int64), outputs[-1])\n"
         "print('queued at exit', signing_worker._lane().control.behind() > 0)\n")
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                           timeout=60)
