@@ -35,6 +35,7 @@ import dataclasses
 import functools
 import hashlib
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any, overload
 
@@ -110,6 +111,7 @@ _forms: dict[tuple[Any, ...], tuple[int, int, int, bool]] = {}  # (dtype, shape)
 _headers = np.zeros(1 << 14, np.uint8)  # replaced by a larger copy when full (queued jobs keep
 _headers_used = 0  #                       the array they were given)
 MAX_FORMS = 1024  # a hostile peer's shapes must not grow it without end
+_forms_lock = threading.Lock()  # for callers on several threads (a bridge's server and client)
 
 
 def output_digest(payload: Any) -> bytes:
@@ -154,12 +156,13 @@ def _sources(payloads: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, list[Any]
         extra.append((row, _header(payload)))
         words += (0, len(extra[-1][1]), data.ctypes.data, data.nbytes)
     sources = np.array(words, dtype=np.int64).reshape(len(payloads), SOURCE_WORDS)
-    headers = _headers
+    headers = _headers  # holds every kept form's header (a larger copy holds the same bytes)
     if extra:  # headers of this call only, after the kept ones
-        base = _headers_used
-        headers = np.concatenate([_headers[:base],
-                                  np.frombuffer(b"".join(header for _, header in extra),
-                                                np.uint8)])
+        with _forms_lock:
+            base = _headers_used
+            headers = np.concatenate([_headers[:base],
+                                      np.frombuffer(b"".join(header for _, header in extra),
+                                                    np.uint8)])
         for row, header in extra:
             sources[row, HEADER_AT] = base
             base += len(header)
@@ -169,19 +172,21 @@ def _sources(payloads: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, list[Any]
 def _new_form(tensor: Any) -> tuple[int, int, int, bool] | None:
     """Keep a CPU tensor form's header (None once ``MAX_FORMS`` are kept)."""
     global _headers, _headers_used
-    if len(_forms) >= MAX_FORMS:
-        return None
+    key = (tensor.dtype, tensor.shape)
     header = _header(tensor)
-    if _headers_used + len(header) > len(_headers):
-        grown = np.zeros(2 * (len(_headers) + len(header)), np.uint8)
-        grown[:_headers_used] = _headers[:_headers_used]
-        _headers = grown
-    _headers[_headers_used:_headers_used + len(header)] = np.frombuffer(header, np.uint8)
     size = tensor.nelement() * tensor.element_size()
-    form = (_headers_used, len(header), 0 if size > MAX_DIGESTED_BYTES else size,
-            not tensor.is_complex())
-    _headers_used += len(header)
-    _forms[(tensor.dtype, tensor.shape)] = form
+    with _forms_lock:
+        if key in _forms or len(_forms) >= MAX_FORMS:
+            return _forms.get(key)
+        if _headers_used + len(header) > len(_headers):
+            grown = np.zeros(2 * (len(_headers) + len(header)), np.uint8)
+            grown[:_headers_used] = _headers[:_headers_used]
+            _headers = grown  # queued jobs keep the array they were given
+        _headers[_headers_used:_headers_used + len(header)] = np.frombuffer(header, np.uint8)
+        form = (_headers_used, len(header), 0 if size > MAX_DIGESTED_BYTES else size,
+                not tensor.is_complex())
+        _headers_used += len(header)
+        _forms[key] = form
     return form
 
 
