@@ -61,7 +61,7 @@ from subnetsim.subnet.sodium import (
 
 __all__ = ["REPLY_DOMAIN", "SignedBatch", "SignedReply", "hotkey_public_key",
            "hotkey_secret_key", "output_digest", "output_digests", "query_id",
-           "reply_message", "secret_key_table", "sign_batch", "sign_reply",
+           "public_key_table", "reply_message", "secret_key_table", "sign_batch", "sign_reply",
            "verify_batch", "verify_reply"]
 
 REPLY_DOMAIN = "subnetsim-reply/v1"
@@ -302,27 +302,32 @@ class SignedBatch(Sequence[SignedReply | None]):
     def __init__(self, count: int, indices: Sequence[int], hotkeys: Sequence[str],
                  query: bytes, block: int, job: Job[np.ndarray],
                  sources: tuple[Sequence[Any], np.ndarray, np.ndarray],
-                 keep: frozenset[int] | None = None) -> None:
+                 keep: np.ndarray | None = None) -> None:
         self._count = count
         self._indices, self._hotkeys = indices, hotkeys  # per row of the job's claims
         self.query, self.block = query, block
         self.job = job  # makes the (len(indices), 96) claims: output digest || signature
         self.sources = sources  # the payloads signed, their source rows and header bytes
-        self._keep = keep  # the indices shown (None: all)
+        self._keep = keep  # (count,) bool: the indices shown (None: all)
         self._replies: tuple[SignedReply | None, ...] | None = None
 
-    def rows(self) -> dict[int, tuple[str, int]]:
-        """Per index shown: the hotkey that signed it and its row in the job's claims."""
-        keep = self._keep
-        return {index: (hotkey, row) for row, (index, hotkey) in enumerate(
-            zip(self._indices, self._hotkeys, strict=True)) if keep is None or index in keep}
+    def row_of(self) -> np.ndarray:
+        """(count,) int64: each index's row in the job's claims (-1: not signed, or not shown)."""
+        rows = np.full(self._count, -1, dtype=np.int64)
+        rows[self._indices] = np.arange(len(self._indices))
+        if self._keep is not None:
+            rows[~self._keep] = -1
+        return rows
 
     def _made(self) -> tuple[SignedReply | None, ...]:
         if self._replies is None:
             replies: list[SignedReply | None] = [None] * self._count
             claims = self.job.result()
-            for index, (hotkey, row) in self.rows().items():
-                replies[index] = SignedReply(hotkey=hotkey, query=self.query, block=self.block,
+            row_of = self.row_of()
+            for index in np.flatnonzero(row_of >= 0).tolist():
+                row = int(row_of[index])
+                replies[index] = SignedReply(hotkey=self._hotkeys[row], query=self.query,
+                                             block=self.block,
                                              digest=claims[row, :DIGEST_BYTES].tobytes(),
                                              signature=claims[row, DIGEST_BYTES:].tobytes())
             self._replies = tuple(replies)
@@ -346,8 +351,7 @@ class SignedBatch(Sequence[SignedReply | None]):
     def only(self, keep: Sequence[bool]) -> SignedBatch:
         """The same batch with None where ``keep`` is false (replies that never arrived)."""
         return SignedBatch(self._count, self._indices, self._hotkeys, self.query, self.block,
-                           self.job, self.sources,
-                           frozenset(index for index, kept in enumerate(keep) if kept))
+                           self.job, self.sources, np.array(keep, dtype=np.bool_))
 
 
 def sign_batch(count: int, signers: Sequence[tuple[int, str, int]], query: bytes,
@@ -383,34 +387,42 @@ def secret_key_table(seed: int, hotkeys: Sequence[str]) -> np.ndarray:
     return _key_rows([hotkey_secret_key(seed, hotkey) for hotkey in hotkeys], SECRET_KEY_BYTES)
 
 
-def verify_batch(checks: Sequence[tuple[int, str, bytes, Any]],
+def public_key_table(seed: int, hotkeys: Sequence[str | None]) -> np.ndarray:
+    """(len(hotkeys), 32) uint8: each hotkey's public key (zeros where there is no hotkey: no
+    signature verifies under it), for ``verify_batch``."""
+    return _key_rows([hotkey_public_key(seed, hotkey) if hotkey is not None
+                      else bytes(PUBLIC_KEY_BYTES) for hotkey in hotkeys], PUBLIC_KEY_BYTES)
+
+
+def verify_batch(indices: Sequence[int], public_keys: np.ndarray, payloads: Sequence[Any],
                  signatures: Sequence[SignedReply | None], *, query: bytes,
                  block: int) -> Job[np.ndarray]:
-    """On the signing worker: for each ``(index, hotkey, public key, payload)``, whether
-    ``signatures[index]`` is that hotkey's valid signature over ``query``, ``block`` and the
-    digest of that very payload (the checks of ``verify_reply``: the claims' fields here and
-    now, the digests and signatures there, once made)."""
+    """On the signing worker: for each ``i``, whether ``signatures[indices[i]]`` is a valid
+    signature under ``public_keys[i]`` ((n, 32) uint8: the key of the hotkey that should have
+    answered) over ``query``, ``block`` and the digest of ``payloads[i]`` (what came). A
+    claim naming another query or block, or none, is False at once; digests and signatures
+    are checked there. Which hotkey signed is the key's to say: a signature by any other
+    hotkey does not verify under the expected key."""
+    wanted = np.asarray(indices, dtype=np.int64)
     if isinstance(signatures, SignedBatch):
-        shown = (signatures.rows() if (signatures.query, signatures.block) == (query, block)
-                 else {})
+        row_of = (signatures.row_of() if (signatures.query, signatures.block) == (query, block)
+                  else np.empty(0, np.int64))
         claims, after = signatures.job.output, signatures.job
     else:  # replies that came whole (over a wire)
         whole = [(index, signed) for index, signed in enumerate(signatures)
                  if signed is not None and signed.well_formed() and signed.query == query
                  and signed.block == block]
-        shown = {index: (signed.hotkey, row) for row, (index, signed) in enumerate(whole)}
+        row_of = np.full(len(signatures), -1, dtype=np.int64)
+        row_of[[index for index, _ in whole]] = np.arange(len(whole))
         claims, after = _claims([signed for _, signed in whole]), None
-    slots, rows, public_keys, payloads = [], [], [], []
-    for slot, (index, hotkey, public_key, payload) in enumerate(checks):
-        claim = shown.get(index)
-        if claim is not None and claim[0] == hotkey and len(public_key) == PUBLIC_KEY_BYTES:
-            slots.append(slot)
-            rows.append(claim[1])
-            public_keys.append(public_key)
-            payloads.append(payload)
-    sources, headers, keep = _sources_of(payloads, rows, signatures)
+    rows = np.full(len(wanted), -1, dtype=np.int64)
+    inside = wanted < len(row_of)
+    rows[inside] = row_of[wanted[inside]]
+    slots = np.flatnonzero(rows >= 0)
+    rows = rows[slots]
+    picked = [payloads[slot] for slot in slots.tolist()]
+    sources, headers, keep = _sources_of(picked, rows.tolist(), signatures)
     return submit(open_replies, _message_prefix(query, block), headers, sources,
-                  np.empty((len(payloads), DIGEST_BYTES), np.uint8), claims,
-                  np.asarray(rows, dtype=np.int64), _key_rows(public_keys, PUBLIC_KEY_BYTES),
-                  np.zeros(len(checks), dtype=np.bool_), np.asarray(slots, dtype=np.int64),
-                  after=after, keep=keep)
+                  np.empty((len(picked), DIGEST_BYTES), np.uint8), claims, rows,
+                  np.ascontiguousarray(public_keys[slots], dtype=np.uint8),
+                  np.zeros(len(wanted), dtype=np.bool_), slots, after=after, keep=keep)

@@ -27,8 +27,8 @@ import simpy
 
 from subnetsim.subnet.chain import BLOCK_SECONDS, Chain
 from subnetsim.subnet.provenance import (
-    hotkey_public_key,
     output_digest,
+    public_key_table,
     query_id,
     verify_batch,
 )
@@ -109,6 +109,8 @@ class Validator:
         self._stats = dict.fromkeys(STAT_NAMES, 0)
         self._unscored: list[_Round] = []  # rounds in, signatures still being checked
         self.seed = seed  # hotkeys' public keys are the run's (subnet.provenance)
+        self._keyed_hotkeys: list[str | None] | None = None  # the hotkeys of ``_key_table``
+        self._key_table = np.zeros((0, 32), dtype=np.uint8)
         self.require_signatures = True  # off only to measure what verifying costs (benchmarks)
         self.serving: ServingNetwork | None = None  # this node's HALT view, once staged
 
@@ -202,15 +204,18 @@ class Validator:
                           hotkeys: list[str | None]) -> Job[np.ndarray]:
         """Start checking that each scorable reply carries a valid signature by its target's
         hotkey over this query, this block and this very output (on the signing worker)."""
-        targets = responses.targets[checked].tolist()
         payloads = responses.payloads
-        checks = []
-        for index, uid in zip(checked, targets, strict=True):
-            hotkey = hotkeys[uid]
-            public_key = hotkey_public_key(self.seed, hotkey) if hotkey is not None else b""
-            checks.append((index, hotkey or "", public_key, payloads[index]))
-        return verify_batch(checks, responses.signatures, query=query.query_id,
-                            block=query.block)
+        return verify_batch(checked, self._public_keys(hotkeys)[responses.targets[checked]],
+                            [payloads[index] for index in checked], responses.signatures,
+                            query=query.query_id, block=query.block)
+
+    def _public_keys(self, hotkeys: list[str | None]) -> np.ndarray:
+        """(uids, 32) uint8: each uid's registered hotkey's public key (zeros: none), made
+        again when a hotkey changes."""
+        if hotkeys != self._keyed_hotkeys:
+            self._keyed_hotkeys = list(hotkeys)
+            self._key_table = public_key_table(self.seed, hotkeys)
+        return self._key_table
 
     def _score_rounds(self) -> None:
         """Score the rounds in, oldest first, each once its signatures are checked."""

@@ -50,6 +50,16 @@ def _keys(count: int) -> tuple[np.ndarray, np.ndarray]:
     return secret_key_table(SEED, hotkeys), public.reshape(count, 32)
 
 
+def _verify(checks: list[tuple[int, str, bytes, Any]], signatures: Any, query: bytes,
+            block: int) -> Any:
+    """``verify_batch`` of ``(index, hotkey, public key, payload)`` checks (the hotkey says
+    who should have signed; its key is what decides)."""
+    keys = np.frombuffer(b"".join(key for _, _, key, _ in checks), np.uint8).reshape(-1, 32)
+    return verify_batch([index for index, _, _, _ in checks], keys,
+                        [payload for _, _, _, payload in checks], signatures, query=query,
+                        block=block)
+
+
 def _answers(rows: int, salt: int) -> list[torch.Tensor]:
     """``rows`` answers of a round (small tensors)."""
     rng = np.random.default_rng(salt)
@@ -71,7 +81,7 @@ def _signed_and_checked() -> tuple[Any, Any, np.ndarray]:
     checks[3] = (3, hotkeys[3], hotkey_public_key(SEED, "miner-0"), answers[3])
     expected = np.ones(16, np.bool_)
     expected[3] = False
-    return batch.job, verify_batch(checks, batch, query=QUERY, block=BLOCK), expected
+    return batch.job, _verify(checks, batch, QUERY, BLOCK), expected
 
 
 def test_jobs_run_on_the_native_thread_without_the_gil_and_in_order(mode, monkeypatch):
@@ -132,7 +142,7 @@ def test_rows_shared_between_the_thread_and_readers_make_the_results_made_in_pla
                                QUERY, BLOCK, answers, secret)
             checks = [(row, hotkeys[row], hotkey_public_key(SEED, hotkeys[row ^ (row == 5)]),
                        answers[row]) for row in range(size)]
-            jobs.append((batch.job, verify_batch(checks, batch, query=QUERY, block=BLOCK)))
+            jobs.append((batch.job, _verify(checks, batch, QUERY, BLOCK)))
         order = np.random.default_rng(3).permutation(2 * len(jobs))
         for pick in order.tolist():
             jobs[pick // 2][pick % 2].result()
@@ -186,17 +196,17 @@ def test_a_round_is_signed_and_checked_against_the_validators_own_digests(mode, 
               for i in (0, 1, 2, 3)]
     checks[1] = (1, "miner-1", hotkey_public_key(SEED, "miner-1"), answers[0])
     checks.append((3, "miner-3", hotkey_public_key(SEED, "miner-0"), answers[3]))
-    verdicts = verify_batch(checks, batch, query=QUERY, block=BLOCK).result()
+    verdicts = _verify(checks, batch, QUERY, BLOCK).result()
     # 0 valid; 1 signed another output; 2 never signed; 3 valid; 3 under another hotkey's key
     assert verdicts.tolist() == [True, False, False, True, False]
     assert batch[2] is None and batch[3] is not None and batch[3].hotkey == "miner-3"
     assert verify_reply(hotkey_public_key(SEED, "miner-3"), batch[3], query=QUERY, block=BLOCK,
                         payload=answers[3])  # the one verifier agrees, reply by reply
-    assert verify_batch(checks[:1], batch, query=bytes(16), block=BLOCK).result().tolist() == [
+    assert _verify(checks[:1], batch, bytes(16), BLOCK).result().tolist() == [
         False]
     whole = tuple(batch)  # as replies come over a wire: whole, one of them tampered with
     tampered = dataclasses.replace(whole[0], signature=bytes(64))
-    verdicts = verify_batch(checks, (tampered, *whole[1:]), query=QUERY, block=BLOCK).result()
+    verdicts = _verify(checks, (tampered, *whole[1:]), QUERY, BLOCK).result()
     assert verdicts.tolist() == [False, False, False, True, False]
 
 
