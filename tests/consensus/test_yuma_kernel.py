@@ -176,7 +176,7 @@ def split_epoch(inputs: EpochInputs, params: YumaParams, threads: int) -> EpochO
     """One epoch through ``run_epoch`` with its rows and columns split between ``threads``
     threads (when it is large enough for that)."""
     fparams, iparams = _packed_params(params)
-    return EpochOutputs(**yuma_kernel.run_epoch(inputs, fparams, iparams, threads=threads))
+    return yuma_kernel.run_epoch(inputs, fparams, iparams, EpochOutputs, threads)
 
 
 @pytest.fixture
@@ -237,7 +237,7 @@ def test_an_automatic_split_pauses_after_its_helpers_fell_behind(monkeypatch):
     fparams, iparams = _packed_params(params)
 
     def run(threads=None):
-        outputs = EpochOutputs(**yuma_kernel.run_epoch(inputs, fparams, iparams, threads))
+        outputs = yuma_kernel.run_epoch(inputs, fparams, iparams, EpochOutputs, threads)
         assert_same_outputs(outputs, reference)
 
     run()
