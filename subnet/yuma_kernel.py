@@ -50,8 +50,8 @@ totals over all columns (normalisations of incentive and dividends, emission) ru
 threads finish, on one thread, in numpy's order. So the bytes do not depend on the thread
 count or on which thread took which range (tested with 1-5 threads against the reference).
 Threads take ranges first come, first served, the caller never waits for a helper to start,
-and an automatic split pauses when its helpers fell behind (SPLIT_PAUSE): on this shared
-machine another job often holds the second core.
+and whether an epoch splits at all follows the clock (SPLIT_PROBE): on this shared machine
+another job often holds the second core, and then the split is the slower way.
 
 Python threads rather than ``prange``: the threading layers here are ``omp`` (GNU libgomp,
 which is not fork-safe: a forked sweep worker could not run a parallel region after its
@@ -1217,11 +1217,10 @@ class _Ranges:
         self.bounds = bounds
         self.next = 0
         self.running = 0
-        self.by_helpers = 0
         self.errors: list[BaseException] = []
         self.lock = threading.Lock()
 
-    def run(self, function: Any, arguments: tuple[Any, ...], helper: bool = True) -> None:
+    def run(self, function: Any, arguments: tuple[Any, ...]) -> None:
         """Claim and run ranges until none is left."""
         while True:
             with self.lock:
@@ -1230,7 +1229,6 @@ class _Ranges:
                     return
                 self.next += 1
                 self.running += 1
-                self.by_helpers += helper
             try:
                 function(self.bounds[index], self.bounds[index + 1], *arguments)
             except BaseException as error:  # raised again on the calling thread
@@ -1250,32 +1248,27 @@ class _Ranges:
             raise self.errors[0]
 
 
-def _in_ranges(function: Any, bounds: list[int], threads: int, *arguments: Any) -> bool:
+def _in_ranges(function: Any, bounds: list[int], threads: int, *arguments: Any) -> None:
     """``function(first, last, *arguments)`` for each range between consecutive ``bounds``
     on up to ``threads`` threads: the calling thread and pool threads take ranges first come,
     first served (the kernel releases the GIL), and this returns once every range has run.
     It never waits for a helper to start: on a shared machine a helper thread can wait
-    milliseconds for a core, and then the calling thread runs the ranges itself. Returns
-    whether the helpers kept up: they ran some range, and the calling thread, done with its
-    own, waited for theirs less than half as long as it had worked."""
+    milliseconds for a core, and then the calling thread runs the ranges itself."""
     helpers = min(threads, len(bounds) - 1) - 1
     if helpers <= 0:
         for index in range(len(bounds) - 1):
             function(bounds[index], bounds[index + 1], *arguments)
-        return True
+        return
     pool = _pools.get(helpers)
     if pool is None:
         pool = _pools[helpers] = ThreadPoolExecutor(helpers, thread_name_prefix="yuma-kernel")
     ranges = _Ranges(bounds)
     for _ in range(helpers):
         pool.submit(ranges.run, function, arguments)
-    start = time.perf_counter()
     try:
-        ranges.run(function, arguments, helper=False)
+        ranges.run(function, arguments)
     finally:  # never return while a helper still writes into the outputs
-        worked = time.perf_counter()
         ranges.wait()
-    return ranges.by_helpers > 0 and time.perf_counter() - worked < (worked - start) / 2
 
 
 def _bounds(size: int, threads: int, step: int) -> list[int]:
@@ -1325,14 +1318,12 @@ def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) ->
     _in_ranges(functools.partial(_epochs, stage, mode, ALL_PARTS), bounds, threads, *arguments)
 
 
-def _run_split_stage(stage: int, threads: int, arguments: tuple[Any, ...]) -> bool:
+def _run_split_stage(stage: int, threads: int, arguments: tuple[Any, ...]) -> None:
     """One stage of one epoch (``run_epochs``' arguments, batch size 1) with its row and
     column parts split into SPLIT_RANGES ranges per thread, run on ``threads`` threads
     (equal ranges: shrinking ones, as batches take, measured 0.89-0.91x of these in three
-    runs with the second core busy, 1.1-1.6x in others).
-    Returns whether the helper threads kept up in every part (``_in_ranges``)."""
+    runs with the second core busy, 1.1-1.6x in others)."""
     v, n = arguments[1].shape[1:]
-    kept_up = True
     for part in range(PART_COUNT):
         axis = PART_AXES[part]
         if axis == AXIS_NONE:
@@ -1340,9 +1331,8 @@ def _run_split_stage(stage: int, threads: int, arguments: tuple[Any, ...]) -> bo
         else:
             size, step = (v, ROW_STEP) if axis == AXIS_ROWS else (n, COLUMN_STEP)
             bounds = _bounds(size, max(1, min(SPLIT_RANGES * threads, -(-size // step))), step)
-        kept_up &= _in_ranges(functools.partial(_epochs, stage, MODE_EACH, part), bounds,
-                              threads, *arguments)
-    return kept_up
+        _in_ranges(functools.partial(_epochs, stage, MODE_EACH, part), bounds, threads,
+                   *arguments)
 
 
 def _exp_rows(first: int, last: int, exponent: np.ndarray) -> None:
@@ -1390,13 +1380,39 @@ def _packed_uids(inputs_list: Sequence[Any], n: int) -> np.ndarray:
 
 
 _NO_RESET = np.empty(0, dtype=np.int64)
-# When a split epoch's helper threads did not keep up (the other cores are busy with other
-# work, so a helper waits for a core or is preempted in its range while the calling thread
-# waits for it), epochs run unsplit on the calling thread for SPLIT_PAUSE seconds, then try
-# again: a split epoch on a busy machine measured up to 1.3x slower than an unsplit one.
-SPLIT_PAUSE = 1.0
-_split_paused = [0.0]  # until this _clock()
-_clock = time.monotonic
+# A split epoch is the faster way only while its helper threads get a core. On this shared
+# machine another job often holds the second core, and a 256 x 4096 epoch split between
+# two threads then took 10-25% longer than on one (bench_yuma; a numpy job on the other
+# core: 11.4 against 9.7 ms, medians of 20 alternating). Whether the helpers "kept up" (the
+# previous test) said yes for ~40% of those slow splits. So an automatic split follows the
+# clock: per shape, the wall times of split and of unsplit epochs are kept (explicit
+# ``threads`` runs count too; a time taken within SPLIT_PROBE seconds of the one kept is
+# averaged with it, so that one odd epoch in a row does not decide alone), the faster way
+# runs, and the other is timed again once its time is SPLIT_PROBE seconds old or was never
+# taken.
+SPLIT_PROBE = 1.0
+_split_times: dict[tuple[int, int, bool], list[float]] = {}  # [split s, at, unsplit s, at]
+_clock = time.perf_counter
+
+
+def _auto_split(key: tuple[int, int, bool]) -> bool:
+    """Whether an epoch of this shape splits (first: yes, then the other way once, and so on)."""
+    times = _split_times.get(key)
+    if times is None:
+        return True
+    split_seconds, split_at, whole_seconds, whole_at = times
+    faster_split = split_seconds <= whole_seconds
+    other_at = whole_at if faster_split else split_at
+    return faster_split != (_clock() - other_at >= SPLIT_PROBE)
+
+
+def _timed_split(key: tuple[int, int, bool], split: bool, seconds: float) -> None:
+    times = _split_times.setdefault(key, [np.inf, -np.inf, np.inf, -np.inf])
+    index = 0 if split else 2
+    kept, kept_at = times[index:index + 2]
+    now = _clock()
+    recent = now - kept_at < SPLIT_PROBE
+    times[index:index + 2] = [(kept + seconds) / 2 if recent else seconds, now]
 
 
 def _input_arguments(inputs_list: Sequence[Any]) -> tuple[np.ndarray, ...]:
@@ -1459,8 +1475,8 @@ def run_epoch(inputs: Any, fparams: np.ndarray, iparams: np.ndarray, build: Any,
     """One epoch (the chain's path) of ``yuma.EpochInputs`` and packed params of batch size
     1: ``run_epochs`` without the batch bookkeeping or axis, the inputs' arrays passed to
     ``_epoch_single`` as they are. From PARALLEL_EPOCH weights on, its rows and columns are
-    split between ``threads`` threads (default ``numba.get_num_threads()``, unless a split
-    epoch's helpers lately did not keep up: SPLIT_PAUSE); the same bytes either way.
+    split between ``threads`` threads (default: ``numba.get_num_threads()`` or 1, whichever
+    was faster lately: SPLIT_PROBE); the same bytes either way.
     Returns ``build(**outputs by EpochOutputs field name)`` (``_SingleEpoch``: the same
     object again once the caller has dropped it)."""
     n = inputs.stake.shape[0]
@@ -1470,19 +1486,16 @@ def run_epoch(inputs: Any, fparams: np.ndarray, iparams: np.ndarray, build: Any,
     space = _single_epoch(v, n, liquid, build)
     outputs = (rows, fparams, iparams, *space.tail)
     split = 1
-    if v * n >= PARALLEL_EPOCH:
-        if threads is not None:
-            split = threads
-        elif _clock() >= _split_paused[0]:
-            split = numba.get_num_threads()
+    large = v * n >= PARALLEL_EPOCH
+    if large:
+        key = (v, n, liquid)
+        split = (threads if threads is not None
+                 else numba.get_num_threads() if _auto_split(key) else 1)
+        start = _clock()
     if split > 1:
         arguments = _input_arguments([inputs]) + outputs
-
-        def run_stage(stage: int) -> None:
-            if not _run_split_stage(stage, split, arguments) and threads is None:
-                _split_paused[0] = _clock() + SPLIT_PAUSE
-
-        _in_stages(liquid, space.exponent, run_stage, split)
+        _in_stages(liquid, space.exponent,
+                   lambda stage: _run_split_stage(stage, split, arguments), split)
     else:
         reset = (np.array(inputs.reset_bond_uids, dtype=np.int64) if inputs.reset_bond_uids
                  else _NO_RESET)
@@ -1496,6 +1509,8 @@ def run_epoch(inputs: Any, fparams: np.ndarray, iparams: np.ndarray, build: Any,
             _in_stages(liquid, space.exponent, lambda stage: _epoch_single(stage, *arguments))
         else:
             _epoch_single(STAGE_ALL, *arguments)
+    if large:
+        _timed_split(key, split > 1, _clock() - start)
     return space.result
 
 

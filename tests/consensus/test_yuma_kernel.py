@@ -213,25 +213,33 @@ def test_a_split_epoch_is_the_reference_at_any_thread_count(validators, uids, yu
     assert split_stages == [2] * (1 + yuma3) + [3] * (1 + yuma3)
 
 
-def test_an_automatic_split_pauses_after_its_helpers_fell_behind(monkeypatch):
-    # On a machine whose other cores are busy a split epoch is slower than an unsplit one, so
-    # after helpers that did not keep up, epochs run unsplit for SPLIT_PAUSE seconds (the
-    # same bytes); a caller that asks for threads still gets them.
+def test_an_automatic_split_follows_the_faster_way(monkeypatch):
+    # On a machine whose other core is busy a split epoch is slower than an unsplit one, so
+    # an automatic split runs the way (split or not) that took less time the last time, and
+    # times the other way again once its time is SPLIT_PROBE seconds old (the same bytes
+    # either way); a caller that asks for threads still gets them. The clock here advances
+    # only by what each way is made to cost.
     monkeypatch.setattr(yuma_kernel, "PARALLEL_EPOCH", 0)
-    monkeypatch.setattr(yuma_kernel, "_split_paused", [0.0])
+    monkeypatch.setattr(yuma_kernel, "_split_times", {})
     monkeypatch.setattr(yuma_kernel.numba, "get_num_threads", lambda: 2)
     clock = [100.0]
     monkeypatch.setattr(yuma_kernel, "_clock", lambda: clock[0])
-    kept_up = [True]
-    calls = []
-    split = yuma_kernel._run_split_stage
+    cost = {"split": 5.0, "whole": 8.0}
+    ways = []
+    split, whole = yuma_kernel._run_split_stage, yuma_kernel._epoch_single
 
     def split_stage(stage, threads, arguments):
-        calls.append(threads)
+        ways.append(threads)
         split(stage, threads, arguments)
-        return kept_up[0]
+        clock[0] += cost["split"]
+
+    def whole_epoch(*arguments):
+        ways.append(1)
+        whole(*arguments)
+        clock[0] += cost["whole"]
 
     monkeypatch.setattr(yuma_kernel, "_run_split_stage", split_stage)
+    monkeypatch.setattr(yuma_kernel, "_epoch_single", whole_epoch)
     inputs, params = random_epoch_inputs(8, 40, 0), YumaParams()
     reference = epoch(inputs, params, backend="numpy")
     fparams, iparams = _packed_params(params)
@@ -239,18 +247,21 @@ def test_an_automatic_split_pauses_after_its_helpers_fell_behind(monkeypatch):
     def run(threads=None):
         outputs = yuma_kernel.run_epoch(inputs, fparams, iparams, EpochOutputs, threads)
         assert_same_outputs(outputs, reference)
+        return ways[-1]
 
-    run()
-    assert calls == [2]  # helpers kept up: the next epoch splits again
-    kept_up[0] = False
-    run()
-    run()
-    assert calls == [2, 2]  # they fell behind: paused
-    run(threads=2)
-    assert calls == [2, 2, 2]
-    clock[0] += yuma_kernel.SPLIT_PAUSE
-    run()
-    assert calls == [2, 2, 2, 2]
+    monkeypatch.setattr(yuma_kernel, "SPLIT_PROBE", 20.0)
+    assert [run(), run(), run(), run()] == [2, 1, 2, 2]  # untimed: split, then the other
+    cost["split"] = 20.0  # the second core got busy
+    # The split measured slower (its time averaged with the recent 5: 12.5 against 8).
+    assert [run(), run(), run()] == [2, 1, 1]
+    assert run(threads=2) == 2  # asked for
+    clock[0] += 20.0
+    assert run() == 2  # its time got old: timed again (still slower)
+    assert run() == 1
+    cost["split"] = 5.0
+    clock[0] += 20.0
+    # The core is free again: the split is timed faster, the unsplit time (now old) again.
+    assert [run(), run(), run(), run()] == [2, 1, 2, 2]
 
 
 def test_sums_across_columns_do_not_depend_on_the_thread_count(monkeypatch):
