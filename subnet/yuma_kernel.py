@@ -1438,6 +1438,7 @@ class _SingleEpoch:
     views and the result anew took ~4.5 us of a ~120 us 64 x 256 epoch."""
 
     def __init__(self, v: int, n: int, liquid: bool, build: Any) -> None:
+        self.key = (v, n, liquid, build)
         self.out_f = np.empty((1, F_ROWS, n))
         self.out_b = np.empty((1, B_ROWS, n), dtype=np.bool_)
         self.out_bonds = np.empty((1, v, n))
@@ -1461,12 +1462,12 @@ class _SingleEpoch:
 
 
 def _single_epoch(v: int, n: int, liquid: bool, build: Any) -> _SingleEpoch:
-    """This thread's ``_SingleEpoch`` of that shape, or a new one when it is still held."""
-    spaces = _scratch.__dict__.setdefault("single", {})
+    """This thread's ``_SingleEpoch``, or a new one (kept instead) when it has another shape
+    or is still held: one per thread, so that epochs of many shapes keep no more memory."""
     key = (v, n, liquid, build)
-    space = spaces.get(key)
-    if space is None or not space.unreferenced():
-        space = spaces[key] = _SingleEpoch(v, n, liquid, build)
+    space: _SingleEpoch | None = getattr(_scratch, "single", None)
+    if space is None or space.key != key or not space.unreferenced():
+        space = _scratch.single = _SingleEpoch(v, n, liquid, build)
     return space
 
 
