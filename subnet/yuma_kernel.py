@@ -1386,12 +1386,14 @@ _NO_RESET = np.empty(0, dtype=np.int64)
 # core: 11.4 against 9.7 ms, medians of 20 alternating). Whether the helpers "kept up" (the
 # previous test) said yes for ~40% of those slow splits. So an automatic split follows the
 # clock: per shape, the wall times of split and of unsplit epochs are kept (explicit
-# ``threads`` runs count too; a time taken within SPLIT_PROBE seconds of the one kept is
-# averaged with it, so that one odd epoch in a row does not decide alone), the faster way
-# runs, and the other is timed again once its time is SPLIT_PROBE seconds old or was never
-# taken.
-SPLIT_PROBE = 1.0
-_split_times: dict[tuple[int, int, bool], list[float]] = {}  # [split s, at, unsplit s, at]
+# ``threads`` runs count too; a time taken right after one of the same way is averaged
+# with it, so that one odd epoch does not decide alone), the faster way runs, and the other
+# is timed again once SPLIT_PROBE epochs of the shape have run since it last was (or it
+# never was). Counted in epochs, not seconds: a chain's epochs are seconds apart.
+SPLIT_PROBE = 16
+# Per shape: [split seconds, epoch number it was taken at, unsplit seconds, epoch number,
+# epochs so far].
+_split_times: dict[tuple[int, int, bool], list[float]] = {}
 _clock = time.perf_counter
 
 
@@ -1400,19 +1402,19 @@ def _auto_split(key: tuple[int, int, bool]) -> bool:
     times = _split_times.get(key)
     if times is None:
         return True
-    split_seconds, split_at, whole_seconds, whole_at = times
+    split_seconds, split_at, whole_seconds, whole_at, count = times
     faster_split = split_seconds <= whole_seconds
     other_at = whole_at if faster_split else split_at
-    return faster_split != (_clock() - other_at >= SPLIT_PROBE)
+    return faster_split != (count - other_at >= SPLIT_PROBE)
 
 
 def _timed_split(key: tuple[int, int, bool], split: bool, seconds: float) -> None:
-    times = _split_times.setdefault(key, [np.inf, -np.inf, np.inf, -np.inf])
+    times = _split_times.setdefault(key, [np.inf, -np.inf, np.inf, -np.inf, 0])
     index = 0 if split else 2
     kept, kept_at = times[index:index + 2]
-    now = _clock()
-    recent = now - kept_at < SPLIT_PROBE
-    times[index:index + 2] = [(kept + seconds) / 2 if recent else seconds, now]
+    count = times[4]
+    times[index:index + 2] = [(kept + seconds) / 2 if kept_at == count - 1 else seconds, count]
+    times[4] = count + 1
 
 
 def _input_arguments(inputs_list: Sequence[Any]) -> tuple[np.ndarray, ...]:

@@ -215,12 +215,13 @@ def test_a_split_epoch_is_the_reference_at_any_thread_count(validators, uids, yu
 
 def test_an_automatic_split_follows_the_faster_way(monkeypatch):
     # On a machine whose other core is busy a split epoch is slower than an unsplit one, so
-    # an automatic split runs the way (split or not) that took less time the last time, and
-    # times the other way again once its time is SPLIT_PROBE seconds old (the same bytes
-    # either way); a caller that asks for threads still gets them. The clock here advances
-    # only by what each way is made to cost.
+    # an automatic split runs the way (split or not) that took less time lately, and times
+    # the other way again after SPLIT_PROBE epochs (the same bytes either way); a caller
+    # that asks for threads still gets them. The clock here advances only by what each way
+    # is made to cost.
     monkeypatch.setattr(yuma_kernel, "PARALLEL_EPOCH", 0)
     monkeypatch.setattr(yuma_kernel, "_split_times", {})
+    monkeypatch.setattr(yuma_kernel, "SPLIT_PROBE", 4)
     monkeypatch.setattr(yuma_kernel.numba, "get_num_threads", lambda: 2)
     clock = [100.0]
     monkeypatch.setattr(yuma_kernel, "_clock", lambda: clock[0])
@@ -244,24 +245,23 @@ def test_an_automatic_split_follows_the_faster_way(monkeypatch):
     reference = epoch(inputs, params, backend="numpy")
     fparams, iparams = _packed_params(params)
 
-    def run(threads=None):
-        outputs = yuma_kernel.run_epoch(inputs, fparams, iparams, EpochOutputs, threads)
-        assert_same_outputs(outputs, reference)
-        return ways[-1]
+    def run(count=1, threads=None):
+        for _ in range(count):
+            outputs = yuma_kernel.run_epoch(inputs, fparams, iparams, EpochOutputs, threads)
+            assert_same_outputs(outputs, reference)
+        return ways[-count:]
 
-    monkeypatch.setattr(yuma_kernel, "SPLIT_PROBE", 20.0)
-    assert [run(), run(), run(), run()] == [2, 1, 2, 2]  # untimed: split, then the other
+    # Untimed: split, then the other way; the split is faster, the unsplit timed again
+    # four epochs after it last was.
+    assert run(7) == [2, 1, 2, 2, 2, 1, 2]
     cost["split"] = 20.0  # the second core got busy
-    # The split measured slower (its time averaged with the recent 5: 12.5 against 8).
-    assert [run(), run(), run()] == [2, 1, 1]
-    assert run(threads=2) == 2  # asked for
-    clock[0] += 20.0
-    assert run() == 2  # its time got old: timed again (still slower)
-    assert run() == 1
-    cost["split"] = 5.0
-    clock[0] += 20.0
-    # The core is free again: the split is timed faster, the unsplit time (now old) again.
-    assert [run(), run(), run(), run()] == [2, 1, 2, 2]
+    # The split measured slower (averaged with the 5 just before it: 12.5 against 8), so
+    # unsplit, the split timed again four epochs after it last was (20: still slower).
+    assert run(5) == [2, 1, 1, 1, 2]
+    assert run(threads=2) == [2]  # asked for
+    assert run(5) == [1, 1, 1, 2, 1]
+    cost["split"] = 5.0  # the core is free again: the next time the split is timed, it wins
+    assert run(6) == [1, 1, 2, 2, 2, 1]
 
 
 def test_sums_across_columns_do_not_depend_on_the_thread_count(monkeypatch):
