@@ -54,6 +54,7 @@ from benchmarks.inputs import random_epoch_inputs  # noqa: E402
 from subnetsim.subnet import yuma_kernel  # noqa: E402
 from subnetsim.subnet.yuma import (  # noqa: E402
     EpochInputs,
+    EpochOutputs,
     YumaParams,
     _packed_params,
     epoch,
@@ -198,7 +199,7 @@ def main() -> None:
             if split:
                 packed = _packed_params(params)
                 functions["compiled, 1 thread"] = (
-                    lambda: yuma_kernel.run_epoch(inputs, *packed, threads=1))  # noqa: B023
+                    lambda: yuma_kernel.run_epoch(inputs, *packed, EpochOutputs, 1))  # noqa: B023
             seconds = block_medians(functions, *BLOCKS[uids], cpu)
             ratio = seconds["numpy"] / seconds["compiled"]
             target = SPEEDUP_TARGETS.get((validators, uids))

@@ -183,7 +183,7 @@ def epoch(inputs: EpochInputs, params: YumaParams, backend: str = "compiled") ->
     """Run one epoch of Yuma Consensus (``backend`` as in ``epoch_batch``)."""
     if backend == "compiled":  # the chain's path: no batch checks or views to build
         fparams, iparams = _packed_params(params)
-        return EpochOutputs(**yuma_kernel.run_epoch(inputs, fparams, iparams))
+        return yuma_kernel.run_epoch(inputs, fparams, iparams, EpochOutputs)
     return epoch_batch(inputs, [params], backend=backend).select(0)
 
 

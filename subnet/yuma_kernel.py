@@ -50,8 +50,8 @@ totals over all columns (normalisations of incentive and dividends, emission) ru
 threads finish, on one thread, in numpy's order. So the bytes do not depend on the thread
 count or on which thread took which range (tested with 1-5 threads against the reference).
 Threads take ranges first come, first served, the caller never waits for a helper to start,
-and an automatic split pauses when its helpers fell behind (SPLIT_PAUSE): on this shared
-machine another job often holds the second core.
+and whether an epoch splits at all follows the clock (SPLIT_PROBE): on this shared machine
+another job often holds the second core, and then the split is the slower way.
 
 Python threads rather than ``prange``: the threading layers here are ``omp`` (GNU libgomp,
 which is not fork-safe: a forked sweep worker could not run a parallel region after its
@@ -493,8 +493,9 @@ def _column_positives(W, participants, count, participant_stakes, j, values, sta
     """Column ``j``'s positive weights of the participating rows, with their stakes, into
     ``values``/``stakes`` (rows in order); returns how many."""
     m = 0
+    every_row = count == W.shape[0]  # no indirection then (loop-invariant: LLVM unswitches)
     for q in range(count):
-        weight = W[participants[q], j]
+        weight = W[q if every_row else participants[q], j]
         values[m] = weight
         stakes[m] = participant_stakes[q]
         m += weight > 0
@@ -648,30 +649,41 @@ def _masked_weights(weights, weight_set, rows, uids, commit, owner, commit_revea
                     present, want_present, first, last):
     """Section 2.5 (``yuma._masked_weights``) of rows ``first:last``: masks, then row
     normalisation, into ``W``; the sparse presence mask into ``present`` when
-    ``want_present`` (liquid alpha reads it)."""
-    n = W.shape[1]
+    ``want_present`` (liquid alpha reads it). ``W``'s rows may be longer than ``n`` (padded:
+    ``_padded_row``)."""
+    n = weights.shape[1]
+    registered = uids[U_REGISTERED]
     for r in range(first, last):
         uid = rows[r]
-        own_row = uid == owner
         update = uids[U_LAST_UPDATE, uid]
         # A commit older than a uid's registration drops the entry (sniping); without a
         # commit, no registration block is above this limit.
         limit = commit[r] if commit_reveal and commit[r] != NO_COMMIT else NO_SNIPE_LIMIT
+        out = W[r, :n]
         if uids[U_PERMIT, uid] == 0:  # a row without a permit keeps nothing
-            W[r, :] = 0.0
+            out[:] = 0.0
             if want_present:
                 present[r, :] = False
             continue
         # Bitwise rather than short-circuit tests: weight_set is random per entry, and a
-        # branch on it mispredicted about every other weight.
-        for j in range(n):
-            registered = uids[U_REGISTERED, j]
-            keep = (weight_set[r, j] & (update > registered) & ((j != uid) | own_row)
-                    & (registered <= limit))
-            if want_present:
-                present[r, j] = keep
-            W[r, j] = weights[r, j] if keep else 0.0
-        _normalize(W[r])
+        # branch on it mispredicted about every other weight. The self-weight (but the
+        # owner's) is dropped after the loop, which then reads four arrays, not five.
+        set_row, weight_row = weight_set[r], weights[r]
+        if want_present:
+            present_row = present[r]
+            for j in range(n):
+                keep = set_row[j] & (update > registered[j]) & (registered[j] <= limit)
+                present_row[j] = keep
+                out[j] = weight_row[j] if keep else 0.0
+            if uid != owner:
+                present_row[uid] = False
+        else:
+            for j in range(n):
+                keep = set_row[j] & (update > registered[j]) & (registered[j] <= limit)
+                out[j] = weight_row[j] if keep else 0.0
+        if uid != owner:
+            out[uid] = 0.0
+        _normalize(out)
 
 
 @njit(cache=True)
@@ -701,7 +713,7 @@ def _rank(W, C, A_rows, beta, classic, I, delta_sums, with_trust, rows, trust, f
     the column sums of ``A * W~`` with W~ = W + beta (Wc - W), and, ``with_trust`` (the
     columns are all of them), the clipped weights' row sums (trust, into ``trust[rows[r]]``;
     an epoch split between threads takes them from ``_trust_rows``)."""
-    v, n = W.shape
+    v, n = W.shape[0], C.shape[0]  # W's rows may be padded (_padded_row)
     # Views of the columns, indexed from 0: an index that numba cannot prove non-negative
     # gets a wraparound test per access, and then LLVM does not vectorise the loop (7x
     # slower here).
@@ -744,9 +756,10 @@ def _rank(W, C, A_rows, beta, classic, I, delta_sums, with_trust, rows, trust, f
 def _trust_rows(W, C, rows, trust, first, last):
     """The clipped weights' row sums of rows ``first:last`` (``_rank``'s trust, for an epoch
     whose columns were split between threads)."""
-    clipped_row = np.empty(W.shape[1])
+    n = C.shape[0]  # W's rows may be padded (_padded_row)
+    clipped_row = np.empty(n)
     for r in range(first, last):
-        for j in range(W.shape[1]):
+        for j in range(n):
             clipped_row[j] = min(W[r, j], C[j])
         trust[rows[r]] = _pairwise_sum(clipped_row)
 
@@ -761,7 +774,7 @@ def _classic_bonds_columns(W, C, bonds, restart, old_reciprocals, old_scaled, sh
     same bits) instead of being kept in memory. With ``shared_old`` (a batch over one
     input) the normalised old bonds come from ``old_scaled``, which ``_shared_front``
     computed once for all epochs with the same operations."""
-    v, n = W.shape
+    v, n = W.shape[0], C.shape[0]  # W's rows may be padded (_padded_row)
     keep = 1 - alpha
     width = last - first  # views of the columns, indexed from 0 (see _rank)
     C_part, restart_part = C[first:last], restart[first:last]
@@ -809,7 +822,7 @@ def _classic_bonds_columns(W, C, bonds, restart, old_reciprocals, old_scaled, sh
 def _liquid_exponent(W, C, bonds, restart, beta, steepness, exponent, first, last):
     """The sigmoid's clipped exponent per pair of rows ``first:last`` (``yuma._liquid_alpha``
     before its exp)."""
-    n = W.shape[1]
+    n = C.shape[0]  # W's rows may be padded (_padded_row)
     slope = steepness / 100.0
     for r in range(first, last):
         for j in range(n):
@@ -827,7 +840,7 @@ def _yuma3_bonds_columns(W, C, bonds, restart, present, beta, alpha, liquid, exp
     """Section 2.10b's first pass (``yuma._yuma3_bonds``), columns ``first:last``: ``B``
     gets the new bonds, ``scale`` the reciprocal of each column's sum; ``exp_term`` is
     numpy's exp of the exponent."""
-    v, n = W.shape
+    v, n = W.shape[0], C.shape[0]  # W's rows may be padded (_padded_row)
     keep = 1 - alpha
     width = last - first  # views of the columns, indexed from 0 (see _rank)
     C_part, restart_part = C[first:last], restart[first:last]
@@ -1156,6 +1169,16 @@ def _epoch_single(stage, stake, weights, bonds, weight_set, last_update, registe
 _scratch = threading.local()
 
 
+def _padded_row(n: int) -> int:
+    """The row length of the (v, n) weights scratch: whole 64-byte lines, an odd number of
+    them. The median gathers columns, one weight from each row; with rows a multiple of
+    1 KiB apart every row's weight falls into the same few sets of the L1 cache (n = 256:
+    2 of its 64 sets; n = 4096: 1), and the gather missed L1 on nearly every weight
+    (padded: 10.4 -> 7.4 us at 64 x 256, 1.70 -> 1.37 ms at 256 x 4096, gather alone)."""
+    lines = -(-n // 8)
+    return 8 * (lines | 1)
+
+
 def _scratch_array(name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
     """A per-thread array kept between calls (allocating and faulting in fresh (v, n)
     matrices every epoch cost more than the epoch's arithmetic at 64 x 256)."""
@@ -1194,11 +1217,10 @@ class _Ranges:
         self.bounds = bounds
         self.next = 0
         self.running = 0
-        self.by_helpers = 0
         self.errors: list[BaseException] = []
         self.lock = threading.Lock()
 
-    def run(self, function: Any, arguments: tuple[Any, ...], helper: bool = True) -> None:
+    def run(self, function: Any, arguments: tuple[Any, ...]) -> None:
         """Claim and run ranges until none is left."""
         while True:
             with self.lock:
@@ -1207,7 +1229,6 @@ class _Ranges:
                     return
                 self.next += 1
                 self.running += 1
-                self.by_helpers += helper
             try:
                 function(self.bounds[index], self.bounds[index + 1], *arguments)
             except BaseException as error:  # raised again on the calling thread
@@ -1227,32 +1248,27 @@ class _Ranges:
             raise self.errors[0]
 
 
-def _in_ranges(function: Any, bounds: list[int], threads: int, *arguments: Any) -> bool:
+def _in_ranges(function: Any, bounds: list[int], threads: int, *arguments: Any) -> None:
     """``function(first, last, *arguments)`` for each range between consecutive ``bounds``
     on up to ``threads`` threads: the calling thread and pool threads take ranges first come,
     first served (the kernel releases the GIL), and this returns once every range has run.
     It never waits for a helper to start: on a shared machine a helper thread can wait
-    milliseconds for a core, and then the calling thread runs the ranges itself. Returns
-    whether the helpers kept up: they ran some range, and the calling thread, done with its
-    own, waited for theirs less than half as long as it had worked."""
+    milliseconds for a core, and then the calling thread runs the ranges itself."""
     helpers = min(threads, len(bounds) - 1) - 1
     if helpers <= 0:
         for index in range(len(bounds) - 1):
             function(bounds[index], bounds[index + 1], *arguments)
-        return True
+        return
     pool = _pools.get(helpers)
     if pool is None:
         pool = _pools[helpers] = ThreadPoolExecutor(helpers, thread_name_prefix="yuma-kernel")
     ranges = _Ranges(bounds)
     for _ in range(helpers):
         pool.submit(ranges.run, function, arguments)
-    start = time.perf_counter()
     try:
-        ranges.run(function, arguments, helper=False)
+        ranges.run(function, arguments)
     finally:  # never return while a helper still writes into the outputs
-        worked = time.perf_counter()
         ranges.wait()
-    return ranges.by_helpers > 0 and time.perf_counter() - worked < (worked - start) / 2
 
 
 def _bounds(size: int, threads: int, step: int) -> list[int]:
@@ -1302,14 +1318,12 @@ def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) ->
     _in_ranges(functools.partial(_epochs, stage, mode, ALL_PARTS), bounds, threads, *arguments)
 
 
-def _run_split_stage(stage: int, threads: int, arguments: tuple[Any, ...]) -> bool:
+def _run_split_stage(stage: int, threads: int, arguments: tuple[Any, ...]) -> None:
     """One stage of one epoch (``run_epochs``' arguments, batch size 1) with its row and
     column parts split into SPLIT_RANGES ranges per thread, run on ``threads`` threads
     (equal ranges: shrinking ones, as batches take, measured 0.89-0.91x of these in three
-    runs with the second core busy, 1.1-1.6x in others).
-    Returns whether the helper threads kept up in every part (``_in_ranges``)."""
+    runs with the second core busy, 1.1-1.6x in others)."""
     v, n = arguments[1].shape[1:]
-    kept_up = True
     for part in range(PART_COUNT):
         axis = PART_AXES[part]
         if axis == AXIS_NONE:
@@ -1317,9 +1331,8 @@ def _run_split_stage(stage: int, threads: int, arguments: tuple[Any, ...]) -> bo
         else:
             size, step = (v, ROW_STEP) if axis == AXIS_ROWS else (n, COLUMN_STEP)
             bounds = _bounds(size, max(1, min(SPLIT_RANGES * threads, -(-size // step))), step)
-        kept_up &= _in_ranges(functools.partial(_epochs, stage, MODE_EACH, part), bounds,
-                              threads, *arguments)
-    return kept_up
+        _in_ranges(functools.partial(_epochs, stage, MODE_EACH, part), bounds, threads,
+                   *arguments)
 
 
 def _exp_rows(first: int, last: int, exponent: np.ndarray) -> None:
@@ -1367,13 +1380,41 @@ def _packed_uids(inputs_list: Sequence[Any], n: int) -> np.ndarray:
 
 
 _NO_RESET = np.empty(0, dtype=np.int64)
-# When a split epoch's helper threads did not keep up (the other cores are busy with other
-# work, so a helper waits for a core or is preempted in its range while the calling thread
-# waits for it), epochs run unsplit on the calling thread for SPLIT_PAUSE seconds, then try
-# again: a split epoch on a busy machine measured up to 1.3x slower than an unsplit one.
-SPLIT_PAUSE = 1.0
-_split_paused = [0.0]  # until this _clock()
-_clock = time.monotonic
+# A split epoch is the faster way only while its helper threads get a core. On this shared
+# machine another job often holds the second core, and a 256 x 4096 epoch split between
+# two threads then took 10-25% longer than on one (bench_yuma; a numpy job on the other
+# core: 11.4 against 9.7 ms, medians of 20 alternating). Whether the helpers "kept up" (the
+# previous test) said yes for ~40% of those slow splits. So an automatic split follows the
+# clock: per shape, the wall times of split and of unsplit epochs are kept (explicit
+# ``threads`` runs count too; a time taken right after one of the same way is averaged
+# with it, so that one odd epoch does not decide alone), the faster way runs, and the other
+# is timed again once SPLIT_PROBE epochs of the shape have run since it last was (or it
+# never was). Counted in epochs, not seconds: a chain's epochs are seconds apart.
+SPLIT_PROBE = 16
+# Per shape: [split seconds, epoch number it was taken at, unsplit seconds, epoch number,
+# epochs so far].
+_split_times: dict[tuple[int, int, bool], list[float]] = {}
+_clock = time.perf_counter
+
+
+def _auto_split(key: tuple[int, int, bool]) -> bool:
+    """Whether an epoch of this shape splits (first: yes, then the other way once, and so on)."""
+    times = _split_times.get(key)
+    if times is None:
+        return True
+    split_seconds, split_at, whole_seconds, whole_at, count = times
+    faster_split = split_seconds <= whole_seconds
+    other_at = whole_at if faster_split else split_at
+    return faster_split != (count - other_at >= SPLIT_PROBE)
+
+
+def _timed_split(key: tuple[int, int, bool], split: bool, seconds: float) -> None:
+    times = _split_times.setdefault(key, [np.inf, -np.inf, np.inf, -np.inf, 0])
+    index = 0 if split else 2
+    kept, kept_at = times[index:index + 2]
+    count = times[4]
+    times[index:index + 2] = [(kept + seconds) / 2 if kept_at == count - 1 else seconds, count]
+    times[4] = count + 1
 
 
 def _input_arguments(inputs_list: Sequence[Any]) -> tuple[np.ndarray, ...]:
@@ -1390,43 +1431,74 @@ def _input_arguments(inputs_list: Sequence[Any]) -> tuple[np.ndarray, ...]:
     )
 
 
-def run_epoch(inputs: Any, fparams: np.ndarray, iparams: np.ndarray,
-              threads: int | None = None) -> dict[str, np.ndarray]:
+class _SingleEpoch:
+    """One thread's arrays for single epochs of one shape (v, n, with or without liquid
+    alpha), and the result ``build`` made of the outputs' views (``yuma.EpochOutputs``, which
+    is immutable), which ``run_epoch`` hands out again, rewritten, once nothing outside holds
+    it, its arrays or any view of them: every reference count is then what it was when they
+    were made (a view of a view counts on the array that owns the memory). Making the eleven
+    views and the result anew took ~4.5 us of a ~120 us 64 x 256 epoch."""
+
+    def __init__(self, v: int, n: int, liquid: bool, build: Any) -> None:
+        self.key = (v, n, liquid, build)
+        self.out_f = np.empty((1, F_ROWS, n))
+        self.out_b = np.empty((1, B_ROWS, n), dtype=np.bool_)
+        self.out_bonds = np.empty((1, v, n))
+        self.W = np.empty((1, v, _padded_row(n)))
+        shape = (1, v, n) if liquid else (1, 1, 1)
+        self.present = np.empty(shape, dtype=np.bool_)
+        self.exponent = np.empty(shape)
+        self.tail = (self.out_f, self.out_b, self.out_bonds, self.W, self.present,
+                     self.exponent, liquid)
+        named = _named_outputs(self.out_f[0], self.out_b[0], self.out_bonds[0])
+        self.result = build(**named)
+        self.held = (self.result, self.out_f, self.out_b, self.out_bonds, *named.values())
+        del named  # it holds the views too
+        self.counts = self.references()
+
+    def references(self) -> list[int]:
+        return [sys.getrefcount(held) for held in self.held]
+
+    def unreferenced(self) -> bool:
+        return self.references() == self.counts
+
+
+def _single_epoch(v: int, n: int, liquid: bool, build: Any) -> _SingleEpoch:
+    """This thread's ``_SingleEpoch``, or a new one (kept instead) when it has another shape
+    or is still held: one per thread, so that epochs of many shapes keep no more memory."""
+    key = (v, n, liquid, build)
+    space: _SingleEpoch | None = getattr(_scratch, "single", None)
+    if space is None or space.key != key or not space.unreferenced():
+        space = _scratch.single = _SingleEpoch(v, n, liquid, build)
+    return space
+
+
+def run_epoch(inputs: Any, fparams: np.ndarray, iparams: np.ndarray, build: Any,
+              threads: int | None = None) -> Any:
     """One epoch (the chain's path) of ``yuma.EpochInputs`` and packed params of batch size
     1: ``run_epochs`` without the batch bookkeeping or axis, the inputs' arrays passed to
     ``_epoch_single`` as they are. From PARALLEL_EPOCH weights on, its rows and columns are
-    split between ``threads`` threads (default ``numba.get_num_threads()``, unless a split
-    epoch's helpers lately did not keep up: SPLIT_PAUSE); the same bytes either way."""
+    split between ``threads`` threads (default: ``numba.get_num_threads()`` or 1, whichever
+    was faster lately: SPLIT_PROBE); the same bytes either way.
+    Returns ``build(**outputs by EpochOutputs field name)`` (``_SingleEpoch``: the same
+    object again once the caller has dropped it)."""
     n = inputs.stake.shape[0]
     rows = inputs.validator_uids
     v = rows.shape[0]
     liquid = bool(iparams[0, _YUMA3] and iparams[0, _LIQUID])
-    out_f = _output_array("vectors", (1, F_ROWS, n), np.float64)
-    out_b = _output_array("flags", (1, B_ROWS, n), np.bool_)
-    out_bonds = _output_array("bonds", (1, v, n), np.float64)
-    W_scratch = _scratch_array("W", (1, v, n), np.float64)
-    if liquid:
-        present = _scratch_array("present", (1, v, n), np.bool_)
-        exponent = _scratch_array("exponent", (1, v, n), np.float64)
-    else:
-        present = _scratch_array("present-unused", (1, 1, 1), np.bool_)
-        exponent = _scratch_array("exp-unused", (1, 1, 1), np.float64)
-    outputs = (rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch, present, exponent,
-               liquid)
+    space = _single_epoch(v, n, liquid, build)
+    outputs = (rows, fparams, iparams, *space.tail)
     split = 1
-    if v * n >= PARALLEL_EPOCH:
-        if threads is not None:
-            split = threads
-        elif _clock() >= _split_paused[0]:
-            split = numba.get_num_threads()
+    large = v * n >= PARALLEL_EPOCH
+    if large:
+        key = (v, n, liquid)
+        split = (threads if threads is not None
+                 else numba.get_num_threads() if _auto_split(key) else 1)
+        start = _clock()
     if split > 1:
         arguments = _input_arguments([inputs]) + outputs
-
-        def run_stage(stage: int) -> None:
-            if not _run_split_stage(stage, split, arguments) and threads is None:
-                _split_paused[0] = _clock() + SPLIT_PAUSE
-
-        _in_stages(liquid, exponent, run_stage, split)
+        _in_stages(liquid, space.exponent,
+                   lambda stage: _run_split_stage(stage, split, arguments), split)
     else:
         reset = (np.array(inputs.reset_bond_uids, dtype=np.int64) if inputs.reset_bond_uids
                  else _NO_RESET)
@@ -1436,8 +1508,13 @@ def run_epoch(inputs: Any, fparams: np.ndarray, iparams: np.ndarray,
             inputs.block_at_registration, inputs.validator_permit, reset, inputs.commit_block,
             inputs.current_block, inputs.recent_registration_block, owner, *outputs,
         )
-        _in_stages(liquid, exponent, lambda stage: _epoch_single(stage, *arguments))
-    return _named_outputs(out_f[0], out_b[0], out_bonds[0])
+        if liquid:
+            _in_stages(liquid, space.exponent, lambda stage: _epoch_single(stage, *arguments))
+        else:
+            _epoch_single(STAGE_ALL, *arguments)
+    if large:
+        _timed_split(key, split > 1, _clock() - start)
+    return space.result
 
 
 def _named_outputs(vectors: np.ndarray, flags: np.ndarray,
@@ -1480,7 +1557,7 @@ def run_epochs(inputs_list: Sequence[Any], fparams: np.ndarray,
     # the normalised old bonds in a second slot (_shared_front).
     classic = not iparams[:, _YUMA3].any()
     scratch_count = batch if mode == MODE_EACH else 2 if classic else 1
-    W_scratch = _scratch_array("W", (scratch_count, v, n), np.float64)
+    W_scratch = _scratch_array("W", (scratch_count, v, _padded_row(n)), np.float64)
     if liquid:
         present = _scratch_array("present", (scratch_count, v, n), np.bool_)
         exponent = _scratch_array("exponent", (batch, v, n), np.float64)
