@@ -297,7 +297,7 @@ class SignedBatch(Sequence[SignedReply | None]):
     Pickled (sent over a wire), it is a plain tuple of its replies."""
 
     __slots__ = ("_count", "_hotkeys", "_indices", "_keep", "_replies", "block", "job",
-                 "payloads", "query", "sources")
+                 "query", "sources")
 
     def __init__(self, count: int, indices: Sequence[int], hotkeys: Sequence[str],
                  query: bytes, block: int, job: Job[np.ndarray],

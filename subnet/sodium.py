@@ -18,7 +18,7 @@ batch, and the hand-overs cost the simulation more than the batches saved it (me
 the libsodium calls replaced by no-ops, that thread still added 40-70% to the simulation's
 main-thread CPU). The thread and its callers share a *control block*, one int64 array: a
 header (counters, a pthread mutex and two condition variables, the C functions' addresses) and
-a ring of job slots, each a job's kind, state and its arrays' addresses and shapes; everything
+a ring of job slots, each a job's kind, progress and its arrays' addresses and shapes; everything
 in it is read and written under the mutex. A job's rows are handed out ``CHUNK`` at a time, to
 the thread and to a caller that waits for the job (``_help``): a result needed at once is made
 on both cores. (One file with the batches it runs: numba's disk
@@ -80,18 +80,18 @@ SIGN_AT, OPEN_AT, HASH_INIT_AT, HASH_UPDATE_AT, HASH_FINAL_AT = range(len(LIBRAR
 # still holds (two context switches per job, measured ~40 us a job).
 SYNC_STORAGE = {MUTEX: 24, WORK: 40, DONE: 56}  # where each one's 16 words start
 RING = 72  # where the job slots start
-# A slot: its job's sequence number and state, what it runs, its arrays' addresses and sizes.
-SEQ, STATE, KIND, AFTER, ROWS = range(5)
-PREFIX_AT, PREFIX_BYTES, HEADERS_AT, HEADERS_BYTES, SOURCES_AT = range(5, 10)
-TABLE_AT, TABLE_ROWS, ROW_INDEX_AT, OUTPUT_AT = range(10, 14)  # sign: secret keys, key rows
-DIGESTS_AT, KEYS_AT, VERDICTS_AT, VERDICTS, SLOTS_AT = range(14, 19)  # open only; its TABLE:
+# A slot: its job's sequence number, what it runs, its arrays' addresses and sizes, and its
+# progress (a job has finished once all its rows are done).
+SEQ, KIND, AFTER, ROWS = range(4)
+PREFIX_AT, PREFIX_BYTES, HEADERS_AT, HEADERS_BYTES, SOURCES_AT = range(4, 9)
+TABLE_AT, TABLE_ROWS, ROW_INDEX_AT, OUTPUT_AT = range(9, 13)  # sign: secret keys, key rows
+DIGESTS_AT, KEYS_AT, VERDICTS_AT, VERDICTS, SLOTS_AT = range(13, 18)  # open only; its TABLE:
 #   the claims, ROW_INDEX: each row's claim; OUTPUT unused
-NEXT, ROWS_DONE = 19, 20  # the first row not yet handed out; rows finished
+NEXT, ROWS_DONE = 18, 19  # the first row not yet handed out; rows finished
 SLOT_WORDS = 24
 CHUNK = 2  # rows handed out at a time: the thread and a caller waiting for the job share it
 CAPACITY = 64  # slots; the simulation keeps at most ~16 jobs queued (signing_worker)
 CONTROL_WORDS = RING + CAPACITY * SLOT_WORDS
-QUEUED, RUNNING, FINISHED = 1, 2, 3
 SIGN, OPEN = 1, 2  # a slot's KIND
 STATE_SPACE = 1024  # bytes for libsodium's BLAKE2b state (384 in every release so far)
 
@@ -101,7 +101,8 @@ def _address(name: str) -> int:
 
 
 LIBRARY_ADDRESSES = np.array([_address(name) for name in LIBRARY_NAMES], np.int64)
-assert lib.crypto_generichash_statebytes() <= STATE_SPACE
+if lib.crypto_generichash_statebytes() > STATE_SPACE:  # a libsodium with a larger hash state
+    raise ImportError(f"libsodium's BLAKE2b state is over {STATE_SPACE} bytes")
 
 
 @intrinsic
@@ -411,7 +412,7 @@ def _slot(seq):
 def _finished(control, seq):
     """Whether job ``seq`` has finished (its slot since taken by a later job: long ago)."""
     base = _slot(seq)
-    return control[base + SEQ] != seq or control[base + STATE] == FINISHED
+    return control[base + SEQ] != seq or control[base + ROWS_DONE] == control[base + ROWS]
 
 
 @njit(nogil=True, cache=True)
@@ -425,9 +426,8 @@ def _wait_finished(control, seq):
 
 @njit(nogil=True, cache=True)
 def _finish_locked(control, base):
-    """With the mutex held: mark the job at ``base`` finished and wake whoever waits for one
-    (the mutex let go meanwhile, held again on return)."""
-    control[base + STATE] = FINISHED
+    """With the mutex held: the job at ``base`` has finished (its last rows are counted);
+    wake whoever waits for one (the mutex let go meanwhile, held again on return)."""
     if control[WAITERS]:
         _unlock(control)
         _call(np.uint64(control[BROADCAST]), (  # type: ignore[call-arg]
@@ -463,7 +463,7 @@ def _run_rows(control, base, start, stop):
 
 @njit(nogil=True, cache=True)
 def _rows_left(control, base):
-    return control[base + STATE] != FINISHED and control[base + NEXT] < control[base + ROWS]
+    return control[base + NEXT] < control[base + ROWS]
 
 
 @njit(nogil=True, cache=True)
@@ -472,7 +472,7 @@ def _run_chunk(control, base):
     meanwhile) and count them done, marking the job finished with its last row; how many."""
     start = control[base + NEXT]
     stop = min(start + CHUNK, control[base + ROWS])
-    control[base + NEXT], control[base + STATE] = stop, RUNNING
+    control[base + NEXT] = stop
     _unlock(control)
     _run_rows(control, base, start, stop)
     _lock(control)
@@ -531,7 +531,7 @@ def _publish(control, words, after):
         _unlock(control)
         return -1
     control[base:base + SLOT_WORDS] = words
-    control[base + SEQ], control[base + STATE], control[base + AFTER] = seq, QUEUED, after + 1
+    control[base + SEQ], control[base + AFTER] = seq, after + 1
     control[base + NEXT], control[base + ROWS_DONE] = 0, 0
     control[HEAD] = seq + 1
     sleeping = control[SLEEPING]
