@@ -8,8 +8,14 @@ the libsodium calls run in compiled batches on the signing worker's thread
 (``subnet.signing_worker``), beside the simulation; ``--worker inline`` signs and verifies in
 place instead (``--worker thread inline``: both, in the same groups). This runs
 ``scenarios/default.toml`` in one process, in groups of one run with signing off (miners sign
-nothing, validators check nothing) and one per signing mode, the order rotating from group
-to group, after a short warm-up of each. It prints every run's wall and CPU seconds (CPU: all
+nothing, validators check nothing) and one per signing mode, after a short warm-up of each.
+The runs of a group take turns, ``--chunk`` blocks at a time, the order rotating: this
+machine's speed drifts by 20-40% over seconds (the same unsigned run measured 3.2 s and 4.5 s
+a few seconds apart), so whole runs one after the other compare different machines, while
+chunks a third of a second long see the same one. A signed chunk's time includes finishing
+every signature and check it asked for (``signing_worker.drain``), so no work moves into the
+next chunk: the pipeline empties 12 times a run, which costs signing a little, never helps
+it (``--chunk 0``: whole runs, as before). It prints every run's wall and CPU seconds (CPU: all
 threads, the signing thread's included, and the simulation's main thread alone), each
 group's signed/unsigned ratios and their medians; ``here``: jobs the simulation ran itself
 because the thread was behind. Last, the floor: the lowest ratio each group could have had,
@@ -40,33 +46,55 @@ TARGET_WALL_RATIO = 1.25
 WARM_UP_BLOCKS = 100  # loads numba's cached kernels and torch's first-call paths
 
 
-def timed_run(blocks: int, kind: str) -> dict[str, float | int | str]:
-    """Run default.toml for ``blocks`` unsigned (``kind`` "off") or signed with the signing
-    worker in mode ``kind``: wall s, CPU s (all threads, main thread), the digest, replies
-    signed and signatures checked."""
+def start_world(kind: str) -> World:
+    """default.toml, unsigned (``kind`` "off") or signed with the worker in mode ``kind``."""
     signed = kind != "off"
-    if signed:
-        signing_worker.use(kind)
     scenario = load_scenario(ROOT / "scenarios" / "default.toml")
     world = World(scenario, scenario.seed)
     world.miners.sign_replies = signed
     for validator in world.validators:
         validator.require_signatures = signed
     world.start()
-    here = signing_worker.stats["here"]
-    wall, cpu, main = time.perf_counter(), time.process_time(), time.thread_time()
-    world.run_to_block(blocks)
-    for validator in world.validators:  # every round scored: its signatures checked
-        validator.state()
-    wall, cpu, main = (time.perf_counter() - wall, time.process_time() - cpu,
-                       time.thread_time() - main)
-    here = signing_worker.stats["here"] - here
-    stats = [validator.stats for validator in world.validators]
-    # checked = the replies scorable before the check: ok - invalid (after) + unsigned
-    checked = sum(s["ok"] - s["invalid"] + s["unsigned"] for s in stats) if signed else 0
-    signed_count = int(world.miners.stats[:, 1].sum()) if signed else 0  # "answered"
-    return {"wall": wall, "cpu": cpu, "main": main, "digest": world.chain.head_hash,
-            "signed": signed_count, "checked": checked, "here": here}
+    return world
+
+
+def interleaved_runs(blocks: int, chunk: int,
+                     kinds: list[str]) -> dict[str, dict[str, float | int | str]]:
+    """Run default.toml for ``blocks`` once per kind ("off": unsigned; else signed with the
+    worker in that mode), the runs taking turns ``chunk`` blocks at a time (each chunk timed
+    alone, the order rotating), so that they share whatever the machine does meanwhile; a
+    signed chunk ends once every signature it asked for is made and checked (no work is
+    carried into the next chunk). Per kind: wall s, CPU s (all threads, main thread), the
+    digest, replies signed, signatures checked, jobs run here."""
+    worlds = {kind: start_world(kind) for kind in kinds}
+    done: dict[str, dict[str, float | int | str]] = {
+        kind: {"wall": 0.0, "cpu": 0.0, "main": 0.0, "here": 0} for kind in kinds}
+    ends = list(range(chunk, blocks, chunk)) + [blocks]
+    for turn, end in enumerate(ends):
+        for kind in kinds[turn % len(kinds):] + kinds[:turn % len(kinds)]:
+            world, times = worlds[kind], done[kind]
+            if kind != "off":
+                signing_worker.use(kind)
+            here = signing_worker.stats["here"]
+            wall, cpu, main = time.perf_counter(), time.process_time(), time.thread_time()
+            world.run_to_block(end)
+            if end == blocks:
+                for validator in world.validators:  # every round scored
+                    validator.state()
+            signing_worker.drain()
+            times["wall"] = float(times["wall"]) + time.perf_counter() - wall
+            times["cpu"] = float(times["cpu"]) + time.process_time() - cpu
+            times["main"] = float(times["main"]) + time.thread_time() - main
+            times["here"] = int(times["here"]) + signing_worker.stats["here"] - here
+    for kind, world in worlds.items():
+        signed = kind != "off"
+        stats = [validator.stats for validator in world.validators]
+        # checked = the replies scorable before the check: ok - invalid (after) + unsigned
+        done[kind].update(
+            digest=world.chain.head_hash,
+            checked=sum(s["ok"] - s["invalid"] + s["unsigned"] for s in stats) if signed else 0,
+            signed=int(world.miners.stats[:, 1].sum()) if signed else 0)  # "answered"
+    return done
 
 
 def floor_line(groups: list[dict[str, dict[str, float | int | str]]], kind: str) -> str:
@@ -97,19 +125,23 @@ def main() -> None:
     parser.add_argument("--worker", choices=signing_worker.MODES, nargs="+", default=["thread"],
                         help="where the signing runs (default: its thread; several: each is "
                              "measured in every group, against the same unsigned run)")
+    parser.add_argument("--chunk", type=int, default=300,
+                        help="blocks a run goes on before the next run takes its turn (the "
+                             "runs of a group alternate, sharing the machine's ups and downs; "
+                             "0: each run whole, one after the other)")
     args, _ = parser.parse_known_args()  # make bench passes every script the same options
     kinds = ["off", *args.worker]
-    for kind in kinds:
-        timed_run(min(WARM_UP_BLOCKS, args.blocks), kind)
-    print(f"{'default.toml':<14}{'blocks':>7}{'group':>6}{'signing':>9}{'wall s':>8}"
+    chunk = args.chunk if args.chunk > 0 else args.blocks
+    interleaved_runs(min(WARM_UP_BLOCKS, args.blocks), chunk, kinds)
+    print(f"{'default.toml':<14}{'blocks':>7}{'chunk':>7}{'group':>6}{'signing':>9}{'wall s':>8}"
           f"{'cpu s':>8}{'main s':>8}{'signed':>9}{'checked':>9}{'here':>6}")
     groups: list[dict[str, dict[str, float | int | str]]] = []
     for group in range(args.repeats):
         order = kinds[group % len(kinds):] + kinds[:group % len(kinds)]  # each kind leads once
-        done = {}
-        for kind in order:
-            done[kind] = result = timed_run(args.blocks, kind)
-            print(f"{'':<14}{args.blocks:>7}{group + 1:>6}{kind:>9}"
+        done = interleaved_runs(args.blocks, chunk, order)
+        for kind in kinds:
+            result = done[kind]
+            print(f"{'':<14}{args.blocks:>7}{chunk:>7}{group + 1:>6}{kind:>9}"
                   f"{result['wall']:>8.2f}{result['cpu']:>8.2f}{result['main']:>8.2f}"
                   f"{result['signed']:>9,}{result['checked']:>9,}{result['here']:>6}",
                   flush=True)

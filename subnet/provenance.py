@@ -34,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import operator
 import sys
 import threading
 from collections.abc import Sequence
@@ -41,6 +42,7 @@ from typing import Any, overload
 
 import numpy as np
 from nacl.bindings import crypto_sign_seed_keypair
+from numba import njit
 
 from subnetsim.subnet.rng import stream_seed
 from subnetsim.subnet.signing_worker import Job, submit
@@ -296,45 +298,33 @@ class SignedBatch(Sequence[SignedReply | None]):
     the reply never arrived), while the signing worker makes them: reading one waits for them.
     Pickled (sent over a wire), it is a plain tuple of its replies."""
 
-    __slots__ = ("_count", "_hotkeys", "_indices", "_keep", "_replies", "block", "job",
-                 "query", "sources")
+    __slots__ = ("_hotkeys", "_replies", "block", "job", "prefix", "query", "rows", "sources")
 
-    def __init__(self, count: int, indices: Sequence[int], hotkeys: Sequence[str],
-                 query: bytes, block: int, job: Job[np.ndarray],
-                 sources: tuple[Sequence[Any], np.ndarray, np.ndarray],
-                 keep: np.ndarray | None = None) -> None:
-        self._count = count
-        self._indices, self._hotkeys = indices, hotkeys  # per row of the job's claims
-        self.query, self.block = query, block
-        self.job = job  # makes the (len(indices), 96) claims: output digest || signature
+    def __init__(self, rows: np.ndarray, hotkeys: Sequence[str], query: bytes, block: int,
+                 prefix: np.ndarray, job: Job[np.ndarray],
+                 sources: tuple[Sequence[Any], np.ndarray, np.ndarray]) -> None:
+        self.rows = rows  # (count,) int64: each index's row in the job's claims (-1: none)
+        self._hotkeys = hotkeys  # per row of the job's claims
+        self.query, self.block, self.prefix = query, block, prefix  # the message's prefix
+        self.job = job  # makes the (rows, 96) claims: output digest || signature
         self.sources = sources  # the payloads signed, their source rows and header bytes
-        self._keep = keep  # (count,) bool: the indices shown (None: all)
         self._replies: tuple[SignedReply | None, ...] | None = None
-
-    def row_of(self) -> np.ndarray:
-        """(count,) int64: each index's row in the job's claims (-1: not signed, or not shown)."""
-        rows = np.full(self._count, -1, dtype=np.int64)
-        rows[self._indices] = np.arange(len(self._indices))
-        if self._keep is not None:
-            rows[~self._keep] = -1
-        return rows
 
     def _made(self) -> tuple[SignedReply | None, ...]:
         if self._replies is None:
-            replies: list[SignedReply | None] = [None] * self._count
+            replies: list[SignedReply | None] = [None] * len(self.rows)
             claims = self.job.result()
-            row_of = self.row_of()
-            for index in np.flatnonzero(row_of >= 0).tolist():
-                row = int(row_of[index])
-                replies[index] = SignedReply(hotkey=self._hotkeys[row], query=self.query,
-                                             block=self.block,
-                                             digest=claims[row, :DIGEST_BYTES].tobytes(),
-                                             signature=claims[row, DIGEST_BYTES:].tobytes())
+            for index, row in enumerate(self.rows.tolist()):
+                if row >= 0:
+                    replies[index] = SignedReply(
+                        hotkey=self._hotkeys[row], query=self.query, block=self.block,
+                        digest=claims[row, :DIGEST_BYTES].tobytes(),
+                        signature=claims[row, DIGEST_BYTES:].tobytes())
             self._replies = tuple(replies)
         return self._replies
 
     def __len__(self) -> int:
-        return self._count
+        return len(self.rows)
 
     @overload
     def __getitem__(self, index: int) -> SignedReply | None: ...
@@ -350,8 +340,8 @@ class SignedBatch(Sequence[SignedReply | None]):
 
     def only(self, keep: Sequence[bool]) -> SignedBatch:
         """The same batch with None where ``keep`` is false (replies that never arrived)."""
-        return SignedBatch(self._count, self._indices, self._hotkeys, self.query, self.block,
-                           self.job, self.sources, np.array(keep, dtype=np.bool_))
+        return SignedBatch(np.where(keep, self.rows, -1), self._hotkeys, self.query,
+                           self.block, self.prefix, self.job, self.sources)
 
 
 def sign_batch(count: int, signers: Sequence[tuple[int, str, int]], query: bytes,
@@ -361,25 +351,16 @@ def sign_batch(count: int, signers: Sequence[tuple[int, str, int]], query: bytes
     signer's answer ``payloads[index]`` to ``query`` at ``block`` with its secret key
     ``secret_keys[key row]`` (libsodium's, (keys, 64) uint8); the output digests are taken
     there too (the payloads are answers: nobody writes them afterwards)."""
-    indices = [index for index, _, _ in signers]
+    indices, hotkeys, key_rows = zip(*signers, strict=True) if signers else ((), (), ())
     signed = [payloads[index] for index in indices]
     sources, headers, keep = _sources(signed)
-    job = submit(sign_replies, _message_prefix(query, block), headers, sources, secret_keys,
-                 np.array([row for _, _, row in signers], dtype=np.int64),
+    prefix = _message_prefix(query, block)
+    job = submit(sign_replies, prefix, headers, sources, secret_keys,
+                 np.array(key_rows, dtype=np.int64),
                  np.empty((len(indices), CLAIM_BYTES), np.uint8), here=here, keep=keep)
-    return SignedBatch(count, indices, [hotkey for _, hotkey, _ in signers], query, block, job,
-                       (signed, sources, headers))
-
-
-def _sources_of(payloads: list[Any], rows: list[int],
-                signatures: Sequence[SignedReply | None]) -> tuple[np.ndarray, np.ndarray, Any]:
-    """``_sources(payloads)``; where each payload is the very object signed in row ``rows[i]``
-    of an in-process batch, that batch's source rows (the same bytes, read where they are)."""
-    if isinstance(signatures, SignedBatch):
-        signed, sources, headers = signatures.sources
-        if all(payload is signed[row] for payload, row in zip(payloads, rows, strict=True)):
-            return sources[rows], headers, signed
-    return _sources(payloads)
+    rows = np.full(count, -1, dtype=np.int64)
+    rows[list(indices)] = np.arange(len(indices))
+    return SignedBatch(rows, hotkeys, query, block, prefix, job, (signed, sources, headers))
 
 
 def secret_key_table(seed: int, hotkeys: Sequence[str]) -> np.ndarray:
@@ -394,8 +375,8 @@ def public_key_table(seed: int, hotkeys: Sequence[str | None]) -> np.ndarray:
                       else bytes(PUBLIC_KEY_BYTES) for hotkey in hotkeys], PUBLIC_KEY_BYTES)
 
 
-def verify_batch(indices: Sequence[int], public_keys: np.ndarray, payloads: Sequence[Any],
-                 signatures: Sequence[SignedReply | None], *, query: bytes,
+def verify_batch(indices: Sequence[int] | np.ndarray, public_keys: np.ndarray,
+                 payloads: Sequence[Any], signatures: Sequence[SignedReply | None], *, query: bytes,
                  block: int) -> Job[np.ndarray]:
     """On the signing worker: for each ``i``, whether ``signatures[indices[i]]`` is a valid
     signature under ``public_keys[i]`` ((n, 32) uint8: the key of the hotkey that should have
@@ -404,9 +385,12 @@ def verify_batch(indices: Sequence[int], public_keys: np.ndarray, payloads: Sequ
     are checked there. Which hotkey signed is the key's to say: a signature by any other
     hotkey does not verify under the expected key."""
     wanted = np.asarray(indices, dtype=np.int64)
-    if isinstance(signatures, SignedBatch):
-        row_of = (signatures.row_of() if (signatures.query, signatures.block) == (query, block)
-                  else np.empty(0, np.int64))
+    prefix = None
+    if isinstance(signatures, SignedBatch):  # signed in this process: its job's claims
+        if (signatures.query, signatures.block) == (query, block):
+            row_of, prefix = signatures.rows, signatures.prefix  # the same message prefix
+        else:
+            row_of = np.empty(0, np.int64)
         claims, after = signatures.job.output, signatures.job
     else:  # replies that came whole (over a wire)
         whole = [(index, signed) for index, signed in enumerate(signatures)
@@ -415,14 +399,35 @@ def verify_batch(indices: Sequence[int], public_keys: np.ndarray, payloads: Sequ
         row_of = np.full(len(signatures), -1, dtype=np.int64)
         row_of[[index for index, _ in whole]] = np.arange(len(whole))
         claims, after = _claims([signed for _, signed in whole]), None
-    rows = np.full(len(wanted), -1, dtype=np.int64)
-    inside = wanted < len(row_of)
-    rows[inside] = row_of[wanted[inside]]
-    slots = np.flatnonzero(rows >= 0)
-    rows = rows[slots]
+    rows, slots = _claimed_rows(wanted, row_of)
     picked = [payloads[slot] for slot in slots.tolist()]
-    sources, headers, keep = _sources_of(picked, rows.tolist(), signatures)
-    return submit(open_replies, _message_prefix(query, block), headers, sources,
-                  np.empty((len(picked), DIGEST_BYTES), np.uint8), claims, rows,
-                  np.ascontiguousarray(public_keys[slots], dtype=np.uint8),
-                  np.zeros(len(wanted), dtype=np.bool_), slots, after=after, keep=keep)
+    sources, headers, keep = _sources_of(picked, rows, signatures)
+    return submit(open_replies, prefix if prefix is not None else _message_prefix(query, block),
+                  headers, sources, np.empty((len(picked), DIGEST_BYTES), np.uint8), claims,
+                  rows, public_keys.take(slots, axis=0), np.zeros(len(wanted), dtype=np.bool_),
+                  slots, after=after, keep=keep)
+
+
+@njit(cache=True)
+def _claimed_rows(wanted, row_of):
+    """The claim row of each wanted index that has one (``row_of``: -1 for none) and the
+    slots of ``wanted`` they are for (an index outside ``row_of`` has none)."""
+    rows, slots = np.empty(len(wanted), np.int64), np.empty(len(wanted), np.int64)
+    found = 0
+    for slot in range(len(wanted)):
+        index = wanted[slot]
+        if 0 <= index < len(row_of) and row_of[index] >= 0:
+            rows[found], slots[found] = row_of[index], slot
+            found += 1
+    return rows[:found], slots[:found]
+
+
+def _sources_of(payloads: list[Any], rows: np.ndarray,
+                signatures: Sequence[SignedReply | None]) -> tuple[np.ndarray, np.ndarray, Any]:
+    """``_sources(payloads)``; where each payload is the very object signed in row ``rows[i]``
+    of an in-process batch, that batch's source rows (the same bytes, read where they are)."""
+    if isinstance(signatures, SignedBatch):
+        signed, sources, headers = signatures.sources
+        if all(map(operator.is_, payloads, map(signed.__getitem__, rows.tolist()))):
+            return sources.take(rows, axis=0), headers, signed
+    return _sources(payloads)

@@ -38,7 +38,7 @@ import numpy as np
 
 from subnetsim.subnet.sodium import ROWS, Control, job_words
 
-__all__ = ["MODES", "Job", "stats", "submit", "use"]
+__all__ = ["MODES", "Job", "drain", "stats", "submit", "use"]
 
 T = TypeVar("T")
 
@@ -107,6 +107,7 @@ class _Lane:
         self.forked = False  # this process is a fork of the one whose thread it was
         self.closed = False  # at exit: jobs run in place from then on
         self.guard = threading.Lock()  # for two Python threads starting the lane at once
+        self.floor = 0  # every job below this seq has finished (as of the last publish)
 
     def submit(self, job: Job[Any], words: np.ndarray) -> bool:
         """Queue ``job`` to the thread; False if it should run in the caller instead (the
@@ -121,25 +122,25 @@ class _Lane:
                         control.start()
                     except OSError:
                         return False
-        self._forget_finished()
-        if control.behind() > _BACKLOG:
-            return False
         after = job.after
         if after is not None and after._lane is not self:  # run here, or another lane's
             after.result()
-        seq = control.publish(words, after._seq if after is not None
-                              and after._function is not None else -1)
+        seq, self.floor = control.publish(words, after._seq if after is not None
+                                          and after._function is not None else -1, _BACKLOG)
+        self._forget_below(self.floor)
         if seq < 0:
             return False
         job._lane, job._seq = self, seq
         self.queued.append(job)
         return True
 
-    def _forget_finished(self) -> None:
+    def _forget_below(self, floor: int) -> None:
+        """Let go of the jobs below ``floor`` (finished: the thread no longer reads them)."""
         queued = self.queued
-        with self.guard:  # two submitters must not drop each other's unfinished jobs
-            while queued and queued[0].done:
-                queued.popleft()
+        if queued and queued[0]._seq < floor:
+            with self.guard:  # two submitters must not drop each other's unfinished jobs
+                while queued and queued[0]._seq < floor:
+                    queued.popleft()._forget()
 
     def finished(self, seq: int) -> bool:
         if self.forked:
@@ -152,7 +153,7 @@ class _Lane:
             if not self.control.finished_in_copy(job._seq):
                 job._lane = None
                 job._run()
-        else:
+        elif job._seq >= self.floor:  # below: known finished, its after too
             if job.after is not None:
                 job.after.result()
             if self.control.help(job._seq):
@@ -202,6 +203,12 @@ def submit(function: Callable[..., np.ndarray], *args: Any, after: Job[Any] | No
         stats["here"] += 1
         job._run()
     return job
+
+
+def drain() -> None:
+    """Return once every job submitted so far has run (its rows left run here meanwhile)."""
+    for job in list(_lane().queued):
+        job.result()
 
 
 def _forget_after_fork() -> None:

@@ -75,6 +75,7 @@ LIBRARY_NAMES = ("crypto_sign", "crypto_sign_open",
                  "crypto_generichash_blake2b_init_salt_personal",
                  "crypto_generichash_blake2b_update", "crypto_generichash_blake2b_final")
 SIGN_AT, OPEN_AT, HASH_INIT_AT, HASH_UPDATE_AT, HASH_FINAL_AT = range(len(LIBRARY_NAMES))
+FLOOR = 18  # every job below this seq has finished (advanced when a job is published)
 # Conditions are signalled after the mutex is let go, and only when someone waits on them: a
 # woken thread would otherwise run at once on a busy machine and block on the mutex its waker
 # still holds (two context switches per job, measured ~40 us a job).
@@ -321,65 +322,122 @@ def _checked_sources(headers: np.ndarray, sources: np.ndarray, *, given: bool) -
     return rows
 
 
+# The layouts the jobs' arrays must have (numba refuses any other at the call: a TypeError).
+_BYTES, _BYTE_ROWS = types.Array(types.uint8, 1, "C"), types.Array(types.uint8, 2, "C")
+_WORDS, _WORD_ROWS = types.Array(types.int64, 1, "C"), types.Array(types.int64, 2, "C")
+_FLAGS = types.Array(types.boolean, 1, "C")
+# Why a job's arrays were refused (``_sign_words``/``_open_words`` return the index; 0: fit).
+REFUSALS = ("", f"sources: expected rows of {SOURCE_WORDS} words",
+            "a source's header lies outside the headers, or its size is negative",
+            f"secret keys: expected rows of {SECRET_KEY_BYTES} bytes",
+            "key rows: expected one per source row",
+            f"claims: expected one row of {CLAIM_BYTES} bytes per source row",
+            "key rows outside the secret keys",
+            f"digests: expected one row of {DIGEST_BYTES} bytes per source row",
+            f"claims: expected rows of {CLAIM_BYTES} bytes",
+            "claim rows: expected one per source row",
+            f"public keys: expected one row of {PUBLIC_KEY_BYTES} bytes per source row",
+            "slots: expected one per source row",
+            "claim rows or verdict slots outside their arrays")
+
+
 @njit(cache=True)
-def _common_words(words, prefix, headers, sources):
+def _common_words(words, prefix, headers, sources, given):
+    """Check the sources against the headers and fill the words both kinds share; a
+    ``REFUSALS`` index."""
+    if sources.shape[1] != SOURCE_WORDS:
+        return 1
+    if not _sources_within(sources, len(headers), given):
+        return 2
     words[PREFIX_AT], words[PREFIX_BYTES] = prefix.ctypes.data, len(prefix)
     words[HEADERS_AT], words[HEADERS_BYTES] = headers.ctypes.data, len(headers)
     words[SOURCES_AT], words[ROWS] = sources.ctypes.data, sources.shape[0]
+    return 0
 
 
-@njit(cache=True)
+@njit(types.int64(_WORDS, _BYTES, _BYTES, _WORD_ROWS, _BYTE_ROWS, _WORDS, _BYTE_ROWS),
+      cache=True)
 def _sign_words(words, prefix, headers, sources, secret_keys, key_rows, claims):
-    """Fill a signing slot's words (addresses: one compiled call, not a ctypes lookup per
-    array); False if a key row is out of range."""
-    _common_words(words, prefix, headers, sources)
+    """Check a signing job's arrays and fill its slot's words (one compiled call, not a
+    check and a ctypes lookup per array); a ``REFUSALS`` index (0: they fit)."""
+    refused = _common_words(words, prefix, headers, sources, False)
+    rows = sources.shape[0]
+    if refused:
+        return refused
+    if secret_keys.shape[1] != SECRET_KEY_BYTES:
+        return 3
+    if key_rows.shape[0] != rows:
+        return 4
+    if claims.shape[0] != rows or claims.shape[1] != CLAIM_BYTES:
+        return 5
+    if not _within(key_rows, secret_keys.shape[0]):
+        return 6
     words[KIND], words[TABLE_AT], words[TABLE_ROWS] = SIGN, secret_keys.ctypes.data, len(
         secret_keys)
     words[ROW_INDEX_AT], words[OUTPUT_AT] = key_rows.ctypes.data, claims.ctypes.data
-    return _within(key_rows, secret_keys.shape[0])
+    return 0
 
 
-@njit(cache=True)
+@njit(types.int64(_WORDS, _BYTES, _BYTES, _WORD_ROWS, _BYTE_ROWS, _BYTE_ROWS, _WORDS,
+                  _BYTE_ROWS, _FLAGS, _WORDS), cache=True)
 def _open_words(words, prefix, headers, sources, digests, claims, claim_rows, public_keys,
                 verdicts, slots):
-    """Fill a verification slot's words; False if a claim row or slot is out of range."""
-    _common_words(words, prefix, headers, sources)
+    """Check a verification job's arrays and fill its slot's words; a ``REFUSALS`` index."""
+    refused = _common_words(words, prefix, headers, sources, True)
+    rows = sources.shape[0]
+    if refused:
+        return refused
+    if digests.shape[0] != rows or digests.shape[1] != DIGEST_BYTES:
+        return 7
+    if claims.shape[1] != CLAIM_BYTES:
+        return 8
+    if claim_rows.shape[0] != rows:
+        return 9
+    if public_keys.shape[0] != rows or public_keys.shape[1] != PUBLIC_KEY_BYTES:
+        return 10
+    if slots.shape[0] != rows:
+        return 11
+    if not (_within(claim_rows, claims.shape[0]) and _within(slots, len(verdicts))):
+        return 12
     words[KIND], words[TABLE_AT], words[TABLE_ROWS] = OPEN, claims.ctypes.data, len(claims)
     words[ROW_INDEX_AT], words[DIGESTS_AT] = claim_rows.ctypes.data, digests.ctypes.data
     words[KEYS_AT], words[SLOTS_AT] = public_keys.ctypes.data, slots.ctypes.data
     words[VERDICTS_AT], words[VERDICTS] = verdicts.ctypes.data, len(verdicts)
-    return _within(claim_rows, claims.shape[0]) and _within(slots, len(verdicts))
+    return 0
+
+
+_LAYOUTS = {"sign_replies": "prefix, headers: uint8 (n,); sources: int64 (n, 4); secret keys: "
+                            "uint8 (n, 64); key rows: int64 (n,); claims: uint8 (n, 96)",
+            "open_replies": "prefix, headers: uint8 (n,); sources: int64 (n, 4); digests: "
+                            "uint8 (n, 32); claims: uint8 (n, 96); claim rows: int64 (n,); "
+                            "public keys: uint8 (n, 32); verdicts: bool (n,); slots: int64 (n,)"}
 
 
 def job_words(function: Callable[..., np.ndarray],
               args: tuple[Any, ...]) -> tuple[np.ndarray, np.ndarray]:
     """A slot's words (kind, sizes, addresses) for ``function(*args)``, ``sign_replies`` or
     ``open_replies``, and the array it writes (what it returns), after checking every array's
-    type, shape and index range (ValueError)."""
-    if function is not sign_replies and function is not open_replies:
+    type, layout, shape and index range (ValueError)."""
+    fill: Any
+    if function is sign_replies:
+        fill, output = _sign_words, args[5:6]
+    elif function is open_replies:
+        fill, output = _open_words, args[7:8]
+    else:
         raise ValueError(f"{getattr(function, '__name__', function)!r} is not a libsodium batch")
     words = np.zeros(SLOT_WORDS, np.int64)
-    prefix, headers, sources = args[:3]
-    rows = _checked_sources(headers, sources, given=function is open_replies)
-    _check(prefix, np.uint8, (len(prefix),))
-    if function is sign_replies:
-        secret_keys, key_rows, claims = args[3:]
-        _check(secret_keys, np.uint8, (len(secret_keys), SECRET_KEY_BYTES))
-        _check(key_rows, np.int64, (rows,))
-        _check(claims, np.uint8, (rows, CLAIM_BYTES))
-        if not _sign_words(words, *args):
-            raise ValueError(f"key rows outside 0..{len(secret_keys) - 1}")
-        return words, claims
-    digests, claims, claim_rows, public_keys, verdicts, slots = args[3:]
-    _check(digests, np.uint8, (rows, DIGEST_BYTES))
-    _check(claims, np.uint8, (len(claims), CLAIM_BYTES))
-    _check(claim_rows, np.int64, (rows,))
-    _check(public_keys, np.uint8, (rows, PUBLIC_KEY_BYTES))
-    _check(verdicts, np.bool_, (len(verdicts),))
-    _check(slots, np.int64, (rows,))
-    if not _open_words(words, *args):
-        raise ValueError("claim rows or verdict slots outside their arrays")
-    return words, verdicts
+    try:
+        refused = fill(words, *args)
+    except TypeError:  # numba found no signature for these arguments
+        got = ", ".join(f"{getattr(a, 'dtype', type(a).__name__)} {getattr(a, 'shape', '')}"
+                        + ("" if getattr(a, "flags", None) is None or a.flags.c_contiguous
+                           and a.flags.writeable else " (not C-ordered and writable)")
+                        for a in args)
+        raise ValueError(f"{function.__name__} expects writable C-ordered arrays "
+                         f"({_LAYOUTS[function.__name__]}); got {got}") from None
+    if refused:
+        raise ValueError(f"{function.__name__}: {REFUSALS[refused]}")
+    return words, output[0]
 
 
 # --- the control block's protocol (everything under its mutex) -----------------------------
@@ -521,15 +579,21 @@ def _serve_entry() -> Any:
 
 
 @njit(cache=True)
-def _publish(control, words, after):
-    """Queue a job (its slot's words, ``after``: the seq of the job it reads, or -1); its seq,
-    or -1 if its slot is still in use (the caller runs the job itself)."""
+def _publish(control, words, after, backlog):
+    """Queue a job (its slot's words, ``after``: the seq of the job it reads, or -1) unless
+    more than ``backlog`` jobs wait for the thread or its slot is still in use; its seq (-1:
+    not queued, the caller runs it itself) and ``FLOOR`` (the jobs below have finished)."""
     _lock(control)
+    floor = control[FLOOR]
+    while floor < control[HEAD] and _finished(control, floor):
+        floor += 1
+    control[FLOOR] = floor
     seq = control[HEAD]
     base = _slot(seq)
-    if seq >= CAPACITY and not _finished(control, seq - CAPACITY):
+    if seq - control[CURSOR] > backlog or (seq >= CAPACITY
+                                           and not _finished(control, seq - CAPACITY)):
         _unlock(control)
-        return -1
+        return -1, floor
     control[base:base + SLOT_WORDS] = words
     control[base + SEQ], control[base + AFTER] = seq, after + 1
     control[base + NEXT], control[base + ROWS_DONE] = 0, 0
@@ -538,7 +602,7 @@ def _publish(control, words, after):
     _unlock(control)
     if sleeping:
         _call(np.uint64(control[SIGNAL]), (np.uint64(control[WORK]),))  # type: ignore[call-arg]
-    return seq
+    return seq, floor
 
 
 @njit(nogil=True, cache=True)
@@ -618,8 +682,11 @@ class Control:
             raise OSError(failed, "could not start the signing thread")
         self.started = True
 
-    def publish(self, words: np.ndarray, after: int) -> int:
-        return int(_publish(self.words, words, after))
+    def publish(self, words: np.ndarray, after: int, backlog: int) -> tuple[int, int]:
+        """Queue a job (``_publish``): its seq (-1: run it yourself), and the seq below which
+        every job has finished."""
+        seq, floor = _publish(self.words, words, after, backlog)
+        return int(seq), int(floor)
 
     def help(self, seq: int) -> int:
         """Run job ``seq``'s rows left here, then wait for the rest; the rows run here."""

@@ -77,7 +77,7 @@ class _Round:
     losses: np.ndarray  # (k,) before the signature checks
     baseline: float  # the batch's know-nothing loss
     seniority: np.ndarray | None  # (k,) for dedupe, as the ledger stood on arrival
-    checked: list[int]  # indices whose signatures are being checked
+    checked: np.ndarray  # (c,) indices whose signatures are being checked
     verdicts: Job[np.ndarray] | None  # one per checked index
 
 
@@ -187,7 +187,7 @@ class Validator:
         sent_at, chain_halted = chain.env.now, chain.ledger.is_halted("serving")
         responses = yield self.network.request(query, self.uid)
         losses = reply_losses(responses.payloads, truth, task, self.config.max_reply_bytes)
-        checked = np.flatnonzero(np.isfinite(losses)).tolist() if self.require_signatures else []
+        checked = np.flatnonzero(np.isfinite(losses))
         verdicts = (self._check_signatures(query, responses, checked, ledger.hotkeys)
                     if self.require_signatures else None)
         if self.serving is not None:
@@ -200,13 +200,13 @@ class Validator:
             losses=losses, baseline=task.batch_baseline(truth), seniority=seniority,
             checked=checked, verdicts=verdicts))
 
-    def _check_signatures(self, query: Query, responses: Responses, checked: list[int],
+    def _check_signatures(self, query: Query, responses: Responses, checked: np.ndarray,
                           hotkeys: list[str | None]) -> Job[np.ndarray]:
         """Start checking that each scorable reply carries a valid signature by its target's
         hotkey over this query, this block and this very output (on the signing worker)."""
         payloads = responses.payloads
         return verify_batch(checked, self._public_keys(hotkeys)[responses.targets[checked]],
-                            [payloads[index] for index in checked], responses.signatures,
+                            [payloads[index] for index in checked.tolist()], responses.signatures,
                             query=query.query_id, block=query.block)
 
     def _public_keys(self, hotkeys: list[str | None]) -> np.ndarray:
@@ -227,10 +227,9 @@ class Validator:
         their improvement over the baseline, folded into the EMA."""
         losses = done.losses
         if done.verdicts is not None:
-            for index, valid in zip(done.checked, done.verdicts.result(), strict=True):
-                if not valid:
-                    losses[index] = np.inf
-                    self._stats["unsigned"] += 1
+            unsigned = done.checked[~done.verdicts.result()]
+            losses[unsigned] = np.inf
+            self._stats["unsigned"] += len(unsigned)
         rewards = rewards_from_losses(losses, done.baseline)
         if done.seniority is not None:
             duplicate = duplicate_replies(done.payloads, done.seniority)

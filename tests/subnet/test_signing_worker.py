@@ -167,9 +167,15 @@ def test_a_batch_that_does_not_fit_is_refused_at_once(mode):
     with pytest.raises(ValueError, match="key rows outside"):
         signing_worker.submit(sign_replies, prefix, headers, sources, secret, key_rows + 4,
                               claims)
-    with pytest.raises(ValueError, match=r"shape \(4, 96\)"):
+    with pytest.raises(ValueError, match="not C-ordered"):  # a view: its rows are not 32 bytes
         signing_worker.submit(sign_replies, prefix, headers, sources, secret, key_rows,
                               claims[:, :32])
+    with pytest.raises(ValueError, match="claims: expected one row of 96 bytes"):
+        signing_worker.submit(sign_replies, prefix, headers, sources, secret, key_rows,
+                              claims[:, :32].copy())
+    with pytest.raises(ValueError, match="expects writable C-ordered arrays"):  # int32 rows
+        signing_worker.submit(sign_replies, prefix, headers, sources, secret,
+                              key_rows.astype(np.int32), claims)
     with pytest.raises(ValueError, match="outside the headers"):
         signing_worker.submit(sign_replies, prefix, headers[:4], sources, secret, key_rows,
                               claims)
@@ -208,6 +214,30 @@ def test_a_round_is_signed_and_checked_against_the_validators_own_digests(mode, 
     tampered = dataclasses.replace(whole[0], signature=bytes(64))
     verdicts = _verify(checks, (tampered, *whole[1:]), QUERY, BLOCK).result()
     assert verdicts.tolist() == [False, False, False, True, False]
+
+
+def test_a_claim_for_an_index_outside_the_batch_is_refused(mode):
+    """An index the batch has no row for (negative, or past its end) is a False verdict, never
+    another row's claim read from the end."""
+    mode("thread")
+    answers = [torch.full((4, 1), float(i)) for i in range(4)]
+    keys = secret_key_table(SEED, [f"miner-{i}" for i in range(4)])
+    batch = sign_batch(4, [(i, f"miner-{i}", i) for i in range(4)], QUERY, BLOCK, answers, keys)
+    key = hotkey_public_key(SEED, "miner-3")
+    checks = [(3, "miner-3", key, answers[3]), (-1, "miner-3", key, answers[3]),
+              (4, "miner-3", key, answers[3])]
+    assert _verify(checks, batch, QUERY, BLOCK).result().tolist() == [True, False, False]
+
+
+def test_drain_returns_once_every_queued_job_has_run(mode, monkeypatch):
+    """``drain`` (the benchmark's end of a timed chunk) leaves no job behind."""
+    mode("thread")
+    monkeypatch.setattr(signing_worker, "_BACKLOG", 100)  # every job queued
+    jobs = [_signed_and_checked() for _ in range(8)]
+    signing_worker.drain()
+    assert all(signed.done and checked.done for signed, checked, _ in jobs)
+    for _, checked, expected in jobs:
+        np.testing.assert_array_equal(checked.result(), expected)
 
 
 def test_many_threads_reading_the_same_results_all_get_them(mode, monkeypatch):
