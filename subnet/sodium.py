@@ -355,8 +355,6 @@ def _common_words(words, prefix, headers, sources, given):
     return 0
 
 
-@njit(types.int64(_WORDS, _BYTES, _BYTES, _WORD_ROWS, _BYTE_ROWS, _WORDS, _BYTE_ROWS),
-      cache=True)
 def _sign_words(words, prefix, headers, sources, secret_keys, key_rows, claims):
     """Check a signing job's arrays and fill its slot's words (one compiled call, not a
     check and a ctypes lookup per array); a ``REFUSALS`` index (0: they fit)."""
@@ -378,8 +376,6 @@ def _sign_words(words, prefix, headers, sources, secret_keys, key_rows, claims):
     return 0
 
 
-@njit(types.int64(_WORDS, _BYTES, _BYTES, _WORD_ROWS, _BYTE_ROWS, _BYTE_ROWS, _WORDS,
-                  _BYTE_ROWS, _FLAGS, _WORDS), cache=True)
 def _open_words(words, prefix, headers, sources, digests, claims, claim_rows, public_keys,
                 verdicts, slots):
     """Check a verification job's arrays and fill its slot's words; a ``REFUSALS`` index."""
@@ -406,6 +402,16 @@ def _open_words(words, prefix, headers, sources, digests, claims, claim_rows, pu
     return 0
 
 
+@functools.cache
+def _fillers() -> tuple[Any, Any]:
+    """``_sign_words`` and ``_open_words`` compiled for their arrays' layouts only (on first
+    use, then from numba's disk cache: importing this module compiles nothing)."""
+    return (njit(types.int64(_WORDS, _BYTES, _BYTES, _WORD_ROWS, _BYTE_ROWS, _WORDS,
+                             _BYTE_ROWS), cache=True)(_sign_words),
+            njit(types.int64(_WORDS, _BYTES, _BYTES, _WORD_ROWS, _BYTE_ROWS, _BYTE_ROWS, _WORDS,
+                             _BYTE_ROWS, _FLAGS, _WORDS), cache=True)(_open_words))
+
+
 _LAYOUTS = {"sign_replies": "prefix, headers: uint8 (n,); sources: int64 (n, 4); secret keys: "
                             "uint8 (n, 64); key rows: int64 (n,); claims: uint8 (n, 96)",
             "open_replies": "prefix, headers: uint8 (n,); sources: int64 (n, 4); digests: "
@@ -418,11 +424,10 @@ def job_words(function: Callable[..., np.ndarray],
     """A slot's words (kind, sizes, addresses) for ``function(*args)``, ``sign_replies`` or
     ``open_replies``, and the array it writes (what it returns), after checking every array's
     type, layout, shape and index range (ValueError)."""
-    fill: Any
     if function is sign_replies:
-        fill, output = _sign_words, args[5:6]
+        fill, output = _fillers()[0], args[5:6]
     elif function is open_replies:
-        fill, output = _open_words, args[7:8]
+        fill, output = _fillers()[1], args[7:8]
     else:
         raise ValueError(f"{getattr(function, '__name__', function)!r} is not a libsodium batch")
     words = np.zeros(SLOT_WORDS, np.int64)
