@@ -327,18 +327,19 @@ _BYTES, _BYTE_ROWS = types.Array(types.uint8, 1, "C"), types.Array(types.uint8, 
 _WORDS, _WORD_ROWS = types.Array(types.int64, 1, "C"), types.Array(types.int64, 2, "C")
 _FLAGS = types.Array(types.boolean, 1, "C")
 # Why a job's arrays were refused (``_sign_words``/``_open_words`` return the index; 0: fit).
-REFUSALS = ("", f"sources: expected rows of {SOURCE_WORDS} words",
-            "a source's header lies outside the headers, or its size is negative",
-            f"secret keys: expected rows of {SECRET_KEY_BYTES} bytes",
-            "key rows: expected one per source row",
-            f"claims: expected one row of {CLAIM_BYTES} bytes per source row",
-            "key rows outside the secret keys",
-            f"digests: expected one row of {DIGEST_BYTES} bytes per source row",
-            f"claims: expected rows of {CLAIM_BYTES} bytes",
-            "claim rows: expected one per source row",
-            f"public keys: expected one row of {PUBLIC_KEY_BYTES} bytes per source row",
-            "slots: expected one per source row",
-            "claim rows or verdict slots outside their arrays")
+REFUSALS = ("",  # 0
+            f"sources: expected rows of {SOURCE_WORDS} words",  # 1
+            "a source's header lies outside the headers, or its size is negative",  # 2
+            f"secret keys: expected rows of {SECRET_KEY_BYTES} bytes",  # 3
+            "key rows: expected one per source row",  # 4
+            f"claims: expected one row of {CLAIM_BYTES} bytes per source row",  # 5
+            "key rows outside the secret keys",  # 6
+            f"digests: expected one row of {DIGEST_BYTES} bytes per source row",  # 7
+            f"claims: expected rows of {CLAIM_BYTES} bytes",  # 8
+            "claim rows: expected one per source row",  # 9
+            f"public keys: expected one row of {PUBLIC_KEY_BYTES} bytes per source row",  # 10
+            "slots: expected one per source row",  # 11
+            "claim rows or verdict slots outside their arrays")  # 12
 
 
 @njit(cache=True)

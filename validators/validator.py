@@ -187,7 +187,8 @@ class Validator:
         sent_at, chain_halted = chain.env.now, chain.ledger.is_halted("serving")
         responses = yield self.network.request(query, self.uid)
         losses = reply_losses(responses.payloads, truth, task, self.config.max_reply_bytes)
-        checked = np.flatnonzero(np.isfinite(losses))
+        checked = (np.flatnonzero(np.isfinite(losses)) if self.require_signatures
+                   else np.empty(0, np.int64))
         verdicts = (self._check_signatures(query, responses, checked, ledger.hotkeys)
                     if self.require_signatures else None)
         if self.serving is not None:
