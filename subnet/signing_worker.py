@@ -38,7 +38,7 @@ import numpy as np
 
 from subnetsim.subnet.sodium import ROWS, Control, job_words
 
-__all__ = ["MODES", "Job", "drain", "stats", "submit", "use"]
+__all__ = ["MODES", "Job", "drain", "rows", "stats", "submit", "use"]
 
 T = TypeVar("T")
 
@@ -174,6 +174,8 @@ _lanes: list[_Lane] = [_Lane()]  # this process's
 _mode = os.environ.get("SUBNETSIM_SIGNING_WORKER", "thread")
 stats = {"here": 0}  # jobs not run by the thread alone: it was behind when they were
 #                       submitted, or someone needing their results ran some of their rows
+rows: collections.Counter[str] = collections.Counter()  # rows submitted, per batch function:
+#                       signatures made (sign_replies), replies checked (open_replies)
 
 
 def _lane() -> _Lane:
@@ -196,6 +198,7 @@ def submit(function: Callable[..., np.ndarray], *args: Any, after: Job[Any] | No
     this one reads; ``keep``: what the arrays' addresses point into, kept alive until the job
     has run. ValueError at once if the arrays do not fit the batch."""
     words, output = job_words(function, args)
+    rows[function.__name__] += int(words[ROWS])
     job = Job(function, args, output, after, keep)
     if here or _mode != "thread" or not words[ROWS]:  # no rows: nothing to hand over
         job._run()

@@ -8,8 +8,10 @@ with a deadline, scores the replies and folds the rewards into its EMA; a *weigh
 them, committing and revealing when commit-reveal is on. Every round ends before the next block
 (deadline <= 5 s from mid-block), so a checkpoint never splits one.
 
-A round's replies are scored once their signatures are checked. The checks run on the signing
-worker's thread (``subnet.provenance.verify_batch``), so a round is kept (``_Round``, with
+A round's replies are scored once their signatures are checked: those of the replies that
+earn a reward (a failed check only takes a reward away, so the others score 0 either way; the
+``unsigned`` count is of rewards refused for a missing or bad signature). The checks run on the
+signing worker's thread (``subnet.provenance.verify_batch``), so a round is kept (``_Round``, with
 everything it needs from the moment its replies arrived) and scored the next time anything
 depends on the scores: this validator's next round or weight step, or anyone reading
 ``scores``, ``stats`` or ``state()``. Scoring later from the same inputs gives the same
@@ -74,10 +76,10 @@ class _Round:
     targets: np.ndarray  # (k,) uids queried
     status: np.ndarray  # (k,) what came back
     payloads: tuple[Any, ...]
-    losses: np.ndarray  # (k,) before the signature checks
-    baseline: float  # the batch's know-nothing loss
+    losses: np.ndarray  # (k,) as the replies came
+    rewards: np.ndarray  # (k,) each reply's improvement over the baseline, before the checks
     seniority: np.ndarray | None  # (k,) for dedupe, as the ledger stood on arrival
-    checked: np.ndarray  # (c,) indices whose signatures are being checked
+    checked: np.ndarray  # (c,) indices whose signatures are being checked: the rewarded ones
     verdicts: Job[np.ndarray] | None  # one per checked index
 
 
@@ -187,7 +189,11 @@ class Validator:
         sent_at, chain_halted = chain.env.now, chain.ledger.is_halted("serving")
         responses = yield self.network.request(query, self.uid)
         losses = reply_losses(responses.payloads, truth, task, self.config.max_reply_bytes)
-        checked = (np.flatnonzero(np.isfinite(losses)) if self.require_signatures
+        rewards = rewards_from_losses(losses, task.batch_baseline(truth))
+        # A failed check can only take a reward away, so a reply that earns nothing (no better
+        # than the baseline, or no answer at all) scores 0 whatever its signature: only the
+        # rewarded replies are checked, and a round's scores are those of checking them all.
+        checked = (np.flatnonzero(rewards > 0.0) if self.require_signatures
                    else np.empty(0, np.int64))
         verdicts = (self._check_signatures(query, responses, checked, ledger.hotkeys)
                     if self.require_signatures else None)
@@ -198,7 +204,7 @@ class Validator:
                      if self.config.dedupe else None)
         self._unscored.append(_Round(
             targets=targets, status=responses.status, payloads=responses.payloads,
-            losses=losses, baseline=task.batch_baseline(truth), seniority=seniority,
+            losses=losses, rewards=rewards, seniority=seniority,
             checked=checked, verdicts=verdicts))
 
     def _check_signatures(self, query: Query, responses: Responses, checked: np.ndarray,
@@ -224,21 +230,21 @@ class Validator:
             self._score(self._unscored.pop(0))
 
     def _score(self, done: _Round) -> None:
-        """A reply without a valid signature scores 0 (its loss becomes inf); the rest earn
-        their improvement over the baseline, folded into the EMA."""
-        losses = done.losses
+        """A rewarded reply without a valid signature scores 0; the rest earn their improvement
+        over the baseline, folded into the EMA."""
+        rewards = done.rewards
         if done.verdicts is not None:
             unsigned = done.checked[~done.verdicts.result()]
-            losses[unsigned] = np.inf
+            rewards[unsigned] = 0.0
+            done.losses[unsigned] = np.inf  # counted invalid too, as a reply without one
             self._stats["unsigned"] += len(unsigned)
-        rewards = rewards_from_losses(losses, done.baseline)
         if done.seniority is not None:
             duplicate = duplicate_replies(done.payloads, done.seniority)
             rewards[duplicate] = 0.0
             self._stats["duplicate"] += int(duplicate.sum())
         self._scores[done.targets] = ema(self._scores[done.targets], rewards,
                                          self.config.ema_alpha)
-        self._tally(done.status, losses)
+        self._tally(done.status, done.losses)
 
     def _witness(self, sent_at: float, chain_halted: bool, query: Query,
                  responses: Responses) -> None:

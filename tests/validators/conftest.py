@@ -51,14 +51,17 @@ class FakeMiners:
 
     ``signing`` per uid: ``"unsigned"`` (no signature), ``"other_key"`` (signed by another
     hotkey's key), ``"other_output"`` (a valid signature over a different answer).
+    ``answers``: what each uid answers (a test may change one).
     """
 
     def __init__(self) -> None:
         self.signing: dict[int, str] = {}
+        self.answers: dict[int, Any] = {
+            3: torch.ones(BATCH, 1), 4: torch.full((BATCH, 1), 0.5), 5: "junk",
+            6: torch.ones(BATCH, 1), 7: torch.ones(BATCH + 1, 1)}
 
     def handle(self, query: Query) -> ServerReply:
-        answers = {3: torch.ones(BATCH, 1), 4: torch.full((BATCH, 1), 0.5), 5: "junk",
-                   6: torch.ones(BATCH, 1), 7: torch.ones(BATCH + 1, 1)}
+        answers = self.answers
         targets = query.targets.tolist()
         status = np.array([OK if uid in answers else UNREACHABLE for uid in targets], np.int8)
         service = np.array([100.0 if uid == 6 else 0.01 for uid in targets])

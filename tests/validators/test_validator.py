@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
+from subnetsim.subnet import signing_worker
 from subnetsim.subnet.chain import BLOCK_SECONDS
-from tests.validators.conftest import make_validator_world
+from tests.validators.conftest import BATCH, make_validator_world
 
 
 def _through(block: int) -> float:
@@ -40,6 +42,23 @@ def test_unsigned_and_mis_signed_replies_score_zero(mode):
     assert validator.scores[4] == 0  # a scorable answer without a valid signature does not
     assert validator.stats["unsigned"] >= validator.stats["rounds"] > 0
     assert world.weights(0)[4] == 0
+
+
+def test_only_rewarded_replies_have_their_signatures_checked():
+    """A failed check can only take a reward away: uid 4 answering zeros (the know-nothing
+    answer: no reward) unsigned scores 0 without a check and is not counted unsigned; uid 3's
+    rewarded answer is checked in every round."""
+    world = make_validator_world()
+    world.miners.answers[4] = torch.zeros(BATCH, 1)
+    world.miners.signing[4] = "unsigned"
+    validator = world.validator(0)
+    world.start(validator)
+    opened = signing_worker.rows["open_replies"]
+    world.env.run(until=_through(20))
+    stats = validator.stats
+    assert validator.scores[3] > 0 and validator.scores[4] == 0
+    assert stats["unsigned"] == 0 and stats["rounds"] > 0
+    assert signing_worker.rows["open_replies"] - opened == stats["rounds"]  # uid 3's alone
 
 
 def test_validators_never_query_themselves_or_other_validators():
