@@ -69,7 +69,7 @@ def timed_day(name: str, blocks: int, signed: bool = True) -> dict[str, float]:
     checked); wall and CPU seconds (the process: the signing thread's included; and the
     simulation's main thread alone), query counts,
     replies signed and signatures checked (none with signing off)."""
-    signed, checked = (signing_worker.rows[name] for name in SIGNING_BATCHES)
+    made, opened = (signing_worker.rows[batch] for batch in SIGNING_BATCHES)
     wall, cpu = time.perf_counter(), time.process_time()
     world = _world(name, signed)
     world.start()
@@ -83,8 +83,8 @@ def timed_day(name: str, blocks: int, signed: bool = True) -> dict[str, float]:
             "run": end_wall - built_wall, "run_cpu": end_cpu - built_cpu, "main_cpu": main,
             "total": end_wall - wall, "total_cpu": end_cpu - cpu,
             "rounds": sum(s["rounds"] for s in stats), "queries": queries,
-            "signed": signing_worker.rows[SIGNING_BATCHES[0]] - signed,
-            "checked": signing_worker.rows[SIGNING_BATCHES[1]] - checked,
+            "signed": signing_worker.rows[SIGNING_BATCHES[0]] - made,
+            "checked": signing_worker.rows[SIGNING_BATCHES[1]] - opened,
             "digest": world.chain.head_hash}
 
 
