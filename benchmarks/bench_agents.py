@@ -8,12 +8,14 @@ cProfile run. CPU: the whole process's (the signing thread's included: ``subnet.
 signs and verifies replies beside the simulation) and the simulation's main thread alone.
 
 ``--floor``: the day's floor set by its cryptography. Every answered query is signed by its
-miner and every scorable reply verified by its validator (Ed25519, libsodium); this times one
-libsodium sign and one verify of a reply message (median of blocks of calls), runs the day with
-signing off (miners sign nothing, validators check nothing: the same trajectory, since
-signatures change no outcome) and on, counts the signatures made and checked, and prints
-crypto CPU = signed x sign + checked x verify, and the floor = crypto CPU / cores (were the
-crypto spread perfectly over every core and the rest of the simulation free). Results go into
+miner and every rewarded reply verified by its validator (Ed25519, libsodium); this times one
+libsodium sign and one verify of a reply message (median of blocks of calls) before and after
+the days (libsodium's speed on these machines drifts by up to half within minutes: the floor
+uses the mean of the two), runs the day with signing off (miners sign nothing, validators check
+nothing: the same trajectory, since signatures change no outcome) and on, counts the signatures
+made and checked, and prints crypto CPU = signed x sign + checked x verify, and the floor =
+crypto CPU / cores (were the crypto spread perfectly over every core and the rest of the
+simulation free), and with the unsigned simulation's CPU spread too. Results go into
 docs/performance.md by hand: timing never sits in a unit test.
 """
 
@@ -132,24 +134,29 @@ def _day_line(name: str, blocks: int, day: dict[str, float], label: str) -> str:
 
 def floor(blocks: int) -> None:
     """Print the crypto floor of a large.toml day and the measured day, signing off and on."""
-    sign, verify = crypto_seconds()
+    before = crypto_seconds()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(f"libsodium Ed25519 per call (median of {TIMED_BLOCKS} x {CALLS_PER_BLOCK:,}): "
-          f"sign {sign * 1e6:.1f} us, verify {verify * 1e6:.1f} us; cores {cores}")
+    print(f"libsodium Ed25519 per call (median of {TIMED_BLOCKS} x {CALLS_PER_BLOCK:,}), before: "
+          f"sign {before[0] * 1e6:.1f} us, verify {before[1] * 1e6:.1f} us; cores {cores}")
     print(f"{'scenario':<16}{'blocks':>7}{'signed':>8}{'build s':>9}{'run s':>8}{'(cpu)':>7}"
           f"{'main':>8}{'total s':>9}{'rounds/s':>10}{'queries/s':>11}")
     days = {}
     for signed in (False, True):
         days[signed] = day = timed_day("large", blocks, signed)
         print(_day_line("large", blocks, day, "yes" if signed else "no"), flush=True)
+    after = crypto_seconds()
+    sign, verify = ((first + last) / 2 for first, last in zip(before, after, strict=True))
+    print(f"libsodium after: sign {after[0] * 1e6:.1f} us, verify {after[1] * 1e6:.1f} us; "
+          f"mean: {sign * 1e6:.1f} / {verify * 1e6:.1f} us")
     off, on = days[False], days[True]
     crypto = on["signed"] * sign + on["checked"] * verify
     assert cores
+    spread = max(off["run_cpu"], (crypto + off["run_cpu"]) / cores)
     print(f"signatures: {on['signed']:,} made, {on['checked']:,} checked; crypto CPU "
           f"{crypto:.2f} s -> floor {crypto / cores:.2f} s on {cores} cores (crypto alone); "
-          f"with the unsigned simulation's {off['run_cpu']:.2f} s CPU: "
-          f"{max(off['run_cpu'], (crypto + off['run_cpu']) / cores):.2f} s; "
-          f"target {TARGET_SECONDS:.0f} s; same digest signed and unsigned: "
+          f"with the unsigned simulation's {off['run_cpu']:.2f} s CPU: {spread:.2f} s "
+          f"(the signed day: {on['run'] / spread:.3f}x that floor); target "
+          f"{TARGET_SECONDS:.0f} s; same digest signed and unsigned: "
           f"{on['digest'] == off['digest']}")
 
 
