@@ -3,10 +3,10 @@
 Run: `make bench` or `.venv/bin/python benchmarks/bench_signing.py [--blocks N] [--repeats N]`
 (on a shared machine: `setsid /tmp/prio.sh .venv/bin/python benchmarks/bench_signing.py`).
 Every miner signs each answer (Ed25519 over query id, block and a BLAKE2b digest of its output)
-and every validator verifies each scorable reply before scoring it (``subnet.provenance``);
-the libsodium calls run in compiled batches on the signing worker's thread
-(``subnet.signing_worker``), beside the simulation; ``--worker inline`` signs and verifies in
-place instead (``--worker thread inline``: both, in the same groups). This runs
+and every validator verifies each reply that earns a reward before scoring it
+(``subnet.provenance``); the libsodium calls run in compiled batches on the signing worker's
+thread (``subnet.signing_worker``), beside the simulation; ``--worker inline`` signs and
+verifies in place instead (``--worker thread inline``: both, in the same groups). This runs
 ``scenarios/default.toml`` in one process, in groups of one run with signing off (miners sign
 nothing, validators check nothing) and one per signing mode, after a short warm-up of each.
 The runs of a group take turns, ``--chunk`` blocks at a time, the order rotating: this

@@ -25,7 +25,7 @@ batches, ``subnet.sodium``), a round at a time and as addresses (where each payl
 are: ``_sources``): ``sign_batch`` returns a ``SignedBatch`` that fills in while the
 simulation goes on, and ``verify_batch`` checks each claim's hotkey, query and block now and
 its digest and signature there; whoever reads a result waits for it (and runs its rows left).
-Every reply is still signed by its own hotkey's key and every scorable reply verified, with
+Every reply is still signed by its own hotkey's key and every rewarded reply verified, with
 libsodium, and the outcome does not depend on when or where the worker gets to them.
 """
 

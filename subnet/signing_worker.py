@@ -1,9 +1,9 @@
 """The signing worker: where a simulation's Ed25519 work runs, beside the simulation.
 
-Miners sign every reply and validators verify every scorable one (``subnet.provenance``);
-libsodium takes about 30 us to sign and 80 us to verify, about as long as the rest of the
-simulation spends on a reply. So the cryptography runs on a native thread, on the machine's
-other core, while the simulation goes on: each job is one batch (a query's signatures, a
+Miners sign every reply and validators verify every one that earns a reward
+(``subnet.provenance``); libsodium takes about 30 us to sign and 80 us to verify, about as long as
+the rest of the simulation spends on a reply. So the cryptography runs on a native thread, on the
+machine's other core, while the simulation goes on: each job is one batch (a query's signatures, a
 round's verifications) of ``subnet.sodium``'s compiled loops, ``sign_replies`` or ``open_replies``,
 and the thread runs it from the arrays' addresses, without Python and without the GIL
 (``subnet.sodium``'s docstring says why it is not a Python thread).

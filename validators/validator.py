@@ -209,7 +209,7 @@ class Validator:
 
     def _check_signatures(self, query: Query, responses: Responses, checked: np.ndarray,
                           hotkeys: list[str | None]) -> Job[np.ndarray]:
-        """Start checking that each scorable reply carries a valid signature by its target's
+        """Start checking that each rewarded reply carries a valid signature by its target's
         hotkey over this query, this block and this very output (on the signing worker)."""
         payloads = responses.payloads
         return verify_batch(checked, self._public_keys(hotkeys)[responses.targets[checked]],
