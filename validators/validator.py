@@ -20,6 +20,7 @@ scores, so the run is the same as if each round were scored on arrival.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 from collections.abc import Generator
 from typing import Any
@@ -65,6 +66,8 @@ from subnetsim.validators.submission import WeightSubmitter
 
 __all__ = ["STAT_NAMES", "Validator"]
 
+# Counters are part of the checkpoint state, which the chain hashes: one that differed between
+# a signed and an unsigned run (e.g. checks made) would give them different head hashes.
 STAT_NAMES = ("rounds", *STATUS_NAMES, "invalid", "unsigned", "duplicate", "weight_steps",
               "halted_rounds")
 
@@ -109,7 +112,8 @@ class Validator:
         self.next_query = 1 + uid % validation.query_interval
         self.next_weights = 1 + uid % 10
         self._stats = dict.fromkeys(STAT_NAMES, 0)
-        self._unscored: list[_Round] = []  # rounds in, signatures still being checked
+        # Rounds in, oldest first, their signatures still being checked.
+        self._unscored: collections.deque[_Round] = collections.deque()
         self.seed = seed  # hotkeys' public keys are the run's (subnet.provenance)
         self._keyed_hotkeys: list[str | None] | None = None  # the hotkeys of ``_key_table``
         self._key_table = np.zeros((0, 32), dtype=np.uint8)
@@ -227,7 +231,7 @@ class Validator:
     def _score_rounds(self) -> None:
         """Score the rounds in, oldest first, each once its signatures are checked."""
         while self._unscored:
-            self._score(self._unscored.pop(0))
+            self._score(self._unscored.popleft())
 
     def _score(self, done: _Round) -> None:
         """A rewarded reply without a valid signature scores 0; the rest earn their improvement
