@@ -337,6 +337,9 @@ class RemoteServer:
             socket = context.socket(zmq.REQ)
             socket.setsockopt(zmq.LINGER, 0)
             socket.setsockopt(zmq.RCVTIMEO, self.timeout_ms)
+            # A REQ socket without a pipe (the server gone, a CURVE handshake refused) blocks
+            # in send; bounded, a dead server costs one timeout, not the run.
+            socket.setsockopt(zmq.SNDTIMEO, self.timeout_ms)
             socket.setsockopt(zmq.MAXMSGSIZE, 64 * MAX_FRAME_BYTES)
             socket.curve_serverkey = self._server_key
             socket.curve_publickey, socket.curve_secretkey = self._pair.public, self._pair.secret
@@ -345,10 +348,10 @@ class RemoteServer:
         return self._socket
 
     def exchange(self, frames: list[bytes]) -> list[bytes] | None:
-        """Send raw frames, return the raw reply (None after a timeout)."""
+        """Send raw frames, return the raw reply (None after a timeout, sending or waiting)."""
         socket = self._connect()
-        socket.send_multipart(frames)
         try:
+            socket.send_multipart(frames)
             return socket.recv_multipart()
         except zmq.Again:
             self.close()

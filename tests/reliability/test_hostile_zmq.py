@@ -140,15 +140,19 @@ def test_a_message_beyond_maxmsgsize_is_dropped_and_the_server_keeps_serving(ser
 
 
 def _raw_request(endpoint: str, frames: list[bytes], curve: tuple[bytes, bytes, bytes] | None):
+    """The server's reply to ``frames``, or None if none came (or the request could not even
+    be sent: a failed CURVE handshake can drop the connection's pipe, and a REQ socket with no
+    pipe blocks in send, which hung this test once)."""
     context = zmq.Context.instance()
     socket = context.socket(zmq.REQ)
     socket.setsockopt(zmq.LINGER, 0)
     socket.setsockopt(zmq.RCVTIMEO, 700)
+    socket.setsockopt(zmq.SNDTIMEO, 700)
     if curve is not None:
         socket.curve_serverkey, socket.curve_publickey, socket.curve_secretkey = curve
     socket.connect(endpoint)
-    socket.send_multipart(frames)
     try:
+        socket.send_multipart(frames)
         return socket.recv_multipart()
     except zmq.Again:
         return None
