@@ -46,7 +46,7 @@ import torch
 import zmq
 
 from subnetsim.subnet.errors import SubnetSimError
-from subnetsim.subnet.provenance import SignedReply
+from subnetsim.subnet.provenance import SignedReply, compile_signing
 from subnetsim.subnet.serving import WireNode
 from subnetsim.subnet.transport.sim import (
     HALTED,
@@ -237,7 +237,9 @@ def serve(server: Server, endpoint: str = "tcp://127.0.0.1:*",
           capacity: int | None = None, node: WireNode | None = None) -> int:
     """Answer queries for ``server`` on a CURVE REP socket until the owner's stop message;
     returns how many queries were answered. ``keys`` is the run's key folder (``zmq_keys``):
-    only its clients are let in. ``ready`` gets the bound endpoint (with the port chosen).
+    only its clients are let in. ``ready`` gets the bound endpoint (with the port chosen), once
+    the signing path is compiled (``provenance.compile_signing``: ~13 s after an install, which
+    the first query would otherwise wait, beyond a client's timeout).
     ``node``: the served miners' own HALT verifier (governance frames go to it; the server's
     miners must consult it, e.g. ``MinerPool.serving = node``)."""
     from zmq.auth.thread import ThreadAuthenticator
@@ -255,6 +257,7 @@ def serve(server: Server, endpoint: str = "tcp://127.0.0.1:*",
         socket.curve_server = True
         socket.curve_publickey, socket.curve_secretkey = own.public, own.secret
         socket.bind(endpoint)
+        compile_signing()
         if ready is not None:
             ready(socket.getsockopt_string(zmq.LAST_ENDPOINT))
         return _answer(socket, server, allowed, capacity, node)

@@ -100,7 +100,7 @@ def server(tmp_path_factory):
                                       "ready": lambda e: (bound.append(e), ready.set())},
                               daemon=True)
     thread.start()
-    assert ready.wait(30)
+    assert ready.wait(300)  # ready once the signing path is compiled (~13 s with no cache)
     yield bound[0], keys
     RemoteServer(bound[0], timeout_ms=10_000, keys=keys, name="owner").stop_remote()
     thread.join(10)
