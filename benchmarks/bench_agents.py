@@ -43,7 +43,6 @@ from subnetsim.world import World  # noqa: E402
 TARGET_SECONDS = 6.0  # issue 12: a large.toml day in at most 6 s (an earlier issue asked 20 s)
 CALLS_PER_BLOCK = 2000  # libsodium calls per timed block
 TIMED_BLOCKS = 7
-SIGNING_BATCHES = ("sign_replies", "open_replies")  # the signing worker's rows: signed, checked
 WARM_UP_BLOCKS = 400  # past the first epoch: numba's cached kernels and torch's first calls
 
 
@@ -66,12 +65,19 @@ def warm_up() -> None:
         validator.state()
 
 
+def signing_counts() -> dict[str, int]:
+    """The signing worker's counters so far (take differences around a run): signatures made,
+    replies checked, jobs the simulation ran itself."""
+    return {"signed": signing_worker.rows["sign_replies"],
+            "checked": signing_worker.rows["open_replies"], "here": signing_worker.stats["here"]}
+
+
 def timed_day(name: str, blocks: int, signed: bool = True) -> dict[str, float]:
     """Build and run ``name`` for ``blocks`` blocks (every round scored, so every signature
     checked); wall and CPU seconds (the process: the signing thread's included; and the
     simulation's main thread alone), query counts,
     replies signed and signatures checked (none with signing off)."""
-    made, opened = (signing_worker.rows[batch] for batch in SIGNING_BATCHES)
+    before = signing_counts()
     wall, cpu = time.perf_counter(), time.process_time()
     world = _world(name, signed)
     world.start()
@@ -85,8 +91,8 @@ def timed_day(name: str, blocks: int, signed: bool = True) -> dict[str, float]:
             "run": end_wall - built_wall, "run_cpu": end_cpu - built_cpu, "main_cpu": main,
             "total": end_wall - wall, "total_cpu": end_cpu - cpu,
             "rounds": sum(s["rounds"] for s in stats), "queries": queries,
-            "signed": signing_worker.rows[SIGNING_BATCHES[0]] - made,
-            "checked": signing_worker.rows[SIGNING_BATCHES[1]] - opened,
+            "signed": signing_counts()["signed"] - before["signed"],
+            "checked": signing_counts()["checked"] - before["checked"],
             "digest": world.chain.head_hash}
 
 

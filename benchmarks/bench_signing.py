@@ -45,7 +45,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_agents import SIGNING_BATCHES, crypto_seconds  # noqa: E402
+from benchmarks.bench_agents import crypto_seconds, signing_counts  # noqa: E402
 from subnetsim.commands import advance  # noqa: E402
 from subnetsim.run import open_recorded_world  # noqa: E402
 from subnetsim.subnet import signing_worker  # noqa: E402
@@ -114,8 +114,7 @@ def interleaved_runs(blocks: int, chunk: int, kinds: list[str],
                 world, times = worlds[kind], done[kind]
                 if kind != "off":
                     signing_worker.use(kind)
-                here = signing_worker.stats["here"]
-                signed, checked = (signing_worker.rows[name] for name in SIGNING_BATCHES)
+                before = signing_counts()
                 with timed(times):
                     advance(world, end)
                     if end == blocks:
@@ -124,10 +123,8 @@ def interleaved_runs(blocks: int, chunk: int, kinds: list[str],
                         if store[kind] is not None:
                             store[kind].finish_run(store[kind].latest_run_id())
                     signing_worker.drain()
-                times["here"] = int(times["here"]) + signing_worker.stats["here"] - here
-                made, opened = (signing_worker.rows[name] for name in SIGNING_BATCHES)
-                times["signed"] = int(times["signed"]) + made - signed
-                times["checked"] = int(times["checked"]) + opened - checked
+                for name, count in signing_counts().items():
+                    times[name] = int(times[name]) + count - before[name]
     for kind, world in worlds.items():
         done[kind].update(digest=world.chain.head_hash)
     return done

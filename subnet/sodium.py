@@ -318,7 +318,7 @@ def _checked_sources(headers: np.ndarray, sources: np.ndarray, *, given: bool) -
     _check(sources, np.int64, (rows, SOURCE_WORDS))
     _check(headers, np.uint8, (len(headers),))
     if not _sources_within(sources, len(headers), given):
-        raise ValueError("a source's header lies outside the headers, or its size is negative")
+        raise ValueError(REFUSALS[2])
     return rows
 
 

@@ -197,10 +197,11 @@ class Validator:
         # A failed check can only take a reward away, so a reply that earns nothing (no better
         # than the baseline, or no answer at all) scores 0 whatever its signature: only the
         # rewarded replies are checked, and a round's scores are those of checking them all.
-        checked = (np.flatnonzero(rewards > 0.0) if self.require_signatures
-                   else np.empty(0, np.int64))
-        verdicts = (self._check_signatures(query, responses, checked, ledger.hotkeys)
-                    if self.require_signatures else None)
+        if self.require_signatures:
+            checked = np.flatnonzero(rewards > 0.0)
+            verdicts = self._check_signatures(query, responses, checked, ledger.hotkeys)
+        else:
+            checked, verdicts = np.empty(0, np.int64), None
         if self.serving is not None:
             self._witness(sent_at, chain_halted, query, responses)
             self.answered_halted[targets] = responses.status == HALTED
