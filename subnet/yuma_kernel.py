@@ -18,7 +18,8 @@ Every float operation therefore follows the order in which numpy evaluates the r
   product (``_einsum_dot``);
 - normalisation multiplies by the reciprocal of the total, as ``consensus._reciprocal`` does;
 - ``exp`` is numpy's: its AVX-512 float64 exp differs from libm's (numba's) in the last bit for
-  ~5% of arguments, so liquid alpha runs in two compiled stages with ``np.exp`` between them.
+  ~5% of arguments, so liquid alpha calls numpy's own float64 exp loop, the function ``np.exp``
+  runs, at its address (``EXP_LOOP``), on each row's exponents.
 
 The one place that is not the same arithmetic is the median's stake test: the reference sums
 the stake at or above a candidate as ``total - cumsum + s`` over a sorted column, the selection
@@ -34,6 +35,10 @@ is sorted once and each kappa's consensus found in one forward sweep (the numpy 
 same by keeping a batch axis of 1). The (v, n) scratch matrix is kept between calls, output
 arrays are reused once nothing references them, and W~ and the restarted old bonds are
 recomputed where they are read instead of being stored.
+
+Every function compiles with numpy's error model: a float division is IEEE's, as numpy's is.
+Python's model tests each divisor for zero (to raise ZeroDivisionError), and that branch kept
+LLVM from vectorising every loop that divides (liquid alpha's rates: 27 -> 8 us at 64 x 256).
 
 Loops that run over many arrays at once are split into loops over few where that measured
 faster (LLVM vectorises a loop only behind run-time checks that its arrays do not overlap; the
@@ -84,6 +89,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from subnetsim.subnet.consensus import MEDIAN_TOLERANCE
+from subnetsim.subnet.ufunc_loop import float64_loop
 
 __all__ = [
     "FLOAT_PARAMS", "INT_PARAMS", "run_epoch", "run_epochs", "weighted_median_columns",
@@ -95,6 +101,9 @@ NO_SNIPE_LIMIT = np.iinfo(np.int64).max
 TINY = float(np.finfo(float).tiny)  # totals below this normalise to zero (consensus._reciprocal)
 # The reference's threshold factor, computed once in Python exactly as it does.
 KAPPA_MARGIN = 1.0 - MEDIAN_TOLERANCE
+# numpy's own float64 exp loop ([address, data]), which liquid alpha calls (see above). An
+# argument of the kernel, not a global: numba would bake a global's value into cached code.
+EXP_LOOP = float64_loop(np.exp)
 # numpy's pairwise summation: runs below 8 are added one by one, runs up to 128 with 8
 # accumulators, longer runs split in two (numpy/_core/src/umath/loops_utils.h.src).
 PAIRWISE_UNROLL = 8
@@ -112,8 +121,6 @@ INT_PARAMS = (
 _KAPPA, _BETA, _MOVING_AVG, _ALPHA_LOW, _ALPHA_HIGH, _STEEPNESS, _THRESHOLD = range(7)
 _YUMA3, _LIQUID, _MAX_VALIDATORS, _ACTIVITY_CUTOFF, _COMMIT_REVEAL = range(5)
 
-# Stages of one epoch: all of it, or split around numpy's exp for liquid alpha.
-STAGE_ALL, STAGE_FRONT, STAGE_BACK = 0, 1, 2
 # How K epochs are computed: each from its own inputs, or (one input, the same front
 # parameters) sharing masks, stake and normalisation, with the consensus by selection per
 # epoch or, from SORTED_MEDIAN_BATCH epochs up, from one sort per column for all K kappas.
@@ -142,14 +149,14 @@ SPLIT_RANGES = 4
 # unsplit one (its ~30 compiled calls, thread hand-offs and trust's separate pass cost more
 # than half of 2.6-6 ms gains whenever the second core is not wholly free).
 PARALLEL_EPOCH = 256 * 4096
-# The parts of an epoch's stage, in order, and the axis along which threads split each
+# The parts of an epoch, in order, and the axis along which threads split each
 # (none: one thread runs it; rows; columns). A split part's threads all finish before the
 # next part starts.
-PART_FRONT, PART_MASKS, PART_COLUMNS, PART_MIDDLE, PART_ROWS, PART_TAIL = range(6)
-PART_COUNT = 6
+PART_FRONT, PART_MASKS, PART_COLUMNS, PART_BONDS, PART_MIDDLE, PART_ROWS, PART_TAIL = range(7)
+PART_COUNT = 7
 ALL_PARTS, SHARED_FRONT, SHARED_CONSENSUS = -1, -2, -3  # _epochs' other jobs
 AXIS_NONE, AXIS_ROWS, AXIS_COLUMNS = range(3)
-PART_AXES = (AXIS_NONE, AXIS_ROWS, AXIS_COLUMNS, AXIS_NONE, AXIS_ROWS, AXIS_NONE)
+PART_AXES = (AXIS_NONE, AXIS_ROWS, AXIS_COLUMNS, AXIS_COLUMNS, AXIS_NONE, AXIS_ROWS, AXIS_NONE)
 
 # Rows of the packed outputs: per-epoch float vectors (K, F_ROWS, n), the last four scratch
 # kept between the parts of an epoch (column sums of A W~, reciprocals of the old bonds'
@@ -168,7 +175,7 @@ U_ROWS = 4
 # --- numpy's summation orders -------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _pairwise_sum(values):
     """numpy's ``add.reduce`` of a contiguous run (pairwise, 8-way unrolled)."""
     count = values.shape[0]
@@ -230,7 +237,7 @@ def _pairwise_leaf(typingctx, values):
     return signature, codegen
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _einsum_dot(a, b):
     """``einsum`` of two contiguous runs into one output (numpy's 2-lane SIMD dot product:
     each lane accumulates blocks of four pairs from the last, the lanes are added at the end,
@@ -312,7 +319,7 @@ def _dot_rows_blocks(typingctx, rows, b, lanes):
     return signature, codegen
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _einsum_dot_rows(rows, b, out, lanes):
     """``_einsum_dot(rows[q], b)`` into ``out[q]`` for every row ``q`` of a (DOT_ROWS, n)
     block: each row keeps its own two lanes and order (the same bits), the rows' chains
@@ -332,13 +339,13 @@ def _einsum_dot_rows(rows, b, out, lanes):
         out[q] = 0.0 + (lane0 + lane1)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _reciprocal(total):
     """1 / total, or 0 for a zero or subnormal total (``consensus._reciprocal``)."""
     return 1.0 / total if total >= TINY else 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _normalize(values):
     """``consensus.normalize_last`` of one vector, in place."""
     scale = _reciprocal(_pairwise_sum(values))
@@ -407,10 +414,41 @@ def _store_fence(typingctx):
     return signature, codegen
 
 
+@intrinsic
+def _numpy_loop(typingctx, address, data, values):
+    """Run the numpy ufunc inner loop at ``address`` (one input, one output, both float64)
+    over ``values`` (1-D, contiguous) in place, as numpy's own call of it on a contiguous
+    array does: ``loop(args, dimensions, steps, data)`` with ``args`` = (values, values),
+    ``dimensions`` = (len,), ``steps`` = (8, 8). ``data`` is the loop's data pointer."""
+    signature = types.void(address, data, values)
+
+    def codegen(context, builder, sig, arguments):
+        array = context.make_array(sig.args[2])(context, builder, arguments[2])
+        byte_pointer = ir.IntType(8).as_pointer()
+        i64 = ir.IntType(64)
+        loop_type = ir.FunctionType(ir.VoidType(), [byte_pointer.as_pointer(),
+                                                    i64.as_pointer(), i64.as_pointer(),
+                                                    byte_pointer])
+        pointers = cgutils.alloca_once(builder, byte_pointer, size=2)
+        steps = cgutils.alloca_once(builder, i64, size=2)
+        dimensions = cgutils.alloca_once(builder, i64)
+        start = builder.bitcast(array.data, byte_pointer)
+        for index in range(2):
+            builder.store(start, builder.gep(pointers, [ir.Constant(i64, index)]))
+            builder.store(ir.Constant(i64, 8), builder.gep(steps, [ir.Constant(i64, index)]))
+        builder.store(array.nitems, dimensions)
+        loop = builder.inttoptr(arguments[0], loop_type.as_pointer())
+        builder.call(loop, [pointers, dimensions, steps,
+                            builder.inttoptr(arguments[1], byte_pointer)])
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
 # --- the stake-weighted median by selection -----------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _weighted_median(values, stakes, count, threshold):
     """Largest ``x`` among ``values[:count]`` whose holders of weights ``>= x`` have at least
     ``threshold`` stake, or 0 when none has.
@@ -475,7 +513,7 @@ def _weighted_median(values, stakes, count, threshold):
     return 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _positive_stake(W, participants, count, participant_stakes, first, last, totals):
     """Each column's stake of positive weights, for columns ``first:last`` (rows in order),
     in one row-major pass (contiguous, vectorised over the columns)."""
@@ -488,7 +526,7 @@ def _positive_stake(W, participants, count, participant_stakes, first, last, tot
             totals[j] += stake if row[j] > 0 else 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _column_positives(W, participants, count, participant_stakes, j, values, stakes):
     """Column ``j``'s positive weights of the participating rows, with their stakes, into
     ``values``/``stakes`` (rows in order); returns how many."""
@@ -502,7 +540,7 @@ def _column_positives(W, participants, count, participant_stakes, j, values, sta
     return m
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _consensus_columns(W, stake_rows, threshold, first, last, C):
     """Consensus of columns ``first:last``. Only rows with stake take part, and zero weights
     stay out of the selection: with any stake participating, 0 always has enough stake at or
@@ -539,7 +577,7 @@ def _consensus_columns(W, stake_rows, threshold, first, last, C):
 # --- the median by one sort per column, for many kappas over the same weights -------------
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _consensus_sorted(W, stake_rows, thresholds, out_f, first, last):
     """Consensus of columns ``first:last`` for each of K thresholds: each column's participating
     positive weights are sorted once (descending, with the running stake of the weights at or
@@ -604,7 +642,7 @@ def _consensus_sorted(W, stake_rows, thresholds, out_f, first, last):
 # --- one epoch ----------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _top_k_nonzero(S, k, owner, permit):
     """``consensus.top_k_nonzero`` (stable ascending order) plus the owner's permit."""
     n = S.shape[0]
@@ -624,7 +662,7 @@ def _top_k_nonzero(S, k, owner, permit):
         permit[uid] = (S[uid] != 0 and position >= n - k) or uid == owner
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _uid_front(stake, uids, scalars, fp, ip, fv, bv):
     """Sections 2.1-2.4 (activity, stake, permits, active stake) into ``fv``/``bv``, and the
     bond columns that restart from zero (new since the last epoch, or reset)."""
@@ -644,7 +682,7 @@ def _uid_front(stake, uids, scalars, fp, ip, fv, bv):
     _normalize(A)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _masked_weights(weights, weight_set, rows, uids, commit, owner, commit_reveal, W,
                     present, want_present, first, last):
     """Section 2.5 (``yuma._masked_weights``) of rows ``first:last``: masks, then row
@@ -686,7 +724,7 @@ def _masked_weights(weights, weight_set, rows, uids, commit, owner, commit_revea
         _normalize(out)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _old_reciprocals(bonds, restart, out, first, last):
     """1 / column sums of the stored bonds with restarted columns zeroed (classic bonds
     normalise them; ``normalize_columns(old)`` is ``old * out``), for columns ``first:last``."""
@@ -706,7 +744,7 @@ def _old_reciprocals(bonds, restart, out, first, last):
         sums[j] = _reciprocal(sums[j])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _rank(W, C, A_rows, beta, classic, I, delta_sums, with_trust, rows, trust, first, last):
     """Sections 2.7-2.9 for columns ``first:last`` in one pass: the stake-weighted column sums
     of the clipped weights (``einsum("kv,kvn->kn")``, not yet normalised), for classic bonds
@@ -752,7 +790,7 @@ def _rank(W, C, A_rows, beta, classic, I, delta_sums, with_trust, rows, trust, f
             delta_sums[0] = _pairwise_sum(column)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _trust_rows(W, C, rows, trust, first, last):
     """The clipped weights' row sums of rows ``first:last`` (``_rank``'s trust, for an epoch
     whose columns were split between threads)."""
@@ -764,7 +802,7 @@ def _trust_rows(W, C, rows, trust, first, last):
         trust[rows[r]] = _pairwise_sum(clipped_row)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _classic_bonds_columns(W, C, bonds, restart, old_reciprocals, old_scaled, shared_old,
                            A_rows, beta, alpha, delta_sums, B, scale, peak, first, last):
     """Section 2.10a's first pass (``yuma._classic_bonds``), columns ``first:last``: ``B``
@@ -818,43 +856,32 @@ def _classic_bonds_columns(W, C, bonds, restart, old_reciprocals, old_scaled, sh
         peak[first + j] = top[j] * scale[first + j]
 
 
-@njit(cache=True)
-def _liquid_exponent(W, C, bonds, restart, beta, steepness, exponent, first, last):
-    """The sigmoid's clipped exponent per pair of rows ``first:last`` (``yuma._liquid_alpha``
-    before its exp)."""
-    n = C.shape[0]  # W's rows may be padded (_padded_row)
-    slope = steepness / 100.0
-    for r in range(first, last):
-        for j in range(n):
-            w = W[r, j]
-            wb = w + beta * (min(w, C[j]) - w)
-            old = 0.0 if restart[j] else bonds[r, j]
-            # Buying (W~ >= old): the distance above consensus; selling: the drop.
-            distance = min(max(wb - C[j] if wb >= old else old - wb, 0.0), 1.0)
-            exponent[r, j] = min(max(-slope * (distance - 0.5), -20.0), 20.0)
-
-
-@njit(cache=True)
-def _yuma3_bonds_columns(W, C, bonds, restart, present, beta, alpha, liquid, exp_term, low,
-                         high, B, scale, first, last):
+@njit(cache=True, error_model="numpy")
+def _yuma3_bonds_columns(W, C, bonds, restart, present, beta, alpha, liquid, exp_loop, low,
+                         high, steepness, B, scale, first, last):
     """Section 2.10b's first pass (``yuma._yuma3_bonds``), columns ``first:last``: ``B``
-    gets the new bonds, ``scale`` the reciprocal of each column's sum; ``exp_term`` is
-    numpy's exp of the exponent."""
+    gets the new bonds, ``scale`` the reciprocal of each column's sum. Liquid alpha's
+    sigmoid takes numpy's exp (``exp_loop``: ``EXP_LOOP``) of each row's exponents."""
     v, n = W.shape[0], C.shape[0]  # W's rows may be padded (_padded_row)
     keep = 1 - alpha
     width = last - first  # views of the columns, indexed from 0 (see _rank)
     C_part, restart_part = C[first:last], restart[first:last]
+    slope = steepness / 100.0
     sums = np.zeros(width)
     rates = np.empty(width)
     for r in range(v):
         W_row, bonds_row, B_row = W[r, first:last], bonds[r, first:last], B[r, first:last]
         if liquid:
-            # The row's EMA rates first, in a loop of their own: it vectorises (the division
-            # above all), which the pair update below, reading seven arrays, does not.
-            exp_row = exp_term[r, first:last]
+            # The row's exponents, then numpy's exp of them in one call (the pair update
+            # below reads them back).
             for j in range(width):
-                rate = low + (high - low) / (1.0 + exp_row[j])
-                rates[j] = min(max(rate, low), high)
+                w = W_row[j]
+                wb = w + beta * (min(w, C_part[j]) - w)
+                old = 0.0 if restart_part[j] else bonds_row[j]
+                # Buying (W~ >= old): the distance above consensus; selling: the drop.
+                distance = min(max(wb - C_part[j] if wb >= old else old - wb, 0.0), 1.0)
+                rates[j] = min(max(-slope * (distance - 0.5), -20.0), 20.0)
+            _numpy_loop(exp_loop[0], exp_loop[1], rates)  # type: ignore[call-arg]  # intrinsic
         present_row = present[r if liquid else 0, first:last]
         for j in range(width):
             w = W_row[j]
@@ -872,7 +899,7 @@ def _yuma3_bonds_columns(W, C, bonds, restart, present, beta, alpha, liquid, exp
                     present_b = present_row[j] & ((C_part[j] != 0) | (w <= 0))
                 else:
                     present_b = wb > 0
-                pair = rates[j]
+                pair = min(max(low + (high - low) / (1.0 + rates[j]), low), high)
                 ema = min(1.0, (1 - pair) * old + max(0.0, pair * wb))
                 value = ema if present_b else 0.0  # mat_ema_alpha_sparse: present entries
             B_row[j] = value
@@ -883,7 +910,7 @@ def _yuma3_bonds_columns(W, C, bonds, restart, present, beta, alpha, liquid, exp
         scale[first + j] = _reciprocal(sums[j])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _dividend_rows(B, scale, peak, classic, A_rows, I, rows, dividends, first, last):
     """The bonds' second pass, rows ``first:last``: each row of the column-normalised bonds
     (``B * scale``) dotted with the incentive into ``dividends[rows[r]]`` (not yet
@@ -912,7 +939,7 @@ def _dividend_rows(B, scale, peak, classic, A_rows, I, rows, dividends, first, l
             dividends[rows[r0 + q]] = dots[q] if classic else A_rows[r0 + q] * dots[q]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _emission_shares(I, D, A, S, server, validator, combined):
     """Section 2.11 (``yuma._emission_shares``)."""
     n = I.shape[0]
@@ -933,12 +960,12 @@ def _emission_shares(I, D, A, S, server, validator, combined):
             combined[j] = fallback
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _any_positive(values):
     return (values > 0).any()
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _row_stakes(A, rows):
     A_rows = np.empty(rows.shape[0])
     for r in range(rows.shape[0]):
@@ -946,7 +973,7 @@ def _row_stakes(A, rows):
     return A_rows
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _consensus(W, A_rows, kappa, C, first, last):
     """Section 2.6 for one epoch's columns ``first:last``, by selection."""
     total = _pairwise_sum(A_rows)
@@ -956,7 +983,7 @@ def _consensus(W, A_rows, kappa, C, first, last):
         C[first:last] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _shared_front(mode, stake, weights, bonds, weight_set, uids, commit, scalars, rows,
                   fparams, iparams, out_f, out_b, W_scratch, present_scratch, want_present):
     """The part of K epochs that reads only inputs and front parameters, when all K share
@@ -976,7 +1003,7 @@ def _shared_front(mode, stake, weights, bonds, weight_set, uids, commit, scalars
                 old_scaled[r, j] = old * old_reciprocals[j]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _shared_consensus(rows, fparams, out_f, W_scratch, first, last):
     """With ``MODE_SHARED_SORTED``, every epoch's consensus of columns ``first:last`` from one
     sort per column (after ``_shared_front``; threads take disjoint column ranges)."""
@@ -992,15 +1019,14 @@ def _shared_consensus(rows, fparams, out_f, W_scratch, first, last):
         out_f[:, F_C, first:last] = 0.0
 
 
-@njit(cache=True)
-def _epoch_part(part, first, last, whole, k, stage, mode, stake, weights, bonds, weight_set,
-                uids, commit, scalars, rows, fparams, iparams, out_f, out_b, out_bonds,
-                W_scratch, present_scratch, exp_scratch, want_present, bonds_work):
-    """Part ``part`` of stage ``stage`` of epoch ``k`` (inputs and params of batch size 1
-    broadcast), over rows or columns ``first:last`` for the parts that PART_AXES splits.
-    ``whole``: the epoch runs on one thread, so ``_rank`` takes the trust row sums in its
-    pass. Shared modes read the front that ``_shared_front`` computed; the liquid-alpha
-    stages keep the exponent in ``exp_scratch[k]`` for numpy's exp between the two calls.
+@njit(cache=True, error_model="numpy")
+def _epoch_part(part, first, last, whole, k, mode, stake, weights, bonds, weight_set, uids,
+                commit, scalars, rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch,
+                present_scratch, exp_loop, want_present, bonds_work):
+    """Part ``part`` of epoch ``k`` (inputs and params of batch size 1 broadcast), over rows
+    or columns ``first:last`` for the parts that PART_AXES splits. ``whole``: the epoch runs
+    on one thread, so ``_rank`` takes the trust row sums in its pass. Shared modes read the
+    front that ``_shared_front`` computed.
 
     Every value a part writes is a row's or a column's own, computed in full by the one
     thread that owns that row or column; the reductions across rows and across columns
@@ -1020,69 +1046,56 @@ def _epoch_part(part, first, last, whole, k, stage, mode, stake, weights, bonds,
     B = bonds_work if stream else out_bonds[k]
     yuma3 = ip[_YUMA3] != 0
     liquid = yuma3 and ip[_LIQUID] != 0
-    front, back = stage != STAGE_BACK, stage != STAGE_FRONT
     if part == PART_FRONT:
-        if front:
-            fv[F_TRUST] = 0.0
-            if mode == MODE_EACH:
-                _uid_front(stake[xi], uids[xi], scalars[xi], fp, ip, fv, bv)
-            elif k > 0:  # the shared front, in epoch 0's slots (read only by now)
-                for row in (F_S, F_A, F_OLD):
-                    fv[row] = out_f[0, row]
-                bv[:] = out_b[0]
+        fv[F_TRUST] = 0.0
+        if mode == MODE_EACH:
+            _uid_front(stake[xi], uids[xi], scalars[xi], fp, ip, fv, bv)
+        elif k > 0:  # the shared front, in epoch 0's slots (read only by now)
+            for row in (F_S, F_A, F_OLD):
+                fv[row] = out_f[0, row]
+            bv[:] = out_b[0]
     elif part == PART_MASKS:
-        if front and mode == MODE_EACH:
+        if mode == MODE_EACH:
             _masked_weights(weights[xi], weight_set[xi], rows, uids[xi], commit[xi],
                             scalars[xi, 2], ip[_COMMIT_REVEAL] != 0, W, present, want_present,
                             first, last)
     elif part == PART_COLUMNS:
         A_rows = _row_stakes(fv[F_A], rows)
-        if front:
-            if mode == MODE_EACH and not yuma3:
-                _old_reciprocals(bonds[xi], bv[B_RESTART], fv[F_OLD], first, last)
-            if mode != MODE_SHARED_SORTED:
-                _consensus(W, A_rows, fp[_KAPPA], fv[F_C], first, last)
-            _rank(W, fv[F_C], A_rows, fp[_BETA], not yuma3, fv[F_I], fv[F_DELTA], whole, rows,
-                  fv[F_TRUST], first, last)
-        if back:
-            alpha = 1.0 - fp[_MOVING_AVG]
-            if yuma3:
-                # Liquid alpha runs in two stages, so its consensus is complete here.
-                liquid = liquid and _any_positive(fv[F_C])
-                _yuma3_bonds_columns(W, fv[F_C], bonds[xi], bv[B_RESTART], present, fp[_BETA],
-                                     alpha, liquid, exp_scratch[k if liquid else 0],
-                                     fp[_ALPHA_LOW], fp[_ALPHA_HIGH], B, fv[F_SCALE], first,
-                                     last)
-            else:
-                shared_old = W_scratch.shape[0] > 1 and mode != MODE_EACH
-                _classic_bonds_columns(W, fv[F_C], bonds[xi], bv[B_RESTART], fv[F_OLD],
-                                       W_scratch[1 if shared_old else 0], shared_old, A_rows,
-                                       fp[_BETA], alpha, fv[F_DELTA], B, fv[F_SCALE],
-                                       fv[F_PEAK], first, last)
+        if mode == MODE_EACH and not yuma3:
+            _old_reciprocals(bonds[xi], bv[B_RESTART], fv[F_OLD], first, last)
+        if mode != MODE_SHARED_SORTED:
+            _consensus(W, A_rows, fp[_KAPPA], fv[F_C], first, last)
+        _rank(W, fv[F_C], A_rows, fp[_BETA], not yuma3, fv[F_I], fv[F_DELTA], whole, rows,
+              fv[F_TRUST], first, last)
+        if not yuma3:
+            shared_old = W_scratch.shape[0] > 1 and mode != MODE_EACH
+            _classic_bonds_columns(W, fv[F_C], bonds[xi], bv[B_RESTART], fv[F_OLD],
+                                   W_scratch[1 if shared_old else 0], shared_old, A_rows,
+                                   fp[_BETA], 1.0 - fp[_MOVING_AVG], fv[F_DELTA], B,
+                                   fv[F_SCALE], fv[F_PEAK], first, last)
+    elif part == PART_BONDS:
+        if yuma3:
+            # A part of its own: liquid alpha applies only when some consensus is positive, a
+            # test of every column, complete only once all of PART_COLUMNS has run.
+            liquid = liquid and _any_positive(fv[F_C])
+            _yuma3_bonds_columns(W, fv[F_C], bonds[xi], bv[B_RESTART], present, fp[_BETA],
+                                 1.0 - fp[_MOVING_AVG], liquid, exp_loop, fp[_ALPHA_LOW],
+                                 fp[_ALPHA_HIGH], fp[_STEEPNESS], B, fv[F_SCALE], first, last)
     elif part == PART_MIDDLE:
-        if front:
-            _normalize(fv[F_I])
+        _normalize(fv[F_I])
     elif part == PART_ROWS:
-        if front:
-            if not whole:
-                _trust_rows(W, fv[F_C], rows, fv[F_TRUST], first, last)
-            if stage == STAGE_FRONT:  # the exponents for numpy's exp; zero where none is read
-                if liquid and _any_positive(fv[F_C]):
-                    _liquid_exponent(W, fv[F_C], bonds[xi], bv[B_RESTART], fp[_BETA],
-                                     fp[_STEEPNESS], exp_scratch[k], first, last)
-                else:
-                    exp_scratch[k, first:last] = 0.0
-        if back:
-            _dividend_rows(B, fv[F_SCALE], fv[F_PEAK], not yuma3, _row_stakes(fv[F_A], rows),
-                           fv[F_I], rows, fv[F_D], first, last)
-            for r in range(first, last):
-                if not bv[B_PERMIT, rows[r]]:
-                    B[r, :] = 0.0
-                if stream:
-                    _stream_row(out_bonds[k, r], B[r])  # type: ignore[call-arg]  # its typing
+        if not whole:
+            _trust_rows(W, fv[F_C], rows, fv[F_TRUST], first, last)
+        _dividend_rows(B, fv[F_SCALE], fv[F_PEAK], not yuma3, _row_stakes(fv[F_A], rows),
+                       fv[F_I], rows, fv[F_D], first, last)
+        for r in range(first, last):
+            if not bv[B_PERMIT, rows[r]]:
+                B[r, :] = 0.0
             if stream:
-                _store_fence()  # type: ignore[call-arg]  # the intrinsic's own typing
-    elif part == PART_TAIL and back:
+                _stream_row(out_bonds[k, r], B[r])  # type: ignore[call-arg]  # its typing
+        if stream:
+            _store_fence()  # type: ignore[call-arg]  # the intrinsic's own typing
+    elif part == PART_TAIL:
         v = rows.shape[0]
         dividend_rows = np.empty(v)
         for r in range(v):
@@ -1095,17 +1108,17 @@ def _epoch_part(part, first, last, whole, k, stage, mode, stake, weights, bonds,
                          fv[F_EMISSION])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _part_size(part, v, n):
     """How many rows or columns part ``part`` runs over (0: not split)."""
     axis = PART_AXES[part]
     return v if axis == AXIS_ROWS else n if axis == AXIS_COLUMNS else 0
 
 
-@njit(cache=True, nogil=True)
-def _epochs(stage, mode, part, first, last, stake, weights, bonds, weight_set, uids, commit,
-            scalars, rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch,
-            present_scratch, exp_scratch, want_present):
+@njit(cache=True, nogil=True, error_model="numpy")
+def _epochs(mode, part, first, last, stake, weights, bonds, weight_set, uids, commit, scalars,
+            rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch, present_scratch,
+            exp_loop, want_present):
     """Epochs ``first:last`` of the batch, each part whole (``part == ALL_PARTS``), the shared
     front alone (SHARED_FRONT), the shared consensus of columns ``first:last``
     (SHARED_CONSENSUS), or part ``part`` of epoch 0 over its rows or columns
@@ -1131,16 +1144,15 @@ def _epochs(stage, mode, part, first, last, stake, weights, bonds, weight_set, u
     for k in epochs:
         for each in parts:
             _epoch_part(each, 0 if whole else first, _part_size(each, v, n) if whole else last,
-                        whole, k, stage, mode, stake, weights, bonds, weight_set, uids, commit,
-                        scalars, rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch,
-                        present_scratch, exp_scratch, want_present, bonds_work)
+                        whole, k, mode, stake, weights, bonds, weight_set, uids, commit, scalars,
+                        rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch,
+                        present_scratch, exp_loop, want_present, bonds_work)
 
 
-@njit(cache=True, nogil=True)
-def _epoch_single(stage, stake, weights, bonds, weight_set, last_update, registered, permit,
-                  reset, commit, current_block, recent_block, owner, rows, fparams, iparams,
-                  out_f, out_b, out_bonds, W_scratch, present_scratch, exp_scratch,
-                  want_present):
+@njit(cache=True, nogil=True, error_model="numpy")
+def _epoch_single(stake, weights, bonds, weight_set, last_update, registered, permit, reset,
+                  commit, current_block, recent_block, owner, rows, fparams, iparams, out_f,
+                  out_b, out_bonds, W_scratch, present_scratch, exp_loop, want_present):
     """One epoch straight from ``EpochInputs``' own arrays: the per-uid integers and scalars
     are packed here rather than in Python (which cost ~8 us of a 64 x 256 epoch's ~20 us of
     wrapper), and the (1, ...) views have the types the batch path passes, so ``_epochs``
@@ -1157,10 +1169,10 @@ def _epoch_single(stage, stake, weights, bonds, weight_set, last_update, registe
         uids[0, U_RESET, uid] = 1
     scalars = np.empty((1, 3), dtype=np.int64)
     scalars[0, 0], scalars[0, 1], scalars[0, 2] = current_block, recent_block, owner
-    _epochs(stage, MODE_EACH, ALL_PARTS, 0, 1, stake.reshape((1, n)),
-            weights.reshape((1, v, n)), bonds.reshape((1, v, n)), weight_set.reshape((1, v, n)),
-            uids, commit.reshape((1, v)), scalars, rows, fparams, iparams, out_f, out_b,
-            out_bonds, W_scratch, present_scratch, exp_scratch, want_present)
+    _epochs(MODE_EACH, ALL_PARTS, 0, 1, stake.reshape((1, n)), weights.reshape((1, v, n)),
+            bonds.reshape((1, v, n)), weight_set.reshape((1, v, n)), uids,
+            commit.reshape((1, v)), scalars, rows, fparams, iparams, out_f, out_b, out_bonds,
+            W_scratch, present_scratch, exp_loop, want_present)
 
 
 # --- entry point --------------------------------------------------------------------------
@@ -1300,59 +1312,41 @@ def _shrinking_bounds(size: int, threads: int, step: int = 1) -> list[int]:
     return bounds
 
 
-def _run_stage(stage: int, mode: int, batch: int, arguments: tuple[Any, ...]) -> None:
-    """One stage of all epochs: the shared front first (shared modes; its consensus from one
+def _run_batch(mode: int, batch: int, arguments: tuple[Any, ...]) -> None:
+    """All epochs of a batch: the shared front first (shared modes; its consensus from one
     sort per column split by columns), then the epochs, in SPLIT_RANGES contiguous ranges per
     thread on up to ``numba.get_num_threads()`` threads. Each epoch and each column writes
     only its own slots, so the bytes do not depend on the thread count."""
     threads = 1 if batch < PARALLEL_BATCH else min(numba.get_num_threads(), batch)
-    if mode != MODE_EACH and stage != STAGE_BACK:
-        _epochs(stage, mode, SHARED_FRONT, 0, 0, *arguments)
+    if mode != MODE_EACH:
+        _epochs(mode, SHARED_FRONT, 0, 0, *arguments)
         if mode == MODE_SHARED_SORTED:
             n = arguments[0].shape[1]
             ranges = 1 if threads == 1 else max(1, min(SPLIT_RANGES * threads,
                                                         -(-n // COLUMN_STEP)))
-            _in_ranges(functools.partial(_epochs, stage, mode, SHARED_CONSENSUS),
+            _in_ranges(functools.partial(_epochs, mode, SHARED_CONSENSUS),
                        _bounds(n, ranges, COLUMN_STEP), threads, *arguments)
     bounds = [0, batch] if threads == 1 else _shrinking_bounds(batch, threads)
-    _in_ranges(functools.partial(_epochs, stage, mode, ALL_PARTS), bounds, threads, *arguments)
+    _in_ranges(functools.partial(_epochs, mode, ALL_PARTS), bounds, threads, *arguments)
 
 
-def _run_split_stage(stage: int, threads: int, arguments: tuple[Any, ...]) -> None:
-    """One stage of one epoch (``run_epochs``' arguments, batch size 1) with its row and
+def _run_split(threads: int, yuma3: bool, arguments: tuple[Any, ...]) -> None:
+    """One epoch (``run_epochs``' arguments, batch size 1) with its row and
     column parts split into SPLIT_RANGES ranges per thread, run on ``threads`` threads
     (equal ranges: shrinking ones, as batches take, measured 0.89-0.91x of these in three
     runs with the second core busy, 1.1-1.6x in others)."""
     v, n = arguments[1].shape[1:]
     for part in range(PART_COUNT):
+        if part == PART_BONDS and not yuma3:
+            continue  # classic bonds are in PART_COLUMNS: no hand-off for an empty part
         axis = PART_AXES[part]
         if axis == AXIS_NONE:
             bounds = [0, 0]
         else:
             size, step = (v, ROW_STEP) if axis == AXIS_ROWS else (n, COLUMN_STEP)
             bounds = _bounds(size, max(1, min(SPLIT_RANGES * threads, -(-size // step))), step)
-        _in_ranges(functools.partial(_epochs, stage, MODE_EACH, part), bounds, threads,
+        _in_ranges(functools.partial(_epochs, MODE_EACH, part), bounds, threads,
                    *arguments)
-
-
-def _exp_rows(first: int, last: int, exponent: np.ndarray) -> None:
-    """numpy's exp (as the reference computes it) of rows ``first:last`` of every epoch's
-    exponents, in place (numpy releases the GIL for it)."""
-    rows = exponent[:, first:last]
-    np.exp(rows, out=rows)
-
-
-def _in_stages(liquid: bool, exponent: np.ndarray, run_stage: Any, threads: int = 1) -> None:
-    """``run_stage(STAGE_ALL)``, or with liquid alpha the front stage, numpy's exp of the
-    exponents (split between ``threads`` threads by rows), then the back stage."""
-    if not liquid:
-        run_stage(STAGE_ALL)
-        return
-    run_stage(STAGE_FRONT)
-    v = exponent.shape[1]
-    ranges = 1 if threads == 1 else max(1, min(SPLIT_RANGES * threads, v))
-    _in_ranges(_exp_rows, _bounds(v, ranges, 1), threads, exponent)
-    run_stage(STAGE_BACK)
 
 
 def _stacked(arrays: list[np.ndarray]) -> np.ndarray:
@@ -1445,11 +1439,9 @@ class _SingleEpoch:
         self.out_b = np.empty((1, B_ROWS, n), dtype=np.bool_)
         self.out_bonds = np.empty((1, v, n))
         self.W = np.empty((1, v, _padded_row(n)))
-        shape = (1, v, n) if liquid else (1, 1, 1)
-        self.present = np.empty(shape, dtype=np.bool_)
-        self.exponent = np.empty(shape)
-        self.tail = (self.out_f, self.out_b, self.out_bonds, self.W, self.present,
-                     self.exponent, liquid)
+        self.present = np.empty((1, v, n) if liquid else (1, 1, 1), dtype=np.bool_)
+        self.tail = (self.out_f, self.out_b, self.out_bonds, self.W, self.present, EXP_LOOP,
+                     liquid)
         named = _named_outputs(self.out_f[0], self.out_b[0], self.out_bonds[0])
         self.result = build(**named)
         self.held = (self.result, self.out_f, self.out_b, self.out_bonds, *named.values())
@@ -1496,9 +1488,7 @@ def run_epoch(inputs: Any, fparams: np.ndarray, iparams: np.ndarray, build: Any,
                  else numba.get_num_threads() if _auto_split(key) else 1)
         start = _clock()
     if split > 1:
-        arguments = _input_arguments([inputs]) + outputs
-        _in_stages(liquid, space.exponent,
-                   lambda stage: _run_split_stage(stage, split, arguments), split)
+        _run_split(split, bool(iparams[0, _YUMA3]), _input_arguments([inputs]) + outputs)
     else:
         reset = (np.array(inputs.reset_bond_uids, dtype=np.int64) if inputs.reset_bond_uids
                  else _NO_RESET)
@@ -1508,10 +1498,7 @@ def run_epoch(inputs: Any, fparams: np.ndarray, iparams: np.ndarray, build: Any,
             inputs.block_at_registration, inputs.validator_permit, reset, inputs.commit_block,
             inputs.current_block, inputs.recent_registration_block, owner, *outputs,
         )
-        if liquid:
-            _in_stages(liquid, space.exponent, lambda stage: _epoch_single(stage, *arguments))
-        else:
-            _epoch_single(STAGE_ALL, *arguments)
+        _epoch_single(*arguments)
     if large:
         _timed_split(key, split > 1, _clock() - start)
     return space.result
@@ -1560,14 +1547,12 @@ def run_epochs(inputs_list: Sequence[Any], fparams: np.ndarray,
     W_scratch = _scratch_array("W", (scratch_count, v, _padded_row(n)), np.float64)
     if liquid:
         present = _scratch_array("present", (scratch_count, v, n), np.bool_)
-        exponent = _scratch_array("exponent", (batch, v, n), np.float64)
     else:
         present = _scratch_array("present-unused", (1, 1, 1), np.bool_)
-        exponent = _scratch_array("exp-unused", (1, 1, 1), np.float64)
     arguments = _input_arguments(inputs_list) + (
-        rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch, present, exponent, liquid,
+        rows, fparams, iparams, out_f, out_b, out_bonds, W_scratch, present, EXP_LOOP, liquid,
     )
-    _in_stages(liquid, exponent, lambda stage: _run_stage(stage, mode, batch, arguments))
+    _run_batch(mode, batch, arguments)
     return _named_outputs(out_f.swapaxes(0, 1), out_b.swapaxes(0, 1), out_bonds)
 
 

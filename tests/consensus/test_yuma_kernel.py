@@ -180,23 +180,23 @@ def split_epoch(inputs: EpochInputs, params: YumaParams, threads: int) -> EpochO
 
 
 @pytest.fixture
-def split_stages(monkeypatch):
-    """Counts the stages ``run_epoch`` splits between threads."""
+def split_epochs(monkeypatch):
+    """Counts the epochs ``run_epoch`` splits between threads."""
     calls = []
-    split = yuma_kernel._run_split_stage
+    split = yuma_kernel._run_split
 
-    def counted(stage, threads, arguments):
+    def counted(threads, yuma3, arguments):
         calls.append(threads)
-        split(stage, threads, arguments)
+        split(threads, yuma3, arguments)
 
-    monkeypatch.setattr(yuma_kernel, "_run_split_stage", counted)
+    monkeypatch.setattr(yuma_kernel, "_run_split", counted)
     return calls
 
 
 @pytest.mark.parametrize("yuma3", [False, True])
 @pytest.mark.parametrize(("validators", "uids"), [(256, 1024), (261, 1011)])
 def test_a_split_epoch_is_the_reference_at_any_thread_count(validators, uids, yuma3,
-                                                            split_stages, monkeypatch):
+                                                            split_epochs, monkeypatch):
     # Realistic sizes split from a quarter of the threshold (256 x 4096 takes ~0.5 s through
     # numpy; the subprocess test below splits one that large), and an odd one: ranges that
     # are not multiples of the row/column steps, a column split that is not numpy's pairwise
@@ -209,8 +209,8 @@ def test_a_split_epoch_is_the_reference_at_any_thread_count(validators, uids, yu
     reference = epoch(inputs, params, backend="numpy")
     for threads in (1, 2, 3):
         assert_same_outputs(split_epoch(inputs, params, threads), reference)
-    # One thread runs the unsplit epoch; two and three split it (one or two liquid stages).
-    assert split_stages == [2] * (1 + yuma3) + [3] * (1 + yuma3)
+    # One thread runs the unsplit epoch; two and three split it.
+    assert split_epochs == [2, 3]
 
 
 def test_an_automatic_split_follows_the_faster_way(monkeypatch):
@@ -227,11 +227,11 @@ def test_an_automatic_split_follows_the_faster_way(monkeypatch):
     monkeypatch.setattr(yuma_kernel, "_clock", lambda: clock[0])
     cost = {"split": 5.0, "whole": 8.0}
     ways = []
-    split, whole = yuma_kernel._run_split_stage, yuma_kernel._epoch_single
+    split, whole = yuma_kernel._run_split, yuma_kernel._epoch_single
 
-    def split_stage(stage, threads, arguments):
+    def timed_split(threads, yuma3, arguments):
         ways.append(threads)
-        split(stage, threads, arguments)
+        split(threads, yuma3, arguments)
         clock[0] += cost["split"]
 
     def whole_epoch(*arguments):
@@ -239,7 +239,7 @@ def test_an_automatic_split_follows_the_faster_way(monkeypatch):
         whole(*arguments)
         clock[0] += cost["whole"]
 
-    monkeypatch.setattr(yuma_kernel, "_run_split_stage", split_stage)
+    monkeypatch.setattr(yuma_kernel, "_run_split", timed_split)
     monkeypatch.setattr(yuma_kernel, "_epoch_single", whole_epoch)
     inputs, params = random_epoch_inputs(8, 40, 0), YumaParams()
     reference = epoch(inputs, params, backend="numpy")
