@@ -1331,22 +1331,40 @@ def _run_batch(mode: int, batch: int, arguments: tuple[Any, ...]) -> None:
 
 
 def _run_split(threads: int, yuma3: bool, arguments: tuple[Any, ...]) -> None:
-    """One epoch (``run_epochs``' arguments, batch size 1) with its row and
-    column parts split into SPLIT_RANGES ranges per thread, run on ``threads`` threads
-    (equal ranges: shrinking ones, as batches take, measured 0.89-0.91x of these in three
-    runs with the second core busy, 1.1-1.6x in others)."""
+    """One epoch (``run_epochs``' arguments, batch size 1) with its row and column parts split
+    into SPLIT_RANGES ranges per thread (equal ranges: shrinking ones, as batches take,
+    measured 0.89-0.91x of these in three runs with the second core busy, 1.1-1.6x in
+    others), run on ``threads`` threads.
+
+    Each helper is handed the whole epoch, not one part at a time: every thread goes through
+    the parts in order, takes ranges of a part until none is left, and waits (polling) until
+    the part's last range has finished before the next part. Handed one part at a time, a
+    helper slept between parts, and waking it took 0.1-0.4 ms each time here (a halted
+    virtual CPU), so it often arrived after the calling thread had taken every range."""
     v, n = arguments[1].shape[1:]
+    parts = []
     for part in range(PART_COUNT):
         if part == PART_BONDS and not yuma3:
-            continue  # classic bonds are in PART_COLUMNS: no hand-off for an empty part
+            continue  # classic bonds are in PART_COLUMNS: no barrier for an empty part
         axis = PART_AXES[part]
         if axis == AXIS_NONE:
             bounds = [0, 0]
         else:
             size, step = (v, ROW_STEP) if axis == AXIS_ROWS else (n, COLUMN_STEP)
             bounds = _bounds(size, max(1, min(SPLIT_RANGES * threads, -(-size // step))), step)
-        _in_ranges(functools.partial(_epochs, MODE_EACH, part), bounds, threads,
-                   *arguments)
+        parts.append((functools.partial(_epochs, MODE_EACH, part), _Ranges(bounds)))
+    # One slot per thread; a thread that finds every slot taken has nothing to do.
+    _in_ranges(_parts_in_order, list(range(threads + 1)), threads, parts, arguments)
+
+
+def _parts_in_order(first: int, last: int, parts: list[tuple[Any, _Ranges]],
+                    arguments: tuple[Any, ...]) -> None:
+    """One thread's way through a split epoch's parts (``_run_split``): ranges of each part
+    while any is left, then the wait for the part's other threads. A thread that starts late
+    passes the parts already done without running anything."""
+    for function, ranges in parts:
+        ranges.run(function, arguments)
+        ranges.wait()
 
 
 def _stacked(arrays: list[np.ndarray]) -> np.ndarray:
