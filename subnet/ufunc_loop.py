@@ -61,6 +61,8 @@ def float64_loop(ufunc: np.ufunc) -> np.ndarray:
     if [ord(head.types[i]) for i in range(2 * head.ntypes)] != codes:
         raise RuntimeError(f"numpy {np.__version__}: np.{name}'s type table does not match its "
                            "types; the compiled Yuma kernel cannot call it")
+    if "d->d" not in ufunc.types:
+        raise RuntimeError(f"np.{name} has no float64 -> float64 loop")
     index = ufunc.types.index("d->d")
     loop = np.array([head.functions[index] or 0, head.data[index] or 0], dtype=np.int64)
     sample = _sample()

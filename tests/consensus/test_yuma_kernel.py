@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given, note, settings
@@ -23,6 +24,7 @@ from hypothesis import strategies as st
 from benchmarks.inputs import random_epoch_inputs
 from subnetsim.subnet import yuma_kernel
 from subnetsim.subnet.consensus import weighted_median_columns
+from subnetsim.subnet.ufunc_loop import float64_loop
 from subnetsim.subnet.yuma import (
     EpochInputs,
     EpochOutputs,
@@ -301,6 +303,7 @@ def test_unknown_backend_is_refused():
 
 THREADS_SCRIPT = """
 import hashlib, json, sys
+import numba
 import numpy as np
 sys.path.insert(0, {root!r})
 from benchmarks.inputs import random_epoch_inputs
@@ -368,3 +371,32 @@ def test_outputs_a_caller_keeps_are_never_reused(batch):
         assert np.array_equal(field, kept_field)
     assert_same_outputs(other, epoch_batch(second, settings, backend="numpy") if batch
                         else epoch(second, YumaParams(), backend="numpy"))
+
+
+@numba.njit
+def _exp_rows_through_numpys_loop(values, loop):
+    """Each row in place through numpy's exp loop, as liquid alpha's pass calls it."""
+    for r in range(values.shape[0]):
+        row = values[r].copy()
+        yuma_kernel._numpy_loop(loop[0], loop[1], row)
+        values[r] = row
+
+
+def test_liquid_alphas_exp_is_numpys_own_bit_for_bit():
+    # numpy's float64 exp is its own SIMD code; libm's (numba's np.exp) differs from it in the
+    # last bit for ~5% of arguments, which would change every liquid-alpha run digest. The
+    # kernel calls the loop np.exp runs: rows of many lengths (whole vectors and partial
+    # tails), the sigmoid's clipped range, and the edges.
+    rng = np.random.default_rng(7)
+    for width in (1, 3, 8, 13, 256, 1011):
+        values = rng.uniform(-20.0, 20.0, (5, width))
+        values[0, :min(width, 4)] = [0.0, -0.0, 20.0, -20.0][:min(width, 4)]
+        through_loop = values.copy()
+        _exp_rows_through_numpys_loop(through_loop, yuma_kernel.EXP_LOOP)
+        assert through_loop.tobytes() == np.exp(values).tobytes(), width
+
+
+def test_a_ufunc_without_a_float64_loop_is_refused_clearly():
+    with pytest.raises(RuntimeError, match="no float64 -> float64 loop"):
+        float64_loop(np.logical_not)
+    assert float64_loop(np.sqrt)[0] != float64_loop(np.exp)[0]
