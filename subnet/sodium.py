@@ -246,7 +246,7 @@ def reply_message_bytes(prefix: np.ndarray, digest: np.ndarray) -> np.ndarray:
 def digest_rows(headers: np.ndarray, sources: np.ndarray, digests: np.ndarray) -> np.ndarray:
     """Write into ``digests[i]`` (uint8, (n, 32)) the output digest of source row ``i``
     (int64, (n, 4): see ``HEADER_AT``...) here and now; returns ``digests``."""
-    _checked_sources(headers, sources, given=False)
+    _checked_sources(headers, sources)
     _check(digests, np.uint8, (len(sources), DIGEST_BYTES))
     _digest_rows(LIBRARY_ADDRESSES, headers, sources, digests)
     return digests
@@ -312,12 +312,13 @@ def _sources_within(sources, header_bytes, given):
     return True
 
 
-def _checked_sources(headers: np.ndarray, sources: np.ndarray, *, given: bool) -> int:
-    """The row count of ``sources`` after checking it and ``headers`` (ValueError)."""
+def _checked_sources(headers: np.ndarray, sources: np.ndarray) -> int:
+    """The row count of ``sources`` after checking it and ``headers`` (ValueError); a GIVEN
+    header length is refused (digests are computed here, none is given)."""
     rows = len(sources) if isinstance(sources, np.ndarray) and sources.ndim == 2 else -1
     _check(sources, np.int64, (rows, SOURCE_WORDS))
     _check(headers, np.uint8, (len(headers),))
-    if not _sources_within(sources, len(headers), given):
+    if not _sources_within(sources, len(headers), False):
         raise ValueError(REFUSALS[2])
     return rows
 
