@@ -419,7 +419,11 @@ def _numpy_loop(typingctx, address, data, values):
     """Run the numpy ufunc inner loop at ``address`` (one input, one output, both float64)
     over ``values`` (1-D, contiguous) in place, as numpy's own call of it on a contiguous
     array does: ``loop(args, dimensions, steps, data)`` with ``args`` = (values, values),
-    ``dimensions`` = (len,), ``steps`` = (8, 8). ``data`` is the loop's data pointer."""
+    ``dimensions`` = (len,), ``steps`` = (8, 8). ``data`` is the loop's data pointer.
+    Typed for a C-contiguous float64 vector only (the loop reads it by address)."""
+    if not (isinstance(values, types.Array) and values.ndim == 1 and values.layout == "C"
+            and values.dtype == types.float64):
+        return None
     signature = types.void(address, data, values)
 
     def codegen(context, builder, sig, arguments):
