@@ -1405,32 +1405,42 @@ _NO_RESET = np.empty(0, dtype=np.int64)
 # ``threads`` runs count too; a time taken right after one of the same way is averaged
 # with it, so that one odd epoch does not decide alone), the faster way runs, and the other
 # is timed again once SPLIT_PROBE epochs of the shape have run since it last was (or it
-# never was). Counted in epochs, not seconds: a chain's epochs are seconds apart.
+# never was). Counted in epochs, not seconds: a chain's epochs are seconds apart. The first
+# epoch after a change of way is not timed, and the next one goes the same way and is: the
+# first split after unsplit ones wakes helper threads that have been idle (their virtual
+# CPUs halted), and timed, that one slow epoch kept every later probe of the split slow the
+# same way, so an automatic epoch, once unsplit, stayed unsplit (bench_yuma, classic 256 x
+# 4096: 11.2-12.4 ms "automatic" against 6.8 ms split, in two runs of three).
 SPLIT_PROBE = 16
 # Per shape: [split seconds, epoch number it was taken at, unsplit seconds, epoch number,
-# epochs so far].
+# epochs so far, way of the last epoch (1 split, 0 unsplit, -1 none yet)].
 _split_times: dict[tuple[int, int, bool], list[float]] = {}
 _clock = time.perf_counter
 
 
 def _auto_split(key: tuple[int, int, bool]) -> bool:
-    """Whether an epoch of this shape splits (first: yes, then the other way once, and so on)."""
+    """Whether an epoch of this shape splits (first: yes, twice, then the other way twice, and
+    so on: see SPLIT_PROBE)."""
     times = _split_times.get(key)
     if times is None:
         return True
-    split_seconds, split_at, whole_seconds, whole_at, count = times
+    split_seconds, split_at, whole_seconds, whole_at, count, last = times
+    if last >= 0 and (split_at if last else whole_at) != count - 1:
+        return bool(last)  # the last epoch was the untimed first of its way: time this one
     faster_split = split_seconds <= whole_seconds
     other_at = whole_at if faster_split else split_at
     return faster_split != (count - other_at >= SPLIT_PROBE)
 
 
 def _timed_split(key: tuple[int, int, bool], split: bool, seconds: float) -> None:
-    times = _split_times.setdefault(key, [np.inf, -np.inf, np.inf, -np.inf, 0])
+    times = _split_times.setdefault(key, [np.inf, -np.inf, np.inf, -np.inf, 0, -1])
     index = 0 if split else 2
     kept, kept_at = times[index:index + 2]
-    count = times[4]
-    times[index:index + 2] = [(kept + seconds) / 2 if kept_at == count - 1 else seconds, count]
-    times[4] = count + 1
+    count, last = times[4:6]
+    if last == split:  # else the first of its way after the other: not timed
+        times[index:index + 2] = [(kept + seconds) / 2 if kept_at == count - 1 else seconds,
+                                  count]
+    times[4:6] = [count + 1, int(split)]
 
 
 def _input_arguments(inputs_list: Sequence[Any]) -> tuple[np.ndarray, ...]:

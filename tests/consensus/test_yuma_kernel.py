@@ -253,17 +253,20 @@ def test_an_automatic_split_follows_the_faster_way(monkeypatch):
             assert_same_outputs(outputs, reference)
         return ways[-count:]
 
-    # Untimed: split, then the other way; the split is faster, the unsplit timed again
-    # four epochs after it last was.
-    assert run(7) == [2, 1, 2, 2, 2, 1, 2]
+    # The first epoch of a way after the other is not timed (it wakes idle helper threads),
+    # and the next goes the same way and is. The split twice (untimed, 5), the unsplit twice
+    # (untimed, 8): the split is faster, so split (untimed after the change, then 5 twice);
+    # the unsplit is probed four epochs after it was last timed.
+    assert run(8) == [2, 2, 1, 1, 2, 2, 2, 1]
     cost["split"] = 20.0  # the second core got busy
-    # The split measured slower (averaged with the 5 just before it: 12.5 against 8), so
-    # unsplit, the split timed again four epochs after it last was (20: still slower).
-    assert run(5) == [2, 1, 1, 1, 2]
-    assert run(threads=2) == [2]  # asked for
-    assert run(5) == [1, 1, 1, 2, 1]
-    cost["split"] = 5.0  # the core is free again: the next time the split is timed, it wins
-    assert run(6) == [1, 1, 2, 2, 2, 1]
+    # The probe's timed unsplit epoch (8), the split again (faster lately: untimed, then
+    # 20, slower), unsplit (untimed, 8), once more, and the split probed four epochs after
+    # its last timing (untimed: it is the first after unsplit ones).
+    assert run(7) == [1, 2, 2, 1, 1, 1, 2]
+    assert run(threads=2) == [2]  # asked for, and timed: the epoch before was a split too
+    assert run(7) == [1, 1, 1, 2, 2, 1, 1]
+    cost["split"] = 5.0  # the core is free again: the next probe of the split wins
+    assert run(8) == [1, 2, 2, 2, 1, 1, 2, 2]
 
 
 def test_sums_across_columns_do_not_depend_on_the_thread_count(monkeypatch):
