@@ -701,10 +701,6 @@ def _masked_weights(weights, weight_set, rows, uids, commit, owner, commit_revea
         # A commit older than a uid's registration drops the entry (sniping); without a
         # commit, no registration block is above this limit.
         limit = commit[r] if commit_reveal and commit[r] != NO_COMMIT else NO_SNIPE_LIMIT
-        # Registered before the update (registered < update) and not after the commit
-        # (registered <= limit, i.e. < limit + 1): one comparison with the smaller bound
-        # (limit + 1 taken only when it is below update, so it cannot overflow).
-        bound = update if limit >= update - 1 else limit + 1
         out = W[r, :n]
         if uids[U_PERMIT, uid] == 0:  # a row without a permit keeps nothing
             out[:] = 0.0
@@ -718,14 +714,14 @@ def _masked_weights(weights, weight_set, rows, uids, commit, owner, commit_revea
         if want_present:
             present_row = present[r]
             for j in range(n):
-                keep = set_row[j] & (registered[j] < bound)
+                keep = set_row[j] & (update > registered[j]) & (registered[j] <= limit)
                 present_row[j] = keep
                 out[j] = weight_row[j] if keep else 0.0
             if uid != owner:
                 present_row[uid] = False
         else:
             for j in range(n):
-                keep = set_row[j] & (registered[j] < bound)
+                keep = set_row[j] & (update > registered[j]) & (registered[j] <= limit)
                 out[j] = weight_row[j] if keep else 0.0
         if uid != owner:
             out[uid] = 0.0
