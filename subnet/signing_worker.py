@@ -31,6 +31,7 @@ import atexit
 import collections
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -38,7 +39,7 @@ import numpy as np
 
 from subnetsim.subnet.sodium import ROWS, Control, job_words
 
-__all__ = ["MODES", "Job", "drain", "rows", "stats", "submit", "use"]
+__all__ = ["MODES", "Job", "cpu", "drain", "rows", "stats", "submit", "thread_seconds", "use"]
 
 T = TypeVar("T")
 
@@ -152,12 +153,14 @@ class _Lane:
         if self.forked:  # the parent's thread never finishes what it had not
             if not self.control.finished_in_copy(job._seq):
                 job._lane = None
-                job._run()
+                _run_here(job)
         elif job._seq >= self.floor:  # below: known finished, its after too
             if job.after is not None:
                 job.after.result()
+            start = time.thread_time()
             if self.control.help(job._seq):
                 stats["here"] += 1
+            cpu["here"] += time.thread_time() - start
         job._forget()
 
     def close(self) -> None:
@@ -176,6 +179,8 @@ stats = {"here": 0}  # jobs not run by the thread alone: it was behind when they
 #                       submitted, or someone needing their results ran some of their rows
 rows: collections.Counter[str] = collections.Counter()  # rows submitted, per batch function:
 #                       signatures made (sign_replies), replies checked (open_replies)
+cpu = {"here": 0.0}  # CPU seconds the callers' threads spent running jobs' rows (jobs run at
+#                      once or spilled, rows helped with); the signing thread's: thread_seconds()
 
 
 def _lane() -> _Lane:
@@ -201,11 +206,25 @@ def submit(function: Callable[..., np.ndarray], *args: Any, after: Job[Any] | No
     rows[function.__name__] += int(words[ROWS])
     job = Job(function, args, output, after, keep)
     if here or _mode != "thread" or not words[ROWS]:  # no rows: nothing to hand over
-        job._run()
+        _run_here(job)
     elif not _lane().submit(job, words):
         stats["here"] += 1
-        job._run()
+        _run_here(job)
     return job
+
+
+def _run_here(job: Job[Any]) -> None:
+    """Run ``job`` in the calling thread, counting its CPU time in ``cpu``."""
+    start = time.thread_time()
+    job._run()
+    cpu["here"] += time.thread_time() - start
+
+
+def thread_seconds() -> float | None:
+    """CPU seconds the signing thread has run so far in this process (0.0 before it starts;
+    None where threads have no CPU clock of their own to read, as on macOS). With ``cpu``,
+    what the cryptography of a run costs where it ran (``benchmarks/bench_agents.py``)."""
+    return _lane().control.cpu_seconds()
 
 
 def drain() -> None:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import signal
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -654,6 +655,7 @@ class Control:
         self.words = np.zeros(CONTROL_WORDS, np.int64)
         self._thread = ctypes.c_void_p()  # pthread_t: an unsigned long or a pointer
         self.started = False
+        self._spent = 0.0  # CPU seconds of threads that have ended
 
     def start(self) -> None:
         """Initialise the mutex and conditions and start the thread (OSError if pthreads are
@@ -711,9 +713,21 @@ class Control:
         """Jobs queued and not yet picked up (read without the mutex: an estimate)."""
         return int(self.words[HEAD] - self.words[CURSOR])
 
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds the native thread has run (those of a stopped one up to its stop
+        request); None where threads have no CPU clock to read (no
+        ``pthread_getcpuclockid``, as on macOS)."""
+        clock_of = getattr(time, "pthread_getcpuclockid", None)
+        if clock_of is None:
+            return None
+        if not self.started:
+            return self._spent
+        return self._spent + time.clock_gettime(clock_of(self._thread.value or 0))
+
     def stop(self) -> None:
         """Let the thread finish every queued job, then end it and join it."""
         if self.started:
+            self._spent = self.cpu_seconds() or 0.0
             _stop(self.words)
             ctypes.CDLL(None).pthread_join(self._thread, None)  # ctypes releases the GIL
             self.started = False

@@ -112,6 +112,38 @@ def test_jobs_run_on_the_native_thread_without_the_gil_and_in_order(mode, monkey
     assert jobs[0][0].result()[5, 32:].tobytes() == made.signature
 
 
+def test_the_cryptographys_cpu_time_is_counted_on_the_thread_that_ran_it(mode, monkeypatch):
+    """``cpu["here"]`` counts the rows a caller ran and ``thread_seconds()`` the signing
+    thread's own CPU clock: the split the benchmark's floor reads (bench_agents.py). Inline,
+    every row runs here; queued and left alone, every row runs on the thread, whose clock
+    then accounts for the CPU the process spent besides this thread's."""
+    if signing_worker.thread_seconds() is None:
+        pytest.skip("no per-thread CPU clock on this platform")
+    monkeypatch.setattr(signing_worker, "_BACKLOG", 100)  # every job queued
+    mode("inline")
+    _signed_and_checked()  # the batches loaded (numba's cache) or compiled
+    here, mine = signing_worker.cpu["here"], time.thread_time()
+    for _ in range(10):
+        _signed_and_checked()
+    here, mine = signing_worker.cpu["here"] - here, time.thread_time() - mine
+    assert 0.5 * mine < here <= mine  # the rows are most of the work, and all of it ran here
+    mode("thread")
+    _signed_and_checked()[1].result()  # the thread started
+    before = signing_worker.cpu["here"], signing_worker.thread_seconds()
+    process, mine = time.process_time(), time.thread_time()
+    jobs = [_signed_and_checked() for _ in range(10)]
+    deadline = time.monotonic() + 10.0
+    while not all(signed.done and checked.done for signed, checked, _ in jobs):
+        assert time.monotonic() < deadline
+    thread = signing_worker.thread_seconds() - before[1]
+    others = (time.process_time() - process) - (time.thread_time() - mine)
+    assert signing_worker.cpu["here"] == before[0]  # nothing ran here
+    assert thread > 0.5 * here  # the same work as inline, give or take the machine's mood
+    assert abs(others - thread) <= 0.2 * thread + 0.01
+    for _, checked, expected in jobs:
+        np.testing.assert_array_equal(checked.result(), expected)
+
+
 def test_a_reader_runs_a_job_the_thread_has_not_started_after_the_job_it_reads(mode,
                                                                              monkeypatch):
     """Reading a queued job runs it here, first waiting for (or running) the job it reads:
