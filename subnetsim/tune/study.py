@@ -20,6 +20,7 @@ import concurrent.futures
 import dataclasses
 import logging
 import math
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -189,8 +190,13 @@ def _tell(tune: Tune, study: Any, result: TrialResult) -> None:
     trial.set_user_attr("intervals", {m: _json_floats(v) for m, v in intervals.items()})
     violations = [c.violation(result.interval(c.metric).mean) for c in tune.constraints]
     trial.set_user_attr(_VIOLATIONS, violations)
-    for index, violation in enumerate(violations):
-        trial.set_constraint(f"{index}: {tune.constraints[index].text()}", violation)
+    with warnings.catch_warnings():
+        # A trial told again on ``--resume`` (the run was killed while telling it) may have
+        # its constraints set already; optuna keeps those and warns. They are these values:
+        # a trial is a pure function of its setting and seeds.
+        warnings.filterwarnings("ignore", "The constraint value is ignored", UserWarning)
+        for index, violation in enumerate(violations):
+            trial.set_constraint(f"{index}: {tune.constraints[index].text()}", violation)
     values = [result.interval(o.metric).mean for o in tune.objectives]
     if result.failed or not all(math.isfinite(v) for v in values):
         reason = (f"{len(result.failures)} run(s) failed" if result.failed

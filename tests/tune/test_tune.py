@@ -250,3 +250,32 @@ def test_front_points_are_reported_by_runs_on_seeds_that_did_not_choose_them(ser
             <= float(row["emission_gini_high"]) <= 1.0
     # A resumed study that is already complete confirms nothing again.
     assert confirm_front(tune, study, SerialExecutor()) == 0
+
+
+def test_a_trial_told_again_after_a_kill_keeps_its_constraints_without_a_warning(tmp_path):
+    """A run killed while telling a trial leaves it RUNNING with its constraints set; the
+    resumed run tells it again (the same values): no warning, and the trial completes with
+    them."""
+    import warnings
+
+    from subnetsim.tune.evaluate import TrialResult
+    from subnetsim.tune.study import _distributions, _tell
+
+    tune = load_tune(TINY)
+    study = open_study(tune, f"sqlite:///{tmp_path / 'study.db'}")
+    trial = study.ask(_distributions(tune))
+    result = TrialResult(number=trial.number, values=dict(trial.params),
+                         per_seed={"emission_gini": [0.97, 0.99],
+                                   "attacker_dividend_ratio": [0.1, 0.2]},
+                         trajectory=[], failures=[])
+    key = f"0: {tune.constraints[0].text()}"
+    trial.set_constraint(key, 0.03)  # the tell the kill interrupted got this far
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _tell(tune, study, result)
+    (told,) = study.get_trials()
+    assert told.state.name == "COMPLETE"
+    assert told.values == [0.98, pytest.approx(0.15)]
+    assert told.user_attrs["constraint_violations"] == [pytest.approx(0.03)]  # 0.98 - 0.95
+    assert [value for name, value in told.system_attrs.items()
+            if name.endswith(key)] == [pytest.approx(0.03)]
