@@ -454,10 +454,11 @@ def _numpy_loop(typingctx, address, data, values):
 def _unowned(typingctx, array):
     """``array`` itself (the same type, data, shape and strides) without its meminfo: views
     taken of it then count no references. Every view numba makes (a row, ``fv[F_C]``)
-    adds one to its owner's count and takes it off again, each an atomic ``lock xadd``;
-    at 64 x 256 those were ~1,000 pairs an epoch, 10-12% of its time (perf: samples on
-    ``NRT_incref``/``NRT_decref``), and ~40% of a 4 x 8 epoch. With no meminfo they return
-    at once. Only for arrays that outlive the call (its arguments): nothing here owns them."""
+    adds one to its owner's count and takes it off again, each an atomic ``lock xadd``, and
+    the row loops take several views a row: at 64 x 256 those were ~11% of an epoch's time
+    (perf: samples on ``NRT_incref``/``NRT_decref``), ~40% of a 4 x 8 epoch's. With no
+    meminfo they return at once. Only for arrays that outlive the call (its arguments):
+    nothing here owns them."""
     if not isinstance(array, types.Array):
         return None
     signature = array(array)
