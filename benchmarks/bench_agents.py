@@ -101,6 +101,7 @@ def timed_days(name: str, blocks: int, ways: tuple[bool, ...] = (True,),
     signing off), and the head hash."""
     days: dict[bool, dict[str, Any]] = {}
     worlds = {}
+    signing_worker.drain()  # jobs someone left queued are not this run's
     for signed in ways:
         before = _clocks()
         worlds[signed] = world = _world(name, signed)

@@ -1149,11 +1149,14 @@ def _epochs(mode, part, first, last, stake, weights, bonds, weight_set, uids, co
             exp_loop, want_present):
     """``_epochs_of`` on the arguments without their meminfos (``_unowned``: the caller
     holds them for the call; the views taken of them below count no references)."""
-    _epochs_of(mode, part, first, last, _unowned(stake), _unowned(weights), _unowned(bonds),
-               _unowned(weight_set), _unowned(uids), _unowned(commit), _unowned(scalars),
-               _unowned(rows), _unowned(fparams), _unowned(iparams), _unowned(out_f),
-               _unowned(out_b), _unowned(out_bonds), _unowned(W_scratch),
-               _unowned(present_scratch), exp_loop, want_present)
+    _epochs_of(  # each "type: ignore": mypy does not see the intrinsic's own typing
+        mode, part, first, last,
+        _unowned(stake), _unowned(weights), _unowned(bonds),  # type: ignore[call-arg]
+        _unowned(weight_set), _unowned(uids), _unowned(commit),  # type: ignore[call-arg]
+        _unowned(scalars), _unowned(rows), _unowned(fparams),  # type: ignore[call-arg]
+        _unowned(iparams), _unowned(out_f), _unowned(out_b),  # type: ignore[call-arg]
+        _unowned(out_bonds), _unowned(W_scratch),  # type: ignore[call-arg]
+        _unowned(present_scratch), exp_loop, want_present)  # type: ignore[call-arg]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
