@@ -227,8 +227,6 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=7200,
                         help="blocks of large.toml (0: no timed day, the profile only)")
     parser.add_argument("--profile", type=int, default=1800, help="blocks to profile (0: skip)")
-    parser.add_argument("--floor", action="store_true",
-                        help="(the default) run the day signing off and on, print the floor")
     parser.add_argument("--no-floor", action="store_true",
                         help="the signed day only, and default.toml's (no floor)")
     parser.add_argument("--unsigned", action="store_true",

@@ -895,7 +895,7 @@ def _yuma3_bonds_columns(W, C, bonds, restart, present, beta, alpha, liquid, exp
     C_part, restart_part = C[first:last], restart[first:last]
     slope = steepness / 100.0
     sums = np.zeros(width)
-    rates = np.empty(width)
+    exp_terms = np.empty(width)  # each row's sigmoid exponents, then numpy's exp of them
     for r in range(v):
         W_row, bonds_row, B_row = W[r, first:last], bonds[r, first:last], B[r, first:last]
         if liquid:
@@ -908,8 +908,8 @@ def _yuma3_bonds_columns(W, C, bonds, restart, present, beta, alpha, liquid, exp
                 old = 0.0 if restart_part[j] else bonds_row[j]
                 # Buying (W~ >= old): the distance above consensus; selling: the drop.
                 distance = min(max(wb - C_part[j] if wb >= old else old - wb, 0.0), 1.0)
-                rates[j] = min(max(-slope * (distance - 0.5), -20.0), 20.0)
-            _numpy_loop(exp_loop[0], exp_loop[1], rates)  # type: ignore[call-arg]  # intrinsic
+                exp_terms[j] = min(max(-slope * (distance - 0.5), -20.0), 20.0)
+            _numpy_loop(exp_loop[0], exp_loop[1], exp_terms)  # type: ignore[call-arg]  # intrinsic
         present_row = present[r if liquid else 0, first:last]
         for j in range(width):
             w = W_row[j]
@@ -927,7 +927,7 @@ def _yuma3_bonds_columns(W, C, bonds, restart, present, beta, alpha, liquid, exp
                     present_b = present_row[j] & ((C_part[j] != 0) | (w <= 0))
                 else:
                     present_b = wb > 0
-                pair = min(max(low + (high - low) / (1.0 + rates[j]), low), high)
+                pair = min(max(low + (high - low) / (1.0 + exp_terms[j]), low), high)
                 ema = min(1.0, (1 - pair) * old + max(0.0, pair * wb))
                 value = ema if present_b else 0.0  # mat_ema_alpha_sparse: present entries
             B_row[j] = value

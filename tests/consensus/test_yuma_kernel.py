@@ -306,7 +306,6 @@ def test_unknown_backend_is_refused():
 
 THREADS_SCRIPT = """
 import hashlib, json, sys
-import numba
 import numpy as np
 sys.path.insert(0, {root!r})
 from benchmarks.inputs import random_epoch_inputs
